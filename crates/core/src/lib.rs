@@ -1,0 +1,9 @@
+//! Pure rules of twinstack. Nothing in this crate performs I/O: functions take values and
+//! return values (objects, warnings, errors), so the server and offline checks share one rule.
+
+pub mod field;
+pub mod ipam;
+pub mod patch;
+pub mod selector;
+pub mod service;
+pub mod status;

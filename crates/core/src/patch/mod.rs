@@ -1,0 +1,1 @@
+//! Strategic merge patch, JSON merge patch, JSON patch and server-side apply.

@@ -1,0 +1,1 @@
+//! Service dual-stack semantics of kube-apiserver.
