@@ -58,7 +58,8 @@ impl ErrorType {
 pub enum BadValue {
     /// No value shown (`field.omitValue`).
     Omit,
-    /// nil / nil pointer: rendered `null`.
+    /// nil / nil pointer: Go substitutes the string "null" and prints it with `%q`, so it
+    /// renders quoted: `"null"`.
     Null,
     /// Go `string` or named string type: rendered with `%q`.
     Str(String),
@@ -112,7 +113,7 @@ impl fmt::Display for BadValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BadValue::Omit => Ok(()),
-            BadValue::Null => f.write_str("null"),
+            BadValue::Null => f.write_str("\"null\""),
             BadValue::Str(s) => f.write_str(&go_quote(s)),
             BadValue::Plain(s) | BadValue::Raw(s) => f.write_str(s),
             BadValue::StrList(l) => write_go_slice(f, "[]string", l),

@@ -3,7 +3,10 @@
 
 pub mod field;
 pub mod ipam;
+pub mod meta;
 pub mod patch;
+pub mod runtime;
 pub mod selector;
 pub mod service;
 pub mod status;
+pub mod table;

@@ -1,1 +1,195 @@
-fn main() {}
+//! `twinstack`: a local twin of SAP BTP, Kyma runtime with IPv4/IPv6 dual-stack networking.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use twinstack_core::runtime::{resolve_network, validate_runtime_name, NetworkRequest, Provider};
+use twinstack_server::{Config, RuntimeSpec};
+
+#[derive(Parser)]
+#[command(
+    name = "twinstack",
+    version,
+    about = "A local twin of SAP BTP, Kyma runtime with IPv4/IPv6 dual-stack networking",
+    long_about = "twinstack runs Kyma runtimes on your machine: each one has a Kubernetes API that \
+kubectl and client libraries use as they would a real cluster, with Services defaulted, validated \
+and given IPv4 and IPv6 cluster IPs exactly as kube-apiserver does.\n\nStart with `twinstack up`, \
+then `export KUBECONFIG=...` as it prints, and use kubectl."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DataDir {
+    /// Where twinstack keeps its store, certificates and kubeconfigs
+    /// [default: $TWINSTACK_HOME, else ~/.twinstack]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl DataDir {
+    fn resolve(&self) -> Result<PathBuf> {
+        if let Some(d) = &self.data_dir {
+            return Ok(d.clone());
+        }
+        if let Some(h) = std::env::var_os("TWINSTACK_HOME").filter(|h| !h.is_empty()) {
+            return Ok(PathBuf::from(h));
+        }
+        let home = std::env::var_os("HOME").context("neither --data-dir, $TWINSTACK_HOME nor $HOME is set")?;
+        Ok(PathBuf::from(home).join(".twinstack"))
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run twinstack in the foreground until interrupted (Ctrl-C or SIGTERM).
+    ///
+    /// On the first start it creates the data directory, a CA and serving certificate, and one
+    /// runtime from the flags below; later starts reuse what is there (the runtime flags then
+    /// only matter if no runtime exists).
+    Up(UpArgs),
+    /// Print the kubeconfig of a runtime (as `kind get kubeconfig` does).
+    Kubeconfig {
+        /// The runtime [default: the runtime `up` created]
+        runtime: Option<String>,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+}
+
+#[derive(clap::Args)]
+struct UpArgs {
+    #[command(flatten)]
+    data_dir: DataDir,
+    /// Address of the HTTPS port (IPv4 or IPv6, e.g. [::1]:6443)
+    #[arg(long, default_value = "127.0.0.1:6443", value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+    /// Name of the runtime created on first start
+    #[arg(long, default_value = "local")]
+    runtime: String,
+    /// Cloud provider of that runtime: aws, gcp, azure, openstack
+    #[arg(long, default_value = "aws")]
+    provider: String,
+    /// Region of that runtime
+    #[arg(long, default_value = "eu-central-1")]
+    region: String,
+    /// IP families, primary first: IPv4, IPv6, IPv4,IPv6 or IPv6,IPv4
+    #[arg(long, default_value = "IPv4,IPv6", value_name = "FAMILIES")]
+    ip_families: String,
+    /// Service CIDRs, one per family in --ip-families order
+    /// [default: 10.104.0.0/13 and a provider-assigned IPv6 /108]
+    #[arg(long, value_name = "CIDRS")]
+    service_cidrs: Option<String>,
+    /// Pod CIDRs, one per family [default: 10.96.0.0/13 and the provider's IPv6 range]
+    #[arg(long, value_name = "CIDRS")]
+    pod_cidrs: Option<String>,
+    /// Node CIDRs, one per family [default: 10.250.0.0/16 and the provider's IPv6 range]
+    #[arg(long, value_name = "CIDRS")]
+    node_cidrs: Option<String>,
+    /// Number of worker nodes, one per zone
+    #[arg(long, default_value_t = 3)]
+    nodes: u32,
+}
+
+fn runtime_spec(a: &UpArgs) -> Result<RuntimeSpec, String> {
+    validate_runtime_name(&a.runtime)?;
+    let provider = Provider::parse(&a.provider)?;
+    if a.nodes == 0 || a.nodes > 1000 {
+        return Err(format!("invalid --nodes {}: must be between 1 and 1000", a.nodes));
+    }
+    let req = NetworkRequest {
+        families: Some(&a.ip_families),
+        services: a.service_cidrs.as_deref(),
+        pods: a.pod_cidrs.as_deref(),
+        nodes: a.node_cidrs.as_deref(),
+    };
+    let zones = a.nodes.min(3) as usize;
+    let network = resolve_network(provider, &a.region, &a.runtime, zones, &req)?;
+    Ok(RuntimeSpec { name: a.runtime.clone(), provider, region: a.region.clone(), network, nodes: a.nodes })
+}
+
+async fn up(a: UpArgs) -> Result<ExitCode> {
+    // Refuse bad flags before anything is written.
+    let spec = match runtime_spec(&a) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let data_dir = a.data_dir.resolve()?;
+    let running = twinstack_server::start(Config { data_dir: data_dir.clone(), listen: a.listen, default_runtime: spec }).await?;
+    let rt = running.registry.runtime(&running.default_runtime).expect("default runtime");
+    let families: Vec<&str> = rt.record.network.families.iter().map(|f| f.as_str()).collect();
+    tracing::info!(addr = %running.addr, "serving");
+    println!(
+        "twinstack is ready: runtime {:?} ({} {}, {}) at {}",
+        rt.name(),
+        rt.record.provider.as_str(),
+        rt.record.region,
+        families.join(","),
+        twinstack_server::kubeconfig::server_url(running.addr, rt.name())
+    );
+    println!("kubeconfig written to {}", running.kubeconfig.display());
+    println!("export KUBECONFIG={}", running.kubeconfig.display());
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn kubeconfig(runtime: Option<String>, data_dir: DataDir) -> Result<ExitCode> {
+    let dir = data_dir.resolve()?;
+    let path = match &runtime {
+        Some(r) => twinstack_server::kubeconfig_path(&dir, r),
+        None => dir.join("kubeconfig"),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(k) => {
+            print!("{k}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(_) => {
+            match runtime {
+                Some(r) => eprintln!("error: no runtime {r:?} in {} (has `twinstack up` run with this data dir?)", dir.display()),
+                None => eprintln!("error: no kubeconfig in {} (run `twinstack up` first)", dir.display()),
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Kubeconfig { runtime, data_dir } => kubeconfig(runtime, data_dir),
+        Command::Up(a) => {
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+            rt.block_on(up(a))
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

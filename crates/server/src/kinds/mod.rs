@@ -1,0 +1,105 @@
+//! One strategy per resource kind: how its objects are decoded, defaulted, allocated, validated,
+//! printed and filtered. The generic registry (`crate::registry`) drives them.
+
+pub mod namespace;
+pub mod service;
+
+use crate::runtimes::Runtime;
+use crate::store_ext::TxnExt;
+use serde_json::Value;
+use twinstack_core::field::ErrorList;
+use twinstack_core::status::{Status, Subject};
+use twinstack_core::table::Column;
+
+/// Discovery facts of a resource.
+#[derive(Debug)]
+pub struct ResourceInfo {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub kind: &'static str,
+    pub namespaced: bool,
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    pub verbs: &'static [&'static str],
+    /// Key segment under `/registry/<runtime>/`, as kube-apiserver's etcd layout
+    /// (`services/specs`, `namespaces`).
+    pub storage: &'static str,
+}
+
+impl ResourceInfo {
+    pub fn subject(&self) -> Subject<'static> {
+        Subject { group: self.group, resource: self.plural, kind: self.kind }
+    }
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+pub const ALL_VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
+
+/// What a write strategy can use: the store transaction and the runtime it belongs to.
+pub struct WriteCtx<'a> {
+    pub txn: &'a mut dyn TxnExt,
+    pub rt: &'a Runtime,
+}
+
+pub trait Kind: Send + Sync {
+    fn info(&self) -> &'static ResourceInfo;
+
+    /// Decodes a request body into the stored form (typed round trip plus v1 defaulting).
+    /// Returns the unknown field paths that decoding dropped.
+    fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String>;
+
+    /// Runs the create pipeline on a decoded object inside the write transaction:
+    /// allocation, preparation and validation. `meta_errs` are the ObjectMeta errors, which
+    /// upstream reports first. Returns warnings.
+    fn create(&self, cx: &mut WriteCtx<'_>, obj: &mut Value, meta_errs: ErrorList) -> Result<Vec<String>, Status>;
+
+    /// Runs the update pipeline (`new` already carries the system metadata of `old`).
+    fn update(&self, cx: &mut WriteCtx<'_>, new: &mut Value, old: &Value, meta_errs: ErrorList) -> Result<Vec<String>, Status>;
+
+    /// Releases what the object holds (addresses, ports) when it is deleted.
+    fn delete(&self, cx: &mut WriteCtx<'_>, old: &Value) -> Result<(), Status>;
+
+    /// Read-path defaulting applied to every object returned.
+    fn on_read(&self, _rt: &Runtime, _obj: &mut Value) {}
+
+    fn columns(&self) -> Vec<Column>;
+    fn row(&self, obj: &Value, wide: bool, now: jiff::Timestamp) -> Vec<Value>;
+
+    /// Value of a field for field selectors; `None` when the field is not supported.
+    fn field(&self, obj: &Value, name: &str) -> Option<String> {
+        generic_field(obj, name, self.info().namespaced)
+    }
+
+    /// Whether DELETE answers with the object (true) or a Success `Status`.
+    fn delete_returns_object(&self) -> bool {
+        false
+    }
+}
+
+/// `metadata.name` and `metadata.namespace`, supported by every resource.
+pub fn generic_field(obj: &Value, name: &str, namespaced: bool) -> Option<String> {
+    let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    match name {
+        "metadata.name" => Some(s("/metadata/name")),
+        "metadata.namespace" if namespaced => Some(s("/metadata/namespace")),
+        _ => None,
+    }
+}
+
+/// Builds the `Invalid` status of `kind` from metadata errors followed by kind errors.
+pub fn invalid(info: &ResourceInfo, obj: &Value, mut errs: ErrorList, more: ErrorList) -> Result<(), Status> {
+    errs.extend(more);
+    if errs.is_empty() {
+        return Ok(());
+    }
+    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    Err(Status::invalid(name, info.subject(), &errs))
+}

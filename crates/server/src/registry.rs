@@ -1,0 +1,665 @@
+//! The generic registry: create, update, patch, delete, get and list of any kind, driving the
+//! kind's strategy inside one store transaction (decode → default → allocate → validate →
+//! persist), with kube-apiserver's metadata rules, optimistic concurrency and dry run.
+
+use crate::kinds::{Kind, WriteCtx};
+use crate::managed;
+use crate::runtimes::Runtime;
+use crate::store_ext::TxnExt;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use twinstack_core::field::{ErrorList, Path};
+use twinstack_core::meta;
+use twinstack_core::status::Status;
+use twinstack_store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldValidation {
+    Strict,
+    Warn,
+    Ignore,
+}
+
+impl FieldValidation {
+    /// The real server's default when the parameter is absent is `Warn`.
+    pub fn parse(s: Option<&str>) -> Result<Self, Status> {
+        match s.unwrap_or("Warn") {
+            "Strict" => Ok(Self::Strict),
+            "Warn" | "" => Ok(Self::Warn),
+            "Ignore" => Ok(Self::Ignore),
+            other => Err(Status::bad_request(format!(
+                "fieldValidation parameter unsupported: {other}. Supported values: Ignore, Warn, Strict"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    pub dry_run: bool,
+    pub validation: FieldValidation,
+    pub manager: String,
+    pub force: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct WriteResult {
+    pub object: Value,
+    pub warnings: Vec<String>,
+    /// True when the write created the object (201 instead of 200).
+    pub created: bool,
+}
+
+/// Patch formats accepted on PATCH.
+pub use crate::negotiate::PatchType;
+
+pub struct Registry {
+    pub store: Store,
+    runtimes: RwLock<BTreeMap<String, Arc<Runtime>>>,
+    kinds: Vec<Arc<dyn Kind>>,
+}
+
+enum Abort {
+    Status(Status),
+    DryRun(WriteResult),
+}
+
+impl From<Status> for Abort {
+    fn from(s: Status) -> Self {
+        Abort::Status(s)
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// `metadata.namespace`/`metadata.name` → store key, like kube-apiserver's etcd layout.
+pub fn object_key(rt: &str, kind: &dyn Kind, ns: Option<&str>, name: &str) -> String {
+    match ns {
+        Some(ns) if kind.info().namespaced => format!("/registry/{rt}/{}/{ns}/{name}", kind.info().storage),
+        _ => format!("/registry/{rt}/{}/{name}", kind.info().storage),
+    }
+}
+
+/// Prefix of a collection (all namespaces when `ns` is `None`).
+pub fn collection_prefix(rt: &str, kind: &dyn Kind, ns: Option<&str>) -> String {
+    match ns {
+        Some(ns) if kind.info().namespaced => format!("/registry/{rt}/{}/{ns}/", kind.info().storage),
+        _ => format!("/registry/{rt}/{}/", kind.info().storage),
+    }
+}
+
+fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
+    obj.get("metadata").and_then(|m| m.get(field)).and_then(Value::as_str)
+}
+
+fn metadata_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = json!({});
+    }
+    obj["metadata"].as_object_mut().unwrap()
+}
+
+/// Characters of generated name suffixes (`utilrand.String`).
+const GENERATE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn generate_name(base: &str) -> String {
+    let base: String = if base.len() > 58 { base[..58].to_string() } else { base.to_string() };
+    let suffix: String = (0..5)
+        .map(|_| GENERATE_ALPHABET[rand::random::<u32>() as usize % GENERATE_ALPHABET.len()] as char)
+        .collect();
+    format!("{base}{suffix}")
+}
+
+fn object_meta(obj: &Value) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    obj.get("metadata").and_then(|m| serde_json::from_value(m.clone()).ok()).unwrap_or_default()
+}
+
+fn name_rule(kind: &dyn Kind) -> meta::NameValidation {
+    match kind.info().plural {
+        "services" => meta::NameValidation::Dns1035Label,
+        "namespaces" => meta::NameValidation::Dns1123Label,
+        _ => meta::NameValidation::Dns1123Subdomain,
+    }
+}
+
+fn strict_decoding_error(kind: &dyn Kind, unknown: &[String]) -> Status {
+    let fields: Vec<String> = unknown.iter().map(|f| format!("unknown field {}", twinstack_core::field::go_quote(f))).collect();
+    Status::bad_request(format!(
+        "{k} in version {v:?} cannot be handled as a {k}: strict decoding error: {}",
+        fields.join(", "),
+        k = kind.info().kind,
+        v = kind.info().version
+    ))
+}
+
+/// Applies `fieldValidation` to the unknown fields decoding found.
+fn unknown_fields(kind: &dyn Kind, unknown: &[String], v: FieldValidation) -> Result<Vec<String>, Status> {
+    if unknown.is_empty() {
+        return Ok(vec![]);
+    }
+    match v {
+        FieldValidation::Strict => Err(strict_decoding_error(kind, unknown)),
+        FieldValidation::Warn => Ok(unknown.iter().map(|f| format!("unknown field {}", twinstack_core::field::go_quote(f))).collect()),
+        FieldValidation::Ignore => Ok(vec![]),
+    }
+}
+
+fn decode_error(kind: &dyn Kind, e: &str) -> Status {
+    Status::bad_request(format!(
+        "{k} in version {v:?} cannot be handled as a {k}: {e}",
+        k = kind.info().kind,
+        v = kind.info().version
+    ))
+}
+
+/// Checks `apiVersion`/`kind` of a body against the endpoint and fills them when absent.
+fn check_type(kind: &dyn Kind, body: &mut Value) -> Result<(), Status> {
+    let Some(obj) = body.as_object_mut() else {
+        return Err(decode_error(kind, "json: cannot unmarshal non-object into Go value"));
+    };
+    let want_av = kind.info().api_version();
+    match obj.get("apiVersion").and_then(Value::as_str) {
+        None | Some("") => {
+            obj.insert("apiVersion".into(), Value::String(want_av.clone()));
+        }
+        Some(av) if av != want_av => {
+            return Err(Status::bad_request(format!(
+                "the API version in the data ({av}) does not match the expected API version ({want_av})"
+            )))
+        }
+        _ => {}
+    }
+    match obj.get("kind").and_then(Value::as_str) {
+        None | Some("") => {
+            obj.insert("kind".into(), Value::String(kind.info().kind.into()));
+        }
+        Some(k) if k != kind.info().kind => {
+            return Err(Status::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({})",
+                kind.info().kind
+            )))
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+impl Registry {
+    pub fn new(store: Store, kinds: Vec<Arc<dyn Kind>>) -> Self {
+        Registry { store, runtimes: RwLock::new(BTreeMap::new()), kinds }
+    }
+
+    pub fn kinds(&self) -> &[Arc<dyn Kind>] {
+        &self.kinds
+    }
+
+    pub fn kind(&self, group: &str, plural: &str) -> Option<Arc<dyn Kind>> {
+        self.kinds.iter().find(|k| k.info().group == group && k.info().plural == plural).cloned()
+    }
+
+    pub fn runtime(&self, name: &str) -> Option<Arc<Runtime>> {
+        self.runtimes.read().unwrap().get(name).cloned()
+    }
+
+    pub fn runtimes(&self) -> Vec<Arc<Runtime>> {
+        self.runtimes.read().unwrap().values().cloned().collect()
+    }
+
+    pub fn insert_runtime(&self, rt: Arc<Runtime>) {
+        self.runtimes.write().unwrap().insert(rt.name().to_string(), rt);
+    }
+
+    /// Finds the runtime a bearer token belongs to.
+    pub fn runtime_for_token(&self, token: &str) -> Option<Arc<Runtime>> {
+        self.runtimes
+            .read()
+            .unwrap()
+            .values()
+            .find(|r| crate::runtimes::token_eq(&r.record.token, token))
+            .cloned()
+    }
+
+    fn decorate(&self, rt: &Runtime, kind: &dyn Kind, mut obj: Value) -> Value {
+        kind.on_read(rt, &mut obj);
+        obj
+    }
+
+    /// GET of one object.
+    pub fn get(&self, rt: &Runtime, kind: &dyn Kind, ns: Option<&str>, name: &str) -> Result<Value, Status> {
+        let key = object_key(rt.name(), kind, ns, name);
+        match self.store.get(&key).map_err(Status::internal)? {
+            Some(kv) => {
+                let v: Value = serde_json::from_slice(&kv.value).map_err(Status::internal)?;
+                Ok(self.decorate(rt, kind, v))
+            }
+            None => Err(Status::not_found(name, kind.info().subject())),
+        }
+    }
+
+    /// All objects of a collection at one revision.
+    pub fn list(&self, rt: &Runtime, kind: &dyn Kind, ns: Option<&str>) -> Result<(Vec<Value>, u64), Status> {
+        let prefix = collection_prefix(rt.name(), kind, ns);
+        let (kvs, rev) = self.store.list(&prefix).map_err(Status::internal)?;
+        let mut out = Vec::with_capacity(kvs.len());
+        for kv in kvs {
+            // A namespaced prefix of all namespaces must not match deeper keys of other kinds.
+            let v: Value = serde_json::from_slice(&kv.value).map_err(Status::internal)?;
+            out.push(self.decorate(rt, kind, v));
+        }
+        Ok((out, rev))
+    }
+
+    fn namespace_must_exist(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, ns: Option<&str>, creating: bool) -> Result<(), Status> {
+        let Some(ns) = ns.filter(|_| kind.info().namespaced) else { return Ok(()) };
+        let key = format!("/registry/{}/namespaces/{ns}", rt.name());
+        match txn.get_json(&key) {
+            None => Err(Status::not_found(ns, crate::kinds::namespace::INFO.subject())),
+            Some(n) if creating && n.pointer("/metadata/deletionTimestamp").is_some() => Err(Status::forbidden(
+                meta_str(&n, "name").unwrap_or(ns),
+                kind.info().subject(),
+                &format!("unable to create new content in namespace {ns} because it is being terminated"),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// POST: creates an object in `ns` from a request body.
+    pub async fn create(&self, rt: Arc<Runtime>, kind: Arc<dyn Kind>, ns: Option<String>, mut body: Value, opts: WriteOptions) -> Result<WriteResult, Status> {
+        check_type(kind.as_ref(), &mut body)?;
+        if let (Some(ns), Some(bns)) = (&ns, meta_str(&body, "namespace")) {
+            if !bns.is_empty() && bns != ns && kind.info().namespaced {
+                return Err(Status::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+            }
+        }
+        let (obj, unknown) = kind.decode(&body).map_err(|e| decode_error(kind.as_ref(), &e))?;
+        let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
+        let res = self
+            .store
+            .txn(move |txn| -> Result<WriteResult, Abort> {
+                let txn: &mut dyn TxnExt = txn;
+                let mut r = create_in_txn(txn, &rt, kind.as_ref(), ns.as_deref(), obj, &opts)?;
+                r.warnings.splice(0..0, warnings);
+                if opts.dry_run {
+                    return Err(Abort::DryRun(r));
+                }
+                Ok(r)
+            })
+            .await;
+        finish(res)
+    }
+
+    /// PUT: replaces an object.
+    pub async fn update(&self, rt: Arc<Runtime>, kind: Arc<dyn Kind>, ns: Option<String>, name: String, mut body: Value, opts: WriteOptions) -> Result<WriteResult, Status> {
+        check_type(kind.as_ref(), &mut body)?;
+        if let Some(bname) = meta_str(&body, "name") {
+            if bname != name {
+                return Err(Status::bad_request(format!(
+                    "the name of the object ({bname}) does not match the name on the URL ({name})"
+                )));
+            }
+        }
+        if let (Some(ns), Some(bns)) = (&ns, meta_str(&body, "namespace")) {
+            if !bns.is_empty() && bns != ns && kind.info().namespaced {
+                return Err(Status::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+            }
+        }
+        let (obj, unknown) = kind.decode(&body).map_err(|e| decode_error(kind.as_ref(), &e))?;
+        let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
+        let res = self
+            .store
+            .txn(move |txn| -> Result<WriteResult, Abort> {
+                let txn: &mut dyn TxnExt = txn;
+                let key = object_key(rt.name(), kind.as_ref(), ns.as_deref(), &name);
+                let Some(old) = txn.get_json(&key) else {
+                    return Err(Status::not_found(&name, kind.info().subject()).into());
+                };
+                let mut r = update_in_txn(txn, &rt, kind.as_ref(), &key, obj, old, &opts, "Update")?;
+                r.warnings.splice(0..0, warnings);
+                if opts.dry_run {
+                    return Err(Abort::DryRun(r));
+                }
+                Ok(r)
+            })
+            .await;
+        finish(res)
+    }
+
+    /// PATCH in any of the four patch formats; an apply patch creates a missing object.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn patch(&self, rt: Arc<Runtime>, kind: Arc<dyn Kind>, ns: Option<String>, name: String, ptype: PatchType, patch: Value, opts: WriteOptions) -> Result<WriteResult, Status> {
+        if ptype == PatchType::Apply && opts.manager.is_empty() {
+            return Err(Status::invalid(
+                "",
+                twinstack_core::status::Subject { group: "meta.k8s.io", resource: "patchoptions", kind: "PatchOptions" },
+                &[twinstack_core::field::FieldError::required(&Path::new("fieldManager"), "is required for apply patch")],
+            ));
+        }
+        let res = self
+            .store
+            .txn(move |txn| -> Result<WriteResult, Abort> {
+                let txn: &mut dyn TxnExt = txn;
+                let key = object_key(rt.name(), kind.as_ref(), ns.as_deref(), &name);
+                let current = txn.get_json(&key);
+                let Some(old) = current else {
+                    if ptype != PatchType::Apply {
+                        return Err(Status::not_found(&name, kind.info().subject()).into());
+                    }
+                    // Server-side apply of a missing object creates it.
+                    let mut body = patch.clone();
+                    check_type(kind.as_ref(), &mut body)?;
+                    if meta_str(&body, "name").is_none() {
+                        metadata_mut(&mut body).insert("name".into(), Value::String(name.clone()));
+                    }
+                    let applied = managed::apply(kind.info(), None, &body, &opts.manager, opts.force, &now_rfc3339())?;
+                    let (obj, unknown) = kind.decode(&applied).map_err(|e| decode_error(kind.as_ref(), &e))?;
+                    let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
+                    let mut r = create_in_txn_managed(txn, &rt, kind.as_ref(), ns.as_deref(), obj, &opts, false)?;
+                    r.warnings.splice(0..0, warnings);
+                    if opts.dry_run {
+                        return Err(Abort::DryRun(r));
+                    }
+                    return Ok(r);
+                };
+                let patched = match ptype {
+                    PatchType::Json => twinstack_core::patch::json_patch(&old, &patch).map_err(patch_error)?,
+                    PatchType::Merge => twinstack_core::patch::merge_patch(&old, &patch).map_err(patch_error)?,
+                    PatchType::Strategic => {
+                        twinstack_core::patch::strategic_merge_patch(&old, &patch, twinstack_core::patch::PatchKind::from_kind(kind.info().kind)).map_err(patch_error)?
+                    }
+                    PatchType::Apply => {
+                        let mut body = patch.clone();
+                        check_type(kind.as_ref(), &mut body)?;
+                        let (cfg, unknown) = kind.decode(&body).map_err(|e| decode_error(kind.as_ref(), &e))?;
+                        unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
+                        let _ = cfg;
+                        managed::apply(kind.info(), Some(&old), &body, &opts.manager, opts.force, &now_rfc3339())?
+                    }
+                };
+                if meta_str(&patched, "name") != Some(name.as_str()) {
+                    return Err(Status::bad_request(format!(
+                        "the name of the object ({}) does not match the name on the URL ({name})",
+                        meta_str(&patched, "name").unwrap_or("")
+                    ))
+                    .into());
+                }
+                let (obj, unknown) = kind.decode(&patched).map_err(|e| decode_error(kind.as_ref(), &e))?;
+                let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
+                let op = if ptype == PatchType::Apply { "Apply" } else { "Update" };
+                let mut r = update_in_txn(txn, &rt, kind.as_ref(), &key, obj, old, &opts, op)?;
+                r.warnings.splice(0..0, warnings);
+                if opts.dry_run {
+                    return Err(Abort::DryRun(r));
+                }
+                Ok(r)
+            })
+            .await;
+        finish(res)
+    }
+
+    /// DELETE of one object, with optional preconditions.
+    pub async fn delete(&self, rt: Arc<Runtime>, kind: Arc<dyn Kind>, ns: Option<String>, name: String, pre: Preconditions, dry_run: bool) -> Result<Value, Status> {
+        let res = self
+            .store
+            .txn(move |txn| -> Result<WriteResult, Abort> {
+                let txn: &mut dyn TxnExt = txn;
+                let key = object_key(rt.name(), kind.as_ref(), ns.as_deref(), &name);
+                let Some(old) = txn.get_json(&key) else {
+                    return Err(Status::not_found(&name, kind.info().subject()).into());
+                };
+                pre.check(&old, &name, kind.as_ref())?;
+                let mut cx = WriteCtx { txn: &mut *txn, rt: &rt };
+                kind.delete(&mut cx, &old)?;
+                if kind.info().plural == "namespaces" {
+                    delete_namespace_contents(txn, &rt, &name)?;
+                }
+                txn.delete_raw(&key);
+                let object = if kind.delete_returns_object() {
+                    let mut o = old.clone();
+                    let now = now_rfc3339();
+                    metadata_mut(&mut o).insert("deletionTimestamp".into(), Value::String(now));
+                    if kind.info().plural == "namespaces" {
+                        o["status"] = json!({"phase": "Terminating"});
+                    }
+                    o
+                } else {
+                    let uid = meta_str(&old, "uid").map(String::from);
+                    serde_json::to_value(Status::success(&name, kind.info().subject(), uid)).unwrap()
+                };
+                let r = WriteResult { object, warnings: vec![], created: false };
+                if dry_run {
+                    return Err(Abort::DryRun(r));
+                }
+                Ok(r)
+            })
+            .await;
+        finish(res).map(|r| r.object)
+    }
+
+    /// Creates an object on the server's own behalf (bootstrap), outside any request.
+    pub async fn create_system(&self, rt: Arc<Runtime>, kind: Arc<dyn Kind>, ns: Option<String>, body: Value) -> Result<Value, Status> {
+        let opts = WriteOptions { dry_run: false, validation: FieldValidation::Strict, manager: "twinstack".into(), force: false };
+        self.create(rt, kind, ns, body, opts).await.map(|r| r.object)
+    }
+}
+
+/// DELETE preconditions (`DeleteOptions.preconditions`).
+#[derive(Debug, Clone, Default)]
+pub struct Preconditions {
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+}
+
+impl Preconditions {
+    fn check(&self, old: &Value, name: &str, kind: &dyn Kind) -> Result<(), Status> {
+        if let Some(uid) = &self.uid {
+            let have = meta_str(old, "uid").unwrap_or("");
+            if uid != have {
+                return Err(Status::conflict(
+                    name,
+                    kind.info().subject(),
+                    &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {have}"),
+                ));
+            }
+        }
+        if let Some(rv) = &self.resource_version {
+            let have = meta_str(old, "resourceVersion").unwrap_or("");
+            if rv != have {
+                return Err(Status::conflict(
+                    name,
+                    kind.info().subject(),
+                    &format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {have}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn patch_error(e: twinstack_core::patch::PatchError) -> Abort {
+    Abort::Status(e.to_status())
+}
+
+fn finish(res: Result<twinstack_store::Committed<WriteResult>, twinstack_store::TxnError<Abort>>) -> Result<WriteResult, Status> {
+    match res {
+        Ok(c) => Ok(c.value),
+        Err(twinstack_store::TxnError::Aborted(Abort::DryRun(r))) => Ok(r),
+        Err(twinstack_store::TxnError::Aborted(Abort::Status(s))) => Err(s),
+        Err(twinstack_store::TxnError::Store(e)) => Err(Status::internal(e)),
+        Err(twinstack_store::TxnError::Panicked(m)) => Err(Status::internal(format!("request handling panicked: {m}"))),
+    }
+}
+
+fn create_in_txn(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, ns: Option<&str>, obj: Value, opts: &WriteOptions) -> Result<WriteResult, Abort> {
+    create_in_txn_managed(txn, rt, kind, ns, obj, opts, true)
+}
+
+fn create_in_txn_managed(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, ns: Option<&str>, mut obj: Value, opts: &WriteOptions, track: bool) -> Result<WriteResult, Abort> {
+    if let Some(rv) = meta_str(&obj, "resourceVersion").filter(|rv| !rv.is_empty()) {
+        let _ = rv;
+        let mut s = Status::internal("resourceVersion should not be set on objects to be created");
+        s.message = "resourceVersion should not be set on objects to be created".into();
+        s.reason = String::new();
+        s.details = None;
+        return Err(s.into());
+    }
+    Registry::namespace_must_exist(txn, rt, kind, ns, true)?;
+    let now = now_rfc3339();
+    {
+        let m = metadata_mut(&mut obj);
+        let name_empty = m.get("name").and_then(Value::as_str).is_none_or(str::is_empty);
+        if name_empty {
+            if let Some(g) = m.get("generateName").and_then(Value::as_str).filter(|g| !g.is_empty()) {
+                let n = generate_name(g);
+                m.insert("name".into(), Value::String(n));
+            }
+        }
+        if kind.info().namespaced {
+            m.insert("namespace".into(), Value::String(ns.unwrap_or("default").to_string()));
+        } else {
+            m.remove("namespace");
+        }
+        m.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+        m.insert("creationTimestamp".into(), Value::String(now.clone()));
+        m.remove("deletionTimestamp");
+        m.remove("deletionGracePeriodSeconds");
+        m.remove("selfLink");
+        m.remove("generation");
+    }
+    let name = meta_str(&obj, "name").unwrap_or("").to_string();
+    let meta_errs: ErrorList = meta::validate_object_meta(&object_meta(&obj), kind.info().namespaced, name_rule(kind), &Path::new("metadata"));
+    let key = object_key(rt.name(), kind, ns, &name);
+    // Upstream validates before it learns the name is taken, but a name that does not validate
+    // cannot exist either, so checking existence first changes no answer.
+    if meta_errs.is_empty() && txn.get_raw(&key).is_some() {
+        return Err(Status::already_exists(&name, kind.info().subject()).into());
+    }
+    // managedFields are computed on the object as the client sent it (decoded and defaulted),
+    // before allocation, as upstream's fieldmanager does: allocated values belong to nobody.
+    let managed_fields = if track {
+        let mut tracked = obj.clone();
+        managed::track_update(kind.info(), None, &mut tracked, &opts.manager, &now);
+        tracked.pointer("/metadata/managedFields").cloned()
+    } else {
+        obj.pointer("/metadata/managedFields").cloned()
+    };
+    let mut cx = WriteCtx { txn: &mut *txn, rt };
+    let warnings = kind.create(&mut cx, &mut obj, meta_errs)?;
+    match managed_fields {
+        Some(mf) => {
+            metadata_mut(&mut obj).insert("managedFields".into(), mf);
+        }
+        None => {
+            metadata_mut(&mut obj).remove("managedFields");
+        }
+    }
+    let rv = txn.revision().to_string();
+    metadata_mut(&mut obj).insert("resourceVersion".into(), Value::String(rv));
+    txn.put_json(&key, &obj);
+    if opts.dry_run {
+        metadata_mut(&mut obj).remove("resourceVersion");
+    }
+    kind_on_read(rt, kind, &mut obj);
+    Ok(WriteResult { object: obj, warnings, created: true })
+}
+
+fn kind_on_read(rt: &Runtime, kind: &dyn Kind, obj: &mut Value) {
+    kind.on_read(rt, obj);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn update_in_txn(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, key: &str, mut new: Value, mut old: Value, opts: &WriteOptions, operation: &str) -> Result<WriteResult, Abort> {
+    kind.on_read(rt, &mut old);
+    let name = meta_str(&old, "name").unwrap_or("").to_string();
+    let old_rv = meta_str(&old, "resourceVersion").unwrap_or("").to_string();
+    if let Some(rv) = meta_str(&new, "resourceVersion").filter(|rv| !rv.is_empty()) {
+        if rv != old_rv {
+            return Err(Status::conflict(&name, kind.info().subject(), Status::OPTIMISTIC_LOCK).into());
+        }
+    }
+    {
+        // System fields cannot be changed by an update (rest.BeforeUpdate).
+        let om = old.get("metadata").cloned().unwrap_or(json!({}));
+        let m = metadata_mut(&mut new);
+        for f in ["creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+            match om.get(f) {
+                Some(v) => {
+                    m.insert(f.into(), v.clone());
+                }
+                None => {
+                    m.remove(f);
+                }
+            }
+        }
+        if m.get("uid").and_then(Value::as_str).is_none_or(str::is_empty) {
+            if let Some(uid) = om.get("uid") {
+                m.insert("uid".into(), uid.clone());
+            }
+        }
+        if kind.info().namespaced {
+            if let Some(ns) = om.get("namespace") {
+                m.insert("namespace".into(), ns.clone());
+            }
+        }
+        m.insert("resourceVersion".into(), Value::String(old_rv.clone()));
+    }
+    let mut meta_errs = meta::validate_object_meta_update(&object_meta(&new), &object_meta(&old), &Path::new("metadata"));
+    if meta_errs.is_empty() {
+        meta_errs = meta::validate_object_meta(&object_meta(&new), kind.info().namespaced, name_rule(kind), &Path::new("metadata"));
+    }
+    let now = now_rfc3339();
+    let managed_fields = if operation == "Update" {
+        let mut tracked = new.clone();
+        managed::track_update(kind.info(), Some(&old), &mut tracked, &opts.manager, &now);
+        tracked.pointer("/metadata/managedFields").cloned()
+    } else {
+        new.pointer("/metadata/managedFields").cloned()
+    };
+    let mut cx = WriteCtx { txn: &mut *txn, rt };
+    let warnings = kind.update(&mut cx, &mut new, &old, meta_errs)?;
+    match managed_fields {
+        Some(mf) => {
+            metadata_mut(&mut new).insert("managedFields".into(), mf);
+        }
+        None => {
+            metadata_mut(&mut new).remove("managedFields");
+        }
+    }
+    // An update that changes nothing is not written (etcd3 GuaranteedUpdate): no new
+    // resourceVersion, no watch event.
+    let mut cmp_new = new.clone();
+    let mut cmp_old = old.clone();
+    for v in [&mut cmp_new, &mut cmp_old] {
+        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("managedFields");
+            m.remove("resourceVersion");
+        }
+    }
+    if cmp_new == cmp_old {
+        return Ok(WriteResult { object: old, warnings, created: false });
+    }
+    let rv = txn.revision().to_string();
+    metadata_mut(&mut new).insert("resourceVersion".into(), Value::String(rv));
+    txn.put_json(key, &new);
+    if opts.dry_run {
+        metadata_mut(&mut new).insert("resourceVersion".into(), Value::String(old_rv));
+    }
+    kind.on_read(rt, &mut new);
+    Ok(WriteResult { object: new, warnings, created: false })
+}
+
+/// The namespace controller's work, done at once: every object in the namespace is removed,
+/// releasing what it holds.
+fn delete_namespace_contents(txn: &mut dyn TxnExt, rt: &Runtime, ns: &str) -> Result<(), Status> {
+    let services = crate::kinds::service::ServiceKind;
+    let prefix = collection_prefix(rt.name(), &services, Some(ns));
+    for (key, raw) in txn.scan(&prefix) {
+        let Ok(old) = serde_json::from_slice::<Value>(&raw) else { continue };
+        let mut cx = WriteCtx { txn: &mut *txn, rt };
+        services.delete(&mut cx, &old)?;
+        txn.delete_raw(&key);
+    }
+    Ok(())
+}

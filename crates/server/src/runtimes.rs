@@ -1,0 +1,56 @@
+//! Runtimes: their persisted record (provider, region, network, credential) and the derived
+//! configuration the registry needs.
+
+use serde::{Deserialize, Serialize};
+use twinstack_core::runtime::{Network, Provider};
+use twinstack_core::service::ClusterConfig;
+
+/// What is stored for a runtime under `/registry/twinstack/runtimes/<name>`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeRecord {
+    pub name: String,
+    pub provider: Provider,
+    pub region: String,
+    pub network: Network,
+    /// The bearer token of the runtime's admin. Stored so `kubeconfig` can print it; the data
+    /// directory is private to the user (0700).
+    pub token: String,
+    pub created: String,
+    pub nodes: u32,
+}
+
+pub struct Runtime {
+    pub record: RuntimeRecord,
+    pub services: ClusterConfig,
+}
+
+pub const RUNTIMES_PREFIX: &str = "/registry/twinstack/runtimes/";
+
+impl Runtime {
+    pub fn new(record: RuntimeRecord) -> anyhow::Result<Runtime> {
+        let services = ClusterConfig::new(&record.network.services).map_err(|e| anyhow::anyhow!(e))?;
+        Ok(Runtime { record, services })
+    }
+    pub fn name(&self) -> &str {
+        &self.record.name
+    }
+    pub fn key(&self) -> String {
+        format!("{RUNTIMES_PREFIX}{}", self.record.name)
+    }
+}
+
+/// A new random bearer token (256 bits, hex).
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Constant-time comparison, so a token cannot be guessed byte by byte from timing.
+pub fn token_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
