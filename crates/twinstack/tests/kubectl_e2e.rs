@@ -172,10 +172,21 @@ fn single_stack_runtime_refuses_require_dual_stack() {
     let t = Twin::start(&["--ip-families", "IPv4", "--service-cidrs", "10.104.0.0/13"]);
     let aws = write(t.data_dir(), "aws.yaml", AWS_SERVICE);
     let e = fails(&t.kubectl(&["apply", "-f", aws.to_str().unwrap()]));
+    // Upstream reports both cluster checks of initIPFamilyFields; kubectl lists several causes
+    // as bullets.
     assert!(
-        e.contains("The Service \"web-aws\" is invalid: spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster is not configured for dual-stack services"),
+        e.contains(
+            "The Service \"web-aws\" is invalid: \n\
+             * spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster is not configured for dual-stack services\n\
+             * spec.ipFamilies[0]: Invalid value: \"IPv6\": not configured on this cluster"
+        ),
         "{e}"
     );
+    // The same Service with IPv4 first names only the policy.
+    let v4first = write(t.data_dir(), "v4.yaml", &AWS_SERVICE.replace("    - IPv6\n    - IPv4\n", "    - IPv4\n    - IPv6\n"));
+    let e = fails(&t.kubectl(&["apply", "-f", v4first.to_str().unwrap()]));
+    assert!(e.contains("spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster is not configured for dual-stack services"), "{e}");
+    assert!(e.contains("spec.ipFamilies[1]: Invalid value: \"IPv6\": not configured on this cluster"), "{e}");
     let e = fails(&t.kubectl(&["get", "svc", "web-aws"]));
     assert!(e.contains("not found"), "{e}");
     // Nothing was held: the only allocated address is the kubernetes Service's.
