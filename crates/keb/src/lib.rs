@@ -1,0 +1,1 @@
+//! Kyma Environment Broker and Gardener rules (filled in by the broker work).

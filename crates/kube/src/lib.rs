@@ -1,0 +1,1 @@
+//! Kubernetes semantics beyond Services (filled in by the workloads work).
