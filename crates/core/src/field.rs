@@ -197,7 +197,8 @@ impl FieldError {
         Self { kind: ErrorType::NotSupported, field: path.to_string(), value, detail }
     }
     pub fn too_long(path: &Path, max: usize) -> Self {
-        let detail = format!("must have at most {max} bytes");
+        // apimachinery 1.32 `field.TooLong` with a byte limit.
+        let detail = format!("may not be more than {max} bytes");
         Self { kind: ErrorType::TooLong, field: path.to_string(), value: BadValue::Omit, detail }
     }
     pub fn internal(path: &Path, detail: impl Into<String>) -> Self {

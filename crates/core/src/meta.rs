@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     ManagedFieldsEntry, ObjectMeta, OwnerReference, Time,
 };
 
-use crate::field::{go_quote, BadValue, ErrorList, ErrorType, FieldError, Path};
+use crate::field::{go_quote, BadValue, ErrorList, FieldError, Path};
 
 pub use crate::selector::{
     is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, is_qualified_name,
@@ -125,18 +125,6 @@ pub fn go_time_string(t: Option<&Time>) -> String {
     s
 }
 
-/// `field.TooLong(path, _, max)` as apimachinery v0.32 words it: `Too long: may not be more than
-/// <max> bytes`. (`crate::field::FieldError::too_long` says `must have at most <max> bytes`,
-/// the wording of older releases; this module uses the 1.32 text.)
-pub fn too_long(path: &Path, max: usize) -> FieldError {
-    FieldError {
-        kind: ErrorType::TooLong,
-        field: path.to_string(),
-        value: BadValue::Omit,
-        detail: format!("may not be more than {max} bytes"),
-    }
-}
-
 fn opt_str(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("")
 }
@@ -151,7 +139,7 @@ pub fn validate_annotations(annotations: &BTreeMap<String, String>, path: &Path)
     }
     let total: usize = annotations.iter().map(|(k, v)| k.len() + v.len()).sum();
     if total > TOTAL_ANNOTATION_SIZE_LIMIT {
-        errs.push(too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT));
+        errs.push(FieldError::too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT));
     }
     errs
 }
@@ -301,7 +289,7 @@ fn go_is_print(c: char) -> bool {
 pub fn validate_field_manager(manager: &str, path: &Path) -> ErrorList {
     let mut errs = ErrorList::new();
     if manager.len() > FIELD_MANAGER_MAX {
-        errs.push(too_long(path, FIELD_MANAGER_MAX));
+        errs.push(FieldError::too_long(path, FIELD_MANAGER_MAX));
     }
     for (i, c) in manager.char_indices() {
         if !go_is_print(c) {
@@ -341,7 +329,7 @@ pub fn validate_managed_fields(entries: &[ManagedFieldsEntry], path: &Path) -> E
             &p.child("manager"),
         ));
         if opt_str(&e.subresource).len() > SUBRESOURCE_NAME_MAX {
-            errs.push(too_long(&p.child("subresource"), SUBRESOURCE_NAME_MAX));
+            errs.push(FieldError::too_long(&p.child("subresource"), SUBRESOURCE_NAME_MAX));
         }
     }
     errs

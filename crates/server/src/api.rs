@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use twinstack_core::selector::{FieldSelector, LabelSelector};
+use twinstack_core::selector::{convert_field_label, FieldSelector, LabelSelector};
 use twinstack_core::status::Status;
 
 /// kube-apiserver's `MaxRequestBodyBytes` (3 MiB).
@@ -475,7 +475,12 @@ pub fn selectors(q: &HashMap<String, String>, kind: &dyn Kind) -> Result<(Option
     };
     let fields = match q.get("fieldSelector").filter(|s| !s.is_empty()) {
         Some(s) => {
-            let f = FieldSelector::parse(s).map_err(Status::bad_request)?;
+            // Field labels go through the per-kind conversion of the API group, which refuses
+            // unknown ones with upstream's text (core/v1 and other groups word it differently).
+            let info = kind.info();
+            let f = FieldSelector::parse(s)
+                .and_then(|f| f.transform(|l| convert_field_label(info.group, info.kind, l)))
+                .map_err(Status::bad_request)?;
             let probe = json!({});
             for name in f.fields() {
                 if kind.field(&probe, &name).is_none() {
