@@ -101,7 +101,9 @@ pub fn go_quote(s: &str) -> String {
             '\u{08}' => out.push_str("\\b"),
             '\u{0c}' => out.push_str("\\f"),
             '\u{0b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -176,41 +178,86 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn invalid(path: &Path, value: BadValue, detail: impl Into<String>) -> Self {
-        Self { kind: ErrorType::Invalid, field: path.to_string(), value, detail: detail.into() }
+        Self {
+            kind: ErrorType::Invalid,
+            field: path.to_string(),
+            value,
+            detail: detail.into(),
+        }
     }
     pub fn required(path: &Path, detail: impl Into<String>) -> Self {
-        Self { kind: ErrorType::Required, field: path.to_string(), value: BadValue::Omit, detail: detail.into() }
+        Self {
+            kind: ErrorType::Required,
+            field: path.to_string(),
+            value: BadValue::Omit,
+            detail: detail.into(),
+        }
     }
     pub fn forbidden(path: &Path, detail: impl Into<String>) -> Self {
-        Self { kind: ErrorType::Forbidden, field: path.to_string(), value: BadValue::Omit, detail: detail.into() }
+        Self {
+            kind: ErrorType::Forbidden,
+            field: path.to_string(),
+            value: BadValue::Omit,
+            detail: detail.into(),
+        }
     }
     pub fn duplicate(path: &Path, value: BadValue) -> Self {
-        Self { kind: ErrorType::Duplicate, field: path.to_string(), value, detail: String::new() }
+        Self {
+            kind: ErrorType::Duplicate,
+            field: path.to_string(),
+            value,
+            detail: String::new(),
+        }
     }
     pub fn not_found(path: &Path, value: BadValue) -> Self {
-        Self { kind: ErrorType::NotFound, field: path.to_string(), value, detail: String::new() }
+        Self {
+            kind: ErrorType::NotFound,
+            field: path.to_string(),
+            value,
+            detail: String::new(),
+        }
     }
     /// `field.NotSupported`: detail lists the quoted valid values in the order given.
     pub fn not_supported<S: AsRef<str>>(path: &Path, value: BadValue, valid: &[S]) -> Self {
         let quoted: Vec<String> = valid.iter().map(|v| go_quote(v.as_ref())).collect();
-        let detail = if quoted.is_empty() { String::new() } else { format!("supported values: {}", quoted.join(", ")) };
-        Self { kind: ErrorType::NotSupported, field: path.to_string(), value, detail }
+        let detail = if quoted.is_empty() {
+            String::new()
+        } else {
+            format!("supported values: {}", quoted.join(", "))
+        };
+        Self {
+            kind: ErrorType::NotSupported,
+            field: path.to_string(),
+            value,
+            detail,
+        }
     }
     pub fn too_long(path: &Path, max: usize) -> Self {
         // apimachinery 1.32 `field.TooLong` with a byte limit.
         let detail = format!("may not be more than {max} bytes");
-        Self { kind: ErrorType::TooLong, field: path.to_string(), value: BadValue::Omit, detail }
+        Self {
+            kind: ErrorType::TooLong,
+            field: path.to_string(),
+            value: BadValue::Omit,
+            detail,
+        }
     }
     pub fn internal(path: &Path, detail: impl Into<String>) -> Self {
-        Self { kind: ErrorType::Internal, field: path.to_string(), value: BadValue::Omit, detail: detail.into() }
+        Self {
+            kind: ErrorType::Internal,
+            field: path.to_string(),
+            value: BadValue::Omit,
+            detail: detail.into(),
+        }
     }
 
     /// `ErrorBody()`: the message without the field path (used in `details.causes[].message`).
     pub fn body(&self) -> String {
         let mut s = match self.kind {
-            ErrorType::Required | ErrorType::Forbidden | ErrorType::TooLong | ErrorType::Internal => {
-                self.kind.text().to_string()
-            }
+            ErrorType::Required
+            | ErrorType::Forbidden
+            | ErrorType::TooLong
+            | ErrorType::Internal => self.kind.text().to_string(),
             _ if self.value == BadValue::Omit => self.kind.text().to_string(),
             _ => format!("{}: {}", self.kind.text(), self.value),
         };
@@ -253,7 +300,11 @@ mod tests {
     #[test]
     fn renders_like_apimachinery() {
         let p = Path::new("spec").child("ipFamilyPolicy");
-        let e = FieldError::invalid(&p, BadValue::str("RequireDualStack"), "this cluster is not configured for dual-stack services");
+        let e = FieldError::invalid(
+            &p,
+            BadValue::str("RequireDualStack"),
+            "this cluster is not configured for dual-stack services",
+        );
         assert_eq!(
             e.to_string(),
             "spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster is not configured for dual-stack services"
@@ -264,13 +315,35 @@ mod tests {
             "may specify no more than one IP for each IP family",
         );
         assert_eq!(l.to_string(), "spec.clusterIPs: Invalid value: []string{\"10.0.0.1\", \"10.0.0.2\"}: may specify no more than one IP for each IP family");
-        let ns = FieldError::not_supported(&Path::new("spec").child("ipFamilies").index(0), BadValue::str("IPv5"), &["IPv4", "IPv6"]);
-        assert_eq!(ns.to_string(), "spec.ipFamilies[0]: Unsupported value: \"IPv5\": supported values: \"IPv4\", \"IPv6\"");
-        let d = FieldError::duplicate(&Path::new("spec").child("ipFamilies").index(1), BadValue::str("IPv4"));
-        assert_eq!(d.to_string(), "spec.ipFamilies[1]: Duplicate value: \"IPv4\"");
-        let f = FieldError::forbidden(&Path::new("spec").child("clusterIPs"), "may not be set for ExternalName services");
-        assert_eq!(f.to_string(), "spec.clusterIPs: Forbidden: may not be set for ExternalName services");
-        assert_eq!(FieldError::required(&Path::new("spec").child("ports"), "").to_string(), "spec.ports: Required value");
+        let ns = FieldError::not_supported(
+            &Path::new("spec").child("ipFamilies").index(0),
+            BadValue::str("IPv5"),
+            &["IPv4", "IPv6"],
+        );
+        assert_eq!(
+            ns.to_string(),
+            "spec.ipFamilies[0]: Unsupported value: \"IPv5\": supported values: \"IPv4\", \"IPv6\""
+        );
+        let d = FieldError::duplicate(
+            &Path::new("spec").child("ipFamilies").index(1),
+            BadValue::str("IPv4"),
+        );
+        assert_eq!(
+            d.to_string(),
+            "spec.ipFamilies[1]: Duplicate value: \"IPv4\""
+        );
+        let f = FieldError::forbidden(
+            &Path::new("spec").child("clusterIPs"),
+            "may not be set for ExternalName services",
+        );
+        assert_eq!(
+            f.to_string(),
+            "spec.clusterIPs: Forbidden: may not be set for ExternalName services"
+        );
+        assert_eq!(
+            FieldError::required(&Path::new("spec").child("ports"), "").to_string(),
+            "spec.ports: Required value"
+        );
         assert_eq!(BadValue::StrList(None).to_string(), "[]string(nil)");
         assert_eq!(
             BadValue::TypedList("[]core.IPFamily", Some(vec!["IPv4".into()])).to_string(),
@@ -284,6 +357,9 @@ mod tests {
         let a = FieldError::forbidden(&p, "x");
         let b = FieldError::forbidden(&p, "y");
         assert_eq!(aggregate(&[a.clone()]), "spec: Forbidden: x");
-        assert_eq!(aggregate(&[a.clone(), a.clone(), b]), "[spec: Forbidden: x, spec: Forbidden: y]");
+        assert_eq!(
+            aggregate(&[a.clone(), a.clone(), b]),
+            "[spec: Forbidden: x, spec: Forbidden: y]"
+        );
     }
 }

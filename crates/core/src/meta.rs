@@ -329,7 +329,10 @@ pub fn validate_managed_fields(entries: &[ManagedFieldsEntry], path: &Path) -> E
             &p.child("manager"),
         ));
         if opt_str(&e.subresource).len() > SUBRESOURCE_NAME_MAX {
-            errs.push(FieldError::too_long(&p.child("subresource"), SUBRESOURCE_NAME_MAX));
+            errs.push(FieldError::too_long(
+                &p.child("subresource"),
+                SUBRESOURCE_NAME_MAX,
+            ));
         }
     }
     errs

@@ -44,7 +44,9 @@ impl Provider {
             "gcp" => Ok(Provider::Gcp),
             "azure" => Ok(Provider::Azure),
             "openstack" | "sap-converged-cloud" => Ok(Provider::Openstack),
-            _ => Err(format!("unknown provider {s:?}: must be one of aws, gcp, azure, openstack")),
+            _ => Err(format!(
+                "unknown provider {s:?}: must be one of aws, gcp, azure, openstack"
+            )),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -88,23 +90,31 @@ pub fn parse_families(s: &str) -> Result<Vec<Family>, String> {
     let parts: Vec<&str> = s.split(',').map(str::trim).collect();
     let mut out = Vec::new();
     for p in &parts {
-        let f: Family = p
-            .parse()
-            .map_err(|_| format!("invalid IP families {s:?}: must be one of IPv4, IPv6, IPv4,IPv6, IPv6,IPv4"))?;
+        let f: Family = p.parse().map_err(|_| {
+            format!("invalid IP families {s:?}: must be one of IPv4, IPv6, IPv4,IPv6, IPv6,IPv4")
+        })?;
         if out.contains(&f) {
-            return Err(format!("invalid IP families {s:?}: {} is listed twice", f.as_str()));
+            return Err(format!(
+                "invalid IP families {s:?}: {} is listed twice",
+                f.as_str()
+            ));
         }
         out.push(f);
     }
     if out.is_empty() || out.len() > 2 {
-        return Err(format!("invalid IP families {s:?}: must be one of IPv4, IPv6, IPv4,IPv6, IPv6,IPv4"));
+        return Err(format!(
+            "invalid IP families {s:?}: must be one of IPv4, IPv6, IPv4,IPv6, IPv6,IPv4"
+        ));
     }
     Ok(out)
 }
 
 /// Parses a CIDR the way Go's `net.ParseCIDR` plus KEB's canonical check do.
 pub fn parse_canonical_cidr(s: &str) -> Result<IpNet, String> {
-    let net: IpNet = s.trim().parse().map_err(|_| format!("invalid CIDR address: {s}"))?;
+    let net: IpNet = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid CIDR address: {s}"))?;
     if net.addr() != net.network() {
         return Err(format!("{} must be valid canonical CIDR", net.addr()));
     }
@@ -144,7 +154,12 @@ fn ipv6_pool(provider: Provider, region: &str) -> Ipv6Net {
 }
 
 /// Provider-style IPv6 layout of a runtime: (node range, pod range, service /108, zone /64s).
-pub fn ipv6_layout(provider: Provider, region: &str, runtime: &str, zones: usize) -> (Ipv6Net, Ipv6Net, Ipv6Net, Vec<Ipv6Net>) {
+pub fn ipv6_layout(
+    provider: Provider,
+    region: &str,
+    runtime: &str,
+    zones: usize,
+) -> (Ipv6Net, Ipv6Net, Ipv6Net, Vec<Ipv6Net>) {
     let pool = ipv6_pool(provider, region);
     let h = fnv1a(&format!("{}/{}/{}", provider.as_str(), region, runtime));
     let zones = zones.max(1);
@@ -163,10 +178,15 @@ pub fn ipv6_layout(provider: Provider, region: &str, runtime: &str, zones: usize
             // Amazon-provided /56 for the VPC, one /64 per zone subnet.
             let slots = 1u128 << (56 - pool.prefix_len());
             let n = h as u128 % slots;
-            let vpc = Ipv6Net::new(Ipv6Addr::from(u128::from(pool.network()) + (n << 72)), 56).unwrap();
+            let vpc =
+                Ipv6Net::new(Ipv6Addr::from(u128::from(pool.network()) + (n << 72)), 56).unwrap();
             let subnets: Vec<Ipv6Net> = vpc.subnets(64).unwrap().take(zones).collect();
             // cidrSubnet(<first worker subnet /64>, 108, 1)
-            let services = Ipv6Net::new(Ipv6Addr::from(u128::from(subnets[0].network()) + (1u128 << 20)), 108).unwrap();
+            let services = Ipv6Net::new(
+                Ipv6Addr::from(u128::from(subnets[0].network()) + (1u128 << 20)),
+                108,
+            )
+            .unwrap();
             (vpc, vpc, services, subnets)
         }
     }
@@ -193,7 +213,13 @@ fn overlaps(a: &IpNet, b: &IpNet) -> bool {
 }
 
 /// Resolves and validates a runtime's network. Errors are single lines meant for the user.
-pub fn resolve_network(provider: Provider, region: &str, runtime: &str, zones: usize, req: &NetworkRequest<'_>) -> Result<Network, String> {
+pub fn resolve_network(
+    provider: Provider,
+    region: &str,
+    runtime: &str,
+    zones: usize,
+    req: &NetworkRequest<'_>,
+) -> Result<Network, String> {
     let families = parse_families(req.families.unwrap_or("IPv4,IPv6"))?;
     if families.contains(&Family::IPv6) && !provider.supports_ipv6() {
         return Err(format!(
@@ -205,17 +231,37 @@ pub fn resolve_network(provider: Provider, region: &str, runtime: &str, zones: u
         // gardener-extension-provider-gcp pkg/apis/gcp/validation
         return Err("IPv6 single-stack networking is not supported".into());
     }
-    let (v6_nodes, v6_pods, v6_services, zone_subnets) = ipv6_layout(provider, region, runtime, zones);
+    let (v6_nodes, v6_pods, v6_services, zone_subnets) =
+        ipv6_layout(provider, region, runtime, zones);
     let default_for = |f: &Family, v4: &str, v6: Ipv6Net| -> String {
         match f {
             Family::IPv4 => v4.to_string(),
             Family::IPv6 => v6.to_string(),
         }
     };
-    let join = |v4: &str, v6: Ipv6Net| families.iter().map(|f| default_for(f, v4, v6)).collect::<Vec<_>>().join(",");
-    let nodes = parse_list("node-cidrs", req.nodes.unwrap_or(&join(DEFAULT_NODES_CIDR, v6_nodes)), &families)?;
-    let pods = parse_list("pod-cidrs", req.pods.unwrap_or(&join(DEFAULT_PODS_CIDR, v6_pods)), &families)?;
-    let services = parse_list("service-cidrs", req.services.unwrap_or(&join(DEFAULT_SERVICES_CIDR, v6_services)), &families)?;
+    let join = |v4: &str, v6: Ipv6Net| {
+        families
+            .iter()
+            .map(|f| default_for(f, v4, v6))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let nodes = parse_list(
+        "node-cidrs",
+        req.nodes.unwrap_or(&join(DEFAULT_NODES_CIDR, v6_nodes)),
+        &families,
+    )?;
+    let pods = parse_list(
+        "pod-cidrs",
+        req.pods.unwrap_or(&join(DEFAULT_PODS_CIDR, v6_pods)),
+        &families,
+    )?;
+    let services = parse_list(
+        "service-cidrs",
+        req.services
+            .unwrap_or(&join(DEFAULT_SERVICES_CIDR, v6_services)),
+        &families,
+    )?;
     crate::ipam::validate_service_cidrs(&services).map_err(|e| format!("--service-cidrs: {e}"))?;
 
     for n in nodes.iter().filter(|n| matches!(n, IpNet::V4(_))) {
@@ -234,11 +280,28 @@ pub fn resolve_network(provider: Provider, region: &str, runtime: &str, zones: u
     }
     // KEB checks its (IPv4) ranges only. The provider's IPv6 ranges nest by design: pods take
     // prefixes of the node subnets and AWS carves the services /108 out of the first subnet.
-    let v4 = |l: &Vec<IpNet>| l.iter().copied().filter(|n| matches!(n, IpNet::V4(_))).collect::<Vec<_>>();
+    let v4 = |l: &Vec<IpNet>| {
+        l.iter()
+            .copied()
+            .filter(|n| matches!(n, IpNet::V4(_)))
+            .collect::<Vec<_>>()
+    };
     let pairs = [
-        (v4(&nodes), v4(&pods), "nodes CIDR must not overlap pods CIDR"),
-        (v4(&nodes), v4(&services), "nodes CIDR must not overlap serivces CIDR"),
-        (v4(&services), v4(&pods), "services CIDR must not overlap pods CIDR"),
+        (
+            v4(&nodes),
+            v4(&pods),
+            "nodes CIDR must not overlap pods CIDR",
+        ),
+        (
+            v4(&nodes),
+            v4(&services),
+            "nodes CIDR must not overlap serivces CIDR",
+        ),
+        (
+            v4(&services),
+            v4(&pods),
+            "services CIDR must not overlap pods CIDR",
+        ),
     ];
     for (a, b, msg) in pairs {
         if a.iter().any(|x| b.iter().any(|y| overlaps(x, y))) {
@@ -251,14 +314,22 @@ pub fn resolve_network(provider: Provider, region: &str, runtime: &str, zones: u
     } else {
         Vec::new()
     };
-    Ok(Network { families, nodes, pods, services, ipv6_zone_subnets })
+    Ok(Network {
+        families,
+        nodes,
+        pods,
+        services,
+        ipv6_zone_subnets,
+    })
 }
 
 /// Runtime names become URL path segments, kubeconfig contexts and store keys: a DNS-1123 label.
 pub fn validate_runtime_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && name.as_bytes()[0].is_ascii_alphanumeric()
         && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric();
     if ok {
@@ -275,12 +346,22 @@ mod tests {
     use super::*;
 
     fn req<'a>(f: &'a str) -> NetworkRequest<'a> {
-        NetworkRequest { families: Some(f), ..Default::default() }
+        NetworkRequest {
+            families: Some(f),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn defaults_are_keb_and_provider_ranges() {
-        let n = resolve_network(Provider::Aws, "eu-central-1", "local", 3, &NetworkRequest::default()).unwrap();
+        let n = resolve_network(
+            Provider::Aws,
+            "eu-central-1",
+            "local",
+            3,
+            &NetworkRequest::default(),
+        )
+        .unwrap();
         assert_eq!(n.families, vec![Family::IPv4, Family::IPv6]);
         assert_eq!(n.services[0].to_string(), "10.104.0.0/13");
         assert_eq!(n.pods[0].to_string(), "10.96.0.0/13");
@@ -288,14 +369,30 @@ mod tests {
         let IpNet::V6(vpc) = n.nodes[1] else { panic!() };
         assert_eq!(vpc.prefix_len(), 56);
         assert!("2a05:d014::/32".parse::<Ipv6Net>().unwrap().contains(&vpc));
-        let IpNet::V6(svc) = n.services[1] else { panic!() };
+        let IpNet::V6(svc) = n.services[1] else {
+            panic!()
+        };
         assert_eq!(svc.prefix_len(), 108);
         assert!(vpc.contains(&svc));
         assert_eq!(n.ipv6_zone_subnets.len(), 3);
         // Deterministic per runtime, different between runtimes.
-        let again = resolve_network(Provider::Aws, "eu-central-1", "local", 3, &NetworkRequest::default()).unwrap();
+        let again = resolve_network(
+            Provider::Aws,
+            "eu-central-1",
+            "local",
+            3,
+            &NetworkRequest::default(),
+        )
+        .unwrap();
         assert_eq!(again, n);
-        let other = resolve_network(Provider::Aws, "eu-central-1", "other", 3, &NetworkRequest::default()).unwrap();
+        let other = resolve_network(
+            Provider::Aws,
+            "eu-central-1",
+            "other",
+            3,
+            &NetworkRequest::default(),
+        )
+        .unwrap();
         assert_ne!(other.nodes[1], n.nodes[1]);
     }
 
@@ -312,22 +409,67 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let e = |p, f: NetworkRequest<'_>| resolve_network(p, "eu-central-1", "x", 3, &f).unwrap_err();
+        let e =
+            |p, f: NetworkRequest<'_>| resolve_network(p, "eu-central-1", "x", 3, &f).unwrap_err();
         assert!(e(Provider::Aws, req("IPv5")).contains("must be one of IPv4, IPv6"));
         assert!(e(Provider::Aws, req("IPv4,IPv4")).contains("listed twice"));
         assert!(e(Provider::Azure, req("IPv4,IPv6")).contains("only on aws and gcp"));
-        assert_eq!(e(Provider::Gcp, req("IPv6")), "IPv6 single-stack networking is not supported");
-        let bad = NetworkRequest { families: Some("IPv4"), services: Some("10.104.0.0/33"), ..Default::default() };
-        assert_eq!(e(Provider::Aws, bad), "--service-cidrs: invalid CIDR address: 10.104.0.0/33");
-        let nc = NetworkRequest { families: Some("IPv4"), services: Some("10.104.0.1/13"), ..Default::default() };
-        assert_eq!(e(Provider::Aws, nc), "--service-cidrs: 10.104.0.1 must be valid canonical CIDR");
-        let order = NetworkRequest { families: Some("IPv4"), services: Some("fd00::/108"), ..Default::default() };
-        assert!(e(Provider::Aws, order).contains("expected one CIDR per IP family in the order IPv4"));
-        let small = NetworkRequest { families: Some("IPv4"), nodes: Some("10.250.0.0/24"), ..Default::default() };
-        assert_eq!(e(Provider::Aws, small), "the suffix of the node CIDR must not be greater than 23");
-        let seed = NetworkRequest { families: Some("IPv4"), pods: Some("10.64.0.0/16"), ..Default::default() };
-        assert_eq!(e(Provider::Aws, seed), "pods CIDR must not overlap 10.64.0.0/11");
-        let ov = NetworkRequest { families: Some("IPv4"), pods: Some("10.104.0.0/16"), ..Default::default() };
-        assert_eq!(e(Provider::Aws, ov), "services CIDR must not overlap pods CIDR");
+        assert_eq!(
+            e(Provider::Gcp, req("IPv6")),
+            "IPv6 single-stack networking is not supported"
+        );
+        let bad = NetworkRequest {
+            families: Some("IPv4"),
+            services: Some("10.104.0.0/33"),
+            ..Default::default()
+        };
+        assert_eq!(
+            e(Provider::Aws, bad),
+            "--service-cidrs: invalid CIDR address: 10.104.0.0/33"
+        );
+        let nc = NetworkRequest {
+            families: Some("IPv4"),
+            services: Some("10.104.0.1/13"),
+            ..Default::default()
+        };
+        assert_eq!(
+            e(Provider::Aws, nc),
+            "--service-cidrs: 10.104.0.1 must be valid canonical CIDR"
+        );
+        let order = NetworkRequest {
+            families: Some("IPv4"),
+            services: Some("fd00::/108"),
+            ..Default::default()
+        };
+        assert!(
+            e(Provider::Aws, order).contains("expected one CIDR per IP family in the order IPv4")
+        );
+        let small = NetworkRequest {
+            families: Some("IPv4"),
+            nodes: Some("10.250.0.0/24"),
+            ..Default::default()
+        };
+        assert_eq!(
+            e(Provider::Aws, small),
+            "the suffix of the node CIDR must not be greater than 23"
+        );
+        let seed = NetworkRequest {
+            families: Some("IPv4"),
+            pods: Some("10.64.0.0/16"),
+            ..Default::default()
+        };
+        assert_eq!(
+            e(Provider::Aws, seed),
+            "pods CIDR must not overlap 10.64.0.0/11"
+        );
+        let ov = NetworkRequest {
+            families: Some("IPv4"),
+            pods: Some("10.104.0.0/16"),
+            ..Default::default()
+        };
+        assert_eq!(
+            e(Provider::Aws, ov),
+            "services CIDR must not overlap pods CIDR"
+        );
     }
 }

@@ -121,12 +121,20 @@ impl Status {
     }
 
     pub fn not_found(name: &str, s: Subject<'_>) -> Self {
-        let msg = format!("{} {} not found", s.group_resource(), crate::field::go_quote(name));
+        let msg = format!(
+            "{} {} not found",
+            s.group_resource(),
+            crate::field::go_quote(name)
+        );
         Self::failure(404, "NotFound", msg, Self::named(name, s))
     }
 
     pub fn already_exists(name: &str, s: Subject<'_>) -> Self {
-        let msg = format!("{} {} already exists", s.group_resource(), crate::field::go_quote(name));
+        let msg = format!(
+            "{} {} already exists",
+            s.group_resource(),
+            crate::field::go_quote(name)
+        );
         Self::failure(409, "AlreadyExists", msg, Self::named(name, s))
     }
 
@@ -191,7 +199,10 @@ impl Status {
     }
 
     pub fn method_not_allowed(verb: &str, s: Subject<'_>) -> Self {
-        let msg = format!("{verb} is not supported on resources of kind {}", crate::field::go_quote(&s.group_kind()));
+        let msg = format!(
+            "{verb} is not supported on resources of kind {}",
+            crate::field::go_quote(&s.group_kind())
+        );
         Self::failure(405, "MethodNotAllowed", msg, None)
     }
 
@@ -205,7 +216,12 @@ impl Status {
     }
 
     pub fn too_large(limit: usize) -> Self {
-        Self::failure(413, "RequestEntityTooLarge", format!("Request entity too large: limit is {limit}"), None)
+        Self::failure(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+            None,
+        )
     }
 
     pub fn unsupported_media_type(msg: impl Into<String>) -> Self {
@@ -220,16 +236,29 @@ impl Status {
     pub fn internal(err: impl std::fmt::Display) -> Self {
         let e = err.to_string();
         let details = StatusDetails {
-            causes: vec![StatusCause { message: Some(e.clone()), ..Default::default() }],
+            causes: vec![StatusCause {
+                message: Some(e.clone()),
+                ..Default::default()
+            }],
             ..Default::default()
         };
-        Self::failure(500, "InternalError", format!("Internal error occurred: {e}"), Some(details))
+        Self::failure(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {e}"),
+            Some(details),
+        )
     }
 
     /// Plain 404 for an unknown path (kube-apiserver's `404 page not found` is text; client-go
     /// maps any 404 to NotFound, but a Status body prints better).
     pub fn path_not_found() -> Self {
-        Self::failure(404, "NotFound", "the server could not find the requested resource".into(), None)
+        Self::failure(
+            404,
+            "NotFound",
+            "the server could not find the requested resource".into(),
+            None,
+        )
     }
 }
 
@@ -238,7 +267,11 @@ mod tests {
     use super::*;
     use crate::field::{BadValue, Path};
 
-    const SVC: Subject<'static> = Subject { group: "", resource: "services", kind: "Service" };
+    const SVC: Subject<'static> = Subject {
+        group: "",
+        resource: "services",
+        kind: "Service",
+    };
 
     #[test]
     fn invalid_status_shape() {
@@ -263,8 +296,14 @@ mod tests {
 
     #[test]
     fn not_found_and_conflict() {
-        assert_eq!(Status::not_found("x", SVC).message, "services \"x\" not found");
-        assert_eq!(Status::already_exists("x", SVC).message, "services \"x\" already exists");
+        assert_eq!(
+            Status::not_found("x", SVC).message,
+            "services \"x\" not found"
+        );
+        assert_eq!(
+            Status::already_exists("x", SVC).message,
+            "services \"x\" already exists"
+        );
         assert_eq!(
             Status::conflict("x", SVC, Status::OPTIMISTIC_LOCK).message,
             "Operation cannot be fulfilled on services \"x\": the object has been modified; please apply your changes to the latest version and try again"

@@ -15,7 +15,13 @@ pub struct Column {
 
 impl Column {
     pub const fn new(name: &'static str, description: &'static str) -> Self {
-        Column { name, ty: "string", format: "", description, priority: 0 }
+        Column {
+            name,
+            ty: "string",
+            format: "",
+            description,
+            priority: 0,
+        }
     }
     pub const fn name_column() -> Self {
         Column {
@@ -49,24 +55,40 @@ pub fn human_duration(seconds: i64) -> String {
     let minutes = seconds / 60;
     if minutes < 10 {
         let s = seconds % 60;
-        return if s == 0 { format!("{minutes}m") } else { format!("{minutes}m{s}s") };
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
     } else if minutes < 60 * 3 {
         return format!("{minutes}m");
     }
     let hours = seconds / 3600;
     if hours < 8 {
         let m = minutes % 60;
-        return if m == 0 { format!("{hours}h") } else { format!("{hours}h{m}m") };
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
     } else if hours < 48 {
         return format!("{hours}h");
     } else if hours < 24 * 8 {
         let h = hours % 24;
-        return if h == 0 { format!("{}d", hours / 24) } else { format!("{}d{}h", hours / 24, h) };
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{}h", hours / 24, h)
+        };
     } else if hours < 24 * 365 * 2 {
         return format!("{}d", hours / 24);
     } else if hours < 24 * 365 * 8 {
         let dy = (hours / 24) % 365;
-        return if dy == 0 { format!("{}y", hours / 24 / 365) } else { format!("{}y{}d", hours / 24 / 365, dy) };
+        return if dy == 0 {
+            format!("{}y", hours / 24 / 365)
+        } else {
+            format!("{}y{}d", hours / 24 / 365, dy)
+        };
     }
     format!("{}y", hours / 24 / 365)
 }
@@ -82,7 +104,11 @@ pub fn age(creation: Option<&str>, now: jiff::Timestamp) -> String {
 /// `labels.FormatLabels`: sorted `k=v` joined by commas, `<none>` when empty.
 pub fn format_labels(map: Option<&serde_json::Map<String, Value>>) -> String {
     let mut pairs: Vec<String> = map
-        .map(|m| m.iter().map(|(k, v)| format!("{}={}", k, v.as_str().unwrap_or_default())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{}={}", k, v.as_str().unwrap_or_default()))
+                .collect()
+        })
         .unwrap_or_default();
     if pairs.is_empty() {
         return "<none>".into();
@@ -130,7 +156,9 @@ fn service_external_ip(svc: &Value, wide: bool) -> String {
                 .map(|a| {
                     a.iter()
                         .filter_map(|i| {
-                            s(i, "/ip").filter(|x| !x.is_empty()).or_else(|| s(i, "/hostname").filter(|x| !x.is_empty()))
+                            s(i, "/ip")
+                                .filter(|x| !x.is_empty())
+                                .or_else(|| s(i, "/hostname").filter(|x| !x.is_empty()))
                         })
                         .map(String::from)
                         .collect()
@@ -162,7 +190,11 @@ fn service_external_ip(svc: &Value, wide: bool) -> String {
 }
 
 fn port_string(svc: &Value) -> String {
-    let ports = svc.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default();
+    let ports = svc
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let pieces: Vec<String> = ports
         .iter()
         .map(|p| {
@@ -197,7 +229,9 @@ pub fn service_row(svc: &Value, wide: bool, now: jiff::Timestamp) -> Vec<Value> 
         json!(age(s(svc, "/metadata/creationTimestamp"), now)),
     ];
     if wide {
-        cells.push(json!(format_labels(svc.pointer("/spec/selector").and_then(Value::as_object))));
+        cells.push(json!(format_labels(
+            svc.pointer("/spec/selector").and_then(Value::as_object)
+        )));
     }
     cells
 }
@@ -220,7 +254,13 @@ pub fn namespace_row(ns: &Value, _wide: bool, now: jiff::Timestamp) -> Vec<Value
 
 /// Builds the Table body. Rows carry `PartialObjectMetadata` (the default `includeObject=Metadata`)
 /// or the full object (`includeObject=Object`), so `-A` and `--show-labels` work.
-pub fn table(columns: &[Column], rows: Vec<(Vec<Value>, &Value)>, resource_version: &str, include: Include, with_columns: bool) -> Value {
+pub fn table(
+    columns: &[Column],
+    rows: Vec<(Vec<Value>, &Value)>,
+    resource_version: &str,
+    include: Include,
+    with_columns: bool,
+) -> Value {
     let rows: Vec<Value> = rows
         .into_iter()
         .map(|(cells, obj)| {
@@ -240,7 +280,11 @@ pub fn table(columns: &[Column], rows: Vec<(Vec<Value>, &Value)>, resource_versi
             }
         })
         .collect();
-    let cols: Vec<Value> = if with_columns { columns.iter().map(Column::to_json).collect() } else { vec![] };
+    let cols: Vec<Value> = if with_columns {
+        columns.iter().map(Column::to_json).collect()
+    } else {
+        vec![]
+    };
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
@@ -280,6 +324,17 @@ mod tests {
             "spec":{"type":"LoadBalancer","clusterIPs":["fd00::5","10.0.0.5"],"selector":{"b":"2","a":"1"},
             "ports":[{"port":80,"protocol":"TCP","nodePort":30080},{"port":53,"protocol":"UDP"}]}});
         let row = service_row(&svc, true, now);
-        assert_eq!(row, vec![json!("web"), json!("LoadBalancer"), json!("fd00::5"), json!("<pending>"), json!("80:30080/TCP,53/UDP"), json!("60s"), json!("a=1,b=2")]);
+        assert_eq!(
+            row,
+            vec![
+                json!("web"),
+                json!("LoadBalancer"),
+                json!("fd00::5"),
+                json!("<pending>"),
+                json!("80:30080/TCP,53/UDP"),
+                json!("60s"),
+                json!("a=1,b=2")
+            ]
+        );
     }
 }

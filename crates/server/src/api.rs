@@ -55,16 +55,26 @@ async fn ready(State(st): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(st): State<Arc<AppState>>) -> Response {
-    st.metrics.store_revision.set(st.registry.store.current_revision());
+    st.metrics
+        .store_revision
+        .set(st.registry.store.current_revision());
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         st.metrics.render(),
     )
         .into_response()
 }
 
 pub fn json_response(code: StatusCode, v: &Value, warnings: &[String]) -> Response {
-    let mut resp = (code, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(v).unwrap()).into_response();
+    let mut resp = (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(v).unwrap(),
+    )
+        .into_response();
     add_warnings(resp.headers_mut(), warnings);
     resp
 }
@@ -153,7 +163,9 @@ fn resource_target(group: &str, version: &str, rest: &[&str]) -> Target {
         // /namespaces/{ns} and its subresources address the Namespace object itself.
         ["namespaces"] => rr("namespaces", None, None, None),
         ["namespaces", ns] => rr("namespaces", None, Some(ns), None),
-        ["namespaces", ns, sub @ ("status" | "finalize")] => rr("namespaces", None, Some(ns), Some(sub)),
+        ["namespaces", ns, sub @ ("status" | "finalize")] => {
+            rr("namespaces", None, Some(ns), Some(sub))
+        }
         ["namespaces", ns, res] => rr(res, Some(ns), None, None),
         ["namespaces", ns, res, name] => rr(res, Some(ns), Some(name), None),
         ["namespaces", ns, res, name, sub] => rr(res, Some(ns), Some(name), Some(sub)),
@@ -167,7 +179,9 @@ fn resource_target(group: &str, version: &str, rest: &[&str]) -> Target {
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 pub const USER: &str = "admin";
@@ -191,12 +205,19 @@ fn verb_of(method: &Method, rr: Option<&ResourceRequest>, watch: bool) -> &'stat
 fn forbidden(rr: Option<&ResourceRequest>, verb: &str, path: &str) -> Status {
     match rr {
         Some(r) => {
-            let mut why = format!("User \"{USER}\" cannot {verb} resource \"{}\" in API group \"{}\"", r.resource, r.group);
+            let mut why = format!(
+                "User \"{USER}\" cannot {verb} resource \"{}\" in API group \"{}\"",
+                r.resource, r.group
+            );
             match &r.namespace {
                 Some(ns) => why.push_str(&format!(" in the namespace \"{ns}\"")),
                 None => why.push_str(" at the cluster scope"),
             }
-            let subject = twinstack_core::status::Subject { group: "", resource: "", kind: "" };
+            let subject = twinstack_core::status::Subject {
+                group: "",
+                resource: "",
+                kind: "",
+            };
             let mut s = Status::forbidden(r.name.as_deref().unwrap_or(""), subject, &why);
             let target = match &r.name {
                 Some(n) => format!("{} \"{n}\"", r.resource),
@@ -212,7 +233,15 @@ fn forbidden(rr: Option<&ResourceRequest>, verb: &str, path: &str) -> Status {
             s
         }
         None => {
-            let mut s = Status::forbidden("", twinstack_core::status::Subject { group: "", resource: "", kind: "" }, "");
+            let mut s = Status::forbidden(
+                "",
+                twinstack_core::status::Subject {
+                    group: "",
+                    resource: "",
+                    kind: "",
+                },
+                "",
+            );
             s.message = format!("forbidden: User \"{USER}\" cannot {verb} path \"{path}\"");
             s.details = None;
             s
@@ -220,7 +249,13 @@ fn forbidden(rr: Option<&ResourceRequest>, verb: &str, path: &str) -> Status {
     }
 }
 
-async fn kube(State(st): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn kube(
+    State(st): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let started = Instant::now();
     let path = uri.path().to_string();
     let rest = path.trim_start_matches("/runtimes/");
@@ -243,19 +278,34 @@ async fn kube(State(st): State<Arc<AppState>>, method: Method, uri: Uri, headers
             status_response(forbidden(rr, verb, &sub_path), &[])
         }
         Some(rt) => {
-            let ctx = Ctx { st: &st, rt, method: &method, headers: &headers, query: &query, verb, host: &headers };
+            let ctx = Ctx {
+                st: &st,
+                rt,
+                method: &method,
+                headers: &headers,
+                query: &query,
+                verb,
+                host: &headers,
+            };
             ctx.dispatch(&target, body).await
         }
     };
     if verb != "watch" {
         st.metrics
             .latency
-            .get_or_create(&VerbLabels { verb: verb.into(), resource: resource_label.clone() })
+            .get_or_create(&VerbLabels {
+                verb: verb.into(),
+                resource: resource_label.clone(),
+            })
             .observe(started.elapsed().as_secs_f64());
     }
     st.metrics
         .requests
-        .get_or_create(&RequestLabels { verb: verb.into(), resource: resource_label, code: resp.status().as_u16().to_string() })
+        .get_or_create(&RequestLabels {
+            verb: verb.into(),
+            resource: resource_label,
+            code: resp.status().as_u16().to_string(),
+        })
         .inc();
     tracing::debug!(%method, path = %path, status = resp.status().as_u16(), "request");
     resp
@@ -276,7 +326,9 @@ fn header_str<'a>(h: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str>
 }
 
 async fn read_body(body: Body) -> Result<bytes_type::Bytes, Status> {
-    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| Status::too_large(MAX_BODY))
+    axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| Status::too_large(MAX_BODY))
 }
 
 mod bytes_type {
@@ -301,12 +353,22 @@ impl Ctx<'_> {
         let kinds = self.st.registry.kinds();
         let is_get = matches!(*self.method, Method::GET | Method::HEAD);
         let r = match target {
-            Target::Version if is_get => Ok(json_response(StatusCode::OK, &discovery::version(), &[])),
+            Target::Version if is_get => {
+                Ok(json_response(StatusCode::OK, &discovery::version(), &[]))
+            }
             Target::Api if is_get => {
                 let host = header_str(self.host, header::HOST).unwrap_or("127.0.0.1:6443");
-                Ok(json_response(StatusCode::OK, &discovery::api_versions(host), &[]))
+                Ok(json_response(
+                    StatusCode::OK,
+                    &discovery::api_versions(host),
+                    &[],
+                ))
             }
-            Target::Apis if is_get => Ok(json_response(StatusCode::OK, &discovery::api_group_list(kinds), &[])),
+            Target::Apis if is_get => Ok(json_response(
+                StatusCode::OK,
+                &discovery::api_group_list(kinds),
+                &[],
+            )),
             Target::ApiGroup(g) if is_get => discovery::api_group(kinds, g)
                 .map(|v| json_response(StatusCode::OK, &v, &[]))
                 .ok_or_else(Status::path_not_found),
@@ -316,15 +378,33 @@ impl Ctx<'_> {
             // An empty protobuf document: no schemas, so kubectl validates nothing client-side.
             Target::OpenApiV2 if is_get => Ok((
                 StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")],
+                [(
+                    header::CONTENT_TYPE,
+                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                )],
                 Vec::<u8>::new(),
             )
                 .into_response()),
-            Target::OpenApiV3 if is_get => Ok(json_response(StatusCode::OK, &discovery::openapi_v3_index(), &[])),
+            Target::OpenApiV3 if is_get => Ok(json_response(
+                StatusCode::OK,
+                &discovery::openapi_v3_index(),
+                &[],
+            )),
             Target::Resource(rr) => self.resource(rr, body).await,
-            Target::Version | Target::Api | Target::Apis | Target::ApiGroup(_) | Target::ResourceList(..) | Target::OpenApiV2 | Target::OpenApiV3 => {
-                Err(Status::method_not_allowed(self.method.as_str(), twinstack_core::status::Subject { group: "", resource: "", kind: "" }))
-            }
+            Target::Version
+            | Target::Api
+            | Target::Apis
+            | Target::ApiGroup(_)
+            | Target::ResourceList(..)
+            | Target::OpenApiV2
+            | Target::OpenApiV3 => Err(Status::method_not_allowed(
+                self.method.as_str(),
+                twinstack_core::status::Subject {
+                    group: "",
+                    resource: "",
+                    kind: "",
+                },
+            )),
             Target::Unknown => Err(Status::path_not_found()),
         };
         r.unwrap_or_else(|s| status_response(s, &[]))
@@ -334,9 +414,14 @@ impl Ctx<'_> {
         let dry_run = match self.query.get("dryRun").map(String::as_str) {
             None | Some("") => false,
             Some("All") => true,
-            Some(other) => return Err(Status::bad_request(format!("Invalid dry run value: {other}. Supported values: All"))),
+            Some(other) => {
+                return Err(Status::bad_request(format!(
+                    "Invalid dry run value: {other}. Supported values: All"
+                )))
+            }
         };
-        let validation = FieldValidation::parse(self.query.get("fieldValidation").map(String::as_str))?;
+        let validation =
+            FieldValidation::parse(self.query.get("fieldValidation").map(String::as_str))?;
         // Without fieldManager, the manager is the user agent's product name (as upstream).
         let manager = self.query.get("fieldManager").cloned().unwrap_or_else(|| {
             header_str(self.headers, header::USER_AGENT)
@@ -345,11 +430,21 @@ impl Ctx<'_> {
                 .to_string()
         });
         let force = self.query.get("force").is_some_and(|f| f == "true");
-        Ok(WriteOptions { dry_run, validation, manager, force })
+        Ok(WriteOptions {
+            dry_run,
+            validation,
+            manager,
+            force,
+        })
     }
 
     async fn resource(&self, rr: &ResourceRequest, body: Body) -> Result<Response, Status> {
-        let Some(kind) = self.st.registry.kind(&rr.group, &rr.resource).filter(|k| k.info().version == rr.version) else {
+        let Some(kind) = self
+            .st
+            .registry
+            .kind(&rr.group, &rr.resource)
+            .filter(|k| k.info().version == rr.version)
+        else {
             return Err(Status::path_not_found());
         };
         if rr.subresource.is_some() {
@@ -357,7 +452,11 @@ impl Ctx<'_> {
         }
         let info = kind.info();
         // Namespaced kinds addressed without a namespace: only list/watch across namespaces.
-        let ns = if info.namespaced { rr.namespace.clone() } else { None };
+        let ns = if info.namespaced {
+            rr.namespace.clone()
+        } else {
+            None
+        };
         if !info.namespaced && rr.namespace.is_some() {
             return Err(Status::path_not_found());
         }
@@ -385,24 +484,38 @@ impl Ctx<'_> {
                 let opts = self.write_options()?;
                 let body = self.body_json(body).await?;
                 let r = reg.create(rt, kind.clone(), ns, body, opts).await?;
-                let code = if r.created { StatusCode::CREATED } else { StatusCode::OK };
+                let code = if r.created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
                 Ok(self.respond(code, &r.object, &r.warnings))
             }
             ("update", Some(name)) => {
                 let opts = self.write_options()?;
                 let body = self.body_json(body).await?;
-                let r = reg.update(rt, kind.clone(), ns, name.clone(), body, opts).await?;
+                let r = reg
+                    .update(rt, kind.clone(), ns, name.clone(), body, opts)
+                    .await?;
                 Ok(self.respond(StatusCode::OK, &r.object, &r.warnings))
             }
             ("patch", Some(name)) => {
                 let ptype = negotiate::patch_type(header_str(self.headers, header::CONTENT_TYPE))
-                    .ok_or_else(|| Status::unsupported_media_type(negotiate::PATCH_TYPES_MESSAGE))?;
+                    .ok_or_else(|| {
+                    Status::unsupported_media_type(negotiate::PATCH_TYPES_MESSAGE)
+                })?;
                 let opts = self.write_options()?;
                 let bytes = read_body(body).await?;
                 let patch = crate::decode::parse_body(&bytes, ptype == negotiate::PatchType::Apply)
                     .map_err(Status::bad_request)?;
-                let r = reg.patch(rt, kind.clone(), ns, name.clone(), ptype, patch, opts).await?;
-                let code = if r.created { StatusCode::CREATED } else { StatusCode::OK };
+                let r = reg
+                    .patch(rt, kind.clone(), ns, name.clone(), ptype, patch, opts)
+                    .await?;
+                let code = if r.created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
                 Ok(self.respond(code, &r.object, &r.warnings))
             }
             ("delete", Some(name)) => {
@@ -410,15 +523,27 @@ impl Ctx<'_> {
                 let opts: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
                     json!({})
                 } else {
-                    serde_json::from_slice(&bytes).map_err(|e| Status::bad_request(format!("invalid DeleteOptions: {e}")))?
+                    serde_json::from_slice(&bytes)
+                        .map_err(|e| Status::bad_request(format!("invalid DeleteOptions: {e}")))?
                 };
                 let pre = Preconditions {
-                    uid: opts.pointer("/preconditions/uid").and_then(Value::as_str).map(String::from),
-                    resource_version: opts.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from),
+                    uid: opts
+                        .pointer("/preconditions/uid")
+                        .and_then(Value::as_str)
+                        .map(String::from),
+                    resource_version: opts
+                        .pointer("/preconditions/resourceVersion")
+                        .and_then(Value::as_str)
+                        .map(String::from),
                 };
                 let dry_run = self.query.get("dryRun").is_some_and(|d| d == "All")
-                    || opts.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All"));
-                let obj = reg.delete(rt, kind.clone(), ns, name.clone(), pre, dry_run).await?;
+                    || opts
+                        .get("dryRun")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.iter().any(|v| v == "All"));
+                let obj = reg
+                    .delete(rt, kind.clone(), ns, name.clone(), pre, dry_run)
+                    .await?;
                 Ok(self.respond(StatusCode::OK, &obj, &[]))
             }
             (verb, _) => Err(Status::method_not_allowed(verb, info.subject())),
@@ -433,13 +558,18 @@ impl Ctx<'_> {
             ))
         })?;
         let bytes = read_body(body).await?;
-        crate::decode::parse_body(&bytes, bt == negotiate::BodyType::Yaml).map_err(Status::bad_request)
+        crate::decode::parse_body(&bytes, bt == negotiate::BodyType::Yaml)
+            .map_err(Status::bad_request)
     }
 
     fn object_or_table(&self, kind: &dyn Kind, obj: Value) -> Result<Response, Status> {
         match self.output()? {
             Output::Table => {
-                let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("").to_string();
+                let rv = obj
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 let t = table_of(kind, &[obj], &rv, self.query, true);
                 Ok(json_response(StatusCode::OK, &t, &[]))
             }
@@ -450,10 +580,17 @@ impl Ctx<'_> {
     fn list(&self, kind: &dyn Kind, ns: Option<&str>) -> Result<Response, Status> {
         let (labels, fields) = selectors(self.query, kind)?;
         let (objs, rev) = self.st.registry.list(&self.rt, kind, ns)?;
-        let items: Vec<Value> = objs.into_iter().filter(|o| matches(kind, o, &labels, &fields)).collect();
+        let items: Vec<Value> = objs
+            .into_iter()
+            .filter(|o| matches(kind, o, &labels, &fields))
+            .collect();
         let rv = rev.to_string();
         match self.output()? {
-            Output::Table => Ok(json_response(StatusCode::OK, &table_of(kind, &items, &rv, self.query, true), &[])),
+            Output::Table => Ok(json_response(
+                StatusCode::OK,
+                &table_of(kind, &items, &rv, self.query, true),
+                &[],
+            )),
             _ => {
                 let list = json!({
                     "kind": format!("{}List", kind.info().kind),
@@ -468,7 +605,10 @@ impl Ctx<'_> {
 }
 
 /// Parses `labelSelector` and `fieldSelector`, refusing fields the kind does not index.
-pub fn selectors(q: &HashMap<String, String>, kind: &dyn Kind) -> Result<(Option<LabelSelector>, Option<FieldSelector>), Status> {
+pub fn selectors(
+    q: &HashMap<String, String>,
+    kind: &dyn Kind,
+) -> Result<(Option<LabelSelector>, Option<FieldSelector>), Status> {
     let labels = match q.get("labelSelector").filter(|s| !s.is_empty()) {
         Some(s) => Some(LabelSelector::parse(s).map_err(Status::bad_request)?),
         None => None,
@@ -484,7 +624,9 @@ pub fn selectors(q: &HashMap<String, String>, kind: &dyn Kind) -> Result<(Option
             let probe = json!({});
             for name in f.fields() {
                 if kind.field(&probe, &name).is_none() {
-                    return Err(Status::bad_request(format!("field label not supported: {name}")));
+                    return Err(Status::bad_request(format!(
+                        "field label not supported: {name}"
+                    )));
                 }
             }
             Some(f)
@@ -494,12 +636,21 @@ pub fn selectors(q: &HashMap<String, String>, kind: &dyn Kind) -> Result<(Option
     Ok((labels, fields))
 }
 
-pub fn matches(kind: &dyn Kind, obj: &Value, labels: &Option<LabelSelector>, fields: &Option<FieldSelector>) -> bool {
+pub fn matches(
+    kind: &dyn Kind,
+    obj: &Value,
+    labels: &Option<LabelSelector>,
+    fields: &Option<FieldSelector>,
+) -> bool {
     if let Some(l) = labels {
         let map: std::collections::BTreeMap<String, String> = obj
             .pointer("/metadata/labels")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
         if !l.matches(&map) {
             return false;
@@ -514,7 +665,13 @@ pub fn matches(kind: &dyn Kind, obj: &Value, labels: &Option<LabelSelector>, fie
 }
 
 /// A Table of `objs`; `includeObject` decides what each row carries.
-pub fn table_of(kind: &dyn Kind, objs: &[Value], rv: &str, q: &HashMap<String, String>, with_columns: bool) -> Value {
+pub fn table_of(
+    kind: &dyn Kind,
+    objs: &[Value],
+    rv: &str,
+    q: &HashMap<String, String>,
+    with_columns: bool,
+) -> Value {
     use twinstack_core::table::{table, Include};
     let now = jiff::Timestamp::now();
     // kubectl only asks for the wide columns client-side by priority; the server always sends them.
@@ -523,6 +680,7 @@ pub fn table_of(kind: &dyn Kind, objs: &[Value], rv: &str, q: &HashMap<String, S
         Some("Object") => Include::Object,
         _ => Include::Metadata,
     };
-    let rows: Vec<(Vec<Value>, &Value)> = objs.iter().map(|o| (kind.row(o, true, now), o)).collect();
+    let rows: Vec<(Vec<Value>, &Value)> =
+        objs.iter().map(|o| (kind.row(o, true, now), o)).collect();
     table(&kind.columns(), rows, rv, include, with_columns)
 }

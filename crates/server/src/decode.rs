@@ -10,8 +10,10 @@ pub fn parse_body(bytes: &[u8], yaml: bool) -> Result<Value, String> {
         return Err("Object 'Kind' is missing in ''".into());
     }
     if yaml {
-        let text = std::str::from_utf8(bytes).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
-        serde_saphyr::from_str::<Value>(text).map_err(|e| format!("error converting YAML to JSON: {e}"))
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+        serde_saphyr::from_str::<Value>(text)
+            .map_err(|e| format!("error converting YAML to JSON: {e}"))
     } else {
         serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))
     }
@@ -38,9 +40,9 @@ fn render_path(p: &serde_ignored::Path<'_>, out: &mut String) {
             }
             out.push_str(key);
         }
-        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
-            render_path(parent, out)
-        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => render_path(parent, out),
     }
 }
 
@@ -67,7 +69,10 @@ mod tests {
         let v = json!({"apiVersion":"v1","kind":"Service","metadata":{"name":"a","bogus":1},
             "spec":{"ports":[{"port":80,"extra":true}],"foo":"x"}});
         let (_svc, unknown): (Service, _) = typed(&v).unwrap();
-        assert_eq!(unknown, vec!["metadata.bogus", "spec.ports[0].extra", "spec.foo"]);
+        assert_eq!(
+            unknown,
+            vec!["metadata.bogus", "spec.ports[0].extra", "spec.foo"]
+        );
     }
 
     #[test]
@@ -75,7 +80,8 @@ mod tests {
         assert!(parse_body(b"{", false).is_err());
         assert!(parse_body(b"a: [", true).is_err());
         assert!(parse_body(b"", false).is_err());
-        let bad: Result<(Service, _), _> = typed(&json!({"apiVersion":"v1","kind":"Service","spec":{"ports":[{"port":"x"}]}}));
+        let bad: Result<(Service, _), _> =
+            typed(&json!({"apiVersion":"v1","kind":"Service","spec":{"ports":[{"port":"x"}]}}));
         assert!(bad.is_err());
     }
 }

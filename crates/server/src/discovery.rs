@@ -56,7 +56,9 @@ pub fn api_group_list(kinds: &[Arc<dyn Kind>]) -> Value {
 pub fn api_group(kinds: &[Arc<dyn Kind>], group: &str) -> Option<Value> {
     let (g, v) = groups_of(kinds).into_iter().find(|(g, _)| *g == group)?;
     let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
-    Some(json!({"kind": "APIGroup", "apiVersion": "v1", "name": g, "versions": [gv.clone()], "preferredVersion": gv}))
+    Some(
+        json!({"kind": "APIGroup", "apiVersion": "v1", "name": g, "versions": [gv.clone()], "preferredVersion": gv}),
+    )
 }
 
 pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) -> Option<Value> {
@@ -84,8 +86,14 @@ pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) ->
     if resources.is_empty() {
         return None;
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }
 
 /// OpenAPI v3 index with no paths: kubectl then asks v2, finds no schema for the kind, and

@@ -50,10 +50,24 @@ mod tests {
 
     #[test]
     fn urls_for_both_families() {
-        assert_eq!(server_url("127.0.0.1:6443".parse().unwrap(), "local"), "https://127.0.0.1:6443/runtimes/local");
-        assert_eq!(server_url("[::1]:6443".parse().unwrap(), "a"), "https://[::1]:6443/runtimes/a");
-        assert_eq!(server_url("0.0.0.0:7000".parse().unwrap(), "a"), "https://127.0.0.1:7000/runtimes/a");
-        let k = render("local", "https://127.0.0.1:6443/runtimes/local", "PEM", "tok");
+        assert_eq!(
+            server_url("127.0.0.1:6443".parse().unwrap(), "local"),
+            "https://127.0.0.1:6443/runtimes/local"
+        );
+        assert_eq!(
+            server_url("[::1]:6443".parse().unwrap(), "a"),
+            "https://[::1]:6443/runtimes/a"
+        );
+        assert_eq!(
+            server_url("0.0.0.0:7000".parse().unwrap(), "a"),
+            "https://127.0.0.1:7000/runtimes/a"
+        );
+        let k = render(
+            "local",
+            "https://127.0.0.1:6443/runtimes/local",
+            "PEM",
+            "tok",
+        );
         assert!(k.contains("current-context: twinstack-local"));
         assert!(k.contains("token: tok"));
     }

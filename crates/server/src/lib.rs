@@ -65,7 +65,10 @@ impl Running {
 }
 
 pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
-    vec![Arc::new(kinds::namespace::NamespaceKind), Arc::new(kinds::service::ServiceKind)]
+    vec![
+        Arc::new(kinds::namespace::NamespaceKind),
+        Arc::new(kinds::service::ServiceKind),
+    ]
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
@@ -84,7 +87,12 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(&tmp)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)?;
     f.write_all(contents.as_bytes())?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -101,7 +109,8 @@ pub async fn start(cfg: Config) -> Result<Running> {
     create_private_dir(&cfg.data_dir)?;
     let tls = tls::load_or_create(&cfg.data_dir)?;
     let server_tls = tls::server_config(&tls)?;
-    let store = twinstack_store::Store::open(&cfg.data_dir.join("store.redb")).context("opening the store")?;
+    let store = twinstack_store::Store::open(&cfg.data_dir.join("store.redb"))
+        .context("opening the store")?;
     let registry = Arc::new(Registry::new(store, all_kinds()));
     load_runtimes(&registry)?;
     if registry.runtimes().is_empty() {
@@ -111,11 +120,18 @@ pub async fn start(cfg: Config) -> Result<Running> {
         ensure_system_objects(&registry, rt.clone()).await?;
     }
     // Kubeconfigs carry the address clients must use; rewrite them on every start.
-    let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("listening on {}", cfg.listen))?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("listening on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     create_private_dir(&cfg.data_dir.join("kubeconfigs"))?;
     for rt in registry.runtimes() {
-        let k = kubeconfig::render(rt.name(), &kubeconfig::server_url(addr, rt.name()), &tls.ca_pem, &rt.record.token);
+        let k = kubeconfig::render(
+            rt.name(),
+            &kubeconfig::server_url(addr, rt.name()),
+            &tls.ca_pem,
+            &rt.record.token,
+        );
         write_private(&kubeconfig_path(&cfg.data_dir, rt.name()), &k)?;
     }
     let default_runtime = if registry.runtime(&cfg.default_runtime.name).is_some() {
@@ -124,20 +140,35 @@ pub async fn start(cfg: Config) -> Result<Running> {
         registry.runtimes()[0].name().to_string()
     };
     let kubeconfig = cfg.data_dir.join("kubeconfig");
-    std::fs::copy(kubeconfig_path(&cfg.data_dir, &default_runtime), &kubeconfig)?;
+    std::fs::copy(
+        kubeconfig_path(&cfg.data_dir, &default_runtime),
+        &kubeconfig,
+    )?;
 
-    let state = Arc::new(api::AppState { registry: registry.clone(), metrics: Arc::new(metrics::Metrics::new()), ready: Default::default() });
+    let state = Arc::new(api::AppState {
+        registry: registry.clone(),
+        metrics: Arc::new(metrics::Metrics::new()),
+        ready: Default::default(),
+    });
     let router = api::router(state.clone());
     let (tx, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(serve::serve_tls(listener, server_tls, router, rx));
     state.ready.store(true, Ordering::Release);
-    Ok(Running { addr, kubeconfig, default_runtime, registry, shutdown: tx, task })
+    Ok(Running {
+        addr,
+        kubeconfig,
+        default_runtime,
+        registry,
+        shutdown: tx,
+        task,
+    })
 }
 
 fn load_runtimes(registry: &Registry) -> Result<()> {
     let (kvs, _) = registry.store.list(runtimes::RUNTIMES_PREFIX)?;
     for kv in kvs {
-        let record: RuntimeRecord = serde_json::from_slice(&kv.value).with_context(|| format!("decoding {}", kv.key))?;
+        let record: RuntimeRecord =
+            serde_json::from_slice(&kv.value).with_context(|| format!("decoding {}", kv.key))?;
         registry.insert_runtime(Arc::new(Runtime::new(record)?));
     }
     Ok(())
@@ -180,13 +211,21 @@ async fn ensure_system_objects(registry: &Registry, rt: Arc<Runtime>) -> Result<
     for name in kinds::namespace::SYSTEM {
         if registry.get(&rt, ns_kind.as_ref(), None, name).is_err() {
             registry
-                .create_system(rt.clone(), ns_kind.clone(), None, kinds::namespace::system_namespace(name))
+                .create_system(
+                    rt.clone(),
+                    ns_kind.clone(),
+                    None,
+                    kinds::namespace::system_namespace(name),
+                )
                 .await
                 .map_err(|s| anyhow::anyhow!("creating namespace {name}: {}", s.message))?;
         }
     }
     let svc_kind = registry.kind("", "services").expect("services kind");
-    if registry.get(&rt, svc_kind.as_ref(), Some("default"), "kubernetes").is_err() {
+    if registry
+        .get(&rt, svc_kind.as_ref(), Some("default"), "kubernetes")
+        .is_err()
+    {
         let primary = rt.record.network.services[0];
         let first = first_address(&primary);
         let svc: Value = json!({

@@ -7,11 +7,41 @@ use twinstack_core::patch::{self, Operation, PatchKind};
 use twinstack_core::status::Status;
 
 /// Server-side apply of `config` by `manager` onto `live` (or a new object).
-pub fn apply(info: &ResourceInfo, live: Option<&Value>, config: &Value, manager: &str, force: bool, now: &str) -> Result<Value, Status> {
-    patch::apply(live, config, manager, force, &info.api_version(), now, PatchKind::from_kind(info.kind)).map_err(|e| e.to_status())
+pub fn apply(
+    info: &ResourceInfo,
+    live: Option<&Value>,
+    config: &Value,
+    manager: &str,
+    force: bool,
+    now: &str,
+) -> Result<Value, Status> {
+    patch::apply(
+        live,
+        config,
+        manager,
+        force,
+        &info.api_version(),
+        now,
+        PatchKind::from_kind(info.kind),
+    )
+    .map_err(|e| e.to_status())
 }
 
 /// Records the fields `manager` changed with an Update operation.
-pub fn track_update(info: &ResourceInfo, old: Option<&Value>, new: &mut Value, manager: &str, now: &str) {
-    patch::track_update(old, new, manager, Operation::Update, &info.api_version(), now, PatchKind::from_kind(info.kind));
+pub fn track_update(
+    info: &ResourceInfo,
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    now: &str,
+) {
+    patch::track_update(
+        old,
+        new,
+        manager,
+        Operation::Update,
+        &info.api_version(),
+        now,
+        PatchKind::from_kind(info.kind),
+    );
 }

@@ -33,19 +33,44 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<VerbLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
+        let latency = Family::<VerbLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
         let watchers = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
         let store_revision = Gauge::<u64, AtomicU64>::default();
-        registry.register("apiserver_request", "Counter of apiserver requests broken out by verb, resource and HTTP response code", requests.clone());
-        registry.register("apiserver_request_duration_seconds", "Response latency distribution in seconds for each verb and resource", latency.clone());
-        registry.register("apiserver_longrunning_requests", "Number of open watch requests", watchers.clone());
-        registry.register("twinstack_store_revision", "Current revision of the embedded store", store_revision.clone());
-        Metrics { registry, requests, latency, watchers, store_revision }
+        registry.register(
+            "apiserver_request",
+            "Counter of apiserver requests broken out by verb, resource and HTTP response code",
+            requests.clone(),
+        );
+        registry.register(
+            "apiserver_request_duration_seconds",
+            "Response latency distribution in seconds for each verb and resource",
+            latency.clone(),
+        );
+        registry.register(
+            "apiserver_longrunning_requests",
+            "Number of open watch requests",
+            watchers.clone(),
+        );
+        registry.register(
+            "twinstack_store_revision",
+            "Current revision of the embedded store",
+            store_revision.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            watchers,
+            store_revision,
+        }
     }
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("metrics encode");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("metrics encode");
         out
     }
 }

@@ -53,7 +53,13 @@ pub enum BodyType {
 }
 
 pub fn body_type(content_type: Option<&str>) -> Option<BodyType> {
-    let media = content_type.unwrap_or("application/json").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = content_type
+        .unwrap_or("application/json")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match media.as_str() {
         "application/json" | "" => Some(BodyType::Json),
         "application/yaml" => Some(BodyType::Yaml),
@@ -70,7 +76,13 @@ pub enum PatchType {
 }
 
 pub fn patch_type(content_type: Option<&str>) -> Option<PatchType> {
-    let media = content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = content_type
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match media.as_str() {
         "application/json-patch+json" => Some(PatchType::Json),
         "application/merge-patch+json" => Some(PatchType::Merge),
@@ -92,9 +104,13 @@ mod tests {
         assert_eq!(output(Some(get)), Some(Output::Table));
         assert_eq!(output(Some("application/json")), Some(Output::Json));
         assert_eq!(output(None), Some(Output::Json));
-        assert_eq!(output(Some("application/vnd.kubernetes.protobuf,application/json")), Some(Output::Json));
+        assert_eq!(
+            output(Some("application/vnd.kubernetes.protobuf,application/json")),
+            Some(Output::Json)
+        );
         assert_eq!(output(Some("application/vnd.kubernetes.protobuf")), None);
-        let disco = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+        let disco =
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
         assert_eq!(output(Some(disco)), Some(Output::Json));
     }
 }

@@ -72,13 +72,17 @@ impl From<Status> for Abort {
 }
 
 pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// `metadata.namespace`/`metadata.name` → store key, like kube-apiserver's etcd layout.
 pub fn object_key(rt: &str, kind: &dyn Kind, ns: Option<&str>, name: &str) -> String {
     match ns {
-        Some(ns) if kind.info().namespaced => format!("/registry/{rt}/{}/{ns}/{name}", kind.info().storage),
+        Some(ns) if kind.info().namespaced => {
+            format!("/registry/{rt}/{}/{ns}/{name}", kind.info().storage)
+        }
         _ => format!("/registry/{rt}/{}/{name}", kind.info().storage),
     }
 }
@@ -86,13 +90,17 @@ pub fn object_key(rt: &str, kind: &dyn Kind, ns: Option<&str>, name: &str) -> St
 /// Prefix of a collection (all namespaces when `ns` is `None`).
 pub fn collection_prefix(rt: &str, kind: &dyn Kind, ns: Option<&str>) -> String {
     match ns {
-        Some(ns) if kind.info().namespaced => format!("/registry/{rt}/{}/{ns}/", kind.info().storage),
+        Some(ns) if kind.info().namespaced => {
+            format!("/registry/{rt}/{}/{ns}/", kind.info().storage)
+        }
         _ => format!("/registry/{rt}/{}/", kind.info().storage),
     }
 }
 
 fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
-    obj.get("metadata").and_then(|m| m.get(field)).and_then(Value::as_str)
+    obj.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
 }
 
 fn metadata_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
@@ -106,15 +114,23 @@ fn metadata_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
 const GENERATE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 fn generate_name(base: &str) -> String {
-    let base: String = if base.len() > 58 { base[..58].to_string() } else { base.to_string() };
+    let base: String = if base.len() > 58 {
+        base[..58].to_string()
+    } else {
+        base.to_string()
+    };
     let suffix: String = (0..5)
-        .map(|_| GENERATE_ALPHABET[rand::random::<u32>() as usize % GENERATE_ALPHABET.len()] as char)
+        .map(|_| {
+            GENERATE_ALPHABET[rand::random::<u32>() as usize % GENERATE_ALPHABET.len()] as char
+        })
         .collect();
     format!("{base}{suffix}")
 }
 
 fn object_meta(obj: &Value) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-    obj.get("metadata").and_then(|m| serde_json::from_value(m.clone()).ok()).unwrap_or_default()
+    obj.get("metadata")
+        .and_then(|m| serde_json::from_value(m.clone()).ok())
+        .unwrap_or_default()
 }
 
 fn name_rule(kind: &dyn Kind) -> meta::NameValidation {
@@ -126,7 +142,10 @@ fn name_rule(kind: &dyn Kind) -> meta::NameValidation {
 }
 
 fn strict_decoding_error(kind: &dyn Kind, unknown: &[String]) -> Status {
-    let fields: Vec<String> = unknown.iter().map(|f| format!("unknown field {}", twinstack_core::field::go_quote(f))).collect();
+    let fields: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field {}", twinstack_core::field::go_quote(f)))
+        .collect();
     Status::bad_request(format!(
         "{k} in version {v:?} cannot be handled as a {k}: strict decoding error: {}",
         fields.join(", "),
@@ -136,13 +155,20 @@ fn strict_decoding_error(kind: &dyn Kind, unknown: &[String]) -> Status {
 }
 
 /// Applies `fieldValidation` to the unknown fields decoding found.
-fn unknown_fields(kind: &dyn Kind, unknown: &[String], v: FieldValidation) -> Result<Vec<String>, Status> {
+fn unknown_fields(
+    kind: &dyn Kind,
+    unknown: &[String],
+    v: FieldValidation,
+) -> Result<Vec<String>, Status> {
     if unknown.is_empty() {
         return Ok(vec![]);
     }
     match v {
         FieldValidation::Strict => Err(strict_decoding_error(kind, unknown)),
-        FieldValidation::Warn => Ok(unknown.iter().map(|f| format!("unknown field {}", twinstack_core::field::go_quote(f))).collect()),
+        FieldValidation::Warn => Ok(unknown
+            .iter()
+            .map(|f| format!("unknown field {}", twinstack_core::field::go_quote(f)))
+            .collect()),
         FieldValidation::Ignore => Ok(vec![]),
     }
 }
@@ -158,7 +184,10 @@ fn decode_error(kind: &dyn Kind, e: &str) -> Status {
 /// Checks `apiVersion`/`kind` of a body against the endpoint and fills them when absent.
 fn check_type(kind: &dyn Kind, body: &mut Value) -> Result<(), Status> {
     let Some(obj) = body.as_object_mut() else {
-        return Err(decode_error(kind, "json: cannot unmarshal non-object into Go value"));
+        return Err(decode_error(
+            kind,
+            "json: cannot unmarshal non-object into Go value",
+        ));
     };
     let want_av = kind.info().api_version();
     match obj.get("apiVersion").and_then(Value::as_str) {
@@ -189,7 +218,11 @@ fn check_type(kind: &dyn Kind, body: &mut Value) -> Result<(), Status> {
 
 impl Registry {
     pub fn new(store: Store, kinds: Vec<Arc<dyn Kind>>) -> Self {
-        Registry { store, runtimes: RwLock::new(BTreeMap::new()), kinds }
+        Registry {
+            store,
+            runtimes: RwLock::new(BTreeMap::new()),
+            kinds,
+        }
     }
 
     pub fn kinds(&self) -> &[Arc<dyn Kind>] {
@@ -197,7 +230,10 @@ impl Registry {
     }
 
     pub fn kind(&self, group: &str, plural: &str) -> Option<Arc<dyn Kind>> {
-        self.kinds.iter().find(|k| k.info().group == group && k.info().plural == plural).cloned()
+        self.kinds
+            .iter()
+            .find(|k| k.info().group == group && k.info().plural == plural)
+            .cloned()
     }
 
     pub fn runtime(&self, name: &str) -> Option<Arc<Runtime>> {
@@ -209,7 +245,10 @@ impl Registry {
     }
 
     pub fn insert_runtime(&self, rt: Arc<Runtime>) {
-        self.runtimes.write().unwrap().insert(rt.name().to_string(), rt);
+        self.runtimes
+            .write()
+            .unwrap()
+            .insert(rt.name().to_string(), rt);
     }
 
     /// Finds the runtime a bearer token belongs to.
@@ -228,7 +267,13 @@ impl Registry {
     }
 
     /// GET of one object.
-    pub fn get(&self, rt: &Runtime, kind: &dyn Kind, ns: Option<&str>, name: &str) -> Result<Value, Status> {
+    pub fn get(
+        &self,
+        rt: &Runtime,
+        kind: &dyn Kind,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Value, Status> {
         let key = object_key(rt.name(), kind, ns, name);
         match self.store.get(&key).map_err(Status::internal)? {
             Some(kv) => {
@@ -240,7 +285,12 @@ impl Registry {
     }
 
     /// All objects of a collection at one revision.
-    pub fn list(&self, rt: &Runtime, kind: &dyn Kind, ns: Option<&str>) -> Result<(Vec<Value>, u64), Status> {
+    pub fn list(
+        &self,
+        rt: &Runtime,
+        kind: &dyn Kind,
+        ns: Option<&str>,
+    ) -> Result<(Vec<Value>, u64), Status> {
         let prefix = collection_prefix(rt.name(), kind, ns);
         let (kvs, rev) = self.store.list(&prefix).map_err(Status::internal)?;
         let mut out = Vec::with_capacity(kvs.len());
@@ -252,8 +302,16 @@ impl Registry {
         Ok((out, rev))
     }
 
-    fn namespace_must_exist(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, ns: Option<&str>, creating: bool) -> Result<(), Status> {
-        let Some(ns) = ns.filter(|_| kind.info().namespaced) else { return Ok(()) };
+    fn namespace_must_exist(
+        txn: &mut dyn TxnExt,
+        rt: &Runtime,
+        kind: &dyn Kind,
+        ns: Option<&str>,
+        creating: bool,
+    ) -> Result<(), Status> {
+        let Some(ns) = ns.filter(|_| kind.info().namespaced) else {
+            return Ok(());
+        };
         let key = format!("/registry/{}/namespaces/{ns}", rt.name());
         match txn.get_json(&key) {
             None => Err(Status::not_found(ns, crate::kinds::namespace::INFO.subject())),
@@ -267,14 +325,23 @@ impl Registry {
     }
 
     /// POST: creates an object in `ns` from a request body.
-    pub async fn create(&self, rt: Arc<Runtime>, kind: Arc<dyn Kind>, ns: Option<String>, mut body: Value, opts: WriteOptions) -> Result<WriteResult, Status> {
+    pub async fn create(
+        &self,
+        rt: Arc<Runtime>,
+        kind: Arc<dyn Kind>,
+        ns: Option<String>,
+        mut body: Value,
+        opts: WriteOptions,
+    ) -> Result<WriteResult, Status> {
         check_type(kind.as_ref(), &mut body)?;
         if let (Some(ns), Some(bns)) = (&ns, meta_str(&body, "namespace")) {
             if !bns.is_empty() && bns != ns && kind.info().namespaced {
                 return Err(Status::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
             }
         }
-        let (obj, unknown) = kind.decode(&body).map_err(|e| decode_error(kind.as_ref(), &e))?;
+        let (obj, unknown) = kind
+            .decode(&body)
+            .map_err(|e| decode_error(kind.as_ref(), &e))?;
         let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
         let res = self
             .store
@@ -292,7 +359,15 @@ impl Registry {
     }
 
     /// PUT: replaces an object.
-    pub async fn update(&self, rt: Arc<Runtime>, kind: Arc<dyn Kind>, ns: Option<String>, name: String, mut body: Value, opts: WriteOptions) -> Result<WriteResult, Status> {
+    pub async fn update(
+        &self,
+        rt: Arc<Runtime>,
+        kind: Arc<dyn Kind>,
+        ns: Option<String>,
+        name: String,
+        mut body: Value,
+        opts: WriteOptions,
+    ) -> Result<WriteResult, Status> {
         check_type(kind.as_ref(), &mut body)?;
         if let Some(bname) = meta_str(&body, "name") {
             if bname != name {
@@ -306,7 +381,9 @@ impl Registry {
                 return Err(Status::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
             }
         }
-        let (obj, unknown) = kind.decode(&body).map_err(|e| decode_error(kind.as_ref(), &e))?;
+        let (obj, unknown) = kind
+            .decode(&body)
+            .map_err(|e| decode_error(kind.as_ref(), &e))?;
         let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
         let res = self
             .store
@@ -316,7 +393,8 @@ impl Registry {
                 let Some(old) = txn.get_json(&key) else {
                     return Err(Status::not_found(&name, kind.info().subject()).into());
                 };
-                let mut r = update_in_txn(txn, &rt, kind.as_ref(), &key, obj, old, &opts, "Update")?;
+                let mut r =
+                    update_in_txn(txn, &rt, kind.as_ref(), &key, obj, old, &opts, "Update")?;
                 r.warnings.splice(0..0, warnings);
                 if opts.dry_run {
                     return Err(Abort::DryRun(r));
@@ -329,12 +407,28 @@ impl Registry {
 
     /// PATCH in any of the four patch formats; an apply patch creates a missing object.
     #[allow(clippy::too_many_arguments)]
-    pub async fn patch(&self, rt: Arc<Runtime>, kind: Arc<dyn Kind>, ns: Option<String>, name: String, ptype: PatchType, patch: Value, opts: WriteOptions) -> Result<WriteResult, Status> {
+    pub async fn patch(
+        &self,
+        rt: Arc<Runtime>,
+        kind: Arc<dyn Kind>,
+        ns: Option<String>,
+        name: String,
+        ptype: PatchType,
+        patch: Value,
+        opts: WriteOptions,
+    ) -> Result<WriteResult, Status> {
         if ptype == PatchType::Apply && opts.manager.is_empty() {
             return Err(Status::invalid(
                 "",
-                twinstack_core::status::Subject { group: "meta.k8s.io", resource: "patchoptions", kind: "PatchOptions" },
-                &[twinstack_core::field::FieldError::required(&Path::new("fieldManager"), "is required for apply patch")],
+                twinstack_core::status::Subject {
+                    group: "meta.k8s.io",
+                    resource: "patchoptions",
+                    kind: "PatchOptions",
+                },
+                &[twinstack_core::field::FieldError::required(
+                    &Path::new("fieldManager"),
+                    "is required for apply patch",
+                )],
             ));
         }
         let res = self
@@ -353,10 +447,27 @@ impl Registry {
                     if meta_str(&body, "name").is_none() {
                         metadata_mut(&mut body).insert("name".into(), Value::String(name.clone()));
                     }
-                    let applied = managed::apply(kind.info(), None, &body, &opts.manager, opts.force, &now_rfc3339())?;
-                    let (obj, unknown) = kind.decode(&applied).map_err(|e| decode_error(kind.as_ref(), &e))?;
+                    let applied = managed::apply(
+                        kind.info(),
+                        None,
+                        &body,
+                        &opts.manager,
+                        opts.force,
+                        &now_rfc3339(),
+                    )?;
+                    let (obj, unknown) = kind
+                        .decode(&applied)
+                        .map_err(|e| decode_error(kind.as_ref(), &e))?;
                     let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
-                    let mut r = create_in_txn_managed(txn, &rt, kind.as_ref(), ns.as_deref(), obj, &opts, false)?;
+                    let mut r = create_in_txn_managed(
+                        txn,
+                        &rt,
+                        kind.as_ref(),
+                        ns.as_deref(),
+                        obj,
+                        &opts,
+                        false,
+                    )?;
                     r.warnings.splice(0..0, warnings);
                     if opts.dry_run {
                         return Err(Abort::DryRun(r));
@@ -364,18 +475,34 @@ impl Registry {
                     return Ok(r);
                 };
                 let patched = match ptype {
-                    PatchType::Json => twinstack_core::patch::json_patch(&old, &patch).map_err(patch_error)?,
-                    PatchType::Merge => twinstack_core::patch::merge_patch(&old, &patch).map_err(patch_error)?,
-                    PatchType::Strategic => {
-                        twinstack_core::patch::strategic_merge_patch(&old, &patch, twinstack_core::patch::PatchKind::from_kind(kind.info().kind)).map_err(patch_error)?
+                    PatchType::Json => {
+                        twinstack_core::patch::json_patch(&old, &patch).map_err(patch_error)?
                     }
+                    PatchType::Merge => {
+                        twinstack_core::patch::merge_patch(&old, &patch).map_err(patch_error)?
+                    }
+                    PatchType::Strategic => twinstack_core::patch::strategic_merge_patch(
+                        &old,
+                        &patch,
+                        twinstack_core::patch::PatchKind::from_kind(kind.info().kind),
+                    )
+                    .map_err(patch_error)?,
                     PatchType::Apply => {
                         let mut body = patch.clone();
                         check_type(kind.as_ref(), &mut body)?;
-                        let (cfg, unknown) = kind.decode(&body).map_err(|e| decode_error(kind.as_ref(), &e))?;
+                        let (cfg, unknown) = kind
+                            .decode(&body)
+                            .map_err(|e| decode_error(kind.as_ref(), &e))?;
                         unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
                         let _ = cfg;
-                        managed::apply(kind.info(), Some(&old), &body, &opts.manager, opts.force, &now_rfc3339())?
+                        managed::apply(
+                            kind.info(),
+                            Some(&old),
+                            &body,
+                            &opts.manager,
+                            opts.force,
+                            &now_rfc3339(),
+                        )?
                     }
                 };
                 if meta_str(&patched, "name") != Some(name.as_str()) {
@@ -385,9 +512,15 @@ impl Registry {
                     ))
                     .into());
                 }
-                let (obj, unknown) = kind.decode(&patched).map_err(|e| decode_error(kind.as_ref(), &e))?;
+                let (obj, unknown) = kind
+                    .decode(&patched)
+                    .map_err(|e| decode_error(kind.as_ref(), &e))?;
                 let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
-                let op = if ptype == PatchType::Apply { "Apply" } else { "Update" };
+                let op = if ptype == PatchType::Apply {
+                    "Apply"
+                } else {
+                    "Update"
+                };
                 let mut r = update_in_txn(txn, &rt, kind.as_ref(), &key, obj, old, &opts, op)?;
                 r.warnings.splice(0..0, warnings);
                 if opts.dry_run {
@@ -400,7 +533,15 @@ impl Registry {
     }
 
     /// DELETE of one object, with optional preconditions.
-    pub async fn delete(&self, rt: Arc<Runtime>, kind: Arc<dyn Kind>, ns: Option<String>, name: String, pre: Preconditions, dry_run: bool) -> Result<Value, Status> {
+    pub async fn delete(
+        &self,
+        rt: Arc<Runtime>,
+        kind: Arc<dyn Kind>,
+        ns: Option<String>,
+        name: String,
+        pre: Preconditions,
+        dry_run: bool,
+    ) -> Result<Value, Status> {
         let res = self
             .store
             .txn(move |txn| -> Result<WriteResult, Abort> {
@@ -410,7 +551,10 @@ impl Registry {
                     return Err(Status::not_found(&name, kind.info().subject()).into());
                 };
                 pre.check(&old, &name, kind.as_ref())?;
-                let mut cx = WriteCtx { txn: &mut *txn, rt: &rt };
+                let mut cx = WriteCtx {
+                    txn: &mut *txn,
+                    rt: &rt,
+                };
                 kind.delete(&mut cx, &old)?;
                 if kind.info().plural == "namespaces" {
                     delete_namespace_contents(txn, &rt, &name)?;
@@ -426,9 +570,14 @@ impl Registry {
                     o
                 } else {
                     let uid = meta_str(&old, "uid").map(String::from);
-                    serde_json::to_value(Status::success(&name, kind.info().subject(), uid)).unwrap()
+                    serde_json::to_value(Status::success(&name, kind.info().subject(), uid))
+                        .unwrap()
                 };
-                let r = WriteResult { object, warnings: vec![], created: false };
+                let r = WriteResult {
+                    object,
+                    warnings: vec![],
+                    created: false,
+                };
                 if dry_run {
                     return Err(Abort::DryRun(r));
                 }
@@ -439,9 +588,22 @@ impl Registry {
     }
 
     /// Creates an object on the server's own behalf (bootstrap), outside any request.
-    pub async fn create_system(&self, rt: Arc<Runtime>, kind: Arc<dyn Kind>, ns: Option<String>, body: Value) -> Result<Value, Status> {
-        let opts = WriteOptions { dry_run: false, validation: FieldValidation::Strict, manager: "twinstack".into(), force: false };
-        self.create(rt, kind, ns, body, opts).await.map(|r| r.object)
+    pub async fn create_system(
+        &self,
+        rt: Arc<Runtime>,
+        kind: Arc<dyn Kind>,
+        ns: Option<String>,
+        body: Value,
+    ) -> Result<Value, Status> {
+        let opts = WriteOptions {
+            dry_run: false,
+            validation: FieldValidation::Strict,
+            manager: "twinstack".into(),
+            force: false,
+        };
+        self.create(rt, kind, ns, body, opts)
+            .await
+            .map(|r| r.object)
     }
 }
 
@@ -482,21 +644,40 @@ fn patch_error(e: twinstack_core::patch::PatchError) -> Abort {
     Abort::Status(e.to_status())
 }
 
-fn finish(res: Result<twinstack_store::Committed<WriteResult>, twinstack_store::TxnError<Abort>>) -> Result<WriteResult, Status> {
+fn finish(
+    res: Result<twinstack_store::Committed<WriteResult>, twinstack_store::TxnError<Abort>>,
+) -> Result<WriteResult, Status> {
     match res {
         Ok(c) => Ok(c.value),
         Err(twinstack_store::TxnError::Aborted(Abort::DryRun(r))) => Ok(r),
         Err(twinstack_store::TxnError::Aborted(Abort::Status(s))) => Err(s),
         Err(twinstack_store::TxnError::Store(e)) => Err(Status::internal(e)),
-        Err(twinstack_store::TxnError::Panicked(m)) => Err(Status::internal(format!("request handling panicked: {m}"))),
+        Err(twinstack_store::TxnError::Panicked(m)) => {
+            Err(Status::internal(format!("request handling panicked: {m}")))
+        }
     }
 }
 
-fn create_in_txn(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, ns: Option<&str>, obj: Value, opts: &WriteOptions) -> Result<WriteResult, Abort> {
+fn create_in_txn(
+    txn: &mut dyn TxnExt,
+    rt: &Runtime,
+    kind: &dyn Kind,
+    ns: Option<&str>,
+    obj: Value,
+    opts: &WriteOptions,
+) -> Result<WriteResult, Abort> {
     create_in_txn_managed(txn, rt, kind, ns, obj, opts, true)
 }
 
-fn create_in_txn_managed(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, ns: Option<&str>, mut obj: Value, opts: &WriteOptions, track: bool) -> Result<WriteResult, Abort> {
+fn create_in_txn_managed(
+    txn: &mut dyn TxnExt,
+    rt: &Runtime,
+    kind: &dyn Kind,
+    ns: Option<&str>,
+    mut obj: Value,
+    opts: &WriteOptions,
+    track: bool,
+) -> Result<WriteResult, Abort> {
     if let Some(rv) = meta_str(&obj, "resourceVersion").filter(|rv| !rv.is_empty()) {
         let _ = rv;
         let mut s = Status::internal("resourceVersion should not be set on objects to be created");
@@ -509,19 +690,32 @@ fn create_in_txn_managed(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, ns
     let now = now_rfc3339();
     {
         let m = metadata_mut(&mut obj);
-        let name_empty = m.get("name").and_then(Value::as_str).is_none_or(str::is_empty);
+        let name_empty = m
+            .get("name")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty);
         if name_empty {
-            if let Some(g) = m.get("generateName").and_then(Value::as_str).filter(|g| !g.is_empty()) {
+            if let Some(g) = m
+                .get("generateName")
+                .and_then(Value::as_str)
+                .filter(|g| !g.is_empty())
+            {
                 let n = generate_name(g);
                 m.insert("name".into(), Value::String(n));
             }
         }
         if kind.info().namespaced {
-            m.insert("namespace".into(), Value::String(ns.unwrap_or("default").to_string()));
+            m.insert(
+                "namespace".into(),
+                Value::String(ns.unwrap_or("default").to_string()),
+            );
         } else {
             m.remove("namespace");
         }
-        m.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+        m.insert(
+            "uid".into(),
+            Value::String(uuid::Uuid::new_v4().to_string()),
+        );
         m.insert("creationTimestamp".into(), Value::String(now.clone()));
         m.remove("deletionTimestamp");
         m.remove("deletionGracePeriodSeconds");
@@ -529,7 +723,12 @@ fn create_in_txn_managed(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, ns
         m.remove("generation");
     }
     let name = meta_str(&obj, "name").unwrap_or("").to_string();
-    let meta_errs: ErrorList = meta::validate_object_meta(&object_meta(&obj), kind.info().namespaced, name_rule(kind), &Path::new("metadata"));
+    let meta_errs: ErrorList = meta::validate_object_meta(
+        &object_meta(&obj),
+        kind.info().namespaced,
+        name_rule(kind),
+        &Path::new("metadata"),
+    );
     let key = object_key(rt.name(), kind, ns, &name);
     // Upstream validates before it learns the name is taken, but a name that does not validate
     // cannot exist either, so checking existence first changes no answer.
@@ -562,7 +761,11 @@ fn create_in_txn_managed(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, ns
         metadata_mut(&mut obj).remove("resourceVersion");
     }
     kind_on_read(rt, kind, &mut obj);
-    Ok(WriteResult { object: obj, warnings, created: true })
+    Ok(WriteResult {
+        object: obj,
+        warnings,
+        created: true,
+    })
 }
 
 fn kind_on_read(rt: &Runtime, kind: &dyn Kind, obj: &mut Value) {
@@ -570,20 +773,36 @@ fn kind_on_read(rt: &Runtime, kind: &dyn Kind, obj: &mut Value) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn update_in_txn(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, key: &str, mut new: Value, mut old: Value, opts: &WriteOptions, operation: &str) -> Result<WriteResult, Abort> {
+fn update_in_txn(
+    txn: &mut dyn TxnExt,
+    rt: &Runtime,
+    kind: &dyn Kind,
+    key: &str,
+    mut new: Value,
+    mut old: Value,
+    opts: &WriteOptions,
+    operation: &str,
+) -> Result<WriteResult, Abort> {
     kind.on_read(rt, &mut old);
     let name = meta_str(&old, "name").unwrap_or("").to_string();
     let old_rv = meta_str(&old, "resourceVersion").unwrap_or("").to_string();
     if let Some(rv) = meta_str(&new, "resourceVersion").filter(|rv| !rv.is_empty()) {
         if rv != old_rv {
-            return Err(Status::conflict(&name, kind.info().subject(), Status::OPTIMISTIC_LOCK).into());
+            return Err(
+                Status::conflict(&name, kind.info().subject(), Status::OPTIMISTIC_LOCK).into(),
+            );
         }
     }
     {
         // System fields cannot be changed by an update (rest.BeforeUpdate).
         let om = old.get("metadata").cloned().unwrap_or(json!({}));
         let m = metadata_mut(&mut new);
-        for f in ["creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+        for f in [
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
             match om.get(f) {
                 Some(v) => {
                     m.insert(f.into(), v.clone());
@@ -593,7 +812,10 @@ fn update_in_txn(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, key: &str,
                 }
             }
         }
-        if m.get("uid").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if m.get("uid")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             if let Some(uid) = om.get("uid") {
                 m.insert("uid".into(), uid.clone());
             }
@@ -605,9 +827,18 @@ fn update_in_txn(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, key: &str,
         }
         m.insert("resourceVersion".into(), Value::String(old_rv.clone()));
     }
-    let mut meta_errs = meta::validate_object_meta_update(&object_meta(&new), &object_meta(&old), &Path::new("metadata"));
+    let mut meta_errs = meta::validate_object_meta_update(
+        &object_meta(&new),
+        &object_meta(&old),
+        &Path::new("metadata"),
+    );
     if meta_errs.is_empty() {
-        meta_errs = meta::validate_object_meta(&object_meta(&new), kind.info().namespaced, name_rule(kind), &Path::new("metadata"));
+        meta_errs = meta::validate_object_meta(
+            &object_meta(&new),
+            kind.info().namespaced,
+            name_rule(kind),
+            &Path::new("metadata"),
+        );
     }
     let now = now_rfc3339();
     let managed_fields = if operation == "Update" {
@@ -638,7 +869,11 @@ fn update_in_txn(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, key: &str,
         }
     }
     if cmp_new == cmp_old {
-        return Ok(WriteResult { object: old, warnings, created: false });
+        return Ok(WriteResult {
+            object: old,
+            warnings,
+            created: false,
+        });
     }
     let rv = txn.revision().to_string();
     metadata_mut(&mut new).insert("resourceVersion".into(), Value::String(rv));
@@ -647,7 +882,11 @@ fn update_in_txn(txn: &mut dyn TxnExt, rt: &Runtime, kind: &dyn Kind, key: &str,
         metadata_mut(&mut new).insert("resourceVersion".into(), Value::String(old_rv));
     }
     kind.on_read(rt, &mut new);
-    Ok(WriteResult { object: new, warnings, created: false })
+    Ok(WriteResult {
+        object: new,
+        warnings,
+        created: false,
+    })
 }
 
 /// The namespace controller's work, done at once: every object in the namespace is removed,
@@ -656,7 +895,9 @@ fn delete_namespace_contents(txn: &mut dyn TxnExt, rt: &Runtime, ns: &str) -> Re
     let services = crate::kinds::service::ServiceKind;
     let prefix = collection_prefix(rt.name(), &services, Some(ns));
     for (key, raw) in txn.scan(&prefix) {
-        let Ok(old) = serde_json::from_slice::<Value>(&raw) else { continue };
+        let Ok(old) = serde_json::from_slice::<Value>(&raw) else {
+            continue;
+        };
         let mut cx = WriteCtx { txn: &mut *txn, rt };
         services.delete(&mut cx, &old)?;
         txn.delete_raw(&key);

@@ -29,7 +29,8 @@ pub const RUNTIMES_PREFIX: &str = "/registry/twinstack/runtimes/";
 
 impl Runtime {
     pub fn new(record: RuntimeRecord) -> anyhow::Result<Runtime> {
-        let services = ClusterConfig::new(&record.network.services).map_err(|e| anyhow::anyhow!(e))?;
+        let services =
+            ClusterConfig::new(&record.network.services).map_err(|e| anyhow::anyhow!(e))?;
         Ok(Runtime { record, services })
     }
     pub fn name(&self) -> &str {

@@ -12,7 +12,12 @@ use tokio_rustls::TlsAcceptor;
 
 /// Serves `router` on `listener` until `shutdown` turns true; then stops accepting and lets open
 /// connections finish (watches are ended).
-pub async fn serve_tls(listener: TcpListener, tls: Arc<rustls::ServerConfig>, router: Router, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve_tls(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let acceptor = TlsAcceptor::from(tls);
     let mut conns = tokio::task::JoinSet::new();
     loop {

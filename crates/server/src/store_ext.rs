@@ -14,7 +14,8 @@ pub trait TxnExt {
 
 impl dyn TxnExt + '_ {
     pub fn get_json(&mut self, key: &str) -> Option<Value> {
-        self.get_raw(key).and_then(|b| serde_json::from_slice(&b).ok())
+        self.get_raw(key)
+            .and_then(|b| serde_json::from_slice(&b).ok())
     }
     pub fn put_json(&mut self, key: &str, v: &Value) {
         self.put_raw(key, serde_json::to_vec(v).expect("JSON serializes"));
@@ -32,7 +33,10 @@ impl TxnExt for twinstack_store::Txn<'_> {
         twinstack_store::Txn::delete(self, key).is_some()
     }
     fn scan(&mut self, prefix: &str) -> Vec<(String, Vec<u8>)> {
-        twinstack_store::Txn::list(self, prefix).into_iter().map(|kv| (kv.key, kv.value)).collect()
+        twinstack_store::Txn::list(self, prefix)
+            .into_iter()
+            .map(|kv| (kv.key, kv.value))
+            .collect()
     }
     fn revision(&self) -> u64 {
         twinstack_store::Txn::revision(self)

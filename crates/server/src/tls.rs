@@ -68,8 +68,12 @@ fn validity(params: &mut CertificateParams) {
 pub fn generate() -> Result<(TlsMaterial, String)> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "twinstack-ca");
-    ca_params.distinguished_name.push(DnType::OrganizationName, "twinstack");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "twinstack-ca");
+    ca_params
+        .distinguished_name
+        .push(DnType::OrganizationName, "twinstack");
     ca_params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyCertSign,
@@ -82,24 +86,38 @@ pub fn generate() -> Result<(TlsMaterial, String)> {
     let issuer = Issuer::new(ca_params, ca_key);
 
     let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-    params.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
-    params.subject_alt_names.push(SanType::IpAddress("::1".parse().unwrap()));
-    params.distinguished_name.push(DnType::CommonName, "twinstack");
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress("::1".parse().unwrap()));
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "twinstack");
     params.use_authority_key_identifier_extension = true;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     validity(&mut params);
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer)?;
     Ok((
-        TlsMaterial { ca_pem: ca_cert.pem(), cert_pem: cert.pem(), key_pem: key.serialize_pem() },
+        TlsMaterial {
+            ca_pem: ca_cert.pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        },
         ca_key_pem,
     ))
 }
 
 /// A rustls server configuration offering HTTP/2 and HTTP/1.1, as client-go expects.
 pub fn server_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>> {
-    let certs: Vec<_> = rustls_pemfile::certs(&mut m.cert_pem.as_bytes()).collect::<Result<_, _>>()?;
+    let certs: Vec<_> =
+        rustls_pemfile::certs(&mut m.cert_pem.as_bytes()).collect::<Result<_, _>>()?;
     let key = rustls_pemfile::private_key(&mut m.key_pem.as_bytes())?
         .context("no private key in serving.key")?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -30,8 +30,18 @@ impl Encoder {
     fn line(&mut self, ty: &str, obj: Value) -> Bytes {
         let object = match self.output {
             Output::Table if ty != "ERROR" && ty != "BOOKMARK" => {
-                let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("").to_string();
-                let t = table_of(self.kind.as_ref(), &[obj], &rv, &self.query, !self.sent_columns);
+                let rv = obj
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let t = table_of(
+                    self.kind.as_ref(),
+                    &[obj],
+                    &rv,
+                    &self.query,
+                    !self.sent_columns,
+                );
                 self.sent_columns = true;
                 t
             }
@@ -81,7 +91,13 @@ pub async fn serve(
         // Like MinRequestTimeout: a random 30–60 minutes.
         None => Duration::from_secs(1800 + rand::random::<u64>() % 1800),
     };
-    let mut enc = Encoder { kind: kind.clone(), rt: rt.clone(), output, query: q.clone(), sent_columns: false };
+    let mut enc = Encoder {
+        kind: kind.clone(),
+        rt: rt.clone(),
+        output,
+        query: q.clone(),
+        sent_columns: false,
+    };
     let prefix = collection_prefix(rt.name(), kind.as_ref(), ns.as_deref());
     let store = st.registry.store.clone();
 
@@ -89,7 +105,10 @@ pub async fn serve(
     let start_rev = if rv_param.is_empty() || rv_param == "0" || send_initial {
         // Synthetic ADDED events for the current state, then changes after it.
         let (objs, rev) = st.registry.list(&rt, kind.as_ref(), ns.as_deref())?;
-        for o in objs.into_iter().filter(|o| matches(kind.as_ref(), o, &labels, &fields)) {
+        for o in objs
+            .into_iter()
+            .filter(|o| matches(kind.as_ref(), o, &labels, &fields))
+        {
             initial.push(enc.line("ADDED", o));
         }
         if send_initial && bookmarks {
@@ -98,7 +117,9 @@ pub async fn serve(
         rev
     } else {
         rv_param.parse::<u64>().map_err(|_| {
-            Status::bad_request(format!("resourceVersion: Invalid value: {rv_param:?}: must be a valid resource version"))
+            Status::bad_request(format!(
+                "resourceVersion: Invalid value: {rv_param:?}: must be a valid resource version"
+            ))
         })?
     };
 
@@ -117,13 +138,25 @@ pub async fn serve(
         }
         let mut watcher = match watcher {
             Ok(w) => w,
-            Err(StoreError::Compacted { requested, compacted }) => {
-                let s = Status::expired(format!("too old resource version: {requested} ({compacted})"));
-                let _ = tx.send(Ok(enc.line("ERROR", serde_json::to_value(s).unwrap()))).await;
+            Err(StoreError::Compacted {
+                requested,
+                compacted,
+            }) => {
+                let s = Status::expired(format!(
+                    "too old resource version: {requested} ({compacted})"
+                ));
+                let _ = tx
+                    .send(Ok(enc.line("ERROR", serde_json::to_value(s).unwrap())))
+                    .await;
                 return;
             }
             Err(e) => {
-                let _ = tx.send(Ok(enc.line("ERROR", serde_json::to_value(Status::internal(e)).unwrap()))).await;
+                let _ = tx
+                    .send(Ok(enc.line(
+                        "ERROR",
+                        serde_json::to_value(Status::internal(e)).unwrap(),
+                    )))
+                    .await;
                 return;
             }
         };
@@ -175,7 +208,12 @@ pub async fn serve(
         }
     });
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 struct Guard<F: FnMut()>(F);

@@ -18,7 +18,11 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { n: vec![1000, 10000], concurrency: 32, lists: 5 };
+    let mut a = Args {
+        n: vec![1000, 10000],
+        concurrency: 32,
+        lists: 5,
+    };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < argv.len() {
@@ -71,12 +75,23 @@ struct Run {
     p99: Duration,
 }
 
-async fn api_creates(client: &reqwest::Client, url: &str, token: &str, n: usize, conc: usize) -> Run {
+async fn api_creates(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    n: usize,
+    conc: usize,
+) -> Run {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..conc {
-        let (client, url, token, next) = (client.clone(), url.to_string(), token.to_string(), next.clone());
+        let (client, url, token, next) = (
+            client.clone(),
+            url.to_string(),
+            token.to_string(),
+            next.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             loop {
@@ -106,21 +121,43 @@ async fn api_creates(client: &reqwest::Client, url: &str, token: &str, n: usize,
     }
     let secs = started.elapsed().as_secs_f64();
     lat.sort();
-    Run { per_sec: n as f64 / secs, p50: percentile(&lat, 0.5), p99: percentile(&lat, 0.99) }
+    Run {
+        per_sec: n as f64 / secs,
+        p50: percentile(&lat, 0.5),
+        p99: percentile(&lat, 0.99),
+    }
 }
 
-async fn api_lists(client: &reqwest::Client, url: &str, token: &str, times: usize, expect: usize) -> Run {
+async fn api_lists(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    times: usize,
+    expect: usize,
+) -> Run {
     let mut lat = Vec::new();
     let started = Instant::now();
     for _ in 0..times {
         let t = Instant::now();
-        let v: Value = client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        let v: Value = client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert!(v["items"].as_array().unwrap().len() >= expect);
         lat.push(t.elapsed());
     }
     let secs = started.elapsed().as_secs_f64();
     lat.sort();
-    Run { per_sec: times as f64 / secs, p50: percentile(&lat, 0.5), p99: percentile(&lat, 0.99) }
+    Run {
+        per_sec: times as f64 / secs,
+        p50: percentile(&lat, 0.5),
+        p99: percentile(&lat, 0.99),
+    }
 }
 
 /// The same number of writes of the same size straight into the store, with the same
@@ -149,8 +186,14 @@ async fn store_creates(n: usize, conc: usize) -> Run {
                             return Err("exists".into());
                         }
                         txn.put(&key, body);
-                        txn.put(&format!("/registry/bench/ipaddresses/a/{i:032x}"), b"{}".to_vec());
-                        txn.put(&format!("/registry/bench/ipaddresses/b/{i:032x}"), b"{}".to_vec());
+                        txn.put(
+                            &format!("/registry/bench/ipaddresses/a/{i:032x}"),
+                            b"{}".to_vec(),
+                        );
+                        txn.put(
+                            &format!("/registry/bench/ipaddresses/b/{i:032x}"),
+                            b"{}".to_vec(),
+                        );
                         Ok(())
                     })
                     .await
@@ -166,7 +209,11 @@ async fn store_creates(n: usize, conc: usize) -> Run {
     }
     let secs = started.elapsed().as_secs_f64();
     lat.sort();
-    Run { per_sec: n as f64 / secs, p50: percentile(&lat, 0.5), p99: percentile(&lat, 0.99) }
+    Run {
+        per_sec: n as f64 / secs,
+        p50: percentile(&lat, 0.5),
+        p99: percentile(&lat, 0.99),
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -179,10 +226,27 @@ async fn main() {
     let bin = std::env::var("TWINSTACK_BIN").unwrap_or_else(|_| "target/release/twinstack".into());
     println!("twinstack API benchmark: dual-stack Service creates (RequireDualStack, 2 cluster IPs, 1 node port none) with concurrency {}", a.concurrency);
     println!();
-    println!("{:>7} | {:>14} {:>10} {:>10} | {:>14} {:>10} {:>10} | {:>9} | {:>12} {:>10} | {:>9}", "N", "API creates/s", "p50", "p99", "store txns/s", "p50", "p99", "API/store", "list p50", "list p99", "peak RSS");
+    println!(
+        "{:>7} | {:>14} {:>10} {:>10} | {:>14} {:>10} {:>10} | {:>9} | {:>12} {:>10} | {:>9}",
+        "N",
+        "API creates/s",
+        "p50",
+        "p99",
+        "store txns/s",
+        "p50",
+        "p99",
+        "API/store",
+        "list p50",
+        "list p99",
+        "peak RSS"
+    );
     for &n in &a.n {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut child = Command::new(&bin)
             .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(dir.path())
@@ -202,10 +266,22 @@ async fn main() {
             }
         }
         let k = std::fs::read_to_string(dir.path().join("kubeconfig")).unwrap();
-        let token = k.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap().to_string();
-        let ca = reqwest::Certificate::from_pem(&std::fs::read(dir.path().join("pki/ca.crt")).unwrap()).unwrap();
-        let client = reqwest::Client::builder().add_root_certificate(ca).use_rustls_tls().pool_max_idle_per_host(a.concurrency).build().unwrap();
-        let url = format!("https://127.0.0.1:{port}/runtimes/local/api/v1/namespaces/default/services");
+        let token = k
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("token: "))
+            .unwrap()
+            .to_string();
+        let ca =
+            reqwest::Certificate::from_pem(&std::fs::read(dir.path().join("pki/ca.crt")).unwrap())
+                .unwrap();
+        let client = reqwest::Client::builder()
+            .add_root_certificate(ca)
+            .use_rustls_tls()
+            .pool_max_idle_per_host(a.concurrency)
+            .build()
+            .unwrap();
+        let url =
+            format!("https://127.0.0.1:{port}/runtimes/local/api/v1/namespaces/default/services");
         let create = api_creates(&client, &url, &token, n, a.concurrency).await;
         let list = api_lists(&client, &url, &token, a.lists, n).await;
         let rss = peak_rss_kib(child.id());

@@ -39,7 +39,8 @@ impl DataDir {
         if let Some(h) = std::env::var_os("TWINSTACK_HOME").filter(|h| !h.is_empty()) {
             return Ok(PathBuf::from(h));
         }
-        let home = std::env::var_os("HOME").context("neither --data-dir, $TWINSTACK_HOME nor $HOME is set")?;
+        let home = std::env::var_os("HOME")
+            .context("neither --data-dir, $TWINSTACK_HOME nor $HOME is set")?;
         Ok(PathBuf::from(home).join(".twinstack"))
     }
 }
@@ -99,7 +100,10 @@ fn runtime_spec(a: &UpArgs) -> Result<RuntimeSpec, String> {
     validate_runtime_name(&a.runtime)?;
     let provider = Provider::parse(&a.provider)?;
     if a.nodes == 0 || a.nodes > 1000 {
-        return Err(format!("invalid --nodes {}: must be between 1 and 1000", a.nodes));
+        return Err(format!(
+            "invalid --nodes {}: must be between 1 and 1000",
+            a.nodes
+        ));
     }
     let req = NetworkRequest {
         families: Some(&a.ip_families),
@@ -109,7 +113,13 @@ fn runtime_spec(a: &UpArgs) -> Result<RuntimeSpec, String> {
     };
     let zones = a.nodes.min(3) as usize;
     let network = resolve_network(provider, &a.region, &a.runtime, zones, &req)?;
-    Ok(RuntimeSpec { name: a.runtime.clone(), provider, region: a.region.clone(), network, nodes: a.nodes })
+    Ok(RuntimeSpec {
+        name: a.runtime.clone(),
+        provider,
+        region: a.region.clone(),
+        network,
+        nodes: a.nodes,
+    })
 }
 
 async fn up(a: UpArgs) -> Result<ExitCode> {
@@ -122,9 +132,23 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
         }
     };
     let data_dir = a.data_dir.resolve()?;
-    let running = twinstack_server::start(Config { data_dir: data_dir.clone(), listen: a.listen, default_runtime: spec }).await?;
-    let rt = running.registry.runtime(&running.default_runtime).expect("default runtime");
-    let families: Vec<&str> = rt.record.network.families.iter().map(|f| f.as_str()).collect();
+    let running = twinstack_server::start(Config {
+        data_dir: data_dir.clone(),
+        listen: a.listen,
+        default_runtime: spec,
+    })
+    .await?;
+    let rt = running
+        .registry
+        .runtime(&running.default_runtime)
+        .expect("default runtime");
+    let families: Vec<&str> = rt
+        .record
+        .network
+        .families
+        .iter()
+        .map(|f| f.as_str())
+        .collect();
     tracing::info!(addr = %running.addr, "serving");
     println!(
         "twinstack is ready: runtime {:?} ({} {}, {}) at {}",
@@ -164,8 +188,14 @@ fn kubeconfig(runtime: Option<String>, data_dir: DataDir) -> Result<ExitCode> {
         }
         Err(_) => {
             match runtime {
-                Some(r) => eprintln!("error: no runtime {r:?} in {} (has `twinstack up` run with this data dir?)", dir.display()),
-                None => eprintln!("error: no kubeconfig in {} (run `twinstack up` first)", dir.display()),
+                Some(r) => eprintln!(
+                    "error: no runtime {r:?} in {} (has `twinstack up` run with this data dir?)",
+                    dir.display()
+                ),
+                None => eprintln!(
+                    "error: no kubeconfig in {} (run `twinstack up` first)",
+                    dir.display()
+                ),
             }
             Ok(ExitCode::from(1))
         }
@@ -175,14 +205,19 @@ fn kubeconfig(runtime: Option<String>, data_dir: DataDir) -> Result<ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
         Command::Kubeconfig { runtime, data_dir } => kubeconfig(runtime, data_dir),
         Command::Up(a) => {
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
             rt.block_on(up(a))
         }
     };

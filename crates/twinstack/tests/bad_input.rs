@@ -12,10 +12,28 @@ struct C {
 
 impl C {
     fn new(t: Twin) -> C {
-        C { c: t.client(), t, rt: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap() }
+        C {
+            c: t.client(),
+            t,
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
     }
-    fn req(&self, method: reqwest::Method, path: &str, ct: &str, body: Vec<u8>, token: Option<&str>) -> (u16, reqwest::header::HeaderMap, String) {
-        let mut r = self.c.request(method, format!("{}{path}", self.t.base_url())).header("Content-Type", ct).body(body);
+    fn req(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        ct: &str,
+        body: Vec<u8>,
+        token: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut r = self
+            .c
+            .request(method, format!("{}{path}", self.t.base_url()))
+            .header("Content-Type", ct)
+            .body(body);
         if let Some(tok) = token {
             r = r.bearer_auth(tok);
         }
@@ -27,11 +45,23 @@ impl C {
         })
     }
     fn post(&self, ct: &str, body: &[u8], q: &str) -> (u16, reqwest::header::HeaderMap, Value) {
-        let (c, h, b) = self.req(reqwest::Method::POST, &format!("/api/v1/namespaces/default/services{q}"), ct, body.to_vec(), Some(&self.t.token()));
+        let (c, h, b) = self.req(
+            reqwest::Method::POST,
+            &format!("/api/v1/namespaces/default/services{q}"),
+            ct,
+            body.to_vec(),
+            Some(&self.t.token()),
+        );
         (c, h, serde_json::from_str(&b).unwrap_or(Value::Null))
     }
     fn alive(&self) {
-        let (c, _, b) = self.req(reqwest::Method::GET, "/api/v1/namespaces/default/services", "application/json", vec![], Some(&self.t.token()));
+        let (c, _, b) = self.req(
+            reqwest::Method::GET,
+            "/api/v1/namespaces/default/services",
+            "application/json",
+            vec![],
+            Some(&self.t.token()),
+        );
         assert_eq!(c, 200, "{b}");
     }
 }
@@ -54,7 +84,13 @@ fn malformed_oversized_unknown_and_stale() {
     assert_eq!(code, 400, "{b}");
     let (code, _, b) = c.post("application/json", &serde_json::to_vec(&json!({"apiVersion":"v1","kind":"Service","metadata":{"name":"p"},"spec":{"ports":[{"port":"eighty"}]}})).unwrap(), "");
     assert_eq!(code, 400, "{b}");
-    assert!(b["message"].as_str().unwrap().starts_with("Service in version \"v1\" cannot be handled as a Service:"), "{b}");
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Service in version \"v1\" cannot be handled as a Service:"),
+        "{b}"
+    );
     c.alive();
 
     // A 10 MiB body.
@@ -77,31 +113,66 @@ fn malformed_oversized_unknown_and_stale() {
     assert_eq!(b["message"], "Service in version \"v1\" cannot be handled as a Service: strict decoding error: unknown field \"spec.bogus\"");
     let (code, h, b) = c.post("application/json", &body, "?fieldValidation=Warn");
     assert_eq!(code, 201, "{b}");
-    assert_eq!(h.get("warning").unwrap(), "299 - \"unknown field \\\"spec.bogus\\\"\"");
+    assert_eq!(
+        h.get("warning").unwrap(),
+        "299 - \"unknown field \\\"spec.bogus\\\"\""
+    );
     assert!(b["spec"].get("bogus").is_none());
     let mut again = unknown.clone();
     again["metadata"]["name"] = json!("unk2");
-    let (code, h, _) = c.post("application/json", &serde_json::to_vec(&again).unwrap(), "?fieldValidation=Ignore");
+    let (code, h, _) = c.post(
+        "application/json",
+        &serde_json::to_vec(&again).unwrap(),
+        "?fieldValidation=Ignore",
+    );
     assert_eq!(code, 201);
     assert!(h.get("warning").is_none());
 
     // Duplicate name.
-    let (code, _, b) = c.post("application/json", &serde_json::to_vec(&svc("unk")).unwrap(), "");
+    let (code, _, b) = c.post(
+        "application/json",
+        &serde_json::to_vec(&svc("unk")).unwrap(),
+        "",
+    );
     assert_eq!(code, 409);
     assert_eq!(b["reason"], "AlreadyExists");
 
     // A stale resourceVersion.
-    let (_, _, cur) = c.req(reqwest::Method::GET, "/api/v1/namespaces/default/services/unk", "application/json", vec![], Some(&c.t.token()));
+    let (_, _, cur) = c.req(
+        reqwest::Method::GET,
+        "/api/v1/namespaces/default/services/unk",
+        "application/json",
+        vec![],
+        Some(&c.t.token()),
+    );
     let mut cur: Value = serde_json::from_str(&cur).unwrap();
     cur["metadata"]["labels"] = json!({"a": "b"});
     let fresh = serde_json::to_vec(&cur).unwrap();
-    let (code, _, _) = c.req(reqwest::Method::PUT, "/api/v1/namespaces/default/services/unk", "application/json", fresh.clone(), Some(&c.t.token()));
+    let (code, _, _) = c.req(
+        reqwest::Method::PUT,
+        "/api/v1/namespaces/default/services/unk",
+        "application/json",
+        fresh.clone(),
+        Some(&c.t.token()),
+    );
     assert_eq!(code, 200);
-    let (code, _, b) = c.req(reqwest::Method::PUT, "/api/v1/namespaces/default/services/unk", "application/json", fresh, Some(&c.t.token()));
+    let (code, _, b) = c.req(
+        reqwest::Method::PUT,
+        "/api/v1/namespaces/default/services/unk",
+        "application/json",
+        fresh,
+        Some(&c.t.token()),
+    );
     assert_eq!(code, 409, "{b}");
 
     // Unsupported patch type.
-    let (code, _, b) = c.req(reqwest::Method::PATCH, "/api/v1/namespaces/default/services/unk", "text/plain", b"{}".to_vec(), Some(&c.t.token()));
+    let (code, _, b) = c.req(
+        reqwest::Method::PATCH,
+        "/api/v1/namespaces/default/services/unk",
+        "text/plain",
+        b"{}".to_vec(),
+        Some(&c.t.token()),
+    );
     assert_eq!(code, 415, "{b}");
     // A JSON patch whose test fails changes nothing.
     let (code, _, _) = c.req(
@@ -112,7 +183,13 @@ fn malformed_oversized_unknown_and_stale() {
         Some(&c.t.token()),
     );
     assert!(code == 422 || code == 400 || code == 500, "{code}");
-    let (_, _, now) = c.req(reqwest::Method::GET, "/api/v1/namespaces/default/services/unk", "application/json", vec![], Some(&c.t.token()));
+    let (_, _, now) = c.req(
+        reqwest::Method::GET,
+        "/api/v1/namespaces/default/services/unk",
+        "application/json",
+        vec![],
+        Some(&c.t.token()),
+    );
     assert!(!now.contains("\"x\":\"y\""));
     c.alive();
 }
@@ -120,18 +197,51 @@ fn malformed_oversized_unknown_and_stale() {
 #[test]
 fn authentication_and_isolation() {
     let c = C::new(Twin::start(&[]));
-    let (code, _, b) = c.req(reqwest::Method::GET, "/api/v1/namespaces/default/services", "application/json", vec![], None);
+    let (code, _, b) = c.req(
+        reqwest::Method::GET,
+        "/api/v1/namespaces/default/services",
+        "application/json",
+        vec![],
+        None,
+    );
     assert_eq!(code, 401);
     let b: Value = serde_json::from_str(&b).unwrap();
-    assert_eq!(b, json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}));
-    let (code, _, _) = c.req(reqwest::Method::GET, "/version", "application/json", vec![], Some("not-a-token"));
+    assert_eq!(
+        b,
+        json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})
+    );
+    let (code, _, _) = c.req(
+        reqwest::Method::GET,
+        "/version",
+        "application/json",
+        vec![],
+        Some("not-a-token"),
+    );
     assert_eq!(code, 401);
     // The runtime's token opens nothing of another runtime path.
-    let other = format!("https://127.0.0.1:{}/runtimes/other/api/v1/namespaces/default/services", c.t.port);
-    let code = c.rt.block_on(async { c.c.get(other).bearer_auth(c.t.token()).send().await.unwrap().status().as_u16() });
+    let other = format!(
+        "https://127.0.0.1:{}/runtimes/other/api/v1/namespaces/default/services",
+        c.t.port
+    );
+    let code = c.rt.block_on(async {
+        c.c.get(other)
+            .bearer_auth(c.t.token())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
     assert_eq!(code, 403);
     // Health endpoints need no credential.
-    let h = c.rt.block_on(async { c.c.get(format!("https://127.0.0.1:{}/readyz", c.t.port)).send().await.unwrap().status().as_u16() });
+    let h = c.rt.block_on(async {
+        c.c.get(format!("https://127.0.0.1:{}/readyz", c.t.port))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
     assert_eq!(h, 200);
     // The token never reaches the log.
     assert!(!c.t.stderr().contains(&c.t.token()));
@@ -156,8 +266,16 @@ fn invalid_flags_exit_2_before_writing() {
             .args(&args)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "), "{args:?}");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).starts_with("error: "),
+            "{args:?}"
+        );
         assert!(!data.exists(), "{args:?} wrote the data dir");
     }
 }
@@ -170,9 +288,16 @@ fn listens_on_ipv6_loopback() {
     t.args = vec!["up".into(), "--listen".into(), format!("[::1]:{port}")];
     t.spawn();
     let k = std::fs::read_to_string(&t.kubeconfig).unwrap();
-    assert!(k.contains(&format!("server: https://[::1]:{port}/runtimes/local")), "{k}");
+    assert!(
+        k.contains(&format!("server: https://[::1]:{port}/runtimes/local")),
+        "{k}"
+    );
     let out = ok(&t.kubectl(&["get", "svc", "kubernetes", "-o", "name"]));
     assert_eq!(out.trim(), "service/kubernetes");
-    let printed = std::process::Command::new(bin()).args(["kubeconfig", "--data-dir"]).arg(t.data_dir()).output().unwrap();
+    let printed = std::process::Command::new(bin())
+        .args(["kubeconfig", "--data-dir"])
+        .arg(t.data_dir())
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&printed.stdout), k);
 }

@@ -24,7 +24,8 @@ fn acknowledged_services_survive_sigkill() {
     let url = format!("{}/api/v1/namespaces/default/services", t.base_url());
     let workers: Vec<_> = (0..4)
         .map(|w| {
-            let (client, token, url, acked) = (client.clone(), token.clone(), url.clone(), acked.clone());
+            let (client, token, url, acked) =
+                (client.clone(), token.clone(), url.clone(), acked.clone());
             rt.spawn(async move {
                 for i in 0..100_000 {
                     let name = format!("s-{w}-{i}");
@@ -39,8 +40,15 @@ fn acknowledged_services_survive_sigkill() {
                     if r.status().as_u16() != 201 {
                         return;
                     }
-                    let Ok(v) = r.json::<Value>().await else { return };
-                    let ips = v["spec"]["clusterIPs"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+                    let Ok(v) = r.json::<Value>().await else {
+                        return;
+                    };
+                    let ips = v["spec"]["clusterIPs"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_str().unwrap().to_string())
+                        .collect();
                     acked.lock().unwrap().insert(name, ips);
                 }
             })
@@ -62,23 +70,44 @@ fn acknowledged_services_survive_sigkill() {
     t.spawn();
     let client = t.client();
     let list: Value = rt.block_on(async {
-        client.get(&url).bearer_auth(t.token()).send().await.unwrap().json().await.unwrap()
+        client
+            .get(&url)
+            .bearer_auth(t.token())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     });
     let items = list["items"].as_array().unwrap();
     let stored: BTreeMap<String, Vec<String>> = items
         .iter()
         .map(|s| {
-            let ips = s["spec"]["clusterIPs"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+            let ips = s["spec"]["clusterIPs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_string())
+                .collect();
             (s["metadata"]["name"].as_str().unwrap().to_string(), ips)
         })
         .collect();
     for (name, ips) in &acked {
-        assert_eq!(stored.get(name), Some(ips), "acknowledged Service {name} lost or changed");
+        assert_eq!(
+            stored.get(name),
+            Some(ips),
+            "acknowledged Service {name} lost or changed"
+        );
     }
     // No address held twice, across everything stored (acknowledged or not).
     let mut seen = HashSet::new();
     for (name, ips) in &stored {
-        assert_eq!(ips.len(), if name == "kubernetes" { 1 } else { 2 }, "{name}");
+        assert_eq!(
+            ips.len(),
+            if name == "kubernetes" { 1 } else { 2 },
+            "{name}"
+        );
         for ip in ips {
             assert!(seen.insert(ip.clone()), "{ip} is held twice");
         }
@@ -99,7 +128,10 @@ fn acknowledged_services_survive_sigkill() {
                 .unwrap()
         });
         for ip in v["spec"]["clusterIPs"].as_array().unwrap() {
-            assert!(seen.insert(ip.as_str().unwrap().to_string()), "{ip} handed out twice after restart");
+            assert!(
+                seen.insert(ip.as_str().unwrap().to_string()),
+                "{ip} handed out twice after restart"
+            );
         }
     }
 }

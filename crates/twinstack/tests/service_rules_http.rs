@@ -38,13 +38,33 @@ impl Api {
     fn new(cfg: Cfg) -> Api {
         let t = start(cfg);
         let c = t.client();
-        Api { t, c, rt: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap() }
+        Api {
+            t,
+            c,
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
     }
     fn url(&self, path: &str) -> String {
-        format!("{}/api/v1/namespaces/default/services{path}", self.t.base_url())
+        format!(
+            "{}/api/v1/namespaces/default/services{path}",
+            self.t.base_url()
+        )
     }
-    fn send(&self, method: reqwest::Method, path: &str, ct: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.c.request(method, self.url(path)).bearer_auth(self.t.token()).header("Content-Type", ct);
+    fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        ct: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .c
+            .request(method, self.url(path))
+            .bearer_auth(self.t.token())
+            .header("Content-Type", ct);
         if let Some(b) = body {
             req = req.body(b.to_string());
         }
@@ -58,16 +78,36 @@ impl Api {
         self.send(reqwest::Method::POST, "", "application/json", Some(obj))
     }
     fn patch(&self, name: &str, p: Value) -> (u16, Value) {
-        self.send(reqwest::Method::PATCH, &format!("/{name}"), "application/merge-patch+json", Some(p))
+        self.send(
+            reqwest::Method::PATCH,
+            &format!("/{name}"),
+            "application/merge-patch+json",
+            Some(p),
+        )
     }
     fn put(&self, name: &str, obj: Value) -> (u16, Value) {
-        self.send(reqwest::Method::PUT, &format!("/{name}"), "application/json", Some(obj))
+        self.send(
+            reqwest::Method::PUT,
+            &format!("/{name}"),
+            "application/json",
+            Some(obj),
+        )
     }
     fn get(&self, name: &str) -> (u16, Value) {
-        self.send(reqwest::Method::GET, &format!("/{name}"), "application/json", None)
+        self.send(
+            reqwest::Method::GET,
+            &format!("/{name}"),
+            "application/json",
+            None,
+        )
     }
     fn delete(&self, name: &str) -> (u16, Value) {
-        self.send(reqwest::Method::DELETE, &format!("/{name}"), "application/json", None)
+        self.send(
+            reqwest::Method::DELETE,
+            &format!("/{name}"),
+            "application/json",
+            None,
+        )
     }
 }
 
@@ -101,7 +141,11 @@ fn check(api: &Api, name: &str, spec: Value, want: &Want) {
         Ok(policy, families, n) => {
             assert_eq!(code, 201, "{name} {spec}: {body}");
             assert_eq!(body["spec"]["ipFamilyPolicy"], *policy, "{name}: {body}");
-            assert_eq!(body["spec"]["ipFamilies"], json!(families), "{name}: {body}");
+            assert_eq!(
+                body["spec"]["ipFamilies"],
+                json!(families),
+                "{name}: {body}"
+            );
             let ips = body["spec"]["clusterIPs"].as_array().unwrap();
             assert_eq!(ips.len(), *n, "{name}: {body}");
             if ips[0] != "None" {
@@ -142,7 +186,10 @@ fn create_table(cfg: Cfg) -> Vec<(&'static str, Value, Want)> {
     };
     let multi_fam = "spec.ipFamilyPolicy: Invalid value: \"SingleStack\": must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified".to_string();
     let multi_ip = "spec.ipFamilyPolicy: Invalid value: \"SingleStack\": must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs are specified".to_string();
-    let v6_not = format!("{}0]: Invalid value: \"IPv6\": not configured on this cluster", fam(""));
+    let v6_not = format!(
+        "{}0]: Invalid value: \"IPv6\": not configured on this cluster",
+        fam("")
+    );
     let v4ip_not = "spec.clusterIPs[0]: Invalid value: []string{\"10.0.0.10\"}: IPv4 is not configured on this cluster".to_string();
     vec![
         ("nothing", json!({}), pick(Ok("SingleStack", &["IPv4"], 1), Ok("SingleStack", &["IPv6"], 1), Ok("SingleStack", &["IPv4"], 1), Ok("SingleStack", &["IPv6"], 1))),
@@ -203,14 +250,23 @@ fn run_create_table(cfg: Cfg) {
         check(&api, name, spec, &want);
     }
     // ExternalName gets no dual-stack fields at all.
-    let (code, body) = api.create(svc("extname", json!({"type": "ExternalName", "externalName": "example.com", "selector": null})));
+    let (code, body) = api.create(svc(
+        "extname",
+        json!({"type": "ExternalName", "externalName": "example.com", "selector": null}),
+    ));
     assert_eq!(code, 201, "{body}");
-    assert!(body["spec"].get("ipFamilyPolicy").is_none() && body["spec"].get("clusterIPs").is_none(), "{body}");
+    assert!(
+        body["spec"].get("ipFamilyPolicy").is_none() && body["spec"].get("clusterIPs").is_none(),
+        "{body}"
+    );
     run_update_rules(&api, cfg);
 }
 
 fn ips_of(v: &Value) -> Vec<String> {
-    v["spec"]["clusterIPs"].as_array().map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    v["spec"]["clusterIPs"]
+        .as_array()
+        .map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 fn run_update_rules(api: &Api, cfg: Cfg) {
@@ -227,12 +283,18 @@ fn run_update_rules(api: &Api, cfg: Cfg) {
     assert_eq!(ips.len(), if dual { 2 } else { 1 }, "{up}");
 
     // RequireDualStack on a single-stack cluster is refused.
-    let (c, r) = api.patch("u1", json!({"spec": {"ipFamilyPolicy": "RequireDualStack"}}));
+    let (c, r) = api.patch(
+        "u1",
+        json!({"spec": {"ipFamilyPolicy": "RequireDualStack"}}),
+    );
     if dual {
         assert_eq!(c, 200, "{r}");
     } else {
         assert_eq!(c, 422);
-        assert_eq!(r["message"], format!("Service \"u1\" is invalid: {}", not_dual()));
+        assert_eq!(
+            r["message"],
+            format!("Service \"u1\" is invalid: {}", not_dual())
+        );
     }
 
     if dual {
@@ -256,8 +318,15 @@ fn run_update_rules(api: &Api, cfg: Cfg) {
     }
 
     // The primary IP is immutable.
-    let other_ip = if ips_of(&api.get("u1").1)[0].contains(':') { "fd00:10::99" } else { "10.0.0.99" };
-    let (c, r) = api.patch("u1", json!({"spec": {"clusterIP": other_ip, "clusterIPs": [other_ip]}}));
+    let other_ip = if ips_of(&api.get("u1").1)[0].contains(':') {
+        "fd00:10::99"
+    } else {
+        "10.0.0.99"
+    };
+    let (c, r) = api.patch(
+        "u1",
+        json!({"spec": {"clusterIP": other_ip, "clusterIPs": [other_ip]}}),
+    );
     assert_eq!(c, 422, "{r}");
     assert!(r["message"].as_str().unwrap().contains(&format!("spec.clusterIPs[0]: Invalid value: []string{{\"{other_ip}\"}}: may not change once set")), "{r}");
 
@@ -270,13 +339,22 @@ fn run_update_rules(api: &Api, cfg: Cfg) {
     );
 
     // Type change to ExternalName releases every IP; the address is free again.
-    let (c, r) = api.patch("u1", json!({"spec": {"type": "ExternalName", "externalName": "example.com", "selector": null}}));
+    let (c, r) = api.patch(
+        "u1",
+        json!({"spec": {"type": "ExternalName", "externalName": "example.com", "selector": null}}),
+    );
     assert_eq!(c, 200, "{r}");
-    assert!(r["spec"].get("clusterIPs").is_none() && r["spec"].get("ipFamilies").is_none(), "{r}");
+    assert!(
+        r["spec"].get("clusterIPs").is_none() && r["spec"].get("ipFamilies").is_none(),
+        "{r}"
+    );
     let (c, r) = api.create(svc("reuse", json!({"clusterIP": first.clone()})));
     assert_eq!(c, 201, "{r}");
     // And back from ExternalName allocates afresh.
-    let (c, r) = api.patch("u1", json!({"spec": {"type": "ClusterIP", "externalName": null, "selector": {"app": "x"}}}));
+    let (c, r) = api.patch(
+        "u1",
+        json!({"spec": {"type": "ClusterIP", "externalName": null, "selector": {"app": "x"}}}),
+    );
     assert_eq!(c, 200, "{r}");
     assert_eq!(ips_of(&r).len(), 1, "{r}");
 
@@ -332,14 +410,24 @@ fn rules_dual_stack_ipv6_primary() {
 fn full_range_gives_the_upstream_error() {
     // A /29 holds 6 usable IPv4 service addresses; the kubernetes Service takes the first.
     let t = Twin::start(&["--ip-families", "IPv4", "--service-cidrs", "10.0.0.0/29"]);
-    let api = Api { c: t.client(), t, rt: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap() };
+    let api = Api {
+        c: t.client(),
+        t,
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+    };
     let mut made = 0;
     loop {
         let (c, r) = api.create(svc(&format!("s{made}"), json!({})));
         if c != 201 {
             assert_eq!(c, 500, "{r}");
             assert_eq!(r["reason"], "InternalError");
-            assert_eq!(r["message"], "Internal error occurred: failed to allocate a serviceIP: range is full");
+            assert_eq!(
+                r["message"],
+                "Internal error occurred: failed to allocate a serviceIP: range is full"
+            );
             break;
         }
         made += 1;

@@ -30,7 +30,11 @@ pub struct ResourceInfo {
 
 impl ResourceInfo {
     pub fn subject(&self) -> Subject<'static> {
-        Subject { group: self.group, resource: self.plural, kind: self.kind }
+        Subject {
+            group: self.group,
+            resource: self.plural,
+            kind: self.kind,
+        }
     }
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
@@ -41,7 +45,9 @@ impl ResourceInfo {
     }
 }
 
-pub const ALL_VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
+pub const ALL_VERBS: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
 
 /// What a write strategy can use: the store transaction and the runtime it belongs to.
 pub struct WriteCtx<'a> {
@@ -59,10 +65,21 @@ pub trait Kind: Send + Sync {
     /// Runs the create pipeline on a decoded object inside the write transaction:
     /// allocation, preparation and validation. `meta_errs` are the ObjectMeta errors, which
     /// upstream reports first. Returns warnings.
-    fn create(&self, cx: &mut WriteCtx<'_>, obj: &mut Value, meta_errs: ErrorList) -> Result<Vec<String>, Status>;
+    fn create(
+        &self,
+        cx: &mut WriteCtx<'_>,
+        obj: &mut Value,
+        meta_errs: ErrorList,
+    ) -> Result<Vec<String>, Status>;
 
     /// Runs the update pipeline (`new` already carries the system metadata of `old`).
-    fn update(&self, cx: &mut WriteCtx<'_>, new: &mut Value, old: &Value, meta_errs: ErrorList) -> Result<Vec<String>, Status>;
+    fn update(
+        &self,
+        cx: &mut WriteCtx<'_>,
+        new: &mut Value,
+        old: &Value,
+        meta_errs: ErrorList,
+    ) -> Result<Vec<String>, Status>;
 
     /// Releases what the object holds (addresses, ports) when it is deleted.
     fn delete(&self, cx: &mut WriteCtx<'_>, old: &Value) -> Result<(), Status>;
@@ -86,7 +103,12 @@ pub trait Kind: Send + Sync {
 
 /// `metadata.name` and `metadata.namespace`, supported by every resource.
 pub fn generic_field(obj: &Value, name: &str, namespaced: bool) -> Option<String> {
-    let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |p: &str| {
+        obj.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     match name {
         "metadata.name" => Some(s("/metadata/name")),
         "metadata.namespace" if namespaced => Some(s("/metadata/namespace")),
@@ -95,11 +117,19 @@ pub fn generic_field(obj: &Value, name: &str, namespaced: bool) -> Option<String
 }
 
 /// Builds the `Invalid` status of `kind` from metadata errors followed by kind errors.
-pub fn invalid(info: &ResourceInfo, obj: &Value, mut errs: ErrorList, more: ErrorList) -> Result<(), Status> {
+pub fn invalid(
+    info: &ResourceInfo,
+    obj: &Value,
+    mut errs: ErrorList,
+    more: ErrorList,
+) -> Result<(), Status> {
     errs.extend(more);
     if errs.is_empty() {
         return Ok(());
     }
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     Err(Status::invalid(name, info.subject(), &errs))
 }

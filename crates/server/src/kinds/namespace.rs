@@ -35,9 +35,21 @@ pub fn system_namespace(name: &str) -> Value {
 }
 
 fn set_name_label(obj: &mut Value) {
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
-    let meta = obj.as_object_mut().unwrap().entry("metadata").or_insert_with(|| json!({}));
-    let labels = meta.as_object_mut().unwrap().entry("labels").or_insert_with(|| json!({}));
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let meta = obj
+        .as_object_mut()
+        .unwrap()
+        .entry("metadata")
+        .or_insert_with(|| json!({}));
+    let labels = meta
+        .as_object_mut()
+        .unwrap()
+        .entry("labels")
+        .or_insert_with(|| json!({}));
     if let Some(l) = labels.as_object_mut() {
         l.insert(NAME_LABEL.into(), Value::String(name));
     }
@@ -54,7 +66,11 @@ fn validate_finalizers(obj: &Value) -> ErrorList {
                 errs.push(FieldError::invalid(&p, BadValue::str(s), msg));
             }
             if !s.contains('/') && s != "kubernetes" {
-                errs.push(FieldError::invalid(&p, BadValue::str(s), "name is neither a standard finalizer name nor is it fully qualified"));
+                errs.push(FieldError::invalid(
+                    &p,
+                    BadValue::str(s),
+                    "name is neither a standard finalizer name nor is it fully qualified",
+                ));
             }
         }
     }
@@ -73,7 +89,12 @@ impl Kind for NamespaceKind {
         Ok((out, unknown))
     }
 
-    fn create(&self, _cx: &mut WriteCtx<'_>, obj: &mut Value, meta_errs: ErrorList) -> Result<Vec<String>, Status> {
+    fn create(
+        &self,
+        _cx: &mut WriteCtx<'_>,
+        obj: &mut Value,
+        meta_errs: ErrorList,
+    ) -> Result<Vec<String>, Status> {
         // PrepareForCreate: the kubernetes finalizer and phase Active.
         obj["spec"] = json!({"finalizers": ["kubernetes"]});
         obj["status"] = json!({"phase": "Active"});
@@ -81,7 +102,13 @@ impl Kind for NamespaceKind {
         Ok(vec![])
     }
 
-    fn update(&self, _cx: &mut WriteCtx<'_>, new: &mut Value, old: &Value, meta_errs: ErrorList) -> Result<Vec<String>, Status> {
+    fn update(
+        &self,
+        _cx: &mut WriteCtx<'_>,
+        new: &mut Value,
+        old: &Value,
+        meta_errs: ErrorList,
+    ) -> Result<Vec<String>, Status> {
         // PrepareForUpdate: spec.finalizers and status are kept from the stored object.
         new["spec"] = old.get("spec").cloned().unwrap_or(json!({}));
         new["status"] = old.get("status").cloned().unwrap_or(json!({}));
@@ -91,9 +118,16 @@ impl Kind for NamespaceKind {
     }
 
     fn delete(&self, _cx: &mut WriteCtx<'_>, old: &Value) -> Result<(), Status> {
-        let name = old.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let name = old
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if SYSTEM.contains(&name) {
-            return Err(Status::forbidden(name, INFO.subject(), "this namespace may not be deleted"));
+            return Err(Status::forbidden(
+                name,
+                INFO.subject(),
+                "this namespace may not be deleted",
+            ));
         }
         Ok(())
     }
@@ -108,7 +142,12 @@ impl Kind for NamespaceKind {
 
     fn field(&self, obj: &Value, name: &str) -> Option<String> {
         match name {
-            "status.phase" => Some(obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or("").to_string()),
+            "status.phase" => Some(
+                obj.pointer("/status/phase")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            ),
             _ => super::generic_field(obj, name, false),
         }
     }

@@ -29,7 +29,8 @@ pub static INFO: ResourceInfo = ResourceInfo {
 pub struct ServiceKind;
 
 fn typed(v: &Value) -> Result<Service, Status> {
-    serde_json::from_value(v.clone()).map_err(|e| Status::internal(format!("stored Service does not decode: {e}")))
+    serde_json::from_value(v.clone())
+        .map_err(|e| Status::internal(format!("stored Service does not decode: {e}")))
 }
 
 fn to_value(s: &Service) -> Value {
@@ -37,7 +38,9 @@ fn to_value(s: &Service) -> Value {
 }
 
 fn name_of(v: &Value) -> &str {
-    v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+    v.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 fn service_error(name: &str, e: ServiceError) -> Status {
@@ -50,7 +53,9 @@ fn service_error(name: &str, e: ServiceError) -> Status {
 fn owner(v: &Value) -> String {
     format!(
         "{}/{}",
-        v.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(""),
+        v.pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
         name_of(v)
     )
 }
@@ -66,13 +71,19 @@ impl Kind for ServiceKind {
         Ok((to_value(&svc), unknown))
     }
 
-    fn create(&self, cx: &mut WriteCtx<'_>, obj: &mut Value, meta_errs: ErrorList) -> Result<Vec<String>, Status> {
+    fn create(
+        &self,
+        cx: &mut WriteCtx<'_>,
+        obj: &mut Value,
+        meta_errs: ErrorList,
+    ) -> Result<Vec<String>, Status> {
         let name = name_of(obj).to_string();
         let mut svc = typed(obj)?;
         let cfg = &cx.rt.services;
         {
             let mut alloc = StoreAllocator::new(&mut *cx.txn, cx.rt, owner(obj));
-            service::begin_create(&mut svc, cfg, &mut alloc).map_err(|e| service_error(&name, e))?;
+            service::begin_create(&mut svc, cfg, &mut alloc)
+                .map_err(|e| service_error(&name, e))?;
         }
         service::prepare_for_create(&mut svc);
         let mut errs = meta_errs;
@@ -85,14 +96,21 @@ impl Kind for ServiceKind {
         Ok(warnings)
     }
 
-    fn update(&self, cx: &mut WriteCtx<'_>, new: &mut Value, old: &Value, meta_errs: ErrorList) -> Result<Vec<String>, Status> {
+    fn update(
+        &self,
+        cx: &mut WriteCtx<'_>,
+        new: &mut Value,
+        old: &Value,
+        meta_errs: ErrorList,
+    ) -> Result<Vec<String>, Status> {
         let name = name_of(new).to_string();
         let mut svc = typed(new)?;
         let old_svc = typed(old)?;
         let cfg = &cx.rt.services;
         {
             let mut alloc = StoreAllocator::new(&mut *cx.txn, cx.rt, owner(new));
-            service::begin_update(&mut svc, &old_svc, cfg, &mut alloc).map_err(|e| service_error(&name, e))?;
+            service::begin_update(&mut svc, &old_svc, cfg, &mut alloc)
+                .map_err(|e| service_error(&name, e))?;
         }
         service::prepare_for_update(&mut svc, &old_svc);
         let mut errs = meta_errs;

@@ -20,7 +20,11 @@ pub struct Twin {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn bin() -> &'static str {
@@ -32,7 +36,8 @@ impl Twin {
     pub fn start(extra: &[&str]) -> Twin {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let mut args: Vec<String> = vec!["up".into(), "--listen".into(), format!("127.0.0.1:{port}")];
+        let mut args: Vec<String> =
+            vec!["up".into(), "--listen".into(), format!("127.0.0.1:{port}")];
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut t = Twin {
             child: None,
@@ -53,7 +58,11 @@ impl Twin {
 
     /// (Re)starts the process on the same data dir and port.
     pub fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.stderr_log).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.stderr_log)
+            .unwrap();
         let mut child = Command::new(bin())
             .args(&self.args)
             .arg("--data-dir")
@@ -77,7 +86,10 @@ impl Twin {
             Ok(path) => self.kubeconfig = PathBuf::from(path),
             Err(_) => {
                 let _ = child.kill();
-                panic!("twinstack did not become ready; stderr:\n{}", std::fs::read_to_string(&self.stderr_log).unwrap_or_default());
+                panic!(
+                    "twinstack did not become ready; stderr:\n{}",
+                    std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+                );
             }
         }
         self.child = Some(child);
@@ -114,7 +126,10 @@ impl Twin {
 
     pub fn token(&self) -> String {
         let k = std::fs::read_to_string(&self.kubeconfig).unwrap();
-        k.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap().to_string()
+        k.lines()
+            .find_map(|l| l.trim().strip_prefix("token: "))
+            .unwrap()
+            .to_string()
     }
 
     pub fn ca_pem(&self) -> Vec<u8> {
@@ -144,17 +159,28 @@ impl Twin {
         } else {
             cmd.stdin(Stdio::null());
         }
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("running {binary}: {e}"));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("running {binary}: {e}"));
         if let Some(input) = stdin {
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
         }
         child.wait_with_output().unwrap()
     }
 
     pub fn client(&self) -> reqwest::Client {
         let ca = reqwest::Certificate::from_pem(&self.ca_pem()).unwrap();
-        reqwest::Client::builder().add_root_certificate(ca).use_rustls_tls().build().unwrap()
+        reqwest::Client::builder()
+            .add_root_certificate(ca)
+            .use_rustls_tls()
+            .build()
+            .unwrap()
     }
 }
 
@@ -168,7 +194,10 @@ impl Drop for Twin {
 }
 
 fn unsafe_sigterm(pid: u32) {
-    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
 }
 
 /// Path of a versioned kubectl (`kubectl.1.27` …) installed beside the dispatcher.
@@ -197,7 +226,11 @@ pub fn ok(out: &Output) -> String {
 }
 
 pub fn fails(out: &Output) -> String {
-    assert!(!out.status.success(), "command unexpectedly succeeded:\n{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "command unexpectedly succeeded:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8_lossy(&out.stderr).to_string()
 }
 
