@@ -321,7 +321,7 @@ struct Ctx<'a> {
     host: &'a HeaderMap,
 }
 
-fn header_str<'a>(h: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -553,9 +553,9 @@ impl Ctx<'_> {
     async fn body_json(&self, body: Body) -> Result<Value, Status> {
         let ct = header_str(self.headers, header::CONTENT_TYPE);
         let bt = negotiate::body_type(ct).ok_or_else(|| {
-            Status::unsupported_media_type(format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
-            ))
+            Status::unsupported_media_type(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+            )
         })?;
         let bytes = read_body(body).await?;
         crate::decode::parse_body(&bytes, bt == negotiate::BodyType::Yaml)

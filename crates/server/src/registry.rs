@@ -60,14 +60,16 @@ pub struct Registry {
     kinds: Vec<Arc<dyn Kind>>,
 }
 
+/// Why a write transaction closure stops without committing: an error for the client, or a
+/// dry run that went through everything and must leave nothing behind.
 enum Abort {
-    Status(Status),
+    Status(Box<Status>),
     DryRun(WriteResult),
 }
 
 impl From<Status> for Abort {
     fn from(s: Status) -> Self {
-        Abort::Status(s)
+        Abort::Status(Box::new(s))
     }
 }
 
@@ -641,7 +643,7 @@ impl Preconditions {
 }
 
 fn patch_error(e: twinstack_core::patch::PatchError) -> Abort {
-    Abort::Status(e.to_status())
+    Abort::Status(Box::new(e.to_status()))
 }
 
 fn finish(
@@ -650,7 +652,7 @@ fn finish(
     match res {
         Ok(c) => Ok(c.value),
         Err(twinstack_store::TxnError::Aborted(Abort::DryRun(r))) => Ok(r),
-        Err(twinstack_store::TxnError::Aborted(Abort::Status(s))) => Err(s),
+        Err(twinstack_store::TxnError::Aborted(Abort::Status(s))) => Err(*s),
         Err(twinstack_store::TxnError::Store(e)) => Err(Status::internal(e)),
         Err(twinstack_store::TxnError::Panicked(m)) => {
             Err(Status::internal(format!("request handling panicked: {m}")))
