@@ -84,4 +84,20 @@ mod tests {
             typed(&json!({"apiVersion":"v1","kind":"Service","spec":{"ports":[{"port":"x"}]}}));
         assert!(bad.is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512), yaml: bool) {
+            if let Ok(v) = parse_body(&bytes, yaml) {
+                let _ = typed::<Service>(&v);
+            }
+        }
+
+        #[test]
+        fn arbitrary_json_shapes_decode_or_fail_cleanly(s in "[\\[\\]{}:,\"a-z0-9 ]{0,200}") {
+            if let Ok(v) = parse_body(s.as_bytes(), false) {
+                let _ = typed::<Service>(&v);
+            }
+        }
+    }
 }

@@ -48,6 +48,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub default_runtime: RuntimeSpec,
+    /// How far back watches can resume: at least this many revisions and this long. Older
+    /// resourceVersions get 410 Expired, as after an etcd compaction.
+    pub watch_history_revisions: u64,
+    pub watch_history: std::time::Duration,
 }
 
 /// A started server.
@@ -113,7 +117,13 @@ pub async fn start(cfg: Config) -> Result<Running> {
     create_private_dir(&cfg.data_dir)?;
     let tls = tls::load_or_create(&cfg.data_dir)?;
     let server_tls = tls::server_config(&tls)?;
-    let store = twinstack_store::Store::open(&cfg.data_dir.join("store.redb"))
+    let store_options = twinstack_store::StoreOptions {
+        keep_revisions: cfg.watch_history_revisions,
+        keep_duration: cfg.watch_history,
+        compaction_slack: (cfg.watch_history_revisions / 10).clamp(1, 1_000),
+        ..Default::default()
+    };
+    let store = twinstack_store::Store::open_with(&cfg.data_dir.join("store.redb"), store_options)
         .context("opening the store")?;
     let registry = Arc::new(Registry::new(store, all_kinds()));
     load_runtimes(&registry)?;

@@ -94,6 +94,13 @@ struct UpArgs {
     /// Number of worker nodes, one per zone
     #[arg(long, default_value_t = 3)]
     nodes: u32,
+    /// Watch history kept, in revisions: a watch from an older resourceVersion gets
+    /// 410 Expired ("too old resource version"), as after an etcd compaction
+    #[arg(long, default_value_t = 10_000, value_name = "REVISIONS")]
+    watch_history_revisions: u64,
+    /// Watch history kept, in seconds (whichever of the two keeps more wins)
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    watch_history_seconds: u64,
 }
 
 fn runtime_spec(a: &UpArgs) -> Result<RuntimeSpec, String> {
@@ -136,6 +143,8 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
         data_dir: data_dir.clone(),
         listen: a.listen,
         default_runtime: spec,
+        watch_history_revisions: a.watch_history_revisions,
+        watch_history: std::time::Duration::from_secs(a.watch_history_seconds),
     })
     .await?;
     let rt = running

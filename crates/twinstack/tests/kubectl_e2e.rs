@@ -236,6 +236,39 @@ fn journey(kubectl: &str) {
     let none = ok(&k(&["get", "svc", "-l", "tier=nothing"]));
     assert!(none.trim().is_empty(), "{none}");
 
+    // Field selectors.
+    let by_name = ok(&k(&[
+        "get",
+        "svc",
+        "--field-selector",
+        "metadata.name=web-aws",
+        "-o",
+        "name",
+    ]));
+    assert_eq!(by_name.trim(), "service/web-aws");
+    let e = fails(&k(&[
+        "get",
+        "svc",
+        "--field-selector",
+        "spec.type=LoadBalancer",
+    ]));
+    assert!(e.contains("field label not supported: spec.type"), "{e}");
+
+    // A server-side dry run allocates and validates but stores nothing.
+    let dry = write(&dir, "dry.yaml", &GCP_SERVICE.replace("web-gcp", "web-dry"));
+    let out = ok(&k(&[
+        "apply",
+        "--dry-run=server",
+        "-f",
+        dry.to_str().unwrap(),
+    ]));
+    assert!(
+        out.contains("service/web-dry created (server dry run)"),
+        "{out}"
+    );
+    let e = fails(&k(&["get", "svc", "web-dry"]));
+    assert!(e.contains("not found"), "{e}");
+
     // describe shows both families.
     let d = ok(&k(&["describe", "svc", "web-aws"]));
     assert!(
