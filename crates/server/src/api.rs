@@ -579,6 +579,9 @@ impl Ctx<'_> {
 
     fn list(&self, kind: &dyn Kind, ns: Option<&str>) -> Result<Response, Status> {
         let (labels, fields) = selectors(self.query, kind)?;
+        if labels.is_none() && fields.is_none() && self.output()? == Output::Json {
+            return self.list_raw(kind, ns);
+        }
         let (objs, rev) = self.st.registry.list(&self.rt, kind, ns)?;
         let items: Vec<Value> = objs
             .into_iter()
@@ -601,6 +604,30 @@ impl Ctx<'_> {
                 Ok(self.respond(StatusCode::OK, &list, &[]))
             }
         }
+    }
+}
+
+impl Ctx<'_> {
+    /// A JSON list built from the stored bytes without decoding them: the common
+    /// `kubectl get -o json` / client-library list stays cheap for large collections.
+    fn list_raw(&self, kind: &dyn Kind, ns: Option<&str>) -> Result<Response, Status> {
+        let (kvs, rev) = self.st.registry.list_raw(&self.rt, kind, ns)?;
+        let info = kind.info();
+        let head = json!({"kind": format!("{}List", info.kind), "apiVersion": info.api_version(),
+            "metadata": {"resourceVersion": rev.to_string()}});
+        let mut body = serde_json::to_vec(&head).unwrap();
+        body.pop(); // the closing brace
+        body.extend_from_slice(b",\"items\":[");
+        let total: usize = kvs.iter().map(|kv| kv.value.len() + 1).sum();
+        body.reserve(total + 2);
+        for (i, kv) in kvs.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(&kv.value);
+        }
+        body.extend_from_slice(b"]}");
+        Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
     }
 }
 

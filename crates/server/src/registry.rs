@@ -286,6 +286,18 @@ impl Registry {
         }
     }
 
+    /// The stored bytes of a collection at one revision. Stored objects are read-defaulted when
+    /// written, so they can be served as they are.
+    pub fn list_raw(
+        &self,
+        rt: &Runtime,
+        kind: &dyn Kind,
+        ns: Option<&str>,
+    ) -> Result<(Vec<twinstack_store::KeyValue>, u64), Status> {
+        let prefix = collection_prefix(rt.name(), kind, ns);
+        self.store.list(&prefix).map_err(Status::internal)
+    }
+
     /// All objects of a collection at one revision.
     pub fn list(
         &self,
@@ -345,11 +357,22 @@ impl Registry {
             .decode(&body)
             .map_err(|e| decode_error(kind.as_ref(), &e))?;
         let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
+        // Field ownership depends only on the object as sent, so it is computed here rather
+        // than on the store's single writer thread.
+        let managed_fields = initial_managed_fields(kind.info(), &obj, &opts.manager);
         let res = self
             .store
             .txn(move |txn| -> Result<WriteResult, Abort> {
                 let txn: &mut dyn TxnExt = txn;
-                let mut r = create_in_txn(txn, &rt, kind.as_ref(), ns.as_deref(), obj, &opts)?;
+                let mut r = create_in_txn(
+                    txn,
+                    &rt,
+                    kind.as_ref(),
+                    ns.as_deref(),
+                    obj,
+                    &opts,
+                    managed_fields,
+                )?;
                 r.warnings.splice(0..0, warnings);
                 if opts.dry_run {
                     return Err(Abort::DryRun(r));
@@ -461,14 +484,15 @@ impl Registry {
                         .decode(&applied)
                         .map_err(|e| decode_error(kind.as_ref(), &e))?;
                     let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
-                    let mut r = create_in_txn_managed(
+                    let managed_fields = obj.pointer("/metadata/managedFields").cloned();
+                    let mut r = create_in_txn(
                         txn,
                         &rt,
                         kind.as_ref(),
                         ns.as_deref(),
                         obj,
                         &opts,
-                        false,
+                        managed_fields,
                     )?;
                     r.warnings.splice(0..0, warnings);
                     if opts.dry_run {
@@ -660,25 +684,23 @@ fn finish(
     }
 }
 
-fn create_in_txn(
-    txn: &mut dyn TxnExt,
-    rt: &Runtime,
-    kind: &dyn Kind,
-    ns: Option<&str>,
-    obj: Value,
-    opts: &WriteOptions,
-) -> Result<WriteResult, Abort> {
-    create_in_txn_managed(txn, rt, kind, ns, obj, opts, true)
+/// managedFields of a new object created by `manager` with an Update operation. They are
+/// computed on the object as the client sent it (decoded and defaulted), before allocation, as
+/// upstream's fieldmanager does, so allocated values belong to nobody.
+fn initial_managed_fields(info: &crate::kinds::ResourceInfo, obj: &Value, manager: &str) -> Option<Value> {
+    let mut tracked = obj.clone();
+    managed::track_update(info, None, &mut tracked, manager, &now_rfc3339());
+    tracked.pointer("/metadata/managedFields").cloned()
 }
 
-fn create_in_txn_managed(
+fn create_in_txn(
     txn: &mut dyn TxnExt,
     rt: &Runtime,
     kind: &dyn Kind,
     ns: Option<&str>,
     mut obj: Value,
     opts: &WriteOptions,
-    track: bool,
+    managed_fields: Option<Value>,
 ) -> Result<WriteResult, Abort> {
     if let Some(rv) = meta_str(&obj, "resourceVersion").filter(|rv| !rv.is_empty()) {
         let _ = rv;
@@ -737,15 +759,6 @@ fn create_in_txn_managed(
     if meta_errs.is_empty() && txn.get_raw(&key).is_some() {
         return Err(Status::already_exists(&name, kind.info().subject()).into());
     }
-    // managedFields are computed on the object as the client sent it (decoded and defaulted),
-    // before allocation, as upstream's fieldmanager does: allocated values belong to nobody.
-    let managed_fields = if track {
-        let mut tracked = obj.clone();
-        managed::track_update(kind.info(), None, &mut tracked, &opts.manager, &now);
-        tracked.pointer("/metadata/managedFields").cloned()
-    } else {
-        obj.pointer("/metadata/managedFields").cloned()
-    };
     let mut cx = WriteCtx { txn: &mut *txn, rt };
     let warnings = kind.create(&mut cx, &mut obj, meta_errs)?;
     match managed_fields {
@@ -758,20 +771,17 @@ fn create_in_txn_managed(
     }
     let rv = txn.revision().to_string();
     metadata_mut(&mut obj).insert("resourceVersion".into(), Value::String(rv));
+    // Stored objects are already read-defaulted, so lists can serve the stored bytes as they are.
+    kind.on_read(rt, &mut obj);
     txn.put_json(&key, &obj);
     if opts.dry_run {
         metadata_mut(&mut obj).remove("resourceVersion");
     }
-    kind_on_read(rt, kind, &mut obj);
     Ok(WriteResult {
         object: obj,
         warnings,
         created: true,
     })
-}
-
-fn kind_on_read(rt: &Runtime, kind: &dyn Kind, obj: &mut Value) {
-    kind.on_read(rt, obj);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -879,11 +889,11 @@ fn update_in_txn(
     }
     let rv = txn.revision().to_string();
     metadata_mut(&mut new).insert("resourceVersion".into(), Value::String(rv));
+    kind.on_read(rt, &mut new);
     txn.put_json(key, &new);
     if opts.dry_run {
         metadata_mut(&mut new).insert("resourceVersion".into(), Value::String(old_rv));
     }
-    kind.on_read(rt, &mut new);
     Ok(WriteResult {
         object: new,
         warnings,

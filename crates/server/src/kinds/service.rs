@@ -131,6 +131,20 @@ impl Kind for ServiceKind {
     }
 
     fn on_read(&self, rt: &Runtime, obj: &mut Value) {
+        // defaultOnRead only changes objects written before the dual-stack fields existed (or
+        // an ExternalName Service still carrying internalTrafficPolicy); skip the typed round
+        // trip for everything else.
+        let spec = obj.get("spec");
+        let external = spec.and_then(|s| s.get("type")).and_then(Value::as_str) == Some("ExternalName");
+        let has = |f: &str| spec.and_then(|s| s.get(f)).is_some_and(|v| !v.is_null() && v != &Value::Array(vec![]));
+        let needed = if external {
+            has("internalTrafficPolicy")
+        } else {
+            !has("ipFamilies") || (has("clusterIP") && !has("clusterIPs"))
+        };
+        if !needed {
+            return;
+        }
         if let Ok(mut svc) = serde_json::from_value::<Service>(obj.clone()) {
             let before = svc.clone();
             service::default_on_read(&mut svc, &rt.services);
