@@ -627,7 +627,12 @@ impl Ctx<'_> {
             body.extend_from_slice(&kv.value);
         }
         body.extend_from_slice(b"]}");
-        Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
+        Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response())
     }
 }
 

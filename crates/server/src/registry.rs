@@ -568,6 +568,7 @@ impl Registry {
         pre: Preconditions,
         dry_run: bool,
     ) -> Result<Value, Status> {
+        let kinds = self.kinds.clone();
         let res = self
             .store
             .txn(move |txn| -> Result<WriteResult, Abort> {
@@ -583,7 +584,7 @@ impl Registry {
                 };
                 kind.delete(&mut cx, &old)?;
                 if kind.info().plural == "namespaces" {
-                    delete_namespace_contents(txn, &rt, &name)?;
+                    delete_namespace_contents(txn, &rt, &kinds, &name)?;
                 }
                 txn.delete_raw(&key);
                 let object = if kind.delete_returns_object() {
@@ -687,7 +688,11 @@ fn finish(
 /// managedFields of a new object created by `manager` with an Update operation. They are
 /// computed on the object as the client sent it (decoded and defaulted), before allocation, as
 /// upstream's fieldmanager does, so allocated values belong to nobody.
-fn initial_managed_fields(info: &crate::kinds::ResourceInfo, obj: &Value, manager: &str) -> Option<Value> {
+fn initial_managed_fields(
+    info: &crate::kinds::ResourceInfo,
+    obj: &Value,
+    manager: &str,
+) -> Option<Value> {
     let mut tracked = obj.clone();
     managed::track_update(info, None, &mut tracked, manager, &now_rfc3339());
     tracked.pointer("/metadata/managedFields").cloned()
@@ -903,16 +908,22 @@ fn update_in_txn(
 
 /// The namespace controller's work, done at once: every object in the namespace is removed,
 /// releasing what it holds.
-fn delete_namespace_contents(txn: &mut dyn TxnExt, rt: &Runtime, ns: &str) -> Result<(), Status> {
-    let services = crate::kinds::service::ServiceKind;
-    let prefix = collection_prefix(rt.name(), &services, Some(ns));
-    for (key, raw) in txn.scan(&prefix) {
-        let Ok(old) = serde_json::from_slice::<Value>(&raw) else {
-            continue;
-        };
-        let mut cx = WriteCtx { txn: &mut *txn, rt };
-        services.delete(&mut cx, &old)?;
-        txn.delete_raw(&key);
+fn delete_namespace_contents(
+    txn: &mut dyn TxnExt,
+    rt: &Runtime,
+    kinds: &[Arc<dyn Kind>],
+    ns: &str,
+) -> Result<(), Status> {
+    for kind in kinds.iter().filter(|k| k.info().namespaced) {
+        let prefix = collection_prefix(rt.name(), kind.as_ref(), Some(ns));
+        for (key, raw) in txn.scan(&prefix) {
+            let Ok(old) = serde_json::from_slice::<Value>(&raw) else {
+                continue;
+            };
+            let mut cx = WriteCtx { txn: &mut *txn, rt };
+            kind.delete(&mut cx, &old)?;
+            txn.delete_raw(&key);
+        }
     }
     Ok(())
 }

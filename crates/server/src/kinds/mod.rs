@@ -1,6 +1,7 @@
 //! One strategy per resource kind: how its objects are decoded, defaulted, allocated, validated,
 //! printed and filtered. The generic registry (`crate::registry`) drives them.
 
+pub mod config;
 pub mod namespace;
 pub mod service;
 

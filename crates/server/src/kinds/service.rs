@@ -135,8 +135,12 @@ impl Kind for ServiceKind {
         // an ExternalName Service still carrying internalTrafficPolicy); skip the typed round
         // trip for everything else.
         let spec = obj.get("spec");
-        let external = spec.and_then(|s| s.get("type")).and_then(Value::as_str) == Some("ExternalName");
-        let has = |f: &str| spec.and_then(|s| s.get(f)).is_some_and(|v| !v.is_null() && v != &Value::Array(vec![]));
+        let external =
+            spec.and_then(|s| s.get("type")).and_then(Value::as_str) == Some("ExternalName");
+        let has = |f: &str| {
+            spec.and_then(|s| s.get(f))
+                .is_some_and(|v| !v.is_null() && v != &Value::Array(vec![]))
+        };
         let needed = if external {
             has("internalTrafficPolicy")
         } else {
