@@ -224,7 +224,7 @@ fn ms(d: Duration) -> String {
 async fn main() {
     let a = args();
     let bin = std::env::var("TWINSTACK_BIN").unwrap_or_else(|_| "target/release/twinstack".into());
-    println!("twinstack API benchmark: dual-stack Service creates (RequireDualStack, 2 cluster IPs, 1 node port none) with concurrency {}", a.concurrency);
+    println!("twinstack API benchmark: dual-stack Service creates (RequireDualStack ClusterIP, 2 cluster IPs each) with concurrency {}", a.concurrency);
     println!();
     println!(
         "{:>7} | {:>14} {:>10} {:>10} | {:>14} {:>10} {:>10} | {:>9} | {:>12} {:>10} | {:>9}",
