@@ -243,6 +243,21 @@ fn authentication_and_isolation() {
             .as_u16()
     });
     assert_eq!(h, 200);
+    // Prometheus metrics, without a credential, counting the requests above.
+    let m = c.rt.block_on(async {
+        c.c.get(format!("https://127.0.0.1:{}/metrics", c.t.port))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(
+        m.contains("apiserver_request_total{verb=\"list\",resource=\"services\",code=\"401\"}"),
+        "{m}"
+    );
+    assert!(m.contains("twinstack_store_revision"), "{m}");
     // The token never reaches the log.
     assert!(!c.t.stderr().contains(&c.t.token()));
 }
