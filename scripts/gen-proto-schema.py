@@ -78,6 +78,11 @@ SPECIAL = {
     "apimachinery::pkg::api::resource::QuantityValue": "Quantity",
     "apimachinery::pkg::runtime::RawExtension": "RawExtension",
     "apiextensions_apiserver::pkg::apis::apiextensions::v1::Json": "RawJson",
+    # Go `type X []string` wrapped in a message {items}: JSON is the bare array.
+    "api::authentication::v1::ExtraValue": "Items",
+    "api::authorization::v1::ExtraValue": "Items",
+    "api::certificates::v1::ExtraValue": "Items",
+    "apimachinery::pkg::apis::meta::v1::Verbs": "Items",
     "apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSchemaPropsOrArray": "SchemaOrArray",
     "apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSchemaPropsOrBool": "SchemaOrBool",
     "apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSchemaPropsOrStringArray": "SchemaOrStringArray",
@@ -93,7 +98,7 @@ POINTERS = {
         "ignoreStoreReadErrorWithClusterBreakingPotential"},
     "apimachinery::pkg::apis::meta::v1::Preconditions": {"uid", "resourceVersion"},
     "apimachinery::pkg::apis::meta::v1::PatchOptions": {"force"},
-    "apimachinery::pkg::apis::meta::v1::ListOptions": {"allowWatchBookmarks", "sendInitialEvents"},
+    "apimachinery::pkg::apis::meta::v1::ListOptions": {"timeoutSeconds", "sendInitialEvents"},
     "api::core::v1::PodSpec": {
         "terminationGracePeriodSeconds", "activeDeadlineSeconds", "automountServiceAccountToken",
         "shareProcessNamespace", "priority", "enableServiceLinks", "preemptionPolicy",
@@ -154,7 +159,8 @@ POINTERS = {
     "api::core::v1::ContainerStatus": {"started", "stopSignal"},
     "api::apps::v1::DeploymentSpec": {
         "replicas", "revisionHistoryLimit", "progressDeadlineSeconds"},
-    "api::apps::v1::DeploymentStatus": {"collisionCount"},
+    "api::apps::v1::DeploymentStatus": {"collisionCount", "terminatingReplicas"},
+    "api::apps::v1::ReplicaSetStatus": {"terminatingReplicas"},
     "api::apps::v1::StatefulSetSpec": {"replicas", "revisionHistoryLimit"},
     "api::apps::v1::StatefulSetStatus": {"collisionCount"},
     "api::apps::v1::RollingUpdateStatefulSetStrategy": {"partition"},
@@ -200,6 +206,15 @@ POINTERS = {
         "requiresRepublish", "seLinuxMount"},
     "api::storage::v1::VolumeAttachmentSource": {"persistentVolumeName"},
     "api::storage::v1::VolumeNodeResources": {"count"},
+    "api::storage::v1::TokenRequest": {"expirationSeconds"},
+    "api::storage::v1::VolumeError": {"errorCode"},
+    "api::core::v1::PersistentVolumeSpec": {"volumeMode", "volumeAttributesClassName"},
+    "api::core::v1::PersistentVolumeClaimStatus": {"currentVolumeAttributesClassName"},
+    "api::core::v1::IscsiVolumeSource": {"initiatorName"},
+    "api::core::v1::IscsiPersistentVolumeSource": {"initiatorName"},
+    "api::certificates::v1::CertificateSigningRequestSpec": {"expirationSeconds"},
+    "api::admissionregistration::v1::Validation": {"reason"},
+    "api::admissionregistration::v1::MatchResources": {"matchPolicy"},
     "api::admissionregistration::v1::ValidatingWebhook": {
         "failurePolicy", "matchPolicy", "sideEffects", "timeoutSeconds"},
     "api::admissionregistration::v1::MutatingWebhook": {
@@ -223,10 +238,10 @@ POINTERS = {
         "labelSelectorPath"},
     "apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSchemaProps": {
         "maximum", "minimum", "maxLength", "minLength", "maxItems", "minItems",
-        "maxProperties", "minProperties", "multipleOf", "x-kubernetes-preserve-unknown-fields",
+        "maxProperties", "minProperties", "multipleOf", "x-kubernetes-preserve-unknown-fields", "$ref",
         "x-kubernetes-list-type", "x-kubernetes-map-type"},
     "apiextensions_apiserver::pkg::apis::apiextensions::v1::ValidationRule": {
-        "messageExpression", "reason", "optionalOldSelf"},
+        "reason", "optionalOldSelf"},
 }
 
 # JSON names that neither k8s-openapi nor the reversed prost name gives right.
@@ -393,6 +408,36 @@ def main():
             if k == "msg":
                 stack.append(t)
 
+    # (apiVersion, kind) -> message
+    kinds = {}
+    for av, kind, m in pb_resources:
+        if m in include:
+            kinds[(av, kind)] = m
+    for key, t in oa.items():
+        if t["resource"] is None:
+            continue
+        module = key.rsplit("::", 1)[0]
+        cands = [m for m in include if m.rsplit("::", 1)[0] == module and m.rsplit("::", 1)[1].lower() == key.rsplit("::", 1)[1]]
+        if cands:
+            kinds.setdefault(t["resource"], cands[0])
+
+    # Keep only what a posted body can reach: the top-level kinds and meta/v1 option kinds.
+    META = ["CreateOptions", "DeleteOptions", "GetOptions", "ListOptions", "PatchOptions",
+            "Status", "UpdateOptions"]
+    reach = set()
+    stack = list(kinds.values()) + ["apimachinery::pkg::apis::meta::v1::" + k for k in META]
+    while stack:
+        m = stack.pop()
+        if m in reach:
+            continue
+        reach.add(m)
+        if m in SPECIAL and SPECIAL[m] not in ("SchemaOrArray", "SchemaOrBool", "SchemaOrStringArray"):
+            continue
+        for (_tag, _name, _card, (k, t)) in messages[m]:
+            if k == "msg":
+                stack.append(t)
+    include = reach
+
     # Go embeds some structs inline (`json:",inline"`) that protobuf carries as a field of
     # their own (Volume.volumeSource, Probe.handler, *KeySelector.localObjectReference, ...):
     # such a field is absent from the parent's JSON names and named after its type. Its
@@ -465,19 +510,6 @@ def main():
             if m in include and (m, n) not in used_names:
                 print(f"POINTERS entry {m}.{n} matches no field", file=sys.stderr)
 
-    # (apiVersion, kind) -> message
-    kinds = {}
-    for av, kind, m in pb_resources:
-        if m in include:
-            kinds[(av, kind)] = m
-    for key, t in oa.items():
-        if t["resource"] is None:
-            continue
-        module = key.rsplit("::", 1)[0]
-        cands = [m for m in include if m.rsplit("::", 1)[0] == module and m.rsplit("::", 1)[1].lower() == key.rsplit("::", 1)[1]]
-        if cands:
-            kinds.setdefault(t["resource"], cands[0])
-    # meta/v1 option kinds posted as bodies (DeleteOptions etc.) in every group
     out.append("\n/// Top-level kinds: (apiVersion, kind, message), sorted.")
     out.append("pub static KINDS: &[(&str, &str, &Msg)] = &[")
     for (av, kind), m in sorted(kinds.items()):
@@ -486,8 +518,7 @@ def main():
     # Option kinds posted as bodies under any group's apiVersion (DELETE bodies are DeleteOptions).
     out.append("\n/// meta/v1 kinds that any apiVersion may carry (e.g. a DELETE body's DeleteOptions).")
     out.append("pub static META_KINDS: &[(&str, &Msg)] = &[")
-    for kind in ["CreateOptions", "DeleteOptions", "GetOptions", "ListOptions", "PatchOptions",
-                 "Status", "UpdateOptions"]:
+    for kind in META:
         out.append(f"    (\"{kind}\", &{ident('apimachinery::pkg::apis::meta::v1::' + kind)}),")
     out.append("];")
     print("\n".join(out))

@@ -482,7 +482,7 @@ impl Ctx<'_> {
                     return Err(Status::path_not_found());
                 }
                 let opts = self.write_options()?;
-                let body = self.body_json(body).await?;
+                let body = self.body_json(kind.as_ref(), body).await?;
                 let r = reg.create(rt, kind.clone(), ns, body, opts).await?;
                 let code = if r.created {
                     StatusCode::CREATED
@@ -493,7 +493,7 @@ impl Ctx<'_> {
             }
             ("update", Some(name)) => {
                 let opts = self.write_options()?;
-                let body = self.body_json(body).await?;
+                let body = self.body_json(kind.as_ref(), body).await?;
                 let r = reg
                     .update(rt, kind.clone(), ns, name.clone(), body, opts)
                     .await?;
@@ -550,16 +550,33 @@ impl Ctx<'_> {
         }
     }
 
-    async fn body_json(&self, body: Body) -> Result<Value, Status> {
+    async fn body_json(&self, kind: &dyn Kind, body: Body) -> Result<Value, Status> {
         let ct = header_str(self.headers, header::CONTENT_TYPE);
         let bt = negotiate::body_type(ct).ok_or_else(|| {
             Status::unsupported_media_type(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf",
             )
         })?;
         let bytes = read_body(body).await?;
-        crate::decode::parse_body(&bytes, bt == negotiate::BodyType::Yaml)
-            .map_err(Status::bad_request)
+        match bt {
+            negotiate::BodyType::Protobuf => {
+                let info = kind.info();
+                crate::proto::decode_k8s_protobuf_as(
+                    &bytes,
+                    Some(&info.api_version()),
+                    Some(info.kind),
+                )
+                .map_err(|e| {
+                    Status::bad_request(format!(
+                        "{k} in version {v:?} cannot be handled as a {k}: {e}",
+                        k = info.kind,
+                        v = info.version
+                    ))
+                })
+            }
+            _ => crate::decode::parse_body(&bytes, bt == negotiate::BodyType::Yaml)
+                .map_err(Status::bad_request),
+        }
     }
 
     fn object_or_table(&self, kind: &dyn Kind, obj: Value) -> Result<Response, Status> {

@@ -14,6 +14,7 @@ pub mod kubeconfig;
 pub mod managed;
 pub mod metrics;
 pub mod negotiate;
+pub mod proto;
 pub mod registry;
 pub mod runtimes;
 pub mod serve;
@@ -76,6 +77,8 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
     vec![
         Arc::new(kinds::namespace::NamespaceKind),
         Arc::new(kinds::service::ServiceKind),
+        Arc::new(kinds::config::ConfigMapKind),
+        Arc::new(kinds::config::SecretKind),
     ]
 }
 

@@ -50,6 +50,9 @@ pub fn output(accept: Option<&str>) -> Option<Output> {
 pub enum BodyType {
     Json,
     Yaml,
+    /// `application/vnd.kubernetes.protobuf`, which kubectl's typed clients send (for example
+    /// `kubectl create namespace`).
+    Protobuf,
 }
 
 pub fn body_type(content_type: Option<&str>) -> Option<BodyType> {
@@ -63,6 +66,7 @@ pub fn body_type(content_type: Option<&str>) -> Option<BodyType> {
     match media.as_str() {
         "application/json" | "" => Some(BodyType::Json),
         "application/yaml" => Some(BodyType::Yaml),
+        "application/vnd.kubernetes.protobuf" => Some(BodyType::Protobuf),
         _ => None,
     }
 }

@@ -431,3 +431,86 @@ fn get_watch_prints_each_change_once() {
         "{seen}"
     );
 }
+
+/// kubectl's imperative commands send protobuf bodies.
+#[test]
+fn imperative_commands() {
+    let t = Twin::start(&[]);
+    let out = ok(&t.kubectl(&["create", "namespace", "team-a"]));
+    assert_eq!(out.trim(), "namespace/team-a created");
+    let out = ok(&t.kubectl(&[
+        "-n",
+        "team-a",
+        "create",
+        "service",
+        "clusterip",
+        "api",
+        "--tcp=80:8080",
+    ]));
+    assert_eq!(out.trim(), "service/api created");
+    let svc = json_of(&ok(
+        &t.kubectl(&["-n", "team-a", "get", "svc", "api", "-o", "json"])
+    ));
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+    assert_eq!(svc["spec"]["ipFamilyPolicy"], "SingleStack");
+    assert_eq!(svc["spec"]["ipFamilies"], serde_json::json!(["IPv4"]));
+    let out = ok(&t.kubectl(&[
+        "-n",
+        "team-a",
+        "create",
+        "service",
+        "nodeport",
+        "np",
+        "--tcp=80:8080",
+        "--node-port=30080",
+    ]));
+    assert_eq!(out.trim(), "service/np created");
+    let np = json_of(&ok(
+        &t.kubectl(&["-n", "team-a", "get", "svc", "np", "-o", "json"])
+    ));
+    assert_eq!(np["spec"]["ports"][0]["nodePort"], 30080);
+    let e = fails(&t.kubectl(&[
+        "-n",
+        "team-a",
+        "create",
+        "service",
+        "nodeport",
+        "np2",
+        "--tcp=80:8080",
+        "--node-port=30080",
+    ]));
+    assert!(
+        e.contains(
+            "spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated"
+        ),
+        "{e}"
+    );
+    let out = ok(&t.kubectl(&[
+        "-n",
+        "team-a",
+        "create",
+        "configmap",
+        "cfg",
+        "--from-literal=a=1",
+    ]));
+    assert_eq!(out.trim(), "configmap/cfg created");
+    let out = ok(&t.kubectl(&[
+        "-n",
+        "team-a",
+        "create",
+        "secret",
+        "generic",
+        "s",
+        "--from-literal=p=x",
+    ]));
+    assert_eq!(out.trim(), "secret/s created");
+    let out = ok(&t.kubectl(&["create", "namespace", "dry", "--dry-run=server"]));
+    assert_eq!(out.trim(), "namespace/dry created (server dry run)");
+    let e = fails(&t.kubectl(&["get", "ns", "dry"]));
+    assert!(e.contains("namespaces \"dry\" not found"), "{e}");
+    let e = fails(&t.kubectl(&["create", "namespace", "team-a"]));
+    assert!(
+        e.contains("Error from server (AlreadyExists): namespaces \"team-a\" already exists"),
+        "{e}"
+    );
+}

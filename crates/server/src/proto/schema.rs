@@ -7,2909 +7,12518 @@
 
 use super::{Field, Kind::*, Msg, Special, Ty::*};
 
-pub static API__ADMISSIONREGISTRATION__V1__AUDITANNOTATION: Msg = Msg { name: "api::admissionregistration::v1::AuditAnnotation", special: Special::None, fields: &[
-    Field { tag: 1, json: "key", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "valueExpression", kind: One(Str), keep_zero: true },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__EXPRESSIONWARNING: Msg = Msg { name: "api::admissionregistration::v1::ExpressionWarning", special: Special::None, fields: &[
-    Field { tag: 2, json: "fieldRef", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "warning", kind: One(Str), keep_zero: true },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__MATCHCONDITION: Msg = Msg { name: "api::admissionregistration::v1::MatchCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "expression", kind: One(Str), keep_zero: true },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__MATCHRESOURCES: Msg = Msg { name: "api::admissionregistration::v1::MatchResources", special: Special::None, fields: &[
-    Field { tag: 1, json: "namespaceSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 2, json: "objectSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 3, json: "resourceRules", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__NAMEDRULEWITHOPERATIONS)), keep_zero: false },
-    Field { tag: 4, json: "excludeResourceRules", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__NAMEDRULEWITHOPERATIONS)), keep_zero: false },
-    Field { tag: 7, json: "matchPolicy", kind: One(Str), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__MUTATINGWEBHOOK: Msg = Msg { name: "api::admissionregistration::v1::MutatingWebhook", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "clientConfig", kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__WEBHOOKCLIENTCONFIG)), keep_zero: true },
-    Field { tag: 3, json: "rules", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__RULEWITHOPERATIONS)), keep_zero: false },
-    Field { tag: 4, json: "failurePolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 5, json: "namespaceSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 6, json: "sideEffects", kind: One(Str), keep_zero: true },
-    Field { tag: 7, json: "timeoutSeconds", kind: One(I32), keep_zero: true },
-    Field { tag: 8, json: "admissionReviewVersions", kind: Rep(Str), keep_zero: true },
-    Field { tag: 9, json: "matchPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 10, json: "reinvocationPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 11, json: "objectSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 12, json: "matchConditions", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__MATCHCONDITION)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__MUTATINGWEBHOOKCONFIGURATION: Msg = Msg { name: "api::admissionregistration::v1::MutatingWebhookConfiguration", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "webhooks", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__MUTATINGWEBHOOK)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__MUTATINGWEBHOOKCONFIGURATIONLIST: Msg = Msg { name: "api::admissionregistration::v1::MutatingWebhookConfigurationList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__MUTATINGWEBHOOKCONFIGURATION)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__NAMEDRULEWITHOPERATIONS: Msg = Msg { name: "api::admissionregistration::v1::NamedRuleWithOperations", special: Special::None, fields: &[
-    Field { tag: 1, json: "resourceNames", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "ruleWithOperations", kind: Inline(&API__ADMISSIONREGISTRATION__V1__RULEWITHOPERATIONS), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__PARAMKIND: Msg = Msg { name: "api::admissionregistration::v1::ParamKind", special: Special::None, fields: &[
-    Field { tag: 1, json: "apiVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "kind", kind: One(Str), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__PARAMREF: Msg = Msg { name: "api::admissionregistration::v1::ParamRef", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "namespace", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 4, json: "parameterNotFoundAction", kind: One(Str), keep_zero: true },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__RULE: Msg = Msg { name: "api::admissionregistration::v1::Rule", special: Special::None, fields: &[
-    Field { tag: 1, json: "apiGroups", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "apiVersions", kind: Rep(Str), keep_zero: false },
-    Field { tag: 3, json: "resources", kind: Rep(Str), keep_zero: false },
-    Field { tag: 4, json: "scope", kind: One(Str), keep_zero: true },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__RULEWITHOPERATIONS: Msg = Msg { name: "api::admissionregistration::v1::RuleWithOperations", special: Special::None, fields: &[
-    Field { tag: 1, json: "operations", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "rule", kind: Inline(&API__ADMISSIONREGISTRATION__V1__RULE), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__SERVICEREFERENCE: Msg = Msg { name: "api::admissionregistration::v1::ServiceReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "namespace", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "path", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "port", kind: One(I32), keep_zero: true },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__TYPECHECKING: Msg = Msg { name: "api::admissionregistration::v1::TypeChecking", special: Special::None, fields: &[
-    Field { tag: 1, json: "expressionWarnings", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__EXPRESSIONWARNING)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICY: Msg = Msg { name: "api::admissionregistration::v1::ValidatingAdmissionPolicy", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYSTATUS)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYBINDING: Msg = Msg { name: "api::admissionregistration::v1::ValidatingAdmissionPolicyBinding", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYBINDINGSPEC)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYBINDINGLIST: Msg = Msg { name: "api::admissionregistration::v1::ValidatingAdmissionPolicyBindingList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYBINDING)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYBINDINGSPEC: Msg = Msg { name: "api::admissionregistration::v1::ValidatingAdmissionPolicyBindingSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "policyName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "paramRef", kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__PARAMREF)), keep_zero: false },
-    Field { tag: 3, json: "matchResources", kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__MATCHRESOURCES)), keep_zero: false },
-    Field { tag: 4, json: "validationActions", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYLIST: Msg = Msg { name: "api::admissionregistration::v1::ValidatingAdmissionPolicyList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICY)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYSPEC: Msg = Msg { name: "api::admissionregistration::v1::ValidatingAdmissionPolicySpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "paramKind", kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__PARAMKIND)), keep_zero: false },
-    Field { tag: 2, json: "matchConstraints", kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__MATCHRESOURCES)), keep_zero: false },
-    Field { tag: 3, json: "validations", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__VALIDATION)), keep_zero: false },
-    Field { tag: 4, json: "failurePolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 5, json: "auditAnnotations", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__AUDITANNOTATION)), keep_zero: false },
-    Field { tag: 6, json: "matchConditions", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__MATCHCONDITION)), keep_zero: false },
-    Field { tag: 7, json: "variables", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__VARIABLE)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYSTATUS: Msg = Msg { name: "api::admissionregistration::v1::ValidatingAdmissionPolicyStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "observedGeneration", kind: One(I64), keep_zero: false },
-    Field { tag: 2, json: "typeChecking", kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__TYPECHECKING)), keep_zero: false },
-    Field { tag: 3, json: "conditions", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__CONDITION)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGWEBHOOK: Msg = Msg { name: "api::admissionregistration::v1::ValidatingWebhook", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "clientConfig", kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__WEBHOOKCLIENTCONFIG)), keep_zero: true },
-    Field { tag: 3, json: "rules", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__RULEWITHOPERATIONS)), keep_zero: false },
-    Field { tag: 4, json: "failurePolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 5, json: "namespaceSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 6, json: "sideEffects", kind: One(Str), keep_zero: true },
-    Field { tag: 7, json: "timeoutSeconds", kind: One(I32), keep_zero: true },
-    Field { tag: 8, json: "admissionReviewVersions", kind: Rep(Str), keep_zero: true },
-    Field { tag: 9, json: "matchPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 10, json: "objectSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 11, json: "matchConditions", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__MATCHCONDITION)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGWEBHOOKCONFIGURATION: Msg = Msg { name: "api::admissionregistration::v1::ValidatingWebhookConfiguration", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "webhooks", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__VALIDATINGWEBHOOK)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGWEBHOOKCONFIGURATIONLIST: Msg = Msg { name: "api::admissionregistration::v1::ValidatingWebhookConfigurationList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__VALIDATINGWEBHOOKCONFIGURATION)), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VALIDATION: Msg = Msg { name: "api::admissionregistration::v1::Validation", special: Special::None, fields: &[
-    Field { tag: 1, json: "expression", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "messageExpression", kind: One(Str), keep_zero: false },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__VARIABLE: Msg = Msg { name: "api::admissionregistration::v1::Variable", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "expression", kind: One(Str), keep_zero: true },
-] };
-pub static API__ADMISSIONREGISTRATION__V1__WEBHOOKCLIENTCONFIG: Msg = Msg { name: "api::admissionregistration::v1::WebhookClientConfig", special: Special::None, fields: &[
-    Field { tag: 1, json: "service", kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__SERVICEREFERENCE)), keep_zero: false },
-    Field { tag: 2, json: "caBundle", kind: One(Bytes), keep_zero: false },
-    Field { tag: 3, json: "url", kind: One(Str), keep_zero: true },
-] };
-pub static API__APPS__V1__CONTROLLERREVISION: Msg = Msg { name: "api::apps::v1::ControllerRevision", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "data", kind: One(Msg(&APIMACHINERY__PKG__RUNTIME__RAWEXTENSION)), keep_zero: false },
-    Field { tag: 3, json: "revision", kind: One(I64), keep_zero: true },
-] };
-pub static API__APPS__V1__CONTROLLERREVISIONLIST: Msg = Msg { name: "api::apps::v1::ControllerRevisionList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__APPS__V1__CONTROLLERREVISION)), keep_zero: false },
-] };
-pub static API__APPS__V1__DAEMONSET: Msg = Msg { name: "api::apps::v1::DaemonSet", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__APPS__V1__DAEMONSETSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__APPS__V1__DAEMONSETSTATUS)), keep_zero: false },
-] };
-pub static API__APPS__V1__DAEMONSETCONDITION: Msg = Msg { name: "api::apps::v1::DaemonSetCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__APPS__V1__DAEMONSETLIST: Msg = Msg { name: "api::apps::v1::DaemonSetList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__APPS__V1__DAEMONSET)), keep_zero: false },
-] };
-pub static API__APPS__V1__DAEMONSETSPEC: Msg = Msg { name: "api::apps::v1::DaemonSetSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: true },
-    Field { tag: 2, json: "template", kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)), keep_zero: true },
-    Field { tag: 3, json: "updateStrategy", kind: One(Msg(&API__APPS__V1__DAEMONSETUPDATESTRATEGY)), keep_zero: false },
-    Field { tag: 4, json: "minReadySeconds", kind: One(I32), keep_zero: false },
-    Field { tag: 6, json: "revisionHistoryLimit", kind: One(I32), keep_zero: true },
-] };
-pub static API__APPS__V1__DAEMONSETSTATUS: Msg = Msg { name: "api::apps::v1::DaemonSetStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "currentNumberScheduled", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "numberMisscheduled", kind: One(I32), keep_zero: true },
-    Field { tag: 3, json: "desiredNumberScheduled", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "numberReady", kind: One(I32), keep_zero: true },
-    Field { tag: 5, json: "observedGeneration", kind: One(I64), keep_zero: false },
-    Field { tag: 6, json: "updatedNumberScheduled", kind: One(I32), keep_zero: false },
-    Field { tag: 7, json: "numberAvailable", kind: One(I32), keep_zero: false },
-    Field { tag: 8, json: "numberUnavailable", kind: One(I32), keep_zero: false },
-    Field { tag: 9, json: "collisionCount", kind: One(I32), keep_zero: true },
-    Field { tag: 10, json: "conditions", kind: Rep(Msg(&API__APPS__V1__DAEMONSETCONDITION)), keep_zero: false },
-] };
-pub static API__APPS__V1__DAEMONSETUPDATESTRATEGY: Msg = Msg { name: "api::apps::v1::DaemonSetUpdateStrategy", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "rollingUpdate", kind: One(Msg(&API__APPS__V1__ROLLINGUPDATEDAEMONSET)), keep_zero: false },
-] };
-pub static API__APPS__V1__DEPLOYMENT: Msg = Msg { name: "api::apps::v1::Deployment", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__APPS__V1__DEPLOYMENTSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__APPS__V1__DEPLOYMENTSTATUS)), keep_zero: false },
-] };
-pub static API__APPS__V1__DEPLOYMENTCONDITION: Msg = Msg { name: "api::apps::v1::DeploymentCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "lastUpdateTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 7, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-] };
-pub static API__APPS__V1__DEPLOYMENTLIST: Msg = Msg { name: "api::apps::v1::DeploymentList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__APPS__V1__DEPLOYMENT)), keep_zero: false },
-] };
-pub static API__APPS__V1__DEPLOYMENTSPEC: Msg = Msg { name: "api::apps::v1::DeploymentSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "replicas", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: true },
-    Field { tag: 3, json: "template", kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)), keep_zero: true },
-    Field { tag: 4, json: "strategy", kind: One(Msg(&API__APPS__V1__DEPLOYMENTSTRATEGY)), keep_zero: false },
-    Field { tag: 5, json: "minReadySeconds", kind: One(I32), keep_zero: false },
-    Field { tag: 6, json: "revisionHistoryLimit", kind: One(I32), keep_zero: true },
-    Field { tag: 7, json: "paused", kind: One(Bool), keep_zero: false },
-    Field { tag: 9, json: "progressDeadlineSeconds", kind: One(I32), keep_zero: true },
-] };
-pub static API__APPS__V1__DEPLOYMENTSTATUS: Msg = Msg { name: "api::apps::v1::DeploymentStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "observedGeneration", kind: One(I64), keep_zero: false },
-    Field { tag: 2, json: "replicas", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "updatedReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 4, json: "availableReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 5, json: "unavailableReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 6, json: "conditions", kind: Rep(Msg(&API__APPS__V1__DEPLOYMENTCONDITION)), keep_zero: false },
-    Field { tag: 7, json: "readyReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 8, json: "collisionCount", kind: One(I32), keep_zero: true },
-    Field { tag: 9, json: "terminatingReplicas", kind: One(I32), keep_zero: false },
-] };
-pub static API__APPS__V1__DEPLOYMENTSTRATEGY: Msg = Msg { name: "api::apps::v1::DeploymentStrategy", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "rollingUpdate", kind: One(Msg(&API__APPS__V1__ROLLINGUPDATEDEPLOYMENT)), keep_zero: false },
-] };
-pub static API__APPS__V1__REPLICASET: Msg = Msg { name: "api::apps::v1::ReplicaSet", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__APPS__V1__REPLICASETSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__APPS__V1__REPLICASETSTATUS)), keep_zero: false },
-] };
-pub static API__APPS__V1__REPLICASETCONDITION: Msg = Msg { name: "api::apps::v1::ReplicaSetCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__APPS__V1__REPLICASETLIST: Msg = Msg { name: "api::apps::v1::ReplicaSetList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__APPS__V1__REPLICASET)), keep_zero: false },
-] };
-pub static API__APPS__V1__REPLICASETSPEC: Msg = Msg { name: "api::apps::v1::ReplicaSetSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "replicas", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: true },
-    Field { tag: 3, json: "template", kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)), keep_zero: false },
-    Field { tag: 4, json: "minReadySeconds", kind: One(I32), keep_zero: false },
-] };
-pub static API__APPS__V1__REPLICASETSTATUS: Msg = Msg { name: "api::apps::v1::ReplicaSetStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "replicas", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "fullyLabeledReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "observedGeneration", kind: One(I64), keep_zero: false },
-    Field { tag: 4, json: "readyReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 5, json: "availableReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 6, json: "conditions", kind: Rep(Msg(&API__APPS__V1__REPLICASETCONDITION)), keep_zero: false },
-    Field { tag: 7, json: "terminatingReplicas", kind: One(I32), keep_zero: false },
-] };
-pub static API__APPS__V1__ROLLINGUPDATEDAEMONSET: Msg = Msg { name: "api::apps::v1::RollingUpdateDaemonSet", special: Special::None, fields: &[
-    Field { tag: 1, json: "maxUnavailable", kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)), keep_zero: false },
-    Field { tag: 2, json: "maxSurge", kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)), keep_zero: false },
-] };
-pub static API__APPS__V1__ROLLINGUPDATEDEPLOYMENT: Msg = Msg { name: "api::apps::v1::RollingUpdateDeployment", special: Special::None, fields: &[
-    Field { tag: 1, json: "maxUnavailable", kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)), keep_zero: false },
-    Field { tag: 2, json: "maxSurge", kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)), keep_zero: false },
-] };
-pub static API__APPS__V1__ROLLINGUPDATESTATEFULSETSTRATEGY: Msg = Msg { name: "api::apps::v1::RollingUpdateStatefulSetStrategy", special: Special::None, fields: &[
-    Field { tag: 1, json: "partition", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "maxUnavailable", kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)), keep_zero: false },
-] };
-pub static API__APPS__V1__STATEFULSET: Msg = Msg { name: "api::apps::v1::StatefulSet", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__APPS__V1__STATEFULSETSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__APPS__V1__STATEFULSETSTATUS)), keep_zero: false },
-] };
-pub static API__APPS__V1__STATEFULSETCONDITION: Msg = Msg { name: "api::apps::v1::StatefulSetCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__APPS__V1__STATEFULSETLIST: Msg = Msg { name: "api::apps::v1::StatefulSetList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__APPS__V1__STATEFULSET)), keep_zero: false },
-] };
-pub static API__APPS__V1__STATEFULSETORDINALS: Msg = Msg { name: "api::apps::v1::StatefulSetOrdinals", special: Special::None, fields: &[
-    Field { tag: 1, json: "start", kind: One(I32), keep_zero: false },
-] };
-pub static API__APPS__V1__STATEFULSETPERSISTENTVOLUMECLAIMRETENTIONPOLICY: Msg = Msg { name: "api::apps::v1::StatefulSetPersistentVolumeClaimRetentionPolicy", special: Special::None, fields: &[
-    Field { tag: 1, json: "whenDeleted", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "whenScaled", kind: One(Str), keep_zero: false },
-] };
-pub static API__APPS__V1__STATEFULSETSPEC: Msg = Msg { name: "api::apps::v1::StatefulSetSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "replicas", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: true },
-    Field { tag: 3, json: "template", kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)), keep_zero: true },
-    Field { tag: 4, json: "volumeClaimTemplates", kind: Rep(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIM)), keep_zero: false },
-    Field { tag: 5, json: "serviceName", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "podManagementPolicy", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "updateStrategy", kind: One(Msg(&API__APPS__V1__STATEFULSETUPDATESTRATEGY)), keep_zero: false },
-    Field { tag: 8, json: "revisionHistoryLimit", kind: One(I32), keep_zero: true },
-    Field { tag: 9, json: "minReadySeconds", kind: One(I32), keep_zero: false },
-    Field { tag: 10, json: "persistentVolumeClaimRetentionPolicy", kind: One(Msg(&API__APPS__V1__STATEFULSETPERSISTENTVOLUMECLAIMRETENTIONPOLICY)), keep_zero: false },
-    Field { tag: 11, json: "ordinals", kind: One(Msg(&API__APPS__V1__STATEFULSETORDINALS)), keep_zero: false },
-] };
-pub static API__APPS__V1__STATEFULSETSTATUS: Msg = Msg { name: "api::apps::v1::StatefulSetStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "observedGeneration", kind: One(I64), keep_zero: false },
-    Field { tag: 2, json: "replicas", kind: One(I32), keep_zero: true },
-    Field { tag: 3, json: "readyReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 4, json: "currentReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 5, json: "updatedReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 6, json: "currentRevision", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "updateRevision", kind: One(Str), keep_zero: false },
-    Field { tag: 9, json: "collisionCount", kind: One(I32), keep_zero: true },
-    Field { tag: 10, json: "conditions", kind: Rep(Msg(&API__APPS__V1__STATEFULSETCONDITION)), keep_zero: false },
-    Field { tag: 11, json: "availableReplicas", kind: One(I32), keep_zero: false },
-] };
-pub static API__APPS__V1__STATEFULSETUPDATESTRATEGY: Msg = Msg { name: "api::apps::v1::StatefulSetUpdateStrategy", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "rollingUpdate", kind: One(Msg(&API__APPS__V1__ROLLINGUPDATESTATEFULSETSTRATEGY)), keep_zero: false },
-] };
-pub static API__AUTHENTICATION__V1__BOUNDOBJECTREFERENCE: Msg = Msg { name: "api::authentication::v1::BoundObjectReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "kind", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "apiVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "uid", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTHENTICATION__V1__EXTRAVALUE: Msg = Msg { name: "api::authentication::v1::ExtraValue", special: Special::None, fields: &[
-    Field { tag: 1, json: "items", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__AUTHENTICATION__V1__SELFSUBJECTREVIEW: Msg = Msg { name: "api::authentication::v1::SelfSubjectReview", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Msg(&API__AUTHENTICATION__V1__SELFSUBJECTREVIEWSTATUS)), keep_zero: false },
-] };
-pub static API__AUTHENTICATION__V1__SELFSUBJECTREVIEWSTATUS: Msg = Msg { name: "api::authentication::v1::SelfSubjectReviewStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "userInfo", kind: One(Msg(&API__AUTHENTICATION__V1__USERINFO)), keep_zero: false },
-] };
-pub static API__AUTHENTICATION__V1__TOKENREQUEST: Msg = Msg { name: "api::authentication::v1::TokenRequest", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__AUTHENTICATION__V1__TOKENREQUESTSPEC)), keep_zero: true },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__AUTHENTICATION__V1__TOKENREQUESTSTATUS)), keep_zero: false },
-] };
-pub static API__AUTHENTICATION__V1__TOKENREQUESTSPEC: Msg = Msg { name: "api::authentication::v1::TokenRequestSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "audiences", kind: Rep(Str), keep_zero: true },
-    Field { tag: 3, json: "boundObjectRef", kind: One(Msg(&API__AUTHENTICATION__V1__BOUNDOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 4, json: "expirationSeconds", kind: One(I64), keep_zero: true },
-] };
-pub static API__AUTHENTICATION__V1__TOKENREQUESTSTATUS: Msg = Msg { name: "api::authentication::v1::TokenRequestStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "token", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "expirationTimestamp", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: true },
-] };
-pub static API__AUTHENTICATION__V1__TOKENREVIEW: Msg = Msg { name: "api::authentication::v1::TokenReview", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__AUTHENTICATION__V1__TOKENREVIEWSPEC)), keep_zero: true },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__AUTHENTICATION__V1__TOKENREVIEWSTATUS)), keep_zero: false },
-] };
-pub static API__AUTHENTICATION__V1__TOKENREVIEWSPEC: Msg = Msg { name: "api::authentication::v1::TokenReviewSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "token", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "audiences", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__AUTHENTICATION__V1__TOKENREVIEWSTATUS: Msg = Msg { name: "api::authentication::v1::TokenReviewStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "authenticated", kind: One(Bool), keep_zero: false },
-    Field { tag: 2, json: "user", kind: One(Msg(&API__AUTHENTICATION__V1__USERINFO)), keep_zero: false },
-    Field { tag: 3, json: "error", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "audiences", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__AUTHENTICATION__V1__USERINFO: Msg = Msg { name: "api::authentication::v1::UserInfo", special: Special::None, fields: &[
-    Field { tag: 1, json: "username", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "uid", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "groups", kind: Rep(Str), keep_zero: false },
-    Field { tag: 4, json: "extra", kind: Map(Msg(&API__AUTHENTICATION__V1__EXTRAVALUE)), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__EXTRAVALUE: Msg = Msg { name: "api::authorization::v1::ExtraValue", special: Special::None, fields: &[
-    Field { tag: 1, json: "items", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__FIELDSELECTORATTRIBUTES: Msg = Msg { name: "api::authorization::v1::FieldSelectorAttributes", special: Special::None, fields: &[
-    Field { tag: 1, json: "rawSelector", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "requirements", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__FIELDSELECTORREQUIREMENT)), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__LABELSELECTORATTRIBUTES: Msg = Msg { name: "api::authorization::v1::LabelSelectorAttributes", special: Special::None, fields: &[
-    Field { tag: 1, json: "rawSelector", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "requirements", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTORREQUIREMENT)), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__LOCALSUBJECTACCESSREVIEW: Msg = Msg { name: "api::authorization::v1::LocalSubjectAccessReview", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSPEC)), keep_zero: true },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSTATUS)), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__NONRESOURCEATTRIBUTES: Msg = Msg { name: "api::authorization::v1::NonResourceAttributes", special: Special::None, fields: &[
-    Field { tag: 1, json: "path", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "verb", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__NONRESOURCERULE: Msg = Msg { name: "api::authorization::v1::NonResourceRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "verbs", kind: Rep(Str), keep_zero: true },
-    Field { tag: 2, json: "nonResourceURLs", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__RESOURCEATTRIBUTES: Msg = Msg { name: "api::authorization::v1::ResourceAttributes", special: Special::None, fields: &[
-    Field { tag: 1, json: "namespace", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "verb", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "group", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "version", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "resource", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "subresource", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 8, json: "fieldSelector", kind: One(Msg(&API__AUTHORIZATION__V1__FIELDSELECTORATTRIBUTES)), keep_zero: false },
-    Field { tag: 9, json: "labelSelector", kind: One(Msg(&API__AUTHORIZATION__V1__LABELSELECTORATTRIBUTES)), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__RESOURCERULE: Msg = Msg { name: "api::authorization::v1::ResourceRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "verbs", kind: Rep(Str), keep_zero: true },
-    Field { tag: 2, json: "apiGroups", kind: Rep(Str), keep_zero: false },
-    Field { tag: 3, json: "resources", kind: Rep(Str), keep_zero: false },
-    Field { tag: 4, json: "resourceNames", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__SELFSUBJECTACCESSREVIEW: Msg = Msg { name: "api::authorization::v1::SelfSubjectAccessReview", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__AUTHORIZATION__V1__SELFSUBJECTACCESSREVIEWSPEC)), keep_zero: true },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSTATUS)), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__SELFSUBJECTACCESSREVIEWSPEC: Msg = Msg { name: "api::authorization::v1::SelfSubjectAccessReviewSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "resourceAttributes", kind: One(Msg(&API__AUTHORIZATION__V1__RESOURCEATTRIBUTES)), keep_zero: false },
-    Field { tag: 2, json: "nonResourceAttributes", kind: One(Msg(&API__AUTHORIZATION__V1__NONRESOURCEATTRIBUTES)), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__SELFSUBJECTRULESREVIEW: Msg = Msg { name: "api::authorization::v1::SelfSubjectRulesReview", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__AUTHORIZATION__V1__SELFSUBJECTRULESREVIEWSPEC)), keep_zero: true },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTRULESREVIEWSTATUS)), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__SELFSUBJECTRULESREVIEWSPEC: Msg = Msg { name: "api::authorization::v1::SelfSubjectRulesReviewSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "namespace", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__SUBJECTACCESSREVIEW: Msg = Msg { name: "api::authorization::v1::SubjectAccessReview", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSPEC)), keep_zero: true },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSTATUS)), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSPEC: Msg = Msg { name: "api::authorization::v1::SubjectAccessReviewSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "resourceAttributes", kind: One(Msg(&API__AUTHORIZATION__V1__RESOURCEATTRIBUTES)), keep_zero: false },
-    Field { tag: 2, json: "nonResourceAttributes", kind: One(Msg(&API__AUTHORIZATION__V1__NONRESOURCEATTRIBUTES)), keep_zero: false },
-    Field { tag: 3, json: "user", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "groups", kind: Rep(Str), keep_zero: false },
-    Field { tag: 5, json: "extra", kind: Map(Msg(&API__AUTHORIZATION__V1__EXTRAVALUE)), keep_zero: false },
-    Field { tag: 6, json: "uid", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSTATUS: Msg = Msg { name: "api::authorization::v1::SubjectAccessReviewStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "allowed", kind: One(Bool), keep_zero: true },
-    Field { tag: 2, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "evaluationError", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "denied", kind: One(Bool), keep_zero: false },
-] };
-pub static API__AUTHORIZATION__V1__SUBJECTRULESREVIEWSTATUS: Msg = Msg { name: "api::authorization::v1::SubjectRulesReviewStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "resourceRules", kind: Rep(Msg(&API__AUTHORIZATION__V1__RESOURCERULE)), keep_zero: true },
-    Field { tag: 2, json: "nonResourceRules", kind: Rep(Msg(&API__AUTHORIZATION__V1__NONRESOURCERULE)), keep_zero: true },
-    Field { tag: 3, json: "incomplete", kind: One(Bool), keep_zero: true },
-    Field { tag: 4, json: "evaluationError", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__CONTAINERRESOURCEMETRICSOURCE: Msg = Msg { name: "api::autoscaling::v1::ContainerResourceMetricSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "targetAverageUtilization", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "targetAverageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 5, json: "container", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__CONTAINERRESOURCEMETRICSTATUS: Msg = Msg { name: "api::autoscaling::v1::ContainerResourceMetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "currentAverageUtilization", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "currentAverageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 4, json: "container", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__CROSSVERSIONOBJECTREFERENCE: Msg = Msg { name: "api::autoscaling::v1::CrossVersionObjectReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "kind", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "apiVersion", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__EXTERNALMETRICSOURCE: Msg = Msg { name: "api::autoscaling::v1::ExternalMetricSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "metricName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "metricSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 3, json: "targetValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 4, json: "targetAverageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__EXTERNALMETRICSTATUS: Msg = Msg { name: "api::autoscaling::v1::ExternalMetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "metricName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "metricSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 3, json: "currentValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 4, json: "currentAverageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALER: Msg = Msg { name: "api::autoscaling::v1::HorizontalPodAutoscaler", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALERSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALERSTATUS)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALERCONDITION: Msg = Msg { name: "api::autoscaling::v1::HorizontalPodAutoscalerCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALERLIST: Msg = Msg { name: "api::autoscaling::v1::HorizontalPodAutoscalerList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALER)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALERSPEC: Msg = Msg { name: "api::autoscaling::v1::HorizontalPodAutoscalerSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "scaleTargetRef", kind: One(Msg(&API__AUTOSCALING__V1__CROSSVERSIONOBJECTREFERENCE)), keep_zero: true },
-    Field { tag: 2, json: "minReplicas", kind: One(I32), keep_zero: true },
-    Field { tag: 3, json: "maxReplicas", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "targetCPUUtilizationPercentage", kind: One(I32), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALERSTATUS: Msg = Msg { name: "api::autoscaling::v1::HorizontalPodAutoscalerStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "observedGeneration", kind: One(I64), keep_zero: true },
-    Field { tag: 2, json: "lastScaleTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 3, json: "currentReplicas", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "desiredReplicas", kind: One(I32), keep_zero: true },
-    Field { tag: 5, json: "currentCPUUtilizationPercentage", kind: One(I32), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V1__METRICSPEC: Msg = Msg { name: "api::autoscaling::v1::MetricSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "object", kind: One(Msg(&API__AUTOSCALING__V1__OBJECTMETRICSOURCE)), keep_zero: false },
-    Field { tag: 3, json: "pods", kind: One(Msg(&API__AUTOSCALING__V1__PODSMETRICSOURCE)), keep_zero: false },
-    Field { tag: 4, json: "resource", kind: One(Msg(&API__AUTOSCALING__V1__RESOURCEMETRICSOURCE)), keep_zero: false },
-    Field { tag: 5, json: "external", kind: One(Msg(&API__AUTOSCALING__V1__EXTERNALMETRICSOURCE)), keep_zero: false },
-    Field { tag: 7, json: "containerResource", kind: One(Msg(&API__AUTOSCALING__V1__CONTAINERRESOURCEMETRICSOURCE)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__METRICSTATUS: Msg = Msg { name: "api::autoscaling::v1::MetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "object", kind: One(Msg(&API__AUTOSCALING__V1__OBJECTMETRICSTATUS)), keep_zero: false },
-    Field { tag: 3, json: "pods", kind: One(Msg(&API__AUTOSCALING__V1__PODSMETRICSTATUS)), keep_zero: false },
-    Field { tag: 4, json: "resource", kind: One(Msg(&API__AUTOSCALING__V1__RESOURCEMETRICSTATUS)), keep_zero: false },
-    Field { tag: 5, json: "external", kind: One(Msg(&API__AUTOSCALING__V1__EXTERNALMETRICSTATUS)), keep_zero: false },
-    Field { tag: 7, json: "containerResource", kind: One(Msg(&API__AUTOSCALING__V1__CONTAINERRESOURCEMETRICSTATUS)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__OBJECTMETRICSOURCE: Msg = Msg { name: "api::autoscaling::v1::ObjectMetricSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "target", kind: One(Msg(&API__AUTOSCALING__V1__CROSSVERSIONOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 2, json: "metricName", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "targetValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 4, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 5, json: "averageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__OBJECTMETRICSTATUS: Msg = Msg { name: "api::autoscaling::v1::ObjectMetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "target", kind: One(Msg(&API__AUTOSCALING__V1__CROSSVERSIONOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 2, json: "metricName", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "currentValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 4, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 5, json: "averageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__PODSMETRICSOURCE: Msg = Msg { name: "api::autoscaling::v1::PodsMetricSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "metricName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "targetAverageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 3, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__PODSMETRICSTATUS: Msg = Msg { name: "api::autoscaling::v1::PodsMetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "metricName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "currentAverageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 3, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__RESOURCEMETRICSOURCE: Msg = Msg { name: "api::autoscaling::v1::ResourceMetricSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "targetAverageUtilization", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "targetAverageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__RESOURCEMETRICSTATUS: Msg = Msg { name: "api::autoscaling::v1::ResourceMetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "currentAverageUtilization", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "currentAverageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__SCALE: Msg = Msg { name: "api::autoscaling::v1::Scale", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__AUTOSCALING__V1__SCALESPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__AUTOSCALING__V1__SCALESTATUS)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__SCALESPEC: Msg = Msg { name: "api::autoscaling::v1::ScaleSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "replicas", kind: One(I32), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V1__SCALESTATUS: Msg = Msg { name: "api::autoscaling::v1::ScaleStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "replicas", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "selector", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__CONTAINERRESOURCEMETRICSOURCE: Msg = Msg { name: "api::autoscaling::v2::ContainerResourceMetricSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "target", kind: One(Msg(&API__AUTOSCALING__V2__METRICTARGET)), keep_zero: true },
-    Field { tag: 3, json: "container", kind: One(Str), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__CONTAINERRESOURCEMETRICSTATUS: Msg = Msg { name: "api::autoscaling::v2::ContainerResourceMetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "current", kind: One(Msg(&API__AUTOSCALING__V2__METRICVALUESTATUS)), keep_zero: true },
-    Field { tag: 3, json: "container", kind: One(Str), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__CROSSVERSIONOBJECTREFERENCE: Msg = Msg { name: "api::autoscaling::v2::CrossVersionObjectReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "kind", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "apiVersion", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__EXTERNALMETRICSOURCE: Msg = Msg { name: "api::autoscaling::v2::ExternalMetricSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "metric", kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)), keep_zero: true },
-    Field { tag: 2, json: "target", kind: One(Msg(&API__AUTOSCALING__V2__METRICTARGET)), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__EXTERNALMETRICSTATUS: Msg = Msg { name: "api::autoscaling::v2::ExternalMetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "metric", kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)), keep_zero: true },
-    Field { tag: 2, json: "current", kind: One(Msg(&API__AUTOSCALING__V2__METRICVALUESTATUS)), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALER: Msg = Msg { name: "api::autoscaling::v2::HorizontalPodAutoscaler", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERSTATUS)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERBEHAVIOR: Msg = Msg { name: "api::autoscaling::v2::HorizontalPodAutoscalerBehavior", special: Special::None, fields: &[
-    Field { tag: 1, json: "scaleUp", kind: One(Msg(&API__AUTOSCALING__V2__HPASCALINGRULES)), keep_zero: false },
-    Field { tag: 2, json: "scaleDown", kind: One(Msg(&API__AUTOSCALING__V2__HPASCALINGRULES)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERCONDITION: Msg = Msg { name: "api::autoscaling::v2::HorizontalPodAutoscalerCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERLIST: Msg = Msg { name: "api::autoscaling::v2::HorizontalPodAutoscalerList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALER)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERSPEC: Msg = Msg { name: "api::autoscaling::v2::HorizontalPodAutoscalerSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "scaleTargetRef", kind: One(Msg(&API__AUTOSCALING__V2__CROSSVERSIONOBJECTREFERENCE)), keep_zero: true },
-    Field { tag: 2, json: "minReplicas", kind: One(I32), keep_zero: true },
-    Field { tag: 3, json: "maxReplicas", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "metrics", kind: Rep(Msg(&API__AUTOSCALING__V2__METRICSPEC)), keep_zero: false },
-    Field { tag: 5, json: "behavior", kind: One(Msg(&API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERBEHAVIOR)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERSTATUS: Msg = Msg { name: "api::autoscaling::v2::HorizontalPodAutoscalerStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "observedGeneration", kind: One(I64), keep_zero: true },
-    Field { tag: 2, json: "lastScaleTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 3, json: "currentReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 4, json: "desiredReplicas", kind: One(I32), keep_zero: true },
-    Field { tag: 5, json: "currentMetrics", kind: Rep(Msg(&API__AUTOSCALING__V2__METRICSTATUS)), keep_zero: false },
-    Field { tag: 6, json: "conditions", kind: Rep(Msg(&API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERCONDITION)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__HPASCALINGPOLICY: Msg = Msg { name: "api::autoscaling::v2::HpaScalingPolicy", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "value", kind: One(I32), keep_zero: true },
-    Field { tag: 3, json: "periodSeconds", kind: One(I32), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__HPASCALINGRULES: Msg = Msg { name: "api::autoscaling::v2::HpaScalingRules", special: Special::None, fields: &[
-    Field { tag: 1, json: "selectPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "policies", kind: Rep(Msg(&API__AUTOSCALING__V2__HPASCALINGPOLICY)), keep_zero: false },
-    Field { tag: 3, json: "stabilizationWindowSeconds", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "tolerance", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__METRICIDENTIFIER: Msg = Msg { name: "api::autoscaling::v2::MetricIdentifier", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__METRICSPEC: Msg = Msg { name: "api::autoscaling::v2::MetricSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "object", kind: One(Msg(&API__AUTOSCALING__V2__OBJECTMETRICSOURCE)), keep_zero: false },
-    Field { tag: 3, json: "pods", kind: One(Msg(&API__AUTOSCALING__V2__PODSMETRICSOURCE)), keep_zero: false },
-    Field { tag: 4, json: "resource", kind: One(Msg(&API__AUTOSCALING__V2__RESOURCEMETRICSOURCE)), keep_zero: false },
-    Field { tag: 5, json: "external", kind: One(Msg(&API__AUTOSCALING__V2__EXTERNALMETRICSOURCE)), keep_zero: false },
-    Field { tag: 7, json: "containerResource", kind: One(Msg(&API__AUTOSCALING__V2__CONTAINERRESOURCEMETRICSOURCE)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__METRICSTATUS: Msg = Msg { name: "api::autoscaling::v2::MetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "object", kind: One(Msg(&API__AUTOSCALING__V2__OBJECTMETRICSTATUS)), keep_zero: false },
-    Field { tag: 3, json: "pods", kind: One(Msg(&API__AUTOSCALING__V2__PODSMETRICSTATUS)), keep_zero: false },
-    Field { tag: 4, json: "resource", kind: One(Msg(&API__AUTOSCALING__V2__RESOURCEMETRICSTATUS)), keep_zero: false },
-    Field { tag: 5, json: "external", kind: One(Msg(&API__AUTOSCALING__V2__EXTERNALMETRICSTATUS)), keep_zero: false },
-    Field { tag: 7, json: "containerResource", kind: One(Msg(&API__AUTOSCALING__V2__CONTAINERRESOURCEMETRICSTATUS)), keep_zero: false },
-] };
-pub static API__AUTOSCALING__V2__METRICTARGET: Msg = Msg { name: "api::autoscaling::v2::MetricTarget", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "value", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 3, json: "averageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 4, json: "averageUtilization", kind: One(I32), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__METRICVALUESTATUS: Msg = Msg { name: "api::autoscaling::v2::MetricValueStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "value", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 2, json: "averageValue", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 3, json: "averageUtilization", kind: One(I32), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__OBJECTMETRICSOURCE: Msg = Msg { name: "api::autoscaling::v2::ObjectMetricSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "describedObject", kind: One(Msg(&API__AUTOSCALING__V2__CROSSVERSIONOBJECTREFERENCE)), keep_zero: true },
-    Field { tag: 2, json: "target", kind: One(Msg(&API__AUTOSCALING__V2__METRICTARGET)), keep_zero: true },
-    Field { tag: 3, json: "metric", kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__OBJECTMETRICSTATUS: Msg = Msg { name: "api::autoscaling::v2::ObjectMetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "metric", kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)), keep_zero: true },
-    Field { tag: 2, json: "current", kind: One(Msg(&API__AUTOSCALING__V2__METRICVALUESTATUS)), keep_zero: true },
-    Field { tag: 3, json: "describedObject", kind: One(Msg(&API__AUTOSCALING__V2__CROSSVERSIONOBJECTREFERENCE)), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__PODSMETRICSOURCE: Msg = Msg { name: "api::autoscaling::v2::PodsMetricSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "metric", kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)), keep_zero: true },
-    Field { tag: 2, json: "target", kind: One(Msg(&API__AUTOSCALING__V2__METRICTARGET)), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__PODSMETRICSTATUS: Msg = Msg { name: "api::autoscaling::v2::PodsMetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "metric", kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)), keep_zero: true },
-    Field { tag: 2, json: "current", kind: One(Msg(&API__AUTOSCALING__V2__METRICVALUESTATUS)), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__RESOURCEMETRICSOURCE: Msg = Msg { name: "api::autoscaling::v2::ResourceMetricSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "target", kind: One(Msg(&API__AUTOSCALING__V2__METRICTARGET)), keep_zero: true },
-] };
-pub static API__AUTOSCALING__V2__RESOURCEMETRICSTATUS: Msg = Msg { name: "api::autoscaling::v2::ResourceMetricStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "current", kind: One(Msg(&API__AUTOSCALING__V2__METRICVALUESTATUS)), keep_zero: true },
-] };
-pub static API__BATCH__V1__CRONJOB: Msg = Msg { name: "api::batch::v1::CronJob", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__BATCH__V1__CRONJOBSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__BATCH__V1__CRONJOBSTATUS)), keep_zero: false },
-] };
-pub static API__BATCH__V1__CRONJOBLIST: Msg = Msg { name: "api::batch::v1::CronJobList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__BATCH__V1__CRONJOB)), keep_zero: false },
-] };
-pub static API__BATCH__V1__CRONJOBSPEC: Msg = Msg { name: "api::batch::v1::CronJobSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "schedule", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "startingDeadlineSeconds", kind: One(I64), keep_zero: true },
-    Field { tag: 3, json: "concurrencyPolicy", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "suspend", kind: One(Bool), keep_zero: true },
-    Field { tag: 5, json: "jobTemplate", kind: One(Msg(&API__BATCH__V1__JOBTEMPLATESPEC)), keep_zero: true },
-    Field { tag: 6, json: "successfulJobsHistoryLimit", kind: One(I32), keep_zero: true },
-    Field { tag: 7, json: "failedJobsHistoryLimit", kind: One(I32), keep_zero: true },
-    Field { tag: 8, json: "timeZone", kind: One(Str), keep_zero: true },
-] };
-pub static API__BATCH__V1__CRONJOBSTATUS: Msg = Msg { name: "api::batch::v1::CronJobStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "active", kind: Rep(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 4, json: "lastScheduleTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 5, json: "lastSuccessfulTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-] };
-pub static API__BATCH__V1__JOB: Msg = Msg { name: "api::batch::v1::Job", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__BATCH__V1__JOBSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__BATCH__V1__JOBSTATUS)), keep_zero: false },
-] };
-pub static API__BATCH__V1__JOBCONDITION: Msg = Msg { name: "api::batch::v1::JobCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lastProbeTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 5, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__BATCH__V1__JOBLIST: Msg = Msg { name: "api::batch::v1::JobList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__BATCH__V1__JOB)), keep_zero: false },
-] };
-pub static API__BATCH__V1__JOBSPEC: Msg = Msg { name: "api::batch::v1::JobSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "parallelism", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "completions", kind: One(I32), keep_zero: true },
-    Field { tag: 3, json: "activeDeadlineSeconds", kind: One(I64), keep_zero: true },
-    Field { tag: 4, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 5, json: "manualSelector", kind: One(Bool), keep_zero: true },
-    Field { tag: 6, json: "template", kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)), keep_zero: true },
-    Field { tag: 7, json: "backoffLimit", kind: One(I32), keep_zero: true },
-    Field { tag: 8, json: "ttlSecondsAfterFinished", kind: One(I32), keep_zero: true },
-    Field { tag: 9, json: "completionMode", kind: One(Str), keep_zero: true },
-    Field { tag: 10, json: "suspend", kind: One(Bool), keep_zero: true },
-    Field { tag: 11, json: "podFailurePolicy", kind: One(Msg(&API__BATCH__V1__PODFAILUREPOLICY)), keep_zero: false },
-    Field { tag: 12, json: "backoffLimitPerIndex", kind: One(I32), keep_zero: true },
-    Field { tag: 13, json: "maxFailedIndexes", kind: One(I32), keep_zero: true },
-    Field { tag: 14, json: "podReplacementPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 15, json: "managedBy", kind: One(Str), keep_zero: true },
-    Field { tag: 16, json: "successPolicy", kind: One(Msg(&API__BATCH__V1__SUCCESSPOLICY)), keep_zero: false },
-] };
-pub static API__BATCH__V1__JOBSTATUS: Msg = Msg { name: "api::batch::v1::JobStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "conditions", kind: Rep(Msg(&API__BATCH__V1__JOBCONDITION)), keep_zero: false },
-    Field { tag: 2, json: "startTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 3, json: "completionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "active", kind: One(I32), keep_zero: false },
-    Field { tag: 5, json: "succeeded", kind: One(I32), keep_zero: false },
-    Field { tag: 6, json: "failed", kind: One(I32), keep_zero: false },
-    Field { tag: 7, json: "completedIndexes", kind: One(Str), keep_zero: false },
-    Field { tag: 8, json: "uncountedTerminatedPods", kind: One(Msg(&API__BATCH__V1__UNCOUNTEDTERMINATEDPODS)), keep_zero: false },
-    Field { tag: 9, json: "ready", kind: One(I32), keep_zero: true },
-    Field { tag: 10, json: "failedIndexes", kind: One(Str), keep_zero: true },
-    Field { tag: 11, json: "terminating", kind: One(I32), keep_zero: true },
-] };
-pub static API__BATCH__V1__JOBTEMPLATESPEC: Msg = Msg { name: "api::batch::v1::JobTemplateSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: false },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__BATCH__V1__JOBSPEC)), keep_zero: false },
-] };
-pub static API__BATCH__V1__PODFAILUREPOLICY: Msg = Msg { name: "api::batch::v1::PodFailurePolicy", special: Special::None, fields: &[
-    Field { tag: 1, json: "rules", kind: Rep(Msg(&API__BATCH__V1__PODFAILUREPOLICYRULE)), keep_zero: true },
-] };
-pub static API__BATCH__V1__PODFAILUREPOLICYONEXITCODESREQUIREMENT: Msg = Msg { name: "api::batch::v1::PodFailurePolicyOnExitCodesRequirement", special: Special::None, fields: &[
-    Field { tag: 1, json: "containerName", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "operator", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "values", kind: Rep(I32), keep_zero: true },
-] };
-pub static API__BATCH__V1__PODFAILUREPOLICYONPODCONDITIONSPATTERN: Msg = Msg { name: "api::batch::v1::PodFailurePolicyOnPodConditionsPattern", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-] };
-pub static API__BATCH__V1__PODFAILUREPOLICYRULE: Msg = Msg { name: "api::batch::v1::PodFailurePolicyRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "action", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "onExitCodes", kind: One(Msg(&API__BATCH__V1__PODFAILUREPOLICYONEXITCODESREQUIREMENT)), keep_zero: false },
-    Field { tag: 3, json: "onPodConditions", kind: Rep(Msg(&API__BATCH__V1__PODFAILUREPOLICYONPODCONDITIONSPATTERN)), keep_zero: false },
-] };
-pub static API__BATCH__V1__SUCCESSPOLICY: Msg = Msg { name: "api::batch::v1::SuccessPolicy", special: Special::None, fields: &[
-    Field { tag: 1, json: "rules", kind: Rep(Msg(&API__BATCH__V1__SUCCESSPOLICYRULE)), keep_zero: true },
-] };
-pub static API__BATCH__V1__SUCCESSPOLICYRULE: Msg = Msg { name: "api::batch::v1::SuccessPolicyRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "succeededIndexes", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "succeededCount", kind: One(I32), keep_zero: true },
-] };
-pub static API__BATCH__V1__UNCOUNTEDTERMINATEDPODS: Msg = Msg { name: "api::batch::v1::UncountedTerminatedPods", special: Special::None, fields: &[
-    Field { tag: 1, json: "succeeded", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "failed", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUEST: Msg = Msg { name: "api::certificates::v1::CertificateSigningRequest", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTSPEC)), keep_zero: true },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTSTATUS)), keep_zero: false },
-] };
-pub static API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTCONDITION: Msg = Msg { name: "api::certificates::v1::CertificateSigningRequestCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "lastUpdateTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 5, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 6, json: "status", kind: One(Str), keep_zero: true },
-] };
-pub static API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTLIST: Msg = Msg { name: "api::certificates::v1::CertificateSigningRequestList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUEST)), keep_zero: false },
-] };
-pub static API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTSPEC: Msg = Msg { name: "api::certificates::v1::CertificateSigningRequestSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "request", kind: One(Bytes), keep_zero: true },
-    Field { tag: 2, json: "username", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "uid", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "groups", kind: Rep(Str), keep_zero: false },
-    Field { tag: 5, json: "usages", kind: Rep(Str), keep_zero: false },
-    Field { tag: 6, json: "extra", kind: Map(Msg(&API__CERTIFICATES__V1__EXTRAVALUE)), keep_zero: false },
-    Field { tag: 7, json: "signerName", kind: One(Str), keep_zero: true },
-    Field { tag: 8, json: "expirationSeconds", kind: One(I32), keep_zero: false },
-] };
-pub static API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTSTATUS: Msg = Msg { name: "api::certificates::v1::CertificateSigningRequestStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "conditions", kind: Rep(Msg(&API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTCONDITION)), keep_zero: false },
-    Field { tag: 2, json: "certificate", kind: One(Bytes), keep_zero: false },
-] };
-pub static API__CERTIFICATES__V1__EXTRAVALUE: Msg = Msg { name: "api::certificates::v1::ExtraValue", special: Special::None, fields: &[
-    Field { tag: 1, json: "items", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__COORDINATION__V1__LEASE: Msg = Msg { name: "api::coordination::v1::Lease", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__COORDINATION__V1__LEASESPEC)), keep_zero: false },
-] };
-pub static API__COORDINATION__V1__LEASELIST: Msg = Msg { name: "api::coordination::v1::LeaseList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__COORDINATION__V1__LEASE)), keep_zero: false },
-] };
-pub static API__COORDINATION__V1__LEASESPEC: Msg = Msg { name: "api::coordination::v1::LeaseSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "holderIdentity", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "leaseDurationSeconds", kind: One(I32), keep_zero: true },
-    Field { tag: 3, json: "acquireTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)), keep_zero: false },
-    Field { tag: 4, json: "renewTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)), keep_zero: false },
-    Field { tag: 5, json: "leaseTransitions", kind: One(I32), keep_zero: true },
-    Field { tag: 6, json: "strategy", kind: One(Str), keep_zero: true },
-    Field { tag: 7, json: "preferredHolder", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__AFFINITY: Msg = Msg { name: "api::core::v1::Affinity", special: Special::None, fields: &[
-    Field { tag: 1, json: "nodeAffinity", kind: One(Msg(&API__CORE__V1__NODEAFFINITY)), keep_zero: false },
-    Field { tag: 2, json: "podAffinity", kind: One(Msg(&API__CORE__V1__PODAFFINITY)), keep_zero: false },
-    Field { tag: 3, json: "podAntiAffinity", kind: One(Msg(&API__CORE__V1__PODANTIAFFINITY)), keep_zero: false },
-] };
-pub static API__CORE__V1__APPARMORPROFILE: Msg = Msg { name: "api::core::v1::AppArmorProfile", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "localhostProfile", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__ATTACHEDVOLUME: Msg = Msg { name: "api::core::v1::AttachedVolume", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "devicePath", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__AVOIDPODS: Msg = Msg { name: "api::core::v1::AvoidPods", special: Special::None, fields: &[
-    Field { tag: 1, json: "preferAvoidPods", kind: Rep(Msg(&API__CORE__V1__PREFERAVOIDPODSENTRY)), keep_zero: false },
-] };
-pub static API__CORE__V1__AWSELASTICBLOCKSTOREVOLUMESOURCE: Msg = Msg { name: "api::core::v1::AwsElasticBlockStoreVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "volumeID", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "partition", kind: One(I32), keep_zero: false },
-    Field { tag: 4, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__AZUREDISKVOLUMESOURCE: Msg = Msg { name: "api::core::v1::AzureDiskVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "diskName", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "diskURI", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "cachingMode", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 6, json: "kind", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__AZUREFILEPERSISTENTVOLUMESOURCE: Msg = Msg { name: "api::core::v1::AzureFilePersistentVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "secretName", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "shareName", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "secretNamespace", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__AZUREFILEVOLUMESOURCE: Msg = Msg { name: "api::core::v1::AzureFileVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "secretName", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "shareName", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__BINDING: Msg = Msg { name: "api::core::v1::Binding", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "target", kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: true },
-] };
-pub static API__CORE__V1__CSIPERSISTENTVOLUMESOURCE: Msg = Msg { name: "api::core::v1::CSIPersistentVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "driver", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "volumeHandle", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "volumeAttributes", kind: Map(Str), keep_zero: false },
-    Field { tag: 6, json: "controllerPublishSecretRef", kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)), keep_zero: false },
-    Field { tag: 7, json: "nodeStageSecretRef", kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)), keep_zero: false },
-    Field { tag: 8, json: "nodePublishSecretRef", kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)), keep_zero: false },
-    Field { tag: 9, json: "controllerExpandSecretRef", kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)), keep_zero: false },
-    Field { tag: 10, json: "nodeExpandSecretRef", kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__CSIVOLUMESOURCE: Msg = Msg { name: "api::core::v1::CSIVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "driver", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 3, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "volumeAttributes", kind: Map(Str), keep_zero: false },
-    Field { tag: 5, json: "nodePublishSecretRef", kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__CAPABILITIES: Msg = Msg { name: "api::core::v1::Capabilities", special: Special::None, fields: &[
-    Field { tag: 1, json: "add", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "drop", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__CEPHFSPERSISTENTVOLUMESOURCE: Msg = Msg { name: "api::core::v1::CephFsPersistentVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "monitors", kind: Rep(Str), keep_zero: true },
-    Field { tag: 2, json: "path", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "user", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "secretFile", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "secretRef", kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)), keep_zero: false },
-    Field { tag: 6, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__CEPHFSVOLUMESOURCE: Msg = Msg { name: "api::core::v1::CephFsVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "monitors", kind: Rep(Str), keep_zero: true },
-    Field { tag: 2, json: "path", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "user", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "secretFile", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "secretRef", kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 6, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__CINDERPERSISTENTVOLUMESOURCE: Msg = Msg { name: "api::core::v1::CinderPersistentVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "volumeID", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "secretRef", kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__CINDERVOLUMESOURCE: Msg = Msg { name: "api::core::v1::CinderVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "volumeID", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "secretRef", kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__CLIENTIPCONFIG: Msg = Msg { name: "api::core::v1::ClientIpConfig", special: Special::None, fields: &[
-    Field { tag: 1, json: "timeoutSeconds", kind: One(I32), keep_zero: true },
-] };
-pub static API__CORE__V1__CLUSTERTRUSTBUNDLEPROJECTION: Msg = Msg { name: "api::core::v1::ClusterTrustBundleProjection", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "signerName", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "labelSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 4, json: "path", kind: One(Str), keep_zero: true },
-    Field { tag: 5, json: "optional", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__COMPONENTCONDITION: Msg = Msg { name: "api::core::v1::ComponentCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "error", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__COMPONENTSTATUS: Msg = Msg { name: "api::core::v1::ComponentStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "conditions", kind: Rep(Msg(&API__CORE__V1__COMPONENTCONDITION)), keep_zero: false },
-] };
-pub static API__CORE__V1__COMPONENTSTATUSLIST: Msg = Msg { name: "api::core::v1::ComponentStatusList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__COMPONENTSTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__CONFIGMAP: Msg = Msg { name: "api::core::v1::ConfigMap", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "data", kind: Map(Str), keep_zero: false },
-    Field { tag: 3, json: "binaryData", kind: Map(Bytes), keep_zero: false },
-    Field { tag: 4, json: "immutable", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__CONFIGMAPENVSOURCE: Msg = Msg { name: "api::core::v1::ConfigMapEnvSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "localObjectReference", kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE), keep_zero: false },
-    Field { tag: 2, json: "optional", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__CONFIGMAPKEYSELECTOR: Msg = Msg { name: "api::core::v1::ConfigMapKeySelector", special: Special::None, fields: &[
-    Field { tag: 1, json: "localObjectReference", kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE), keep_zero: false },
-    Field { tag: 2, json: "key", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "optional", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__CONFIGMAPLIST: Msg = Msg { name: "api::core::v1::ConfigMapList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__CONFIGMAP)), keep_zero: false },
-] };
-pub static API__CORE__V1__CONFIGMAPNODECONFIGSOURCE: Msg = Msg { name: "api::core::v1::ConfigMapNodeConfigSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "namespace", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "uid", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "resourceVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "kubeletConfigKey", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__CONFIGMAPPROJECTION: Msg = Msg { name: "api::core::v1::ConfigMapProjection", special: Special::None, fields: &[
-    Field { tag: 1, json: "localObjectReference", kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__KEYTOPATH)), keep_zero: false },
-    Field { tag: 4, json: "optional", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__CONFIGMAPVOLUMESOURCE: Msg = Msg { name: "api::core::v1::ConfigMapVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "localObjectReference", kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__KEYTOPATH)), keep_zero: false },
-    Field { tag: 3, json: "defaultMode", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "optional", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__CONTAINER: Msg = Msg { name: "api::core::v1::Container", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "image", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "command", kind: Rep(Str), keep_zero: false },
-    Field { tag: 4, json: "args", kind: Rep(Str), keep_zero: false },
-    Field { tag: 5, json: "workingDir", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "ports", kind: Rep(Msg(&API__CORE__V1__CONTAINERPORT)), keep_zero: false },
-    Field { tag: 7, json: "env", kind: Rep(Msg(&API__CORE__V1__ENVVAR)), keep_zero: false },
-    Field { tag: 8, json: "resources", kind: One(Msg(&API__CORE__V1__RESOURCEREQUIREMENTS)), keep_zero: false },
-    Field { tag: 9, json: "volumeMounts", kind: Rep(Msg(&API__CORE__V1__VOLUMEMOUNT)), keep_zero: false },
-    Field { tag: 10, json: "livenessProbe", kind: One(Msg(&API__CORE__V1__PROBE)), keep_zero: false },
-    Field { tag: 11, json: "readinessProbe", kind: One(Msg(&API__CORE__V1__PROBE)), keep_zero: false },
-    Field { tag: 12, json: "lifecycle", kind: One(Msg(&API__CORE__V1__LIFECYCLE)), keep_zero: false },
-    Field { tag: 13, json: "terminationMessagePath", kind: One(Str), keep_zero: false },
-    Field { tag: 14, json: "imagePullPolicy", kind: One(Str), keep_zero: false },
-    Field { tag: 15, json: "securityContext", kind: One(Msg(&API__CORE__V1__SECURITYCONTEXT)), keep_zero: false },
-    Field { tag: 16, json: "stdin", kind: One(Bool), keep_zero: false },
-    Field { tag: 17, json: "stdinOnce", kind: One(Bool), keep_zero: false },
-    Field { tag: 18, json: "tty", kind: One(Bool), keep_zero: false },
-    Field { tag: 19, json: "envFrom", kind: Rep(Msg(&API__CORE__V1__ENVFROMSOURCE)), keep_zero: false },
-    Field { tag: 20, json: "terminationMessagePolicy", kind: One(Str), keep_zero: false },
-    Field { tag: 21, json: "volumeDevices", kind: Rep(Msg(&API__CORE__V1__VOLUMEDEVICE)), keep_zero: false },
-    Field { tag: 22, json: "startupProbe", kind: One(Msg(&API__CORE__V1__PROBE)), keep_zero: false },
-    Field { tag: 23, json: "resizePolicy", kind: Rep(Msg(&API__CORE__V1__CONTAINERRESIZEPOLICY)), keep_zero: false },
-    Field { tag: 24, json: "restartPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 25, json: "restartPolicyRules", kind: Rep(Msg(&API__CORE__V1__CONTAINERRESTARTRULE)), keep_zero: false },
-] };
-pub static API__CORE__V1__CONTAINEREXTENDEDRESOURCEREQUEST: Msg = Msg { name: "api::core::v1::ContainerExtendedResourceRequest", special: Special::None, fields: &[
-    Field { tag: 1, json: "containerName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "resourceName", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "requestName", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__CONTAINERIMAGE: Msg = Msg { name: "api::core::v1::ContainerImage", special: Special::None, fields: &[
-    Field { tag: 1, json: "names", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "sizeBytes", kind: One(I64), keep_zero: false },
-] };
-pub static API__CORE__V1__CONTAINERPORT: Msg = Msg { name: "api::core::v1::ContainerPort", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "hostPort", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "containerPort", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "protocol", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "hostIP", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__CONTAINERRESIZEPOLICY: Msg = Msg { name: "api::core::v1::ContainerResizePolicy", special: Special::None, fields: &[
-    Field { tag: 1, json: "resourceName", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "restartPolicy", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__CONTAINERRESTARTRULE: Msg = Msg { name: "api::core::v1::ContainerRestartRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "action", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "exitCodes", kind: One(Msg(&API__CORE__V1__CONTAINERRESTARTRULEONEXITCODES)), keep_zero: false },
-] };
-pub static API__CORE__V1__CONTAINERRESTARTRULEONEXITCODES: Msg = Msg { name: "api::core::v1::ContainerRestartRuleOnExitCodes", special: Special::None, fields: &[
-    Field { tag: 1, json: "operator", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "values", kind: Rep(I32), keep_zero: false },
-] };
-pub static API__CORE__V1__CONTAINERSTATE: Msg = Msg { name: "api::core::v1::ContainerState", special: Special::None, fields: &[
-    Field { tag: 1, json: "waiting", kind: One(Msg(&API__CORE__V1__CONTAINERSTATEWAITING)), keep_zero: false },
-    Field { tag: 2, json: "running", kind: One(Msg(&API__CORE__V1__CONTAINERSTATERUNNING)), keep_zero: false },
-    Field { tag: 3, json: "terminated", kind: One(Msg(&API__CORE__V1__CONTAINERSTATETERMINATED)), keep_zero: false },
-] };
-pub static API__CORE__V1__CONTAINERSTATERUNNING: Msg = Msg { name: "api::core::v1::ContainerStateRunning", special: Special::None, fields: &[
-    Field { tag: 1, json: "startedAt", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-] };
-pub static API__CORE__V1__CONTAINERSTATETERMINATED: Msg = Msg { name: "api::core::v1::ContainerStateTerminated", special: Special::None, fields: &[
-    Field { tag: 1, json: "exitCode", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "signal", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "startedAt", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 6, json: "finishedAt", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 7, json: "containerID", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__CONTAINERSTATEWAITING: Msg = Msg { name: "api::core::v1::ContainerStateWaiting", special: Special::None, fields: &[
-    Field { tag: 1, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__CONTAINERSTATUS: Msg = Msg { name: "api::core::v1::ContainerStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "state", kind: One(Msg(&API__CORE__V1__CONTAINERSTATE)), keep_zero: false },
-    Field { tag: 3, json: "lastState", kind: One(Msg(&API__CORE__V1__CONTAINERSTATE)), keep_zero: false },
-    Field { tag: 4, json: "ready", kind: One(Bool), keep_zero: true },
-    Field { tag: 5, json: "restartCount", kind: One(I32), keep_zero: true },
-    Field { tag: 6, json: "image", kind: One(Str), keep_zero: true },
-    Field { tag: 7, json: "imageID", kind: One(Str), keep_zero: true },
-    Field { tag: 8, json: "containerID", kind: One(Str), keep_zero: false },
-    Field { tag: 9, json: "started", kind: One(Bool), keep_zero: true },
-    Field { tag: 10, json: "allocatedResources", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 11, json: "resources", kind: One(Msg(&API__CORE__V1__RESOURCEREQUIREMENTS)), keep_zero: false },
-    Field { tag: 12, json: "volumeMounts", kind: Rep(Msg(&API__CORE__V1__VOLUMEMOUNTSTATUS)), keep_zero: false },
-    Field { tag: 13, json: "user", kind: One(Msg(&API__CORE__V1__CONTAINERUSER)), keep_zero: false },
-    Field { tag: 14, json: "allocatedResourcesStatus", kind: Rep(Msg(&API__CORE__V1__RESOURCESTATUS)), keep_zero: false },
-    Field { tag: 15, json: "stopSignal", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__CONTAINERUSER: Msg = Msg { name: "api::core::v1::ContainerUser", special: Special::None, fields: &[
-    Field { tag: 1, json: "linux", kind: One(Msg(&API__CORE__V1__LINUXCONTAINERUSER)), keep_zero: false },
-] };
-pub static API__CORE__V1__DAEMONENDPOINT: Msg = Msg { name: "api::core::v1::DaemonEndpoint", special: Special::None, fields: &[
-    Field { tag: 1, json: "Port", kind: One(I32), keep_zero: true },
-] };
-pub static API__CORE__V1__DOWNWARDAPIPROJECTION: Msg = Msg { name: "api::core::v1::DownwardAPIProjection", special: Special::None, fields: &[
-    Field { tag: 1, json: "items", kind: Rep(Msg(&API__CORE__V1__DOWNWARDAPIVOLUMEFILE)), keep_zero: false },
-] };
-pub static API__CORE__V1__DOWNWARDAPIVOLUMEFILE: Msg = Msg { name: "api::core::v1::DownwardAPIVolumeFile", special: Special::None, fields: &[
-    Field { tag: 1, json: "path", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "fieldRef", kind: One(Msg(&API__CORE__V1__OBJECTFIELDSELECTOR)), keep_zero: false },
-    Field { tag: 3, json: "resourceFieldRef", kind: One(Msg(&API__CORE__V1__RESOURCEFIELDSELECTOR)), keep_zero: false },
-    Field { tag: 4, json: "mode", kind: One(I32), keep_zero: false },
-] };
-pub static API__CORE__V1__DOWNWARDAPIVOLUMESOURCE: Msg = Msg { name: "api::core::v1::DownwardAPIVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "items", kind: Rep(Msg(&API__CORE__V1__DOWNWARDAPIVOLUMEFILE)), keep_zero: false },
-    Field { tag: 2, json: "defaultMode", kind: One(I32), keep_zero: false },
-] };
-pub static API__CORE__V1__EMPTYDIRVOLUMESOURCE: Msg = Msg { name: "api::core::v1::EmptyDirVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "medium", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "sizeLimit", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__CORE__V1__ENDPOINTADDRESS: Msg = Msg { name: "api::core::v1::EndpointAddress", special: Special::None, fields: &[
-    Field { tag: 1, json: "ip", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "targetRef", kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 3, json: "hostname", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "nodeName", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__ENDPOINTPORT: Msg = Msg { name: "api::core::v1::EndpointPort", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "port", kind: One(I32), keep_zero: true },
-    Field { tag: 3, json: "protocol", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "appProtocol", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__ENDPOINTSUBSET: Msg = Msg { name: "api::core::v1::EndpointSubset", special: Special::None, fields: &[
-    Field { tag: 1, json: "addresses", kind: Rep(Msg(&API__CORE__V1__ENDPOINTADDRESS)), keep_zero: false },
-    Field { tag: 2, json: "notReadyAddresses", kind: Rep(Msg(&API__CORE__V1__ENDPOINTADDRESS)), keep_zero: false },
-    Field { tag: 3, json: "ports", kind: Rep(Msg(&API__CORE__V1__ENDPOINTPORT)), keep_zero: false },
-] };
-pub static API__CORE__V1__ENDPOINTS: Msg = Msg { name: "api::core::v1::Endpoints", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "subsets", kind: Rep(Msg(&API__CORE__V1__ENDPOINTSUBSET)), keep_zero: false },
-] };
-pub static API__CORE__V1__ENDPOINTSLIST: Msg = Msg { name: "api::core::v1::EndpointsList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__ENDPOINTS)), keep_zero: false },
-] };
-pub static API__CORE__V1__ENVFROMSOURCE: Msg = Msg { name: "api::core::v1::EnvFromSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "prefix", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "configMapRef", kind: One(Msg(&API__CORE__V1__CONFIGMAPENVSOURCE)), keep_zero: false },
-    Field { tag: 3, json: "secretRef", kind: One(Msg(&API__CORE__V1__SECRETENVSOURCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__ENVVAR: Msg = Msg { name: "api::core::v1::EnvVar", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "value", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "valueFrom", kind: One(Msg(&API__CORE__V1__ENVVARSOURCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__ENVVARSOURCE: Msg = Msg { name: "api::core::v1::EnvVarSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "fieldRef", kind: One(Msg(&API__CORE__V1__OBJECTFIELDSELECTOR)), keep_zero: false },
-    Field { tag: 2, json: "resourceFieldRef", kind: One(Msg(&API__CORE__V1__RESOURCEFIELDSELECTOR)), keep_zero: false },
-    Field { tag: 3, json: "configMapKeyRef", kind: One(Msg(&API__CORE__V1__CONFIGMAPKEYSELECTOR)), keep_zero: false },
-    Field { tag: 4, json: "secretKeyRef", kind: One(Msg(&API__CORE__V1__SECRETKEYSELECTOR)), keep_zero: false },
-    Field { tag: 5, json: "fileKeyRef", kind: One(Msg(&API__CORE__V1__FILEKEYSELECTOR)), keep_zero: false },
-] };
-pub static API__CORE__V1__EPHEMERALCONTAINER: Msg = Msg { name: "api::core::v1::EphemeralContainer", special: Special::None, fields: &[
-    Field { tag: 1, json: "ephemeralContainerCommon", kind: Inline(&API__CORE__V1__EPHEMERALCONTAINERCOMMON), keep_zero: false },
-    Field { tag: 2, json: "targetContainerName", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__EPHEMERALCONTAINERCOMMON: Msg = Msg { name: "api::core::v1::EphemeralContainerCommon", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "image", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "command", kind: Rep(Str), keep_zero: false },
-    Field { tag: 4, json: "args", kind: Rep(Str), keep_zero: false },
-    Field { tag: 5, json: "workingDir", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "ports", kind: Rep(Msg(&API__CORE__V1__CONTAINERPORT)), keep_zero: false },
-    Field { tag: 7, json: "env", kind: Rep(Msg(&API__CORE__V1__ENVVAR)), keep_zero: false },
-    Field { tag: 8, json: "resources", kind: One(Msg(&API__CORE__V1__RESOURCEREQUIREMENTS)), keep_zero: false },
-    Field { tag: 9, json: "volumeMounts", kind: Rep(Msg(&API__CORE__V1__VOLUMEMOUNT)), keep_zero: false },
-    Field { tag: 10, json: "livenessProbe", kind: One(Msg(&API__CORE__V1__PROBE)), keep_zero: false },
-    Field { tag: 11, json: "readinessProbe", kind: One(Msg(&API__CORE__V1__PROBE)), keep_zero: false },
-    Field { tag: 12, json: "lifecycle", kind: One(Msg(&API__CORE__V1__LIFECYCLE)), keep_zero: false },
-    Field { tag: 13, json: "terminationMessagePath", kind: One(Str), keep_zero: false },
-    Field { tag: 14, json: "imagePullPolicy", kind: One(Str), keep_zero: false },
-    Field { tag: 15, json: "securityContext", kind: One(Msg(&API__CORE__V1__SECURITYCONTEXT)), keep_zero: false },
-    Field { tag: 16, json: "stdin", kind: One(Bool), keep_zero: false },
-    Field { tag: 17, json: "stdinOnce", kind: One(Bool), keep_zero: false },
-    Field { tag: 18, json: "tty", kind: One(Bool), keep_zero: false },
-    Field { tag: 19, json: "envFrom", kind: Rep(Msg(&API__CORE__V1__ENVFROMSOURCE)), keep_zero: false },
-    Field { tag: 20, json: "terminationMessagePolicy", kind: One(Str), keep_zero: false },
-    Field { tag: 21, json: "volumeDevices", kind: Rep(Msg(&API__CORE__V1__VOLUMEDEVICE)), keep_zero: false },
-    Field { tag: 22, json: "startupProbe", kind: One(Msg(&API__CORE__V1__PROBE)), keep_zero: false },
-    Field { tag: 23, json: "resizePolicy", kind: Rep(Msg(&API__CORE__V1__CONTAINERRESIZEPOLICY)), keep_zero: false },
-    Field { tag: 24, json: "restartPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 25, json: "restartPolicyRules", kind: Rep(Msg(&API__CORE__V1__CONTAINERRESTARTRULE)), keep_zero: false },
-] };
-pub static API__CORE__V1__EPHEMERALVOLUMESOURCE: Msg = Msg { name: "api::core::v1::EphemeralVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "volumeClaimTemplate", kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMTEMPLATE)), keep_zero: false },
-] };
-pub static API__CORE__V1__EVENT: Msg = Msg { name: "api::core::v1::Event", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "involvedObject", kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: true },
-    Field { tag: 3, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "source", kind: One(Msg(&API__CORE__V1__EVENTSOURCE)), keep_zero: false },
-    Field { tag: 6, json: "firstTimestamp", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 7, json: "lastTimestamp", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 8, json: "count", kind: One(I32), keep_zero: false },
-    Field { tag: 9, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 10, json: "eventTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)), keep_zero: false },
-    Field { tag: 11, json: "series", kind: One(Msg(&API__CORE__V1__EVENTSERIES)), keep_zero: false },
-    Field { tag: 12, json: "action", kind: One(Str), keep_zero: false },
-    Field { tag: 13, json: "related", kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 14, json: "reportingComponent", kind: One(Str), keep_zero: false },
-    Field { tag: 15, json: "reportingInstance", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__EVENTLIST: Msg = Msg { name: "api::core::v1::EventList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__EVENT)), keep_zero: false },
-] };
-pub static API__CORE__V1__EVENTSERIES: Msg = Msg { name: "api::core::v1::EventSeries", special: Special::None, fields: &[
-    Field { tag: 1, json: "count", kind: One(I32), keep_zero: false },
-    Field { tag: 2, json: "lastObservedTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)), keep_zero: false },
-] };
-pub static API__CORE__V1__EVENTSOURCE: Msg = Msg { name: "api::core::v1::EventSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "component", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "host", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__EXECACTION: Msg = Msg { name: "api::core::v1::ExecAction", special: Special::None, fields: &[
-    Field { tag: 1, json: "command", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__FCVOLUMESOURCE: Msg = Msg { name: "api::core::v1::FcVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "targetWWNs", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "lun", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "wwids", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__FILEKEYSELECTOR: Msg = Msg { name: "api::core::v1::FileKeySelector", special: Special::None, fields: &[
-    Field { tag: 1, json: "volumeName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "path", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "key", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "optional", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__FLEXPERSISTENTVOLUMESOURCE: Msg = Msg { name: "api::core::v1::FlexPersistentVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "driver", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "secretRef", kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)), keep_zero: false },
-    Field { tag: 4, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "options", kind: Map(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__FLEXVOLUMESOURCE: Msg = Msg { name: "api::core::v1::FlexVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "driver", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "secretRef", kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 4, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "options", kind: Map(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__FLOCKERVOLUMESOURCE: Msg = Msg { name: "api::core::v1::FlockerVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "datasetName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "datasetUUID", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__GCEPERSISTENTDISKVOLUMESOURCE: Msg = Msg { name: "api::core::v1::GcePersistentDiskVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "pdName", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "partition", kind: One(I32), keep_zero: false },
-    Field { tag: 4, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__GITREPOVOLUMESOURCE: Msg = Msg { name: "api::core::v1::GitRepoVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "repository", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "revision", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "directory", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__GLUSTERFSPERSISTENTVOLUMESOURCE: Msg = Msg { name: "api::core::v1::GlusterfsPersistentVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "endpoints", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "path", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "endpointsNamespace", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__GLUSTERFSVOLUMESOURCE: Msg = Msg { name: "api::core::v1::GlusterfsVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "endpoints", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "path", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__GRPCACTION: Msg = Msg { name: "api::core::v1::GrpcAction", special: Special::None, fields: &[
-    Field { tag: 1, json: "port", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "service", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__HOSTALIAS: Msg = Msg { name: "api::core::v1::HostAlias", special: Special::None, fields: &[
-    Field { tag: 1, json: "ip", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "hostnames", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__HOSTIP: Msg = Msg { name: "api::core::v1::HostIp", special: Special::None, fields: &[
-    Field { tag: 1, json: "ip", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__HOSTPATHVOLUMESOURCE: Msg = Msg { name: "api::core::v1::HostPathVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "path", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "type", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__HTTPGETACTION: Msg = Msg { name: "api::core::v1::HttpGetAction", special: Special::None, fields: &[
-    Field { tag: 1, json: "path", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "port", kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)), keep_zero: true },
-    Field { tag: 3, json: "host", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "scheme", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "httpHeaders", kind: Rep(Msg(&API__CORE__V1__HTTPHEADER)), keep_zero: false },
-] };
-pub static API__CORE__V1__HTTPHEADER: Msg = Msg { name: "api::core::v1::HttpHeader", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "value", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__IMAGEVOLUMESOURCE: Msg = Msg { name: "api::core::v1::ImageVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "reference", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "pullPolicy", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__ISCSIPERSISTENTVOLUMESOURCE: Msg = Msg { name: "api::core::v1::IscsiPersistentVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "targetPortal", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "iqn", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lun", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "iscsiInterface", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 7, json: "portals", kind: Rep(Str), keep_zero: false },
-    Field { tag: 8, json: "chapAuthDiscovery", kind: One(Bool), keep_zero: false },
-    Field { tag: 10, json: "secretRef", kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)), keep_zero: false },
-    Field { tag: 11, json: "chapAuthSession", kind: One(Bool), keep_zero: false },
-    Field { tag: 12, json: "initiatorName", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__ISCSIVOLUMESOURCE: Msg = Msg { name: "api::core::v1::IscsiVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "targetPortal", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "iqn", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lun", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "iscsiInterface", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 7, json: "portals", kind: Rep(Str), keep_zero: false },
-    Field { tag: 8, json: "chapAuthDiscovery", kind: One(Bool), keep_zero: false },
-    Field { tag: 10, json: "secretRef", kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 11, json: "chapAuthSession", kind: One(Bool), keep_zero: false },
-    Field { tag: 12, json: "initiatorName", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__KEYTOPATH: Msg = Msg { name: "api::core::v1::KeyToPath", special: Special::None, fields: &[
-    Field { tag: 1, json: "key", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "path", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "mode", kind: One(I32), keep_zero: true },
-] };
-pub static API__CORE__V1__LIFECYCLE: Msg = Msg { name: "api::core::v1::Lifecycle", special: Special::None, fields: &[
-    Field { tag: 1, json: "postStart", kind: One(Msg(&API__CORE__V1__LIFECYCLEHANDLER)), keep_zero: false },
-    Field { tag: 2, json: "preStop", kind: One(Msg(&API__CORE__V1__LIFECYCLEHANDLER)), keep_zero: false },
-    Field { tag: 3, json: "stopSignal", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__LIFECYCLEHANDLER: Msg = Msg { name: "api::core::v1::LifecycleHandler", special: Special::None, fields: &[
-    Field { tag: 1, json: "exec", kind: One(Msg(&API__CORE__V1__EXECACTION)), keep_zero: false },
-    Field { tag: 2, json: "httpGet", kind: One(Msg(&API__CORE__V1__HTTPGETACTION)), keep_zero: false },
-    Field { tag: 3, json: "tcpSocket", kind: One(Msg(&API__CORE__V1__TCPSOCKETACTION)), keep_zero: false },
-    Field { tag: 4, json: "sleep", kind: One(Msg(&API__CORE__V1__SLEEPACTION)), keep_zero: false },
-] };
-pub static API__CORE__V1__LIMITRANGE: Msg = Msg { name: "api::core::v1::LimitRange", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CORE__V1__LIMITRANGESPEC)), keep_zero: false },
-] };
-pub static API__CORE__V1__LIMITRANGEITEM: Msg = Msg { name: "api::core::v1::LimitRangeItem", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "max", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 3, json: "min", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 4, json: "default", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 5, json: "defaultRequest", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 6, json: "maxLimitRequestRatio", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__CORE__V1__LIMITRANGELIST: Msg = Msg { name: "api::core::v1::LimitRangeList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__LIMITRANGE)), keep_zero: false },
-] };
-pub static API__CORE__V1__LIMITRANGESPEC: Msg = Msg { name: "api::core::v1::LimitRangeSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "limits", kind: Rep(Msg(&API__CORE__V1__LIMITRANGEITEM)), keep_zero: true },
-] };
-pub static API__CORE__V1__LINUXCONTAINERUSER: Msg = Msg { name: "api::core::v1::LinuxContainerUser", special: Special::None, fields: &[
-    Field { tag: 1, json: "uid", kind: One(I64), keep_zero: true },
-    Field { tag: 2, json: "gid", kind: One(I64), keep_zero: true },
-    Field { tag: 3, json: "supplementalGroups", kind: Rep(I64), keep_zero: false },
-] };
-pub static API__CORE__V1__LIST: Msg = Msg { name: "api::core::v1::List", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&APIMACHINERY__PKG__RUNTIME__RAWEXTENSION)), keep_zero: false },
-] };
-pub static API__CORE__V1__LOADBALANCERINGRESS: Msg = Msg { name: "api::core::v1::LoadBalancerIngress", special: Special::None, fields: &[
-    Field { tag: 1, json: "ip", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "hostname", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "ipMode", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "ports", kind: Rep(Msg(&API__CORE__V1__PORTSTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__LOADBALANCERSTATUS: Msg = Msg { name: "api::core::v1::LoadBalancerStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "ingress", kind: Rep(Msg(&API__CORE__V1__LOADBALANCERINGRESS)), keep_zero: false },
-] };
-pub static API__CORE__V1__LOCALOBJECTREFERENCE: Msg = Msg { name: "api::core::v1::LocalObjectReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__LOCALVOLUMESOURCE: Msg = Msg { name: "api::core::v1::LocalVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "path", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "fsType", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__MODIFYVOLUMESTATUS: Msg = Msg { name: "api::core::v1::ModifyVolumeStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "targetVolumeAttributesClassName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__NAMESPACE: Msg = Msg { name: "api::core::v1::Namespace", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CORE__V1__NAMESPACESPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__CORE__V1__NAMESPACESTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__NAMESPACECONDITION: Msg = Msg { name: "api::core::v1::NamespaceCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 5, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__NAMESPACELIST: Msg = Msg { name: "api::core::v1::NamespaceList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__NAMESPACE)), keep_zero: false },
-] };
-pub static API__CORE__V1__NAMESPACESPEC: Msg = Msg { name: "api::core::v1::NamespaceSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "finalizers", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__NAMESPACESTATUS: Msg = Msg { name: "api::core::v1::NamespaceStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "phase", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "conditions", kind: Rep(Msg(&API__CORE__V1__NAMESPACECONDITION)), keep_zero: false },
-] };
-pub static API__CORE__V1__NFSVOLUMESOURCE: Msg = Msg { name: "api::core::v1::NfsVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "server", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "path", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__NODE: Msg = Msg { name: "api::core::v1::Node", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CORE__V1__NODESPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__CORE__V1__NODESTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__NODEADDRESS: Msg = Msg { name: "api::core::v1::NodeAddress", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "address", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__NODEAFFINITY: Msg = Msg { name: "api::core::v1::NodeAffinity", special: Special::None, fields: &[
-    Field { tag: 1, json: "requiredDuringSchedulingIgnoredDuringExecution", kind: One(Msg(&API__CORE__V1__NODESELECTOR)), keep_zero: false },
-    Field { tag: 2, json: "preferredDuringSchedulingIgnoredDuringExecution", kind: Rep(Msg(&API__CORE__V1__PREFERREDSCHEDULINGTERM)), keep_zero: false },
-] };
-pub static API__CORE__V1__NODECONDITION: Msg = Msg { name: "api::core::v1::NodeCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lastHeartbeatTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 5, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__NODECONFIGSOURCE: Msg = Msg { name: "api::core::v1::NodeConfigSource", special: Special::None, fields: &[
-    Field { tag: 2, json: "configMap", kind: One(Msg(&API__CORE__V1__CONFIGMAPNODECONFIGSOURCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__NODECONFIGSTATUS: Msg = Msg { name: "api::core::v1::NodeConfigStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "assigned", kind: One(Msg(&API__CORE__V1__NODECONFIGSOURCE)), keep_zero: false },
-    Field { tag: 2, json: "active", kind: One(Msg(&API__CORE__V1__NODECONFIGSOURCE)), keep_zero: false },
-    Field { tag: 3, json: "lastKnownGood", kind: One(Msg(&API__CORE__V1__NODECONFIGSOURCE)), keep_zero: false },
-    Field { tag: 4, json: "error", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__NODEDAEMONENDPOINTS: Msg = Msg { name: "api::core::v1::NodeDaemonEndpoints", special: Special::None, fields: &[
-    Field { tag: 1, json: "kubeletEndpoint", kind: One(Msg(&API__CORE__V1__DAEMONENDPOINT)), keep_zero: false },
-] };
-pub static API__CORE__V1__NODEFEATURES: Msg = Msg { name: "api::core::v1::NodeFeatures", special: Special::None, fields: &[
-    Field { tag: 1, json: "supplementalGroupsPolicy", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__NODELIST: Msg = Msg { name: "api::core::v1::NodeList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__NODE)), keep_zero: false },
-] };
-pub static API__CORE__V1__NODEPROXYOPTIONS: Msg = Msg { name: "api::core::v1::NodeProxyOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "path", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__NODERUNTIMEHANDLER: Msg = Msg { name: "api::core::v1::NodeRuntimeHandler", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "features", kind: One(Msg(&API__CORE__V1__NODERUNTIMEHANDLERFEATURES)), keep_zero: false },
-] };
-pub static API__CORE__V1__NODERUNTIMEHANDLERFEATURES: Msg = Msg { name: "api::core::v1::NodeRuntimeHandlerFeatures", special: Special::None, fields: &[
-    Field { tag: 1, json: "recursiveReadOnlyMounts", kind: One(Bool), keep_zero: false },
-    Field { tag: 2, json: "userNamespaces", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__NODESELECTOR: Msg = Msg { name: "api::core::v1::NodeSelector", special: Special::None, fields: &[
-    Field { tag: 1, json: "nodeSelectorTerms", kind: Rep(Msg(&API__CORE__V1__NODESELECTORTERM)), keep_zero: true },
-] };
-pub static API__CORE__V1__NODESELECTORREQUIREMENT: Msg = Msg { name: "api::core::v1::NodeSelectorRequirement", special: Special::None, fields: &[
-    Field { tag: 1, json: "key", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "operator", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "values", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__NODESELECTORTERM: Msg = Msg { name: "api::core::v1::NodeSelectorTerm", special: Special::None, fields: &[
-    Field { tag: 1, json: "matchExpressions", kind: Rep(Msg(&API__CORE__V1__NODESELECTORREQUIREMENT)), keep_zero: false },
-    Field { tag: 2, json: "matchFields", kind: Rep(Msg(&API__CORE__V1__NODESELECTORREQUIREMENT)), keep_zero: false },
-] };
-pub static API__CORE__V1__NODESPEC: Msg = Msg { name: "api::core::v1::NodeSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "podCIDR", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "externalID", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "providerID", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "unschedulable", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "taints", kind: Rep(Msg(&API__CORE__V1__TAINT)), keep_zero: false },
-    Field { tag: 6, json: "configSource", kind: One(Msg(&API__CORE__V1__NODECONFIGSOURCE)), keep_zero: false },
-    Field { tag: 7, json: "podCIDRs", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__NODESTATUS: Msg = Msg { name: "api::core::v1::NodeStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "capacity", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 2, json: "allocatable", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 3, json: "phase", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "conditions", kind: Rep(Msg(&API__CORE__V1__NODECONDITION)), keep_zero: false },
-    Field { tag: 5, json: "addresses", kind: Rep(Msg(&API__CORE__V1__NODEADDRESS)), keep_zero: false },
-    Field { tag: 6, json: "daemonEndpoints", kind: One(Msg(&API__CORE__V1__NODEDAEMONENDPOINTS)), keep_zero: false },
-    Field { tag: 7, json: "nodeInfo", kind: One(Msg(&API__CORE__V1__NODESYSTEMINFO)), keep_zero: false },
-    Field { tag: 8, json: "images", kind: Rep(Msg(&API__CORE__V1__CONTAINERIMAGE)), keep_zero: false },
-    Field { tag: 9, json: "volumesInUse", kind: Rep(Str), keep_zero: false },
-    Field { tag: 10, json: "volumesAttached", kind: Rep(Msg(&API__CORE__V1__ATTACHEDVOLUME)), keep_zero: false },
-    Field { tag: 11, json: "config", kind: One(Msg(&API__CORE__V1__NODECONFIGSTATUS)), keep_zero: false },
-    Field { tag: 12, json: "runtimeHandlers", kind: Rep(Msg(&API__CORE__V1__NODERUNTIMEHANDLER)), keep_zero: false },
-    Field { tag: 13, json: "features", kind: One(Msg(&API__CORE__V1__NODEFEATURES)), keep_zero: false },
-    Field { tag: 14, json: "declaredFeatures", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__NODESWAPSTATUS: Msg = Msg { name: "api::core::v1::NodeSwapStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "capacity", kind: One(I64), keep_zero: false },
-] };
-pub static API__CORE__V1__NODESYSTEMINFO: Msg = Msg { name: "api::core::v1::NodeSystemInfo", special: Special::None, fields: &[
-    Field { tag: 1, json: "machineID", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "systemUUID", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "bootID", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "kernelVersion", kind: One(Str), keep_zero: true },
-    Field { tag: 5, json: "osImage", kind: One(Str), keep_zero: true },
-    Field { tag: 6, json: "containerRuntimeVersion", kind: One(Str), keep_zero: true },
-    Field { tag: 7, json: "kubeletVersion", kind: One(Str), keep_zero: true },
-    Field { tag: 8, json: "kubeProxyVersion", kind: One(Str), keep_zero: true },
-    Field { tag: 9, json: "operatingSystem", kind: One(Str), keep_zero: true },
-    Field { tag: 10, json: "architecture", kind: One(Str), keep_zero: true },
-    Field { tag: 11, json: "swap", kind: One(Msg(&API__CORE__V1__NODESWAPSTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__OBJECTFIELDSELECTOR: Msg = Msg { name: "api::core::v1::ObjectFieldSelector", special: Special::None, fields: &[
-    Field { tag: 1, json: "apiVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "fieldPath", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__OBJECTREFERENCE: Msg = Msg { name: "api::core::v1::ObjectReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "kind", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "namespace", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "uid", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "apiVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "resourceVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "fieldPath", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUME: Msg = Msg { name: "api::core::v1::PersistentVolume", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMESPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMESTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUMECLAIM: Msg = Msg { name: "api::core::v1::PersistentVolumeClaim", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMSTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUMECLAIMCONDITION: Msg = Msg { name: "api::core::v1::PersistentVolumeClaimCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lastProbeTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 5, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUMECLAIMLIST: Msg = Msg { name: "api::core::v1::PersistentVolumeClaimList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIM)), keep_zero: false },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUMECLAIMSPEC: Msg = Msg { name: "api::core::v1::PersistentVolumeClaimSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "accessModes", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "resources", kind: One(Msg(&API__CORE__V1__VOLUMERESOURCEREQUIREMENTS)), keep_zero: false },
-    Field { tag: 3, json: "volumeName", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 5, json: "storageClassName", kind: One(Str), keep_zero: true },
-    Field { tag: 6, json: "volumeMode", kind: One(Str), keep_zero: true },
-    Field { tag: 7, json: "dataSource", kind: One(Msg(&API__CORE__V1__TYPEDLOCALOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 8, json: "dataSourceRef", kind: One(Msg(&API__CORE__V1__TYPEDOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 9, json: "volumeAttributesClassName", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUMECLAIMSTATUS: Msg = Msg { name: "api::core::v1::PersistentVolumeClaimStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "phase", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "accessModes", kind: Rep(Str), keep_zero: false },
-    Field { tag: 3, json: "capacity", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 4, json: "conditions", kind: Rep(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMCONDITION)), keep_zero: false },
-    Field { tag: 5, json: "allocatedResources", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 7, json: "allocatedResourceStatuses", kind: Map(Str), keep_zero: false },
-    Field { tag: 8, json: "currentVolumeAttributesClassName", kind: One(Str), keep_zero: false },
-    Field { tag: 9, json: "modifyVolumeStatus", kind: One(Msg(&API__CORE__V1__MODIFYVOLUMESTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUMECLAIMTEMPLATE: Msg = Msg { name: "api::core::v1::PersistentVolumeClaimTemplate", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: false },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMSPEC)), keep_zero: true },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUMECLAIMVOLUMESOURCE: Msg = Msg { name: "api::core::v1::PersistentVolumeClaimVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "claimName", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUMELIST: Msg = Msg { name: "api::core::v1::PersistentVolumeList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__PERSISTENTVOLUME)), keep_zero: false },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUMESOURCE: Msg = Msg { name: "api::core::v1::PersistentVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "gcePersistentDisk", kind: One(Msg(&API__CORE__V1__GCEPERSISTENTDISKVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 2, json: "awsElasticBlockStore", kind: One(Msg(&API__CORE__V1__AWSELASTICBLOCKSTOREVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 3, json: "hostPath", kind: One(Msg(&API__CORE__V1__HOSTPATHVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 4, json: "glusterfs", kind: One(Msg(&API__CORE__V1__GLUSTERFSPERSISTENTVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 5, json: "nfs", kind: One(Msg(&API__CORE__V1__NFSVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 6, json: "rbd", kind: One(Msg(&API__CORE__V1__RBDPERSISTENTVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 7, json: "iscsi", kind: One(Msg(&API__CORE__V1__ISCSIPERSISTENTVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 8, json: "cinder", kind: One(Msg(&API__CORE__V1__CINDERPERSISTENTVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 9, json: "cephfs", kind: One(Msg(&API__CORE__V1__CEPHFSPERSISTENTVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 10, json: "fc", kind: One(Msg(&API__CORE__V1__FCVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 11, json: "flocker", kind: One(Msg(&API__CORE__V1__FLOCKERVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 12, json: "flexVolume", kind: One(Msg(&API__CORE__V1__FLEXPERSISTENTVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 13, json: "azureFile", kind: One(Msg(&API__CORE__V1__AZUREFILEPERSISTENTVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 14, json: "vsphereVolume", kind: One(Msg(&API__CORE__V1__VSPHEREVIRTUALDISKVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 15, json: "quobyte", kind: One(Msg(&API__CORE__V1__QUOBYTEVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 16, json: "azureDisk", kind: One(Msg(&API__CORE__V1__AZUREDISKVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 17, json: "photonPersistentDisk", kind: One(Msg(&API__CORE__V1__PHOTONPERSISTENTDISKVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 18, json: "portworxVolume", kind: One(Msg(&API__CORE__V1__PORTWORXVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 19, json: "scaleIO", kind: One(Msg(&API__CORE__V1__SCALEIOPERSISTENTVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 20, json: "local", kind: One(Msg(&API__CORE__V1__LOCALVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 21, json: "storageos", kind: One(Msg(&API__CORE__V1__STORAGEOSPERSISTENTVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 22, json: "csi", kind: One(Msg(&API__CORE__V1__CSIPERSISTENTVOLUMESOURCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUMESPEC: Msg = Msg { name: "api::core::v1::PersistentVolumeSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "capacity", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 2, json: "persistentVolumeSource", kind: Inline(&API__CORE__V1__PERSISTENTVOLUMESOURCE), keep_zero: false },
-    Field { tag: 3, json: "accessModes", kind: Rep(Str), keep_zero: false },
-    Field { tag: 4, json: "claimRef", kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 5, json: "persistentVolumeReclaimPolicy", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "storageClassName", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "mountOptions", kind: Rep(Str), keep_zero: false },
-    Field { tag: 8, json: "volumeMode", kind: One(Str), keep_zero: false },
-    Field { tag: 9, json: "nodeAffinity", kind: One(Msg(&API__CORE__V1__VOLUMENODEAFFINITY)), keep_zero: false },
-    Field { tag: 10, json: "volumeAttributesClassName", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PERSISTENTVOLUMESTATUS: Msg = Msg { name: "api::core::v1::PersistentVolumeStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "phase", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "lastPhaseTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-] };
-pub static API__CORE__V1__PHOTONPERSISTENTDISKVOLUMESOURCE: Msg = Msg { name: "api::core::v1::PhotonPersistentDiskVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "pdID", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "fsType", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__POD: Msg = Msg { name: "api::core::v1::Pod", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CORE__V1__PODSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__CORE__V1__PODSTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__PODAFFINITY: Msg = Msg { name: "api::core::v1::PodAffinity", special: Special::None, fields: &[
-    Field { tag: 1, json: "requiredDuringSchedulingIgnoredDuringExecution", kind: Rep(Msg(&API__CORE__V1__PODAFFINITYTERM)), keep_zero: false },
-    Field { tag: 2, json: "preferredDuringSchedulingIgnoredDuringExecution", kind: Rep(Msg(&API__CORE__V1__WEIGHTEDPODAFFINITYTERM)), keep_zero: false },
-] };
-pub static API__CORE__V1__PODAFFINITYTERM: Msg = Msg { name: "api::core::v1::PodAffinityTerm", special: Special::None, fields: &[
-    Field { tag: 1, json: "labelSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 2, json: "namespaces", kind: Rep(Str), keep_zero: false },
-    Field { tag: 3, json: "topologyKey", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "namespaceSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 5, json: "matchLabelKeys", kind: Rep(Str), keep_zero: false },
-    Field { tag: 6, json: "mismatchLabelKeys", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PODANTIAFFINITY: Msg = Msg { name: "api::core::v1::PodAntiAffinity", special: Special::None, fields: &[
-    Field { tag: 1, json: "requiredDuringSchedulingIgnoredDuringExecution", kind: Rep(Msg(&API__CORE__V1__PODAFFINITYTERM)), keep_zero: false },
-    Field { tag: 2, json: "preferredDuringSchedulingIgnoredDuringExecution", kind: Rep(Msg(&API__CORE__V1__WEIGHTEDPODAFFINITYTERM)), keep_zero: false },
-] };
-pub static API__CORE__V1__PODATTACHOPTIONS: Msg = Msg { name: "api::core::v1::PodAttachOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "stdin", kind: One(Bool), keep_zero: false },
-    Field { tag: 2, json: "stdout", kind: One(Bool), keep_zero: false },
-    Field { tag: 3, json: "stderr", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "tty", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "container", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PODCERTIFICATEPROJECTION: Msg = Msg { name: "api::core::v1::PodCertificateProjection", special: Special::None, fields: &[
-    Field { tag: 1, json: "signerName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "keyType", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "maxExpirationSeconds", kind: One(I32), keep_zero: false },
-    Field { tag: 4, json: "credentialBundlePath", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "keyPath", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "certificateChainPath", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "userAnnotations", kind: Map(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PODCONDITION: Msg = Msg { name: "api::core::v1::PodCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lastProbeTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 5, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "observedGeneration", kind: One(I64), keep_zero: false },
-] };
-pub static API__CORE__V1__PODDNSCONFIG: Msg = Msg { name: "api::core::v1::PodDnsConfig", special: Special::None, fields: &[
-    Field { tag: 1, json: "nameservers", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "searches", kind: Rep(Str), keep_zero: false },
-    Field { tag: 3, json: "options", kind: Rep(Msg(&API__CORE__V1__PODDNSCONFIGOPTION)), keep_zero: false },
-] };
-pub static API__CORE__V1__PODDNSCONFIGOPTION: Msg = Msg { name: "api::core::v1::PodDnsConfigOption", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "value", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__PODEXECOPTIONS: Msg = Msg { name: "api::core::v1::PodExecOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "stdin", kind: One(Bool), keep_zero: false },
-    Field { tag: 2, json: "stdout", kind: One(Bool), keep_zero: false },
-    Field { tag: 3, json: "stderr", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "tty", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "container", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "command", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PODEXTENDEDRESOURCECLAIMSTATUS: Msg = Msg { name: "api::core::v1::PodExtendedResourceClaimStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "requestMappings", kind: Rep(Msg(&API__CORE__V1__CONTAINEREXTENDEDRESOURCEREQUEST)), keep_zero: false },
-    Field { tag: 2, json: "resourceClaimName", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PODIP: Msg = Msg { name: "api::core::v1::PodIp", special: Special::None, fields: &[
-    Field { tag: 1, json: "ip", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__PODLIST: Msg = Msg { name: "api::core::v1::PodList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__POD)), keep_zero: false },
-] };
-pub static API__CORE__V1__PODLOGOPTIONS: Msg = Msg { name: "api::core::v1::PodLogOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "container", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "follow", kind: One(Bool), keep_zero: false },
-    Field { tag: 3, json: "previous", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "sinceSeconds", kind: One(I64), keep_zero: false },
-    Field { tag: 5, json: "sinceTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 6, json: "timestamps", kind: One(Bool), keep_zero: false },
-    Field { tag: 7, json: "tailLines", kind: One(I64), keep_zero: false },
-    Field { tag: 8, json: "limitBytes", kind: One(I64), keep_zero: false },
-    Field { tag: 9, json: "insecureSkipTlsVerifyBackend", kind: One(Bool), keep_zero: false },
-    Field { tag: 10, json: "stream", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PODOS: Msg = Msg { name: "api::core::v1::PodOs", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__PODPORTFORWARDOPTIONS: Msg = Msg { name: "api::core::v1::PodPortForwardOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "ports", kind: Rep(I32), keep_zero: false },
-] };
-pub static API__CORE__V1__PODPROXYOPTIONS: Msg = Msg { name: "api::core::v1::PodProxyOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "path", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PODREADINESSGATE: Msg = Msg { name: "api::core::v1::PodReadinessGate", special: Special::None, fields: &[
-    Field { tag: 1, json: "conditionType", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__PODRESOURCECLAIM: Msg = Msg { name: "api::core::v1::PodResourceClaim", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "resourceClaimName", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "resourceClaimTemplateName", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__PODRESOURCECLAIMSTATUS: Msg = Msg { name: "api::core::v1::PodResourceClaimStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "resourceClaimName", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PODSCHEDULINGGATE: Msg = Msg { name: "api::core::v1::PodSchedulingGate", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__PODSECURITYCONTEXT: Msg = Msg { name: "api::core::v1::PodSecurityContext", special: Special::None, fields: &[
-    Field { tag: 1, json: "seLinuxOptions", kind: One(Msg(&API__CORE__V1__SELINUXOPTIONS)), keep_zero: false },
-    Field { tag: 2, json: "runAsUser", kind: One(I64), keep_zero: true },
-    Field { tag: 3, json: "runAsNonRoot", kind: One(Bool), keep_zero: true },
-    Field { tag: 4, json: "supplementalGroups", kind: Rep(I64), keep_zero: false },
-    Field { tag: 5, json: "fsGroup", kind: One(I64), keep_zero: true },
-    Field { tag: 6, json: "runAsGroup", kind: One(I64), keep_zero: true },
-    Field { tag: 7, json: "sysctls", kind: Rep(Msg(&API__CORE__V1__SYSCTL)), keep_zero: false },
-    Field { tag: 8, json: "windowsOptions", kind: One(Msg(&API__CORE__V1__WINDOWSSECURITYCONTEXTOPTIONS)), keep_zero: false },
-    Field { tag: 9, json: "fsGroupChangePolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 10, json: "seccompProfile", kind: One(Msg(&API__CORE__V1__SECCOMPPROFILE)), keep_zero: false },
-    Field { tag: 11, json: "appArmorProfile", kind: One(Msg(&API__CORE__V1__APPARMORPROFILE)), keep_zero: false },
-    Field { tag: 12, json: "supplementalGroupsPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 13, json: "seLinuxChangePolicy", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__PODSIGNATURE: Msg = Msg { name: "api::core::v1::PodSignature", special: Special::None, fields: &[
-    Field { tag: 1, json: "podController", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OWNERREFERENCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__PODSPEC: Msg = Msg { name: "api::core::v1::PodSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "volumes", kind: Rep(Msg(&API__CORE__V1__VOLUME)), keep_zero: false },
-    Field { tag: 2, json: "containers", kind: Rep(Msg(&API__CORE__V1__CONTAINER)), keep_zero: true },
-    Field { tag: 3, json: "restartPolicy", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "terminationGracePeriodSeconds", kind: One(I64), keep_zero: true },
-    Field { tag: 5, json: "activeDeadlineSeconds", kind: One(I64), keep_zero: true },
-    Field { tag: 6, json: "dnsPolicy", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "nodeSelector", kind: Map(Str), keep_zero: false },
-    Field { tag: 8, json: "serviceAccountName", kind: One(Str), keep_zero: false },
-    Field { tag: 9, json: "serviceAccount", kind: One(Str), keep_zero: false },
-    Field { tag: 10, json: "nodeName", kind: One(Str), keep_zero: false },
-    Field { tag: 11, json: "hostNetwork", kind: One(Bool), keep_zero: false },
-    Field { tag: 12, json: "hostPID", kind: One(Bool), keep_zero: false },
-    Field { tag: 13, json: "hostIPC", kind: One(Bool), keep_zero: false },
-    Field { tag: 14, json: "securityContext", kind: One(Msg(&API__CORE__V1__PODSECURITYCONTEXT)), keep_zero: false },
-    Field { tag: 15, json: "imagePullSecrets", kind: Rep(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 16, json: "hostname", kind: One(Str), keep_zero: false },
-    Field { tag: 17, json: "subdomain", kind: One(Str), keep_zero: false },
-    Field { tag: 18, json: "affinity", kind: One(Msg(&API__CORE__V1__AFFINITY)), keep_zero: false },
-    Field { tag: 19, json: "schedulerName", kind: One(Str), keep_zero: false },
-    Field { tag: 20, json: "initContainers", kind: Rep(Msg(&API__CORE__V1__CONTAINER)), keep_zero: false },
-    Field { tag: 21, json: "automountServiceAccountToken", kind: One(Bool), keep_zero: true },
-    Field { tag: 22, json: "tolerations", kind: Rep(Msg(&API__CORE__V1__TOLERATION)), keep_zero: false },
-    Field { tag: 23, json: "hostAliases", kind: Rep(Msg(&API__CORE__V1__HOSTALIAS)), keep_zero: false },
-    Field { tag: 24, json: "priorityClassName", kind: One(Str), keep_zero: false },
-    Field { tag: 25, json: "priority", kind: One(I32), keep_zero: true },
-    Field { tag: 26, json: "dnsConfig", kind: One(Msg(&API__CORE__V1__PODDNSCONFIG)), keep_zero: false },
-    Field { tag: 27, json: "shareProcessNamespace", kind: One(Bool), keep_zero: true },
-    Field { tag: 28, json: "readinessGates", kind: Rep(Msg(&API__CORE__V1__PODREADINESSGATE)), keep_zero: false },
-    Field { tag: 29, json: "runtimeClassName", kind: One(Str), keep_zero: true },
-    Field { tag: 30, json: "enableServiceLinks", kind: One(Bool), keep_zero: true },
-    Field { tag: 31, json: "preemptionPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 32, json: "overhead", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 33, json: "topologySpreadConstraints", kind: Rep(Msg(&API__CORE__V1__TOPOLOGYSPREADCONSTRAINT)), keep_zero: false },
-    Field { tag: 34, json: "ephemeralContainers", kind: Rep(Msg(&API__CORE__V1__EPHEMERALCONTAINER)), keep_zero: false },
-    Field { tag: 35, json: "setHostnameAsFQDN", kind: One(Bool), keep_zero: true },
-    Field { tag: 36, json: "os", kind: One(Msg(&API__CORE__V1__PODOS)), keep_zero: false },
-    Field { tag: 37, json: "hostUsers", kind: One(Bool), keep_zero: true },
-    Field { tag: 38, json: "schedulingGates", kind: Rep(Msg(&API__CORE__V1__PODSCHEDULINGGATE)), keep_zero: false },
-    Field { tag: 39, json: "resourceClaims", kind: Rep(Msg(&API__CORE__V1__PODRESOURCECLAIM)), keep_zero: false },
-    Field { tag: 40, json: "resources", kind: One(Msg(&API__CORE__V1__RESOURCEREQUIREMENTS)), keep_zero: false },
-    Field { tag: 41, json: "hostnameOverride", kind: One(Str), keep_zero: false },
-    Field { tag: 42, json: "workloadRef", kind: One(Msg(&API__CORE__V1__WORKLOADREFERENCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__PODSTATUS: Msg = Msg { name: "api::core::v1::PodStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "phase", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "conditions", kind: Rep(Msg(&API__CORE__V1__PODCONDITION)), keep_zero: false },
-    Field { tag: 3, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "hostIP", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "podIP", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "startTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 8, json: "containerStatuses", kind: Rep(Msg(&API__CORE__V1__CONTAINERSTATUS)), keep_zero: false },
-    Field { tag: 9, json: "qosClass", kind: One(Str), keep_zero: false },
-    Field { tag: 10, json: "initContainerStatuses", kind: Rep(Msg(&API__CORE__V1__CONTAINERSTATUS)), keep_zero: false },
-    Field { tag: 11, json: "nominatedNodeName", kind: One(Str), keep_zero: false },
-    Field { tag: 12, json: "podIPs", kind: Rep(Msg(&API__CORE__V1__PODIP)), keep_zero: false },
-    Field { tag: 13, json: "ephemeralContainerStatuses", kind: Rep(Msg(&API__CORE__V1__CONTAINERSTATUS)), keep_zero: false },
-    Field { tag: 14, json: "resize", kind: One(Str), keep_zero: false },
-    Field { tag: 15, json: "resourceClaimStatuses", kind: Rep(Msg(&API__CORE__V1__PODRESOURCECLAIMSTATUS)), keep_zero: false },
-    Field { tag: 16, json: "hostIPs", kind: Rep(Msg(&API__CORE__V1__HOSTIP)), keep_zero: false },
-    Field { tag: 17, json: "observedGeneration", kind: One(I64), keep_zero: false },
-    Field { tag: 18, json: "extendedResourceClaimStatus", kind: One(Msg(&API__CORE__V1__PODEXTENDEDRESOURCECLAIMSTATUS)), keep_zero: false },
-    Field { tag: 19, json: "allocatedResources", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 20, json: "resources", kind: One(Msg(&API__CORE__V1__RESOURCEREQUIREMENTS)), keep_zero: false },
-] };
-pub static API__CORE__V1__PODSTATUSRESULT: Msg = Msg { name: "api::core::v1::PodStatusResult", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: false },
-    Field { tag: 2, json: "status", kind: One(Msg(&API__CORE__V1__PODSTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__PODTEMPLATE: Msg = Msg { name: "api::core::v1::PodTemplate", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "template", kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)), keep_zero: false },
-] };
-pub static API__CORE__V1__PODTEMPLATELIST: Msg = Msg { name: "api::core::v1::PodTemplateList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__PODTEMPLATE)), keep_zero: false },
-] };
-pub static API__CORE__V1__PODTEMPLATESPEC: Msg = Msg { name: "api::core::v1::PodTemplateSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: false },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CORE__V1__PODSPEC)), keep_zero: false },
-] };
-pub static API__CORE__V1__PORTSTATUS: Msg = Msg { name: "api::core::v1::PortStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "port", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "protocol", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "error", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__PORTWORXVOLUMESOURCE: Msg = Msg { name: "api::core::v1::PortworxVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "volumeID", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__PRECONDITIONS: Msg = Msg { name: "api::core::v1::Preconditions", special: Special::None, fields: &[
-    Field { tag: 1, json: "uid", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PREFERAVOIDPODSENTRY: Msg = Msg { name: "api::core::v1::PreferAvoidPodsEntry", special: Special::None, fields: &[
-    Field { tag: 1, json: "podSignature", kind: One(Msg(&API__CORE__V1__PODSIGNATURE)), keep_zero: false },
-    Field { tag: 2, json: "evictionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 3, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__PREFERREDSCHEDULINGTERM: Msg = Msg { name: "api::core::v1::PreferredSchedulingTerm", special: Special::None, fields: &[
-    Field { tag: 1, json: "weight", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "preference", kind: One(Msg(&API__CORE__V1__NODESELECTORTERM)), keep_zero: true },
-] };
-pub static API__CORE__V1__PROBE: Msg = Msg { name: "api::core::v1::Probe", special: Special::None, fields: &[
-    Field { tag: 1, json: "handler", kind: Inline(&API__CORE__V1__PROBEHANDLER), keep_zero: false },
-    Field { tag: 2, json: "initialDelaySeconds", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "timeoutSeconds", kind: One(I32), keep_zero: false },
-    Field { tag: 4, json: "periodSeconds", kind: One(I32), keep_zero: false },
-    Field { tag: 5, json: "successThreshold", kind: One(I32), keep_zero: false },
-    Field { tag: 6, json: "failureThreshold", kind: One(I32), keep_zero: false },
-    Field { tag: 7, json: "terminationGracePeriodSeconds", kind: One(I64), keep_zero: true },
-] };
-pub static API__CORE__V1__PROBEHANDLER: Msg = Msg { name: "api::core::v1::ProbeHandler", special: Special::None, fields: &[
-    Field { tag: 1, json: "exec", kind: One(Msg(&API__CORE__V1__EXECACTION)), keep_zero: false },
-    Field { tag: 2, json: "httpGet", kind: One(Msg(&API__CORE__V1__HTTPGETACTION)), keep_zero: false },
-    Field { tag: 3, json: "tcpSocket", kind: One(Msg(&API__CORE__V1__TCPSOCKETACTION)), keep_zero: false },
-    Field { tag: 4, json: "grpc", kind: One(Msg(&API__CORE__V1__GRPCACTION)), keep_zero: false },
-] };
-pub static API__CORE__V1__PROJECTEDVOLUMESOURCE: Msg = Msg { name: "api::core::v1::ProjectedVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "sources", kind: Rep(Msg(&API__CORE__V1__VOLUMEPROJECTION)), keep_zero: false },
-    Field { tag: 2, json: "defaultMode", kind: One(I32), keep_zero: true },
-] };
-pub static API__CORE__V1__QUOBYTEVOLUMESOURCE: Msg = Msg { name: "api::core::v1::QuobyteVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "registry", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "volume", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "user", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "group", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "tenant", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__RANGEALLOCATION: Msg = Msg { name: "api::core::v1::RangeAllocation", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: false },
-    Field { tag: 2, json: "range", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "data", kind: One(Bytes), keep_zero: false },
-] };
-pub static API__CORE__V1__RBDPERSISTENTVOLUMESOURCE: Msg = Msg { name: "api::core::v1::RbdPersistentVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "monitors", kind: Rep(Str), keep_zero: true },
-    Field { tag: 2, json: "image", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "pool", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "user", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "keyring", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "secretRef", kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)), keep_zero: false },
-    Field { tag: 8, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__RBDVOLUMESOURCE: Msg = Msg { name: "api::core::v1::RbdVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "monitors", kind: Rep(Str), keep_zero: true },
-    Field { tag: 2, json: "image", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "pool", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "user", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "keyring", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "secretRef", kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 8, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__REPLICATIONCONTROLLER: Msg = Msg { name: "api::core::v1::ReplicationController", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CORE__V1__REPLICATIONCONTROLLERSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__CORE__V1__REPLICATIONCONTROLLERSTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__REPLICATIONCONTROLLERCONDITION: Msg = Msg { name: "api::core::v1::ReplicationControllerCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__REPLICATIONCONTROLLERLIST: Msg = Msg { name: "api::core::v1::ReplicationControllerList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__REPLICATIONCONTROLLER)), keep_zero: false },
-] };
-pub static API__CORE__V1__REPLICATIONCONTROLLERSPEC: Msg = Msg { name: "api::core::v1::ReplicationControllerSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "replicas", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "selector", kind: Map(Str), keep_zero: false },
-    Field { tag: 3, json: "template", kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)), keep_zero: false },
-    Field { tag: 4, json: "minReadySeconds", kind: One(I32), keep_zero: false },
-] };
-pub static API__CORE__V1__REPLICATIONCONTROLLERSTATUS: Msg = Msg { name: "api::core::v1::ReplicationControllerStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "replicas", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "fullyLabeledReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "observedGeneration", kind: One(I64), keep_zero: false },
-    Field { tag: 4, json: "readyReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 5, json: "availableReplicas", kind: One(I32), keep_zero: false },
-    Field { tag: 6, json: "conditions", kind: Rep(Msg(&API__CORE__V1__REPLICATIONCONTROLLERCONDITION)), keep_zero: false },
-] };
-pub static API__CORE__V1__RESOURCECLAIM: Msg = Msg { name: "api::core::v1::ResourceClaim", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "request", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__RESOURCEFIELDSELECTOR: Msg = Msg { name: "api::core::v1::ResourceFieldSelector", special: Special::None, fields: &[
-    Field { tag: 1, json: "containerName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "resource", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "divisor", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__CORE__V1__RESOURCEHEALTH: Msg = Msg { name: "api::core::v1::ResourceHealth", special: Special::None, fields: &[
-    Field { tag: 1, json: "resourceID", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "health", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__RESOURCEQUOTA: Msg = Msg { name: "api::core::v1::ResourceQuota", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CORE__V1__RESOURCEQUOTASPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__CORE__V1__RESOURCEQUOTASTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__RESOURCEQUOTALIST: Msg = Msg { name: "api::core::v1::ResourceQuotaList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__RESOURCEQUOTA)), keep_zero: false },
-] };
-pub static API__CORE__V1__RESOURCEQUOTASPEC: Msg = Msg { name: "api::core::v1::ResourceQuotaSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "hard", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 2, json: "scopes", kind: Rep(Str), keep_zero: false },
-    Field { tag: 3, json: "scopeSelector", kind: One(Msg(&API__CORE__V1__SCOPESELECTOR)), keep_zero: false },
-] };
-pub static API__CORE__V1__RESOURCEQUOTASTATUS: Msg = Msg { name: "api::core::v1::ResourceQuotaStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "hard", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 2, json: "used", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__CORE__V1__RESOURCEREQUIREMENTS: Msg = Msg { name: "api::core::v1::ResourceRequirements", special: Special::None, fields: &[
-    Field { tag: 1, json: "limits", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 2, json: "requests", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 3, json: "claims", kind: Rep(Msg(&API__CORE__V1__RESOURCECLAIM)), keep_zero: false },
-] };
-pub static API__CORE__V1__RESOURCESTATUS: Msg = Msg { name: "api::core::v1::ResourceStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "resources", kind: Rep(Msg(&API__CORE__V1__RESOURCEHEALTH)), keep_zero: false },
-] };
-pub static API__CORE__V1__SCALEIOPERSISTENTVOLUMESOURCE: Msg = Msg { name: "api::core::v1::ScaleIoPersistentVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "gateway", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "system", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "secretRef", kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)), keep_zero: true },
-    Field { tag: 4, json: "sslEnabled", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "protectionDomain", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "storagePool", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "storageMode", kind: One(Str), keep_zero: false },
-    Field { tag: 8, json: "volumeName", kind: One(Str), keep_zero: false },
-    Field { tag: 9, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 10, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__SCALEIOVOLUMESOURCE: Msg = Msg { name: "api::core::v1::ScaleIoVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "gateway", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "system", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "secretRef", kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)), keep_zero: true },
-    Field { tag: 4, json: "sslEnabled", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "protectionDomain", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "storagePool", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "storageMode", kind: One(Str), keep_zero: false },
-    Field { tag: 8, json: "volumeName", kind: One(Str), keep_zero: false },
-    Field { tag: 9, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 10, json: "readOnly", kind: One(Bool), keep_zero: false },
-] };
-pub static API__CORE__V1__SCOPESELECTOR: Msg = Msg { name: "api::core::v1::ScopeSelector", special: Special::None, fields: &[
-    Field { tag: 1, json: "matchExpressions", kind: Rep(Msg(&API__CORE__V1__SCOPEDRESOURCESELECTORREQUIREMENT)), keep_zero: false },
-] };
-pub static API__CORE__V1__SCOPEDRESOURCESELECTORREQUIREMENT: Msg = Msg { name: "api::core::v1::ScopedResourceSelectorRequirement", special: Special::None, fields: &[
-    Field { tag: 1, json: "scopeName", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "operator", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "values", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__SELINUXOPTIONS: Msg = Msg { name: "api::core::v1::SeLinuxOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "user", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "role", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "level", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__SECCOMPPROFILE: Msg = Msg { name: "api::core::v1::SeccompProfile", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "localhostProfile", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__SECRET: Msg = Msg { name: "api::core::v1::Secret", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "data", kind: Map(Bytes), keep_zero: false },
-    Field { tag: 3, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "stringData", kind: Map(Str), keep_zero: false },
-    Field { tag: 5, json: "immutable", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__SECRETENVSOURCE: Msg = Msg { name: "api::core::v1::SecretEnvSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "localObjectReference", kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE), keep_zero: false },
-    Field { tag: 2, json: "optional", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__SECRETKEYSELECTOR: Msg = Msg { name: "api::core::v1::SecretKeySelector", special: Special::None, fields: &[
-    Field { tag: 1, json: "localObjectReference", kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE), keep_zero: false },
-    Field { tag: 2, json: "key", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "optional", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__SECRETLIST: Msg = Msg { name: "api::core::v1::SecretList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__SECRET)), keep_zero: false },
-] };
-pub static API__CORE__V1__SECRETPROJECTION: Msg = Msg { name: "api::core::v1::SecretProjection", special: Special::None, fields: &[
-    Field { tag: 1, json: "localObjectReference", kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__KEYTOPATH)), keep_zero: false },
-    Field { tag: 4, json: "optional", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__SECRETREFERENCE: Msg = Msg { name: "api::core::v1::SecretReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "namespace", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__SECRETVOLUMESOURCE: Msg = Msg { name: "api::core::v1::SecretVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "secretName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__KEYTOPATH)), keep_zero: false },
-    Field { tag: 3, json: "defaultMode", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "optional", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__SECURITYCONTEXT: Msg = Msg { name: "api::core::v1::SecurityContext", special: Special::None, fields: &[
-    Field { tag: 1, json: "capabilities", kind: One(Msg(&API__CORE__V1__CAPABILITIES)), keep_zero: false },
-    Field { tag: 2, json: "privileged", kind: One(Bool), keep_zero: true },
-    Field { tag: 3, json: "seLinuxOptions", kind: One(Msg(&API__CORE__V1__SELINUXOPTIONS)), keep_zero: false },
-    Field { tag: 4, json: "runAsUser", kind: One(I64), keep_zero: true },
-    Field { tag: 5, json: "runAsNonRoot", kind: One(Bool), keep_zero: true },
-    Field { tag: 6, json: "readOnlyRootFilesystem", kind: One(Bool), keep_zero: true },
-    Field { tag: 7, json: "allowPrivilegeEscalation", kind: One(Bool), keep_zero: true },
-    Field { tag: 8, json: "runAsGroup", kind: One(I64), keep_zero: true },
-    Field { tag: 9, json: "procMount", kind: One(Str), keep_zero: true },
-    Field { tag: 10, json: "windowsOptions", kind: One(Msg(&API__CORE__V1__WINDOWSSECURITYCONTEXTOPTIONS)), keep_zero: false },
-    Field { tag: 11, json: "seccompProfile", kind: One(Msg(&API__CORE__V1__SECCOMPPROFILE)), keep_zero: false },
-    Field { tag: 12, json: "appArmorProfile", kind: One(Msg(&API__CORE__V1__APPARMORPROFILE)), keep_zero: false },
-] };
-pub static API__CORE__V1__SERIALIZEDREFERENCE: Msg = Msg { name: "api::core::v1::SerializedReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "reference", kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__SERVICE: Msg = Msg { name: "api::core::v1::Service", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__CORE__V1__SERVICESPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__CORE__V1__SERVICESTATUS)), keep_zero: false },
-] };
-pub static API__CORE__V1__SERVICEACCOUNT: Msg = Msg { name: "api::core::v1::ServiceAccount", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "secrets", kind: Rep(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 3, json: "imagePullSecrets", kind: Rep(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 4, json: "automountServiceAccountToken", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__SERVICEACCOUNTLIST: Msg = Msg { name: "api::core::v1::ServiceAccountList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__SERVICEACCOUNT)), keep_zero: false },
-] };
-pub static API__CORE__V1__SERVICEACCOUNTTOKENPROJECTION: Msg = Msg { name: "api::core::v1::ServiceAccountTokenProjection", special: Special::None, fields: &[
-    Field { tag: 1, json: "audience", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "expirationSeconds", kind: One(I64), keep_zero: true },
-    Field { tag: 3, json: "path", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__SERVICELIST: Msg = Msg { name: "api::core::v1::ServiceList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__CORE__V1__SERVICE)), keep_zero: false },
-] };
-pub static API__CORE__V1__SERVICEPORT: Msg = Msg { name: "api::core::v1::ServicePort", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "protocol", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "port", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "targetPort", kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)), keep_zero: false },
-    Field { tag: 5, json: "nodePort", kind: One(I32), keep_zero: false },
-    Field { tag: 6, json: "appProtocol", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__SERVICEPROXYOPTIONS: Msg = Msg { name: "api::core::v1::ServiceProxyOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "path", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__SERVICESPEC: Msg = Msg { name: "api::core::v1::ServiceSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "ports", kind: Rep(Msg(&API__CORE__V1__SERVICEPORT)), keep_zero: false },
-    Field { tag: 2, json: "selector", kind: Map(Str), keep_zero: false },
-    Field { tag: 3, json: "clusterIP", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "externalIPs", kind: Rep(Str), keep_zero: false },
-    Field { tag: 7, json: "sessionAffinity", kind: One(Str), keep_zero: false },
-    Field { tag: 8, json: "loadBalancerIP", kind: One(Str), keep_zero: false },
-    Field { tag: 9, json: "loadBalancerSourceRanges", kind: Rep(Str), keep_zero: false },
-    Field { tag: 10, json: "externalName", kind: One(Str), keep_zero: false },
-    Field { tag: 11, json: "externalTrafficPolicy", kind: One(Str), keep_zero: false },
-    Field { tag: 12, json: "healthCheckNodePort", kind: One(I32), keep_zero: false },
-    Field { tag: 13, json: "publishNotReadyAddresses", kind: One(Bool), keep_zero: false },
-    Field { tag: 14, json: "sessionAffinityConfig", kind: One(Msg(&API__CORE__V1__SESSIONAFFINITYCONFIG)), keep_zero: false },
-    Field { tag: 17, json: "ipFamilyPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 18, json: "clusterIPs", kind: Rep(Str), keep_zero: false },
-    Field { tag: 19, json: "ipFamilies", kind: Rep(Str), keep_zero: false },
-    Field { tag: 20, json: "allocateLoadBalancerNodePorts", kind: One(Bool), keep_zero: true },
-    Field { tag: 21, json: "loadBalancerClass", kind: One(Str), keep_zero: true },
-    Field { tag: 22, json: "internalTrafficPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 23, json: "trafficDistribution", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__SERVICESTATUS: Msg = Msg { name: "api::core::v1::ServiceStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "loadBalancer", kind: One(Msg(&API__CORE__V1__LOADBALANCERSTATUS)), keep_zero: false },
-    Field { tag: 2, json: "conditions", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__CONDITION)), keep_zero: false },
-] };
-pub static API__CORE__V1__SESSIONAFFINITYCONFIG: Msg = Msg { name: "api::core::v1::SessionAffinityConfig", special: Special::None, fields: &[
-    Field { tag: 1, json: "clientIP", kind: One(Msg(&API__CORE__V1__CLIENTIPCONFIG)), keep_zero: false },
-] };
-pub static API__CORE__V1__SLEEPACTION: Msg = Msg { name: "api::core::v1::SleepAction", special: Special::None, fields: &[
-    Field { tag: 1, json: "seconds", kind: One(I64), keep_zero: true },
-] };
-pub static API__CORE__V1__STORAGEOSPERSISTENTVOLUMESOURCE: Msg = Msg { name: "api::core::v1::StorageOsPersistentVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "volumeName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "volumeNamespace", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "secretRef", kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__STORAGEOSVOLUMESOURCE: Msg = Msg { name: "api::core::v1::StorageOsVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "volumeName", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "volumeNamespace", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "secretRef", kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__SYSCTL: Msg = Msg { name: "api::core::v1::Sysctl", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "value", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__TAINT: Msg = Msg { name: "api::core::v1::Taint", special: Special::None, fields: &[
-    Field { tag: 1, json: "key", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "value", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "effect", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "timeAdded", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-] };
-pub static API__CORE__V1__TCPSOCKETACTION: Msg = Msg { name: "api::core::v1::TcpSocketAction", special: Special::None, fields: &[
-    Field { tag: 1, json: "port", kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)), keep_zero: true },
-    Field { tag: 2, json: "host", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__TOLERATION: Msg = Msg { name: "api::core::v1::Toleration", special: Special::None, fields: &[
-    Field { tag: 1, json: "key", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "operator", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "value", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "effect", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "tolerationSeconds", kind: One(I64), keep_zero: true },
-] };
-pub static API__CORE__V1__TOPOLOGYSELECTORLABELREQUIREMENT: Msg = Msg { name: "api::core::v1::TopologySelectorLabelRequirement", special: Special::None, fields: &[
-    Field { tag: 1, json: "key", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "values", kind: Rep(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__TOPOLOGYSELECTORTERM: Msg = Msg { name: "api::core::v1::TopologySelectorTerm", special: Special::None, fields: &[
-    Field { tag: 1, json: "matchLabelExpressions", kind: Rep(Msg(&API__CORE__V1__TOPOLOGYSELECTORLABELREQUIREMENT)), keep_zero: false },
-] };
-pub static API__CORE__V1__TOPOLOGYSPREADCONSTRAINT: Msg = Msg { name: "api::core::v1::TopologySpreadConstraint", special: Special::None, fields: &[
-    Field { tag: 1, json: "maxSkew", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "topologyKey", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "whenUnsatisfiable", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "labelSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 5, json: "minDomains", kind: One(I32), keep_zero: true },
-    Field { tag: 6, json: "nodeAffinityPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 7, json: "nodeTaintsPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 8, json: "matchLabelKeys", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__TYPEDLOCALOBJECTREFERENCE: Msg = Msg { name: "api::core::v1::TypedLocalObjectReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "apiGroup", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "kind", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "name", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__TYPEDOBJECTREFERENCE: Msg = Msg { name: "api::core::v1::TypedObjectReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "apiGroup", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "kind", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "namespace", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__VOLUME: Msg = Msg { name: "api::core::v1::Volume", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "volumeSource", kind: Inline(&API__CORE__V1__VOLUMESOURCE), keep_zero: false },
-] };
-pub static API__CORE__V1__VOLUMEDEVICE: Msg = Msg { name: "api::core::v1::VolumeDevice", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "devicePath", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__VOLUMEMOUNT: Msg = Msg { name: "api::core::v1::VolumeMount", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 3, json: "mountPath", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "subPath", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "mountPropagation", kind: One(Str), keep_zero: true },
-    Field { tag: 6, json: "subPathExpr", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "recursiveReadOnly", kind: One(Str), keep_zero: true },
-] };
-pub static API__CORE__V1__VOLUMEMOUNTSTATUS: Msg = Msg { name: "api::core::v1::VolumeMountStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "mountPath", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "readOnly", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "recursiveReadOnly", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__VOLUMENODEAFFINITY: Msg = Msg { name: "api::core::v1::VolumeNodeAffinity", special: Special::None, fields: &[
-    Field { tag: 1, json: "required", kind: One(Msg(&API__CORE__V1__NODESELECTOR)), keep_zero: false },
-] };
-pub static API__CORE__V1__VOLUMEPROJECTION: Msg = Msg { name: "api::core::v1::VolumeProjection", special: Special::None, fields: &[
-    Field { tag: 1, json: "secret", kind: One(Msg(&API__CORE__V1__SECRETPROJECTION)), keep_zero: false },
-    Field { tag: 2, json: "downwardAPI", kind: One(Msg(&API__CORE__V1__DOWNWARDAPIPROJECTION)), keep_zero: false },
-    Field { tag: 3, json: "configMap", kind: One(Msg(&API__CORE__V1__CONFIGMAPPROJECTION)), keep_zero: false },
-    Field { tag: 4, json: "serviceAccountToken", kind: One(Msg(&API__CORE__V1__SERVICEACCOUNTTOKENPROJECTION)), keep_zero: false },
-    Field { tag: 5, json: "clusterTrustBundle", kind: One(Msg(&API__CORE__V1__CLUSTERTRUSTBUNDLEPROJECTION)), keep_zero: false },
-    Field { tag: 6, json: "podCertificate", kind: One(Msg(&API__CORE__V1__PODCERTIFICATEPROJECTION)), keep_zero: false },
-] };
-pub static API__CORE__V1__VOLUMERESOURCEREQUIREMENTS: Msg = Msg { name: "api::core::v1::VolumeResourceRequirements", special: Special::None, fields: &[
-    Field { tag: 1, json: "limits", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 2, json: "requests", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__CORE__V1__VOLUMESOURCE: Msg = Msg { name: "api::core::v1::VolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "hostPath", kind: One(Msg(&API__CORE__V1__HOSTPATHVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 2, json: "emptyDir", kind: One(Msg(&API__CORE__V1__EMPTYDIRVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 3, json: "gcePersistentDisk", kind: One(Msg(&API__CORE__V1__GCEPERSISTENTDISKVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 4, json: "awsElasticBlockStore", kind: One(Msg(&API__CORE__V1__AWSELASTICBLOCKSTOREVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 5, json: "gitRepo", kind: One(Msg(&API__CORE__V1__GITREPOVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 6, json: "secret", kind: One(Msg(&API__CORE__V1__SECRETVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 7, json: "nfs", kind: One(Msg(&API__CORE__V1__NFSVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 8, json: "iscsi", kind: One(Msg(&API__CORE__V1__ISCSIVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 9, json: "glusterfs", kind: One(Msg(&API__CORE__V1__GLUSTERFSVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 10, json: "persistentVolumeClaim", kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 11, json: "rbd", kind: One(Msg(&API__CORE__V1__RBDVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 12, json: "flexVolume", kind: One(Msg(&API__CORE__V1__FLEXVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 13, json: "cinder", kind: One(Msg(&API__CORE__V1__CINDERVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 14, json: "cephfs", kind: One(Msg(&API__CORE__V1__CEPHFSVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 15, json: "flocker", kind: One(Msg(&API__CORE__V1__FLOCKERVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 16, json: "downwardAPI", kind: One(Msg(&API__CORE__V1__DOWNWARDAPIVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 17, json: "fc", kind: One(Msg(&API__CORE__V1__FCVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 18, json: "azureFile", kind: One(Msg(&API__CORE__V1__AZUREFILEVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 19, json: "configMap", kind: One(Msg(&API__CORE__V1__CONFIGMAPVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 20, json: "vsphereVolume", kind: One(Msg(&API__CORE__V1__VSPHEREVIRTUALDISKVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 21, json: "quobyte", kind: One(Msg(&API__CORE__V1__QUOBYTEVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 22, json: "azureDisk", kind: One(Msg(&API__CORE__V1__AZUREDISKVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 23, json: "photonPersistentDisk", kind: One(Msg(&API__CORE__V1__PHOTONPERSISTENTDISKVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 24, json: "portworxVolume", kind: One(Msg(&API__CORE__V1__PORTWORXVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 25, json: "scaleIO", kind: One(Msg(&API__CORE__V1__SCALEIOVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 26, json: "projected", kind: One(Msg(&API__CORE__V1__PROJECTEDVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 27, json: "storageos", kind: One(Msg(&API__CORE__V1__STORAGEOSVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 28, json: "csi", kind: One(Msg(&API__CORE__V1__CSIVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 29, json: "ephemeral", kind: One(Msg(&API__CORE__V1__EPHEMERALVOLUMESOURCE)), keep_zero: false },
-    Field { tag: 30, json: "image", kind: One(Msg(&API__CORE__V1__IMAGEVOLUMESOURCE)), keep_zero: false },
-] };
-pub static API__CORE__V1__VSPHEREVIRTUALDISKVOLUMESOURCE: Msg = Msg { name: "api::core::v1::VsphereVirtualDiskVolumeSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "volumePath", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "fsType", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "storagePolicyName", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "storagePolicyID", kind: One(Str), keep_zero: false },
-] };
-pub static API__CORE__V1__WEIGHTEDPODAFFINITYTERM: Msg = Msg { name: "api::core::v1::WeightedPodAffinityTerm", special: Special::None, fields: &[
-    Field { tag: 1, json: "weight", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "podAffinityTerm", kind: One(Msg(&API__CORE__V1__PODAFFINITYTERM)), keep_zero: true },
-] };
-pub static API__CORE__V1__WINDOWSSECURITYCONTEXTOPTIONS: Msg = Msg { name: "api::core::v1::WindowsSecurityContextOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "gmsaCredentialSpecName", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "gmsaCredentialSpec", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "runAsUserName", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "hostProcess", kind: One(Bool), keep_zero: true },
-] };
-pub static API__CORE__V1__WORKLOADREFERENCE: Msg = Msg { name: "api::core::v1::WorkloadReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "podGroup", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "podGroupReplicaKey", kind: One(Str), keep_zero: false },
-] };
-pub static API__DISCOVERY__V1__ENDPOINT: Msg = Msg { name: "api::discovery::v1::Endpoint", special: Special::None, fields: &[
-    Field { tag: 1, json: "addresses", kind: Rep(Str), keep_zero: true },
-    Field { tag: 2, json: "conditions", kind: One(Msg(&API__DISCOVERY__V1__ENDPOINTCONDITIONS)), keep_zero: false },
-    Field { tag: 3, json: "hostname", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "targetRef", kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 5, json: "deprecatedTopology", kind: Map(Str), keep_zero: false },
-    Field { tag: 6, json: "nodeName", kind: One(Str), keep_zero: true },
-    Field { tag: 7, json: "zone", kind: One(Str), keep_zero: true },
-    Field { tag: 8, json: "hints", kind: One(Msg(&API__DISCOVERY__V1__ENDPOINTHINTS)), keep_zero: false },
-] };
-pub static API__DISCOVERY__V1__ENDPOINTCONDITIONS: Msg = Msg { name: "api::discovery::v1::EndpointConditions", special: Special::None, fields: &[
-    Field { tag: 1, json: "ready", kind: One(Bool), keep_zero: true },
-    Field { tag: 2, json: "serving", kind: One(Bool), keep_zero: true },
-    Field { tag: 3, json: "terminating", kind: One(Bool), keep_zero: true },
-] };
-pub static API__DISCOVERY__V1__ENDPOINTHINTS: Msg = Msg { name: "api::discovery::v1::EndpointHints", special: Special::None, fields: &[
-    Field { tag: 1, json: "forZones", kind: Rep(Msg(&API__DISCOVERY__V1__FORZONE)), keep_zero: false },
-    Field { tag: 2, json: "forNodes", kind: Rep(Msg(&API__DISCOVERY__V1__FORNODE)), keep_zero: false },
-] };
-pub static API__DISCOVERY__V1__ENDPOINTPORT: Msg = Msg { name: "api::discovery::v1::EndpointPort", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "protocol", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "port", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "appProtocol", kind: One(Str), keep_zero: true },
-] };
-pub static API__DISCOVERY__V1__ENDPOINTSLICE: Msg = Msg { name: "api::discovery::v1::EndpointSlice", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "endpoints", kind: Rep(Msg(&API__DISCOVERY__V1__ENDPOINT)), keep_zero: true },
-    Field { tag: 3, json: "ports", kind: Rep(Msg(&API__DISCOVERY__V1__ENDPOINTPORT)), keep_zero: false },
-    Field { tag: 4, json: "addressType", kind: One(Str), keep_zero: true },
-] };
-pub static API__DISCOVERY__V1__ENDPOINTSLICELIST: Msg = Msg { name: "api::discovery::v1::EndpointSliceList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__DISCOVERY__V1__ENDPOINTSLICE)), keep_zero: false },
-] };
-pub static API__DISCOVERY__V1__FORNODE: Msg = Msg { name: "api::discovery::v1::ForNode", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-] };
-pub static API__DISCOVERY__V1__FORZONE: Msg = Msg { name: "api::discovery::v1::ForZone", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-] };
-pub static API__EVENTS__V1__EVENT: Msg = Msg { name: "api::events::v1::Event", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "eventTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)), keep_zero: false },
-    Field { tag: 3, json: "series", kind: One(Msg(&API__EVENTS__V1__EVENTSERIES)), keep_zero: false },
-    Field { tag: 4, json: "reportingController", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "reportingInstance", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "action", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 8, json: "regarding", kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 9, json: "related", kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 10, json: "note", kind: One(Str), keep_zero: false },
-    Field { tag: 11, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 12, json: "deprecatedSource", kind: One(Msg(&API__CORE__V1__EVENTSOURCE)), keep_zero: false },
-    Field { tag: 13, json: "deprecatedFirstTimestamp", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 14, json: "deprecatedLastTimestamp", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 15, json: "deprecatedCount", kind: One(I32), keep_zero: false },
-] };
-pub static API__EVENTS__V1__EVENTLIST: Msg = Msg { name: "api::events::v1::EventList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__EVENTS__V1__EVENT)), keep_zero: false },
-] };
-pub static API__EVENTS__V1__EVENTSERIES: Msg = Msg { name: "api::events::v1::EventSeries", special: Special::None, fields: &[
-    Field { tag: 1, json: "count", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "lastObservedTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)), keep_zero: true },
-] };
-pub static API__FLOWCONTROL__V1__EXEMPTPRIORITYLEVELCONFIGURATION: Msg = Msg { name: "api::flowcontrol::v1::ExemptPriorityLevelConfiguration", special: Special::None, fields: &[
-    Field { tag: 1, json: "nominalConcurrencyShares", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "lendablePercent", kind: One(I32), keep_zero: true },
-] };
-pub static API__FLOWCONTROL__V1__FLOWDISTINGUISHERMETHOD: Msg = Msg { name: "api::flowcontrol::v1::FlowDistinguisherMethod", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-] };
-pub static API__FLOWCONTROL__V1__FLOWSCHEMA: Msg = Msg { name: "api::flowcontrol::v1::FlowSchema", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__FLOWCONTROL__V1__FLOWSCHEMASPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__FLOWCONTROL__V1__FLOWSCHEMASTATUS)), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__FLOWSCHEMACONDITION: Msg = Msg { name: "api::flowcontrol::v1::FlowSchemaCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__FLOWSCHEMALIST: Msg = Msg { name: "api::flowcontrol::v1::FlowSchemaList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__FLOWCONTROL__V1__FLOWSCHEMA)), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__FLOWSCHEMASPEC: Msg = Msg { name: "api::flowcontrol::v1::FlowSchemaSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "priorityLevelConfiguration", kind: One(Msg(&API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONREFERENCE)), keep_zero: true },
-    Field { tag: 2, json: "matchingPrecedence", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "distinguisherMethod", kind: One(Msg(&API__FLOWCONTROL__V1__FLOWDISTINGUISHERMETHOD)), keep_zero: false },
-    Field { tag: 4, json: "rules", kind: Rep(Msg(&API__FLOWCONTROL__V1__POLICYRULESWITHSUBJECTS)), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__FLOWSCHEMASTATUS: Msg = Msg { name: "api::flowcontrol::v1::FlowSchemaStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "conditions", kind: Rep(Msg(&API__FLOWCONTROL__V1__FLOWSCHEMACONDITION)), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__GROUPSUBJECT: Msg = Msg { name: "api::flowcontrol::v1::GroupSubject", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-] };
-pub static API__FLOWCONTROL__V1__LIMITRESPONSE: Msg = Msg { name: "api::flowcontrol::v1::LimitResponse", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "queuing", kind: One(Msg(&API__FLOWCONTROL__V1__QUEUINGCONFIGURATION)), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__LIMITEDPRIORITYLEVELCONFIGURATION: Msg = Msg { name: "api::flowcontrol::v1::LimitedPriorityLevelConfiguration", special: Special::None, fields: &[
-    Field { tag: 1, json: "nominalConcurrencyShares", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "limitResponse", kind: One(Msg(&API__FLOWCONTROL__V1__LIMITRESPONSE)), keep_zero: false },
-    Field { tag: 3, json: "lendablePercent", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "borrowingLimitPercent", kind: One(I32), keep_zero: true },
-] };
-pub static API__FLOWCONTROL__V1__NONRESOURCEPOLICYRULE: Msg = Msg { name: "api::flowcontrol::v1::NonResourcePolicyRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "verbs", kind: Rep(Str), keep_zero: true },
-    Field { tag: 6, json: "nonResourceURLs", kind: Rep(Str), keep_zero: true },
-] };
-pub static API__FLOWCONTROL__V1__POLICYRULESWITHSUBJECTS: Msg = Msg { name: "api::flowcontrol::v1::PolicyRulesWithSubjects", special: Special::None, fields: &[
-    Field { tag: 1, json: "subjects", kind: Rep(Msg(&API__FLOWCONTROL__V1__SUBJECT)), keep_zero: true },
-    Field { tag: 2, json: "resourceRules", kind: Rep(Msg(&API__FLOWCONTROL__V1__RESOURCEPOLICYRULE)), keep_zero: false },
-    Field { tag: 3, json: "nonResourceRules", kind: Rep(Msg(&API__FLOWCONTROL__V1__NONRESOURCEPOLICYRULE)), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATION: Msg = Msg { name: "api::flowcontrol::v1::PriorityLevelConfiguration", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONSTATUS)), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONCONDITION: Msg = Msg { name: "api::flowcontrol::v1::PriorityLevelConfigurationCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONLIST: Msg = Msg { name: "api::flowcontrol::v1::PriorityLevelConfigurationList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATION)), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONREFERENCE: Msg = Msg { name: "api::flowcontrol::v1::PriorityLevelConfigurationReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-] };
-pub static API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONSPEC: Msg = Msg { name: "api::flowcontrol::v1::PriorityLevelConfigurationSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "limited", kind: One(Msg(&API__FLOWCONTROL__V1__LIMITEDPRIORITYLEVELCONFIGURATION)), keep_zero: false },
-    Field { tag: 3, json: "exempt", kind: One(Msg(&API__FLOWCONTROL__V1__EXEMPTPRIORITYLEVELCONFIGURATION)), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONSTATUS: Msg = Msg { name: "api::flowcontrol::v1::PriorityLevelConfigurationStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "conditions", kind: Rep(Msg(&API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONCONDITION)), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__QUEUINGCONFIGURATION: Msg = Msg { name: "api::flowcontrol::v1::QueuingConfiguration", special: Special::None, fields: &[
-    Field { tag: 1, json: "queues", kind: One(I32), keep_zero: false },
-    Field { tag: 2, json: "handSize", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "queueLengthLimit", kind: One(I32), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__RESOURCEPOLICYRULE: Msg = Msg { name: "api::flowcontrol::v1::ResourcePolicyRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "verbs", kind: Rep(Str), keep_zero: true },
-    Field { tag: 2, json: "apiGroups", kind: Rep(Str), keep_zero: true },
-    Field { tag: 3, json: "resources", kind: Rep(Str), keep_zero: true },
-    Field { tag: 4, json: "clusterScope", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "namespaces", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__SERVICEACCOUNTSUBJECT: Msg = Msg { name: "api::flowcontrol::v1::ServiceAccountSubject", special: Special::None, fields: &[
-    Field { tag: 1, json: "namespace", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "name", kind: One(Str), keep_zero: true },
-] };
-pub static API__FLOWCONTROL__V1__SUBJECT: Msg = Msg { name: "api::flowcontrol::v1::Subject", special: Special::None, fields: &[
-    Field { tag: 1, json: "kind", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "user", kind: One(Msg(&API__FLOWCONTROL__V1__USERSUBJECT)), keep_zero: false },
-    Field { tag: 3, json: "group", kind: One(Msg(&API__FLOWCONTROL__V1__GROUPSUBJECT)), keep_zero: false },
-    Field { tag: 4, json: "serviceAccount", kind: One(Msg(&API__FLOWCONTROL__V1__SERVICEACCOUNTSUBJECT)), keep_zero: false },
-] };
-pub static API__FLOWCONTROL__V1__USERSUBJECT: Msg = Msg { name: "api::flowcontrol::v1::UserSubject", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-] };
-pub static API__NETWORKING__V1__HTTPINGRESSPATH: Msg = Msg { name: "api::networking::v1::HttpIngressPath", special: Special::None, fields: &[
-    Field { tag: 1, json: "path", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "backend", kind: One(Msg(&API__NETWORKING__V1__INGRESSBACKEND)), keep_zero: true },
-    Field { tag: 3, json: "pathType", kind: One(Str), keep_zero: true },
-] };
-pub static API__NETWORKING__V1__HTTPINGRESSRULEVALUE: Msg = Msg { name: "api::networking::v1::HttpIngressRuleValue", special: Special::None, fields: &[
-    Field { tag: 1, json: "paths", kind: Rep(Msg(&API__NETWORKING__V1__HTTPINGRESSPATH)), keep_zero: true },
-] };
-pub static API__NETWORKING__V1__IPADDRESS: Msg = Msg { name: "api::networking::v1::IPAddress", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: false },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__NETWORKING__V1__IPADDRESSSPEC)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__IPADDRESSLIST: Msg = Msg { name: "api::networking::v1::IPAddressList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__NETWORKING__V1__IPADDRESS)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__IPADDRESSSPEC: Msg = Msg { name: "api::networking::v1::IPAddressSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "parentRef", kind: One(Msg(&API__NETWORKING__V1__PARENTREFERENCE)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESS: Msg = Msg { name: "api::networking::v1::Ingress", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__NETWORKING__V1__INGRESSSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__NETWORKING__V1__INGRESSSTATUS)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSBACKEND: Msg = Msg { name: "api::networking::v1::IngressBackend", special: Special::None, fields: &[
-    Field { tag: 3, json: "resource", kind: One(Msg(&API__CORE__V1__TYPEDLOCALOBJECTREFERENCE)), keep_zero: false },
-    Field { tag: 4, json: "service", kind: One(Msg(&API__NETWORKING__V1__INGRESSSERVICEBACKEND)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSCLASS: Msg = Msg { name: "api::networking::v1::IngressClass", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__NETWORKING__V1__INGRESSCLASSSPEC)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSCLASSLIST: Msg = Msg { name: "api::networking::v1::IngressClassList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__NETWORKING__V1__INGRESSCLASS)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSCLASSPARAMETERSREFERENCE: Msg = Msg { name: "api::networking::v1::IngressClassParametersReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "apiGroup", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "kind", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "scope", kind: One(Str), keep_zero: true },
-    Field { tag: 5, json: "namespace", kind: One(Str), keep_zero: true },
-] };
-pub static API__NETWORKING__V1__INGRESSCLASSSPEC: Msg = Msg { name: "api::networking::v1::IngressClassSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "controller", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "parameters", kind: One(Msg(&API__NETWORKING__V1__INGRESSCLASSPARAMETERSREFERENCE)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSLIST: Msg = Msg { name: "api::networking::v1::IngressList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__NETWORKING__V1__INGRESS)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSLOADBALANCERINGRESS: Msg = Msg { name: "api::networking::v1::IngressLoadBalancerIngress", special: Special::None, fields: &[
-    Field { tag: 1, json: "ip", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "hostname", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "ports", kind: Rep(Msg(&API__NETWORKING__V1__INGRESSPORTSTATUS)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSLOADBALANCERSTATUS: Msg = Msg { name: "api::networking::v1::IngressLoadBalancerStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "ingress", kind: Rep(Msg(&API__NETWORKING__V1__INGRESSLOADBALANCERINGRESS)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSPORTSTATUS: Msg = Msg { name: "api::networking::v1::IngressPortStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "port", kind: One(I32), keep_zero: true },
-    Field { tag: 2, json: "protocol", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "error", kind: One(Str), keep_zero: true },
-] };
-pub static API__NETWORKING__V1__INGRESSRULE: Msg = Msg { name: "api::networking::v1::IngressRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "host", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "ingressRuleValue", kind: Inline(&API__NETWORKING__V1__INGRESSRULEVALUE), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSRULEVALUE: Msg = Msg { name: "api::networking::v1::IngressRuleValue", special: Special::None, fields: &[
-    Field { tag: 1, json: "http", kind: One(Msg(&API__NETWORKING__V1__HTTPINGRESSRULEVALUE)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSSERVICEBACKEND: Msg = Msg { name: "api::networking::v1::IngressServiceBackend", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "port", kind: One(Msg(&API__NETWORKING__V1__SERVICEBACKENDPORT)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSSPEC: Msg = Msg { name: "api::networking::v1::IngressSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "defaultBackend", kind: One(Msg(&API__NETWORKING__V1__INGRESSBACKEND)), keep_zero: false },
-    Field { tag: 2, json: "tls", kind: Rep(Msg(&API__NETWORKING__V1__INGRESSTLS)), keep_zero: false },
-    Field { tag: 3, json: "rules", kind: Rep(Msg(&API__NETWORKING__V1__INGRESSRULE)), keep_zero: false },
-    Field { tag: 4, json: "ingressClassName", kind: One(Str), keep_zero: true },
-] };
-pub static API__NETWORKING__V1__INGRESSSTATUS: Msg = Msg { name: "api::networking::v1::IngressStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "loadBalancer", kind: One(Msg(&API__NETWORKING__V1__INGRESSLOADBALANCERSTATUS)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__INGRESSTLS: Msg = Msg { name: "api::networking::v1::IngressTls", special: Special::None, fields: &[
-    Field { tag: 1, json: "hosts", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "secretName", kind: One(Str), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__IPBLOCK: Msg = Msg { name: "api::networking::v1::IpBlock", special: Special::None, fields: &[
-    Field { tag: 1, json: "cidr", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "except", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__NETWORKPOLICY: Msg = Msg { name: "api::networking::v1::NetworkPolicy", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__NETWORKING__V1__NETWORKPOLICYSPEC)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__NETWORKPOLICYEGRESSRULE: Msg = Msg { name: "api::networking::v1::NetworkPolicyEgressRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "ports", kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYPORT)), keep_zero: false },
-    Field { tag: 2, json: "to", kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYPEER)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__NETWORKPOLICYINGRESSRULE: Msg = Msg { name: "api::networking::v1::NetworkPolicyIngressRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "ports", kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYPORT)), keep_zero: false },
-    Field { tag: 2, json: "from", kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYPEER)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__NETWORKPOLICYLIST: Msg = Msg { name: "api::networking::v1::NetworkPolicyList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICY)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__NETWORKPOLICYPEER: Msg = Msg { name: "api::networking::v1::NetworkPolicyPeer", special: Special::None, fields: &[
-    Field { tag: 1, json: "podSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 2, json: "namespaceSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 3, json: "ipBlock", kind: One(Msg(&API__NETWORKING__V1__IPBLOCK)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__NETWORKPOLICYPORT: Msg = Msg { name: "api::networking::v1::NetworkPolicyPort", special: Special::None, fields: &[
-    Field { tag: 1, json: "protocol", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "port", kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)), keep_zero: false },
-    Field { tag: 3, json: "endPort", kind: One(I32), keep_zero: true },
-] };
-pub static API__NETWORKING__V1__NETWORKPOLICYSPEC: Msg = Msg { name: "api::networking::v1::NetworkPolicySpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "podSelector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 2, json: "ingress", kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYINGRESSRULE)), keep_zero: false },
-    Field { tag: 3, json: "egress", kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYEGRESSRULE)), keep_zero: false },
-    Field { tag: 4, json: "policyTypes", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__PARENTREFERENCE: Msg = Msg { name: "api::networking::v1::ParentReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "group", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "resource", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "namespace", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "name", kind: One(Str), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__SERVICEBACKENDPORT: Msg = Msg { name: "api::networking::v1::ServiceBackendPort", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "number", kind: One(I32), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__SERVICECIDR: Msg = Msg { name: "api::networking::v1::ServiceCIDR", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: false },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__NETWORKING__V1__SERVICECIDRSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__NETWORKING__V1__SERVICECIDRSTATUS)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__SERVICECIDRLIST: Msg = Msg { name: "api::networking::v1::ServiceCIDRList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__NETWORKING__V1__SERVICECIDR)), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__SERVICECIDRSPEC: Msg = Msg { name: "api::networking::v1::ServiceCIDRSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "cidrs", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__NETWORKING__V1__SERVICECIDRSTATUS: Msg = Msg { name: "api::networking::v1::ServiceCIDRStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "conditions", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__CONDITION)), keep_zero: false },
-] };
-pub static API__NODE__V1__OVERHEAD: Msg = Msg { name: "api::node::v1::Overhead", special: Special::None, fields: &[
-    Field { tag: 1, json: "podFixed", kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__NODE__V1__RUNTIMECLASS: Msg = Msg { name: "api::node::v1::RuntimeClass", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "handler", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "overhead", kind: One(Msg(&API__NODE__V1__OVERHEAD)), keep_zero: false },
-    Field { tag: 4, json: "scheduling", kind: One(Msg(&API__NODE__V1__SCHEDULING)), keep_zero: false },
-] };
-pub static API__NODE__V1__RUNTIMECLASSLIST: Msg = Msg { name: "api::node::v1::RuntimeClassList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__NODE__V1__RUNTIMECLASS)), keep_zero: false },
-] };
-pub static API__NODE__V1__SCHEDULING: Msg = Msg { name: "api::node::v1::Scheduling", special: Special::None, fields: &[
-    Field { tag: 1, json: "nodeSelector", kind: Map(Str), keep_zero: false },
-    Field { tag: 2, json: "tolerations", kind: Rep(Msg(&API__CORE__V1__TOLERATION)), keep_zero: false },
-] };
-pub static API__POLICY__V1__EVICTION: Msg = Msg { name: "api::policy::v1::Eviction", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "deleteOptions", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__DELETEOPTIONS)), keep_zero: false },
-] };
-pub static API__POLICY__V1__PODDISRUPTIONBUDGET: Msg = Msg { name: "api::policy::v1::PodDisruptionBudget", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__POLICY__V1__PODDISRUPTIONBUDGETSPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__POLICY__V1__PODDISRUPTIONBUDGETSTATUS)), keep_zero: false },
-] };
-pub static API__POLICY__V1__PODDISRUPTIONBUDGETLIST: Msg = Msg { name: "api::policy::v1::PodDisruptionBudgetList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__POLICY__V1__PODDISRUPTIONBUDGET)), keep_zero: false },
-] };
-pub static API__POLICY__V1__PODDISRUPTIONBUDGETSPEC: Msg = Msg { name: "api::policy::v1::PodDisruptionBudgetSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "minAvailable", kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)), keep_zero: false },
-    Field { tag: 2, json: "selector", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 3, json: "maxUnavailable", kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)), keep_zero: false },
-    Field { tag: 4, json: "unhealthyPodEvictionPolicy", kind: One(Str), keep_zero: true },
-] };
-pub static API__POLICY__V1__PODDISRUPTIONBUDGETSTATUS: Msg = Msg { name: "api::policy::v1::PodDisruptionBudgetStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "observedGeneration", kind: One(I64), keep_zero: false },
-    Field { tag: 2, json: "disruptedPods", kind: Map(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 3, json: "disruptionsAllowed", kind: One(I32), keep_zero: true },
-    Field { tag: 4, json: "currentHealthy", kind: One(I32), keep_zero: true },
-    Field { tag: 5, json: "desiredHealthy", kind: One(I32), keep_zero: true },
-    Field { tag: 6, json: "expectedPods", kind: One(I32), keep_zero: true },
-    Field { tag: 7, json: "conditions", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__CONDITION)), keep_zero: false },
-] };
-pub static API__RBAC__V1__AGGREGATIONRULE: Msg = Msg { name: "api::rbac::v1::AggregationRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "clusterRoleSelectors", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-] };
-pub static API__RBAC__V1__CLUSTERROLE: Msg = Msg { name: "api::rbac::v1::ClusterRole", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "rules", kind: Rep(Msg(&API__RBAC__V1__POLICYRULE)), keep_zero: false },
-    Field { tag: 3, json: "aggregationRule", kind: One(Msg(&API__RBAC__V1__AGGREGATIONRULE)), keep_zero: false },
-] };
-pub static API__RBAC__V1__CLUSTERROLEBINDING: Msg = Msg { name: "api::rbac::v1::ClusterRoleBinding", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "subjects", kind: Rep(Msg(&API__RBAC__V1__SUBJECT)), keep_zero: false },
-    Field { tag: 3, json: "roleRef", kind: One(Msg(&API__RBAC__V1__ROLEREF)), keep_zero: true },
-] };
-pub static API__RBAC__V1__CLUSTERROLEBINDINGLIST: Msg = Msg { name: "api::rbac::v1::ClusterRoleBindingList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__RBAC__V1__CLUSTERROLEBINDING)), keep_zero: false },
-] };
-pub static API__RBAC__V1__CLUSTERROLELIST: Msg = Msg { name: "api::rbac::v1::ClusterRoleList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__RBAC__V1__CLUSTERROLE)), keep_zero: false },
-] };
-pub static API__RBAC__V1__POLICYRULE: Msg = Msg { name: "api::rbac::v1::PolicyRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "verbs", kind: Rep(Str), keep_zero: true },
-    Field { tag: 2, json: "apiGroups", kind: Rep(Str), keep_zero: false },
-    Field { tag: 3, json: "resources", kind: Rep(Str), keep_zero: false },
-    Field { tag: 4, json: "resourceNames", kind: Rep(Str), keep_zero: false },
-    Field { tag: 5, json: "nonResourceURLs", kind: Rep(Str), keep_zero: false },
-] };
-pub static API__RBAC__V1__ROLE: Msg = Msg { name: "api::rbac::v1::Role", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "rules", kind: Rep(Msg(&API__RBAC__V1__POLICYRULE)), keep_zero: false },
-] };
-pub static API__RBAC__V1__ROLEBINDING: Msg = Msg { name: "api::rbac::v1::RoleBinding", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "subjects", kind: Rep(Msg(&API__RBAC__V1__SUBJECT)), keep_zero: false },
-    Field { tag: 3, json: "roleRef", kind: One(Msg(&API__RBAC__V1__ROLEREF)), keep_zero: true },
-] };
-pub static API__RBAC__V1__ROLEBINDINGLIST: Msg = Msg { name: "api::rbac::v1::RoleBindingList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__RBAC__V1__ROLEBINDING)), keep_zero: false },
-] };
-pub static API__RBAC__V1__ROLELIST: Msg = Msg { name: "api::rbac::v1::RoleList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__RBAC__V1__ROLE)), keep_zero: false },
-] };
-pub static API__RBAC__V1__ROLEREF: Msg = Msg { name: "api::rbac::v1::RoleRef", special: Special::None, fields: &[
-    Field { tag: 1, json: "apiGroup", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "kind", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "name", kind: One(Str), keep_zero: true },
-] };
-pub static API__RBAC__V1__SUBJECT: Msg = Msg { name: "api::rbac::v1::Subject", special: Special::None, fields: &[
-    Field { tag: 1, json: "kind", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "apiGroup", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "namespace", kind: One(Str), keep_zero: false },
-] };
-pub static API__SCHEDULING__V1__PRIORITYCLASS: Msg = Msg { name: "api::scheduling::v1::PriorityClass", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "value", kind: One(I32), keep_zero: true },
-    Field { tag: 3, json: "globalDefault", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "description", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "preemptionPolicy", kind: One(Str), keep_zero: true },
-] };
-pub static API__SCHEDULING__V1__PRIORITYCLASSLIST: Msg = Msg { name: "api::scheduling::v1::PriorityClassList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__SCHEDULING__V1__PRIORITYCLASS)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__CSIDRIVER: Msg = Msg { name: "api::storage::v1::CSIDriver", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__STORAGE__V1__CSIDRIVERSPEC)), keep_zero: true },
-] };
-pub static API__STORAGE__V1__CSIDRIVERLIST: Msg = Msg { name: "api::storage::v1::CSIDriverList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__STORAGE__V1__CSIDRIVER)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__CSIDRIVERSPEC: Msg = Msg { name: "api::storage::v1::CSIDriverSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "attachRequired", kind: One(Bool), keep_zero: false },
-    Field { tag: 2, json: "podInfoOnMount", kind: One(Bool), keep_zero: false },
-    Field { tag: 3, json: "volumeLifecycleModes", kind: Rep(Str), keep_zero: false },
-    Field { tag: 4, json: "storageCapacity", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "fsGroupPolicy", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "tokenRequests", kind: Rep(Msg(&API__STORAGE__V1__TOKENREQUEST)), keep_zero: false },
-    Field { tag: 7, json: "requiresRepublish", kind: One(Bool), keep_zero: false },
-    Field { tag: 8, json: "seLinuxMount", kind: One(Bool), keep_zero: false },
-    Field { tag: 9, json: "nodeAllocatableUpdatePeriodSeconds", kind: One(I64), keep_zero: false },
-    Field { tag: 10, json: "serviceAccountTokenInSecrets", kind: One(Bool), keep_zero: false },
-] };
-pub static API__STORAGE__V1__CSINODE: Msg = Msg { name: "api::storage::v1::CSINode", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__STORAGE__V1__CSINODESPEC)), keep_zero: true },
-] };
-pub static API__STORAGE__V1__CSINODEDRIVER: Msg = Msg { name: "api::storage::v1::CSINodeDriver", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "nodeID", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "topologyKeys", kind: Rep(Str), keep_zero: false },
-    Field { tag: 4, json: "allocatable", kind: One(Msg(&API__STORAGE__V1__VOLUMENODERESOURCES)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__CSINODELIST: Msg = Msg { name: "api::storage::v1::CSINodeList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__STORAGE__V1__CSINODE)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__CSINODESPEC: Msg = Msg { name: "api::storage::v1::CSINodeSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "drivers", kind: Rep(Msg(&API__STORAGE__V1__CSINODEDRIVER)), keep_zero: true },
-] };
-pub static API__STORAGE__V1__CSISTORAGECAPACITY: Msg = Msg { name: "api::storage::v1::CSIStorageCapacity", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "nodeTopology", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)), keep_zero: false },
-    Field { tag: 3, json: "storageClassName", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "capacity", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-    Field { tag: 5, json: "maximumVolumeSize", kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__CSISTORAGECAPACITYLIST: Msg = Msg { name: "api::storage::v1::CSIStorageCapacityList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__STORAGE__V1__CSISTORAGECAPACITY)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__STORAGECLASS: Msg = Msg { name: "api::storage::v1::StorageClass", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "provisioner", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "parameters", kind: Map(Str), keep_zero: false },
-    Field { tag: 4, json: "reclaimPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 5, json: "mountOptions", kind: Rep(Str), keep_zero: false },
-    Field { tag: 6, json: "allowVolumeExpansion", kind: One(Bool), keep_zero: true },
-    Field { tag: 7, json: "volumeBindingMode", kind: One(Str), keep_zero: true },
-    Field { tag: 8, json: "allowedTopologies", kind: Rep(Msg(&API__CORE__V1__TOPOLOGYSELECTORTERM)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__STORAGECLASSLIST: Msg = Msg { name: "api::storage::v1::StorageClassList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__STORAGE__V1__STORAGECLASS)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__TOKENREQUEST: Msg = Msg { name: "api::storage::v1::TokenRequest", special: Special::None, fields: &[
-    Field { tag: 1, json: "audience", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "expirationSeconds", kind: One(I64), keep_zero: false },
-] };
-pub static API__STORAGE__V1__VOLUMEATTACHMENT: Msg = Msg { name: "api::storage::v1::VolumeAttachment", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&API__STORAGE__V1__VOLUMEATTACHMENTSPEC)), keep_zero: true },
-    Field { tag: 3, json: "status", kind: One(Msg(&API__STORAGE__V1__VOLUMEATTACHMENTSTATUS)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__VOLUMEATTACHMENTLIST: Msg = Msg { name: "api::storage::v1::VolumeAttachmentList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__STORAGE__V1__VOLUMEATTACHMENT)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__VOLUMEATTACHMENTSOURCE: Msg = Msg { name: "api::storage::v1::VolumeAttachmentSource", special: Special::None, fields: &[
-    Field { tag: 1, json: "persistentVolumeName", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "inlineVolumeSpec", kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMESPEC)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__VOLUMEATTACHMENTSPEC: Msg = Msg { name: "api::storage::v1::VolumeAttachmentSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "attacher", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "source", kind: One(Msg(&API__STORAGE__V1__VOLUMEATTACHMENTSOURCE)), keep_zero: true },
-    Field { tag: 3, json: "nodeName", kind: One(Str), keep_zero: true },
-] };
-pub static API__STORAGE__V1__VOLUMEATTACHMENTSTATUS: Msg = Msg { name: "api::storage::v1::VolumeAttachmentStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "attached", kind: One(Bool), keep_zero: true },
-    Field { tag: 2, json: "attachmentMetadata", kind: Map(Str), keep_zero: false },
-    Field { tag: 3, json: "attachError", kind: One(Msg(&API__STORAGE__V1__VOLUMEERROR)), keep_zero: false },
-    Field { tag: 4, json: "detachError", kind: One(Msg(&API__STORAGE__V1__VOLUMEERROR)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__VOLUMEATTRIBUTESCLASS: Msg = Msg { name: "api::storage::v1::VolumeAttributesClass", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: false },
-    Field { tag: 2, json: "driverName", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "parameters", kind: Map(Str), keep_zero: false },
-] };
-pub static API__STORAGE__V1__VOLUMEATTRIBUTESCLASSLIST: Msg = Msg { name: "api::storage::v1::VolumeAttributesClassList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&API__STORAGE__V1__VOLUMEATTRIBUTESCLASS)), keep_zero: false },
-] };
-pub static API__STORAGE__V1__VOLUMEERROR: Msg = Msg { name: "api::storage::v1::VolumeError", special: Special::None, fields: &[
-    Field { tag: 1, json: "time", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 2, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "errorCode", kind: One(I32), keep_zero: false },
-] };
-pub static API__STORAGE__V1__VOLUMENODERESOURCES: Msg = Msg { name: "api::storage::v1::VolumeNodeResources", special: Special::None, fields: &[
-    Field { tag: 1, json: "count", kind: One(I32), keep_zero: true },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CONVERSIONREQUEST: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::ConversionRequest", special: Special::None, fields: &[
-    Field { tag: 1, json: "uid", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "desiredApiVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "objects", kind: Rep(Msg(&APIMACHINERY__PKG__RUNTIME__RAWEXTENSION)), keep_zero: false },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CONVERSIONRESPONSE: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::ConversionResponse", special: Special::None, fields: &[
-    Field { tag: 1, json: "uid", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "convertedObjects", kind: Rep(Msg(&APIMACHINERY__PKG__RUNTIME__RAWEXTENSION)), keep_zero: false },
-    Field { tag: 3, json: "result", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__STATUS)), keep_zero: false },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CONVERSIONREVIEW: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::ConversionReview", special: Special::None, fields: &[
-    Field { tag: 1, json: "request", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CONVERSIONREQUEST)), keep_zero: false },
-    Field { tag: 2, json: "response", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CONVERSIONRESPONSE)), keep_zero: false },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCECOLUMNDEFINITION: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceColumnDefinition", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "format", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "description", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "priority", kind: One(I32), keep_zero: false },
-    Field { tag: 6, json: "jsonPath", kind: One(Str), keep_zero: true },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCECONVERSION: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceConversion", special: Special::None, fields: &[
-    Field { tag: 1, json: "strategy", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "webhook", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__WEBHOOKCONVERSION)), keep_zero: false },
-] };
+pub static API__ADMISSIONREGISTRATION__V1__AUDITANNOTATION: Msg = Msg {
+    name: "api::admissionregistration::v1::AuditAnnotation",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "key",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "valueExpression",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__EXPRESSIONWARNING: Msg = Msg {
+    name: "api::admissionregistration::v1::ExpressionWarning",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 2,
+            json: "fieldRef",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "warning",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__MATCHCONDITION: Msg = Msg {
+    name: "api::admissionregistration::v1::MatchCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "expression",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__MATCHRESOURCES: Msg = Msg {
+    name: "api::admissionregistration::v1::MatchResources",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "namespaceSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "objectSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "resourceRules",
+            kind: Rep(Msg(
+                &API__ADMISSIONREGISTRATION__V1__NAMEDRULEWITHOPERATIONS,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "excludeResourceRules",
+            kind: Rep(Msg(
+                &API__ADMISSIONREGISTRATION__V1__NAMEDRULEWITHOPERATIONS,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "matchPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__MUTATINGWEBHOOK: Msg = Msg {
+    name: "api::admissionregistration::v1::MutatingWebhook",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "clientConfig",
+            kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__WEBHOOKCLIENTCONFIG)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "rules",
+            kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__RULEWITHOPERATIONS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "failurePolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "namespaceSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "sideEffects",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "timeoutSeconds",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "admissionReviewVersions",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 9,
+            json: "matchPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 10,
+            json: "reinvocationPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 11,
+            json: "objectSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "matchConditions",
+            kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__MATCHCONDITION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__MUTATINGWEBHOOKCONFIGURATION: Msg = Msg {
+    name: "api::admissionregistration::v1::MutatingWebhookConfiguration",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "webhooks",
+            kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__MUTATINGWEBHOOK)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__NAMEDRULEWITHOPERATIONS: Msg = Msg {
+    name: "api::admissionregistration::v1::NamedRuleWithOperations",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "resourceNames",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "ruleWithOperations",
+            kind: Inline(&API__ADMISSIONREGISTRATION__V1__RULEWITHOPERATIONS),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__PARAMKIND: Msg = Msg {
+    name: "api::admissionregistration::v1::ParamKind",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "apiVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__PARAMREF: Msg = Msg {
+    name: "api::admissionregistration::v1::ParamRef",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "selector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "parameterNotFoundAction",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__RULE: Msg = Msg {
+    name: "api::admissionregistration::v1::Rule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "apiGroups",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "apiVersions",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "resources",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "scope",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__RULEWITHOPERATIONS: Msg = Msg {
+    name: "api::admissionregistration::v1::RuleWithOperations",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "operations",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "rule",
+            kind: Inline(&API__ADMISSIONREGISTRATION__V1__RULE),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__SERVICEREFERENCE: Msg = Msg {
+    name: "api::admissionregistration::v1::ServiceReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "path",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "port",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__TYPECHECKING: Msg = Msg {
+    name: "api::admissionregistration::v1::TypeChecking",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "expressionWarnings",
+        kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__EXPRESSIONWARNING)),
+        keep_zero: false,
+    }],
+};
+pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICY: Msg = Msg {
+    name: "api::admissionregistration::v1::ValidatingAdmissionPolicy",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(
+                &API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYSPEC,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(
+                &API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYSTATUS,
+            )),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYBINDING: Msg = Msg {
+    name: "api::admissionregistration::v1::ValidatingAdmissionPolicyBinding",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(
+                &API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYBINDINGSPEC,
+            )),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYBINDINGSPEC: Msg = Msg {
+    name: "api::admissionregistration::v1::ValidatingAdmissionPolicyBindingSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "policyName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "paramRef",
+            kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__PARAMREF)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "matchResources",
+            kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__MATCHRESOURCES)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "validationActions",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYSPEC: Msg = Msg {
+    name: "api::admissionregistration::v1::ValidatingAdmissionPolicySpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "paramKind",
+            kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__PARAMKIND)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "matchConstraints",
+            kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__MATCHRESOURCES)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "validations",
+            kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__VALIDATION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "failurePolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "auditAnnotations",
+            kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__AUDITANNOTATION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "matchConditions",
+            kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__MATCHCONDITION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "variables",
+            kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__VARIABLE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYSTATUS: Msg = Msg {
+    name: "api::admissionregistration::v1::ValidatingAdmissionPolicyStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "typeChecking",
+            kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__TYPECHECKING)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "conditions",
+            kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__CONDITION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGWEBHOOK: Msg = Msg {
+    name: "api::admissionregistration::v1::ValidatingWebhook",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "clientConfig",
+            kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__WEBHOOKCLIENTCONFIG)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "rules",
+            kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__RULEWITHOPERATIONS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "failurePolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "namespaceSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "sideEffects",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "timeoutSeconds",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "admissionReviewVersions",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 9,
+            json: "matchPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 10,
+            json: "objectSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "matchConditions",
+            kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__MATCHCONDITION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__VALIDATINGWEBHOOKCONFIGURATION: Msg = Msg {
+    name: "api::admissionregistration::v1::ValidatingWebhookConfiguration",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "webhooks",
+            kind: Rep(Msg(&API__ADMISSIONREGISTRATION__V1__VALIDATINGWEBHOOK)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__VALIDATION: Msg = Msg {
+    name: "api::admissionregistration::v1::Validation",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "expression",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "messageExpression",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__VARIABLE: Msg = Msg {
+    name: "api::admissionregistration::v1::Variable",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "expression",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__ADMISSIONREGISTRATION__V1__WEBHOOKCLIENTCONFIG: Msg = Msg {
+    name: "api::admissionregistration::v1::WebhookClientConfig",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "service",
+            kind: One(Msg(&API__ADMISSIONREGISTRATION__V1__SERVICEREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "caBundle",
+            kind: One(Bytes),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "url",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__APPS__V1__CONTROLLERREVISION: Msg = Msg {
+    name: "api::apps::v1::ControllerRevision",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "data",
+            kind: One(Msg(&APIMACHINERY__PKG__RUNTIME__RAWEXTENSION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "revision",
+            kind: One(I64),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__APPS__V1__DAEMONSET: Msg = Msg {
+    name: "api::apps::v1::DaemonSet",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__APPS__V1__DAEMONSETSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__APPS__V1__DAEMONSETSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__DAEMONSETCONDITION: Msg = Msg {
+    name: "api::apps::v1::DaemonSetCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__DAEMONSETSPEC: Msg = Msg {
+    name: "api::apps::v1::DaemonSetSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "selector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "template",
+            kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "updateStrategy",
+            kind: One(Msg(&API__APPS__V1__DAEMONSETUPDATESTRATEGY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "minReadySeconds",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "revisionHistoryLimit",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__APPS__V1__DAEMONSETSTATUS: Msg = Msg {
+    name: "api::apps::v1::DaemonSetStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "currentNumberScheduled",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "numberMisscheduled",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "desiredNumberScheduled",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "numberReady",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "updatedNumberScheduled",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "numberAvailable",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "numberUnavailable",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "collisionCount",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 10,
+            json: "conditions",
+            kind: Rep(Msg(&API__APPS__V1__DAEMONSETCONDITION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__DAEMONSETUPDATESTRATEGY: Msg = Msg {
+    name: "api::apps::v1::DaemonSetUpdateStrategy",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "rollingUpdate",
+            kind: One(Msg(&API__APPS__V1__ROLLINGUPDATEDAEMONSET)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__DEPLOYMENT: Msg = Msg {
+    name: "api::apps::v1::Deployment",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__APPS__V1__DEPLOYMENTSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__APPS__V1__DEPLOYMENTSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__DEPLOYMENTCONDITION: Msg = Msg {
+    name: "api::apps::v1::DeploymentCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "lastUpdateTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__DEPLOYMENTSPEC: Msg = Msg {
+    name: "api::apps::v1::DeploymentSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "replicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "selector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "template",
+            kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "strategy",
+            kind: One(Msg(&API__APPS__V1__DEPLOYMENTSTRATEGY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "minReadySeconds",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "revisionHistoryLimit",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "paused",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "progressDeadlineSeconds",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__APPS__V1__DEPLOYMENTSTATUS: Msg = Msg {
+    name: "api::apps::v1::DeploymentStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "replicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "updatedReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "availableReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "unavailableReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "conditions",
+            kind: Rep(Msg(&API__APPS__V1__DEPLOYMENTCONDITION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "readyReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "collisionCount",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 9,
+            json: "terminatingReplicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__APPS__V1__DEPLOYMENTSTRATEGY: Msg = Msg {
+    name: "api::apps::v1::DeploymentStrategy",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "rollingUpdate",
+            kind: One(Msg(&API__APPS__V1__ROLLINGUPDATEDEPLOYMENT)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__REPLICASET: Msg = Msg {
+    name: "api::apps::v1::ReplicaSet",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__APPS__V1__REPLICASETSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__APPS__V1__REPLICASETSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__REPLICASETCONDITION: Msg = Msg {
+    name: "api::apps::v1::ReplicaSetCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__REPLICASETSPEC: Msg = Msg {
+    name: "api::apps::v1::ReplicaSetSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "replicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "selector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "template",
+            kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "minReadySeconds",
+            kind: One(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__REPLICASETSTATUS: Msg = Msg {
+    name: "api::apps::v1::ReplicaSetStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "replicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fullyLabeledReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "readyReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "availableReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "conditions",
+            kind: Rep(Msg(&API__APPS__V1__REPLICASETCONDITION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "terminatingReplicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__APPS__V1__ROLLINGUPDATEDAEMONSET: Msg = Msg {
+    name: "api::apps::v1::RollingUpdateDaemonSet",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "maxUnavailable",
+            kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "maxSurge",
+            kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__ROLLINGUPDATEDEPLOYMENT: Msg = Msg {
+    name: "api::apps::v1::RollingUpdateDeployment",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "maxUnavailable",
+            kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "maxSurge",
+            kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__ROLLINGUPDATESTATEFULSETSTRATEGY: Msg = Msg {
+    name: "api::apps::v1::RollingUpdateStatefulSetStrategy",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "partition",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "maxUnavailable",
+            kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__STATEFULSET: Msg = Msg {
+    name: "api::apps::v1::StatefulSet",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__APPS__V1__STATEFULSETSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__APPS__V1__STATEFULSETSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__STATEFULSETCONDITION: Msg = Msg {
+    name: "api::apps::v1::StatefulSetCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__STATEFULSETORDINALS: Msg = Msg {
+    name: "api::apps::v1::StatefulSetOrdinals",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "start",
+        kind: One(I32),
+        keep_zero: false,
+    }],
+};
+pub static API__APPS__V1__STATEFULSETPERSISTENTVOLUMECLAIMRETENTIONPOLICY: Msg = Msg {
+    name: "api::apps::v1::StatefulSetPersistentVolumeClaimRetentionPolicy",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "whenDeleted",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "whenScaled",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__STATEFULSETSPEC: Msg = Msg {
+    name: "api::apps::v1::StatefulSetSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "replicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "selector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "template",
+            kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "volumeClaimTemplates",
+            kind: Rep(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIM)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "serviceName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "podManagementPolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "updateStrategy",
+            kind: One(Msg(&API__APPS__V1__STATEFULSETUPDATESTRATEGY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "revisionHistoryLimit",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 9,
+            json: "minReadySeconds",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "persistentVolumeClaimRetentionPolicy",
+            kind: One(Msg(
+                &API__APPS__V1__STATEFULSETPERSISTENTVOLUMECLAIMRETENTIONPOLICY,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "ordinals",
+            kind: One(Msg(&API__APPS__V1__STATEFULSETORDINALS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__STATEFULSETSTATUS: Msg = Msg {
+    name: "api::apps::v1::StatefulSetStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "replicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "readyReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "currentReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "updatedReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "currentRevision",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "updateRevision",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "collisionCount",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 10,
+            json: "conditions",
+            kind: Rep(Msg(&API__APPS__V1__STATEFULSETCONDITION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "availableReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__APPS__V1__STATEFULSETUPDATESTRATEGY: Msg = Msg {
+    name: "api::apps::v1::StatefulSetUpdateStrategy",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "rollingUpdate",
+            kind: One(Msg(&API__APPS__V1__ROLLINGUPDATESTATEFULSETSTRATEGY)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHENTICATION__V1__BOUNDOBJECTREFERENCE: Msg = Msg {
+    name: "api::authentication::v1::BoundObjectReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "apiVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "uid",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHENTICATION__V1__EXTRAVALUE: Msg = Msg {
+    name: "api::authentication::v1::ExtraValue",
+    special: Special::Items,
+    fields: &[Field {
+        tag: 1,
+        json: "items",
+        kind: Rep(Str),
+        keep_zero: false,
+    }],
+};
+pub static API__AUTHENTICATION__V1__SELFSUBJECTREVIEW: Msg = Msg {
+    name: "api::authentication::v1::SelfSubjectReview",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Msg(&API__AUTHENTICATION__V1__SELFSUBJECTREVIEWSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHENTICATION__V1__SELFSUBJECTREVIEWSTATUS: Msg = Msg {
+    name: "api::authentication::v1::SelfSubjectReviewStatus",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "userInfo",
+        kind: One(Msg(&API__AUTHENTICATION__V1__USERINFO)),
+        keep_zero: false,
+    }],
+};
+pub static API__AUTHENTICATION__V1__TOKENREQUEST: Msg = Msg {
+    name: "api::authentication::v1::TokenRequest",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__AUTHENTICATION__V1__TOKENREQUESTSPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__AUTHENTICATION__V1__TOKENREQUESTSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHENTICATION__V1__TOKENREQUESTSPEC: Msg = Msg {
+    name: "api::authentication::v1::TokenRequestSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "audiences",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "boundObjectRef",
+            kind: One(Msg(&API__AUTHENTICATION__V1__BOUNDOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "expirationSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTHENTICATION__V1__TOKENREQUESTSTATUS: Msg = Msg {
+    name: "api::authentication::v1::TokenRequestStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "token",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "expirationTimestamp",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTHENTICATION__V1__TOKENREVIEW: Msg = Msg {
+    name: "api::authentication::v1::TokenReview",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__AUTHENTICATION__V1__TOKENREVIEWSPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__AUTHENTICATION__V1__TOKENREVIEWSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHENTICATION__V1__TOKENREVIEWSPEC: Msg = Msg {
+    name: "api::authentication::v1::TokenReviewSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "token",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "audiences",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHENTICATION__V1__TOKENREVIEWSTATUS: Msg = Msg {
+    name: "api::authentication::v1::TokenReviewStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "authenticated",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "user",
+            kind: One(Msg(&API__AUTHENTICATION__V1__USERINFO)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "error",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "audiences",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHENTICATION__V1__USERINFO: Msg = Msg {
+    name: "api::authentication::v1::UserInfo",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "username",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "uid",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "groups",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "extra",
+            kind: Map(Msg(&API__AUTHENTICATION__V1__EXTRAVALUE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__EXTRAVALUE: Msg = Msg {
+    name: "api::authorization::v1::ExtraValue",
+    special: Special::Items,
+    fields: &[Field {
+        tag: 1,
+        json: "items",
+        kind: Rep(Str),
+        keep_zero: false,
+    }],
+};
+pub static API__AUTHORIZATION__V1__FIELDSELECTORATTRIBUTES: Msg = Msg {
+    name: "api::authorization::v1::FieldSelectorAttributes",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "rawSelector",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "requirements",
+            kind: Rep(Msg(
+                &APIMACHINERY__PKG__APIS__META__V1__FIELDSELECTORREQUIREMENT,
+            )),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__LABELSELECTORATTRIBUTES: Msg = Msg {
+    name: "api::authorization::v1::LabelSelectorAttributes",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "rawSelector",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "requirements",
+            kind: Rep(Msg(
+                &APIMACHINERY__PKG__APIS__META__V1__LABELSELECTORREQUIREMENT,
+            )),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__LOCALSUBJECTACCESSREVIEW: Msg = Msg {
+    name: "api::authorization::v1::LocalSubjectAccessReview",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__NONRESOURCEATTRIBUTES: Msg = Msg {
+    name: "api::authorization::v1::NonResourceAttributes",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "path",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "verb",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__NONRESOURCERULE: Msg = Msg {
+    name: "api::authorization::v1::NonResourceRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "verbs",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "nonResourceURLs",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__RESOURCEATTRIBUTES: Msg = Msg {
+    name: "api::authorization::v1::ResourceAttributes",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "verb",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "group",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "version",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "resource",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "subresource",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "fieldSelector",
+            kind: One(Msg(&API__AUTHORIZATION__V1__FIELDSELECTORATTRIBUTES)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "labelSelector",
+            kind: One(Msg(&API__AUTHORIZATION__V1__LABELSELECTORATTRIBUTES)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__RESOURCERULE: Msg = Msg {
+    name: "api::authorization::v1::ResourceRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "verbs",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "apiGroups",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "resources",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "resourceNames",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__SELFSUBJECTACCESSREVIEW: Msg = Msg {
+    name: "api::authorization::v1::SelfSubjectAccessReview",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__AUTHORIZATION__V1__SELFSUBJECTACCESSREVIEWSPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__SELFSUBJECTACCESSREVIEWSPEC: Msg = Msg {
+    name: "api::authorization::v1::SelfSubjectAccessReviewSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "resourceAttributes",
+            kind: One(Msg(&API__AUTHORIZATION__V1__RESOURCEATTRIBUTES)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "nonResourceAttributes",
+            kind: One(Msg(&API__AUTHORIZATION__V1__NONRESOURCEATTRIBUTES)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__SELFSUBJECTRULESREVIEW: Msg = Msg {
+    name: "api::authorization::v1::SelfSubjectRulesReview",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__AUTHORIZATION__V1__SELFSUBJECTRULESREVIEWSPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTRULESREVIEWSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__SELFSUBJECTRULESREVIEWSPEC: Msg = Msg {
+    name: "api::authorization::v1::SelfSubjectRulesReviewSpec",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "namespace",
+        kind: One(Str),
+        keep_zero: false,
+    }],
+};
+pub static API__AUTHORIZATION__V1__SUBJECTACCESSREVIEW: Msg = Msg {
+    name: "api::authorization::v1::SubjectAccessReview",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSPEC: Msg = Msg {
+    name: "api::authorization::v1::SubjectAccessReviewSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "resourceAttributes",
+            kind: One(Msg(&API__AUTHORIZATION__V1__RESOURCEATTRIBUTES)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "nonResourceAttributes",
+            kind: One(Msg(&API__AUTHORIZATION__V1__NONRESOURCEATTRIBUTES)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "user",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "groups",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "extra",
+            kind: Map(Msg(&API__AUTHORIZATION__V1__EXTRAVALUE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "uid",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__SUBJECTACCESSREVIEWSTATUS: Msg = Msg {
+    name: "api::authorization::v1::SubjectAccessReviewStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "allowed",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "evaluationError",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "denied",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTHORIZATION__V1__SUBJECTRULESREVIEWSTATUS: Msg = Msg {
+    name: "api::authorization::v1::SubjectRulesReviewStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "resourceRules",
+            kind: Rep(Msg(&API__AUTHORIZATION__V1__RESOURCERULE)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "nonResourceRules",
+            kind: Rep(Msg(&API__AUTHORIZATION__V1__NONRESOURCERULE)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "incomplete",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "evaluationError",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V1__CROSSVERSIONOBJECTREFERENCE: Msg = Msg {
+    name: "api::autoscaling::v1::CrossVersionObjectReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "apiVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALER: Msg = Msg {
+    name: "api::autoscaling::v1::HorizontalPodAutoscaler",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALERSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALERSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALERSPEC: Msg = Msg {
+    name: "api::autoscaling::v1::HorizontalPodAutoscalerSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "scaleTargetRef",
+            kind: One(Msg(&API__AUTOSCALING__V1__CROSSVERSIONOBJECTREFERENCE)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "minReplicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "maxReplicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "targetCPUUtilizationPercentage",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALERSTATUS: Msg = Msg {
+    name: "api::autoscaling::v1::HorizontalPodAutoscalerStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "lastScaleTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "currentReplicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "desiredReplicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "currentCPUUtilizationPercentage",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V1__SCALE: Msg = Msg {
+    name: "api::autoscaling::v1::Scale",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__AUTOSCALING__V1__SCALESPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__AUTOSCALING__V1__SCALESTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V1__SCALESPEC: Msg = Msg {
+    name: "api::autoscaling::v1::ScaleSpec",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "replicas",
+        kind: One(I32),
+        keep_zero: false,
+    }],
+};
+pub static API__AUTOSCALING__V1__SCALESTATUS: Msg = Msg {
+    name: "api::autoscaling::v1::ScaleStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "replicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "selector",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__CONTAINERRESOURCEMETRICSOURCE: Msg = Msg {
+    name: "api::autoscaling::v2::ContainerResourceMetricSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "target",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICTARGET)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "container",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__CONTAINERRESOURCEMETRICSTATUS: Msg = Msg {
+    name: "api::autoscaling::v2::ContainerResourceMetricStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "current",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICVALUESTATUS)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "container",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__CROSSVERSIONOBJECTREFERENCE: Msg = Msg {
+    name: "api::autoscaling::v2::CrossVersionObjectReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "apiVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__EXTERNALMETRICSOURCE: Msg = Msg {
+    name: "api::autoscaling::v2::ExternalMetricSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metric",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "target",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICTARGET)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__EXTERNALMETRICSTATUS: Msg = Msg {
+    name: "api::autoscaling::v2::ExternalMetricStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metric",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "current",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICVALUESTATUS)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALER: Msg = Msg {
+    name: "api::autoscaling::v2::HorizontalPodAutoscaler",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERBEHAVIOR: Msg = Msg {
+    name: "api::autoscaling::v2::HorizontalPodAutoscalerBehavior",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "scaleUp",
+            kind: One(Msg(&API__AUTOSCALING__V2__HPASCALINGRULES)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "scaleDown",
+            kind: One(Msg(&API__AUTOSCALING__V2__HPASCALINGRULES)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERCONDITION: Msg = Msg {
+    name: "api::autoscaling::v2::HorizontalPodAutoscalerCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERSPEC: Msg = Msg {
+    name: "api::autoscaling::v2::HorizontalPodAutoscalerSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "scaleTargetRef",
+            kind: One(Msg(&API__AUTOSCALING__V2__CROSSVERSIONOBJECTREFERENCE)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "minReplicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "maxReplicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "metrics",
+            kind: Rep(Msg(&API__AUTOSCALING__V2__METRICSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "behavior",
+            kind: One(Msg(&API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERBEHAVIOR)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERSTATUS: Msg = Msg {
+    name: "api::autoscaling::v2::HorizontalPodAutoscalerStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "lastScaleTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "currentReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "desiredReplicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "currentMetrics",
+            kind: Rep(Msg(&API__AUTOSCALING__V2__METRICSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "conditions",
+            kind: Rep(Msg(&API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALERCONDITION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__HPASCALINGPOLICY: Msg = Msg {
+    name: "api::autoscaling::v2::HpaScalingPolicy",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "value",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "periodSeconds",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__HPASCALINGRULES: Msg = Msg {
+    name: "api::autoscaling::v2::HpaScalingRules",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "selectPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "policies",
+            kind: Rep(Msg(&API__AUTOSCALING__V2__HPASCALINGPOLICY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "stabilizationWindowSeconds",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "tolerance",
+            kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__METRICIDENTIFIER: Msg = Msg {
+    name: "api::autoscaling::v2::MetricIdentifier",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "selector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__METRICSPEC: Msg = Msg {
+    name: "api::autoscaling::v2::MetricSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "object",
+            kind: One(Msg(&API__AUTOSCALING__V2__OBJECTMETRICSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "pods",
+            kind: One(Msg(&API__AUTOSCALING__V2__PODSMETRICSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "resource",
+            kind: One(Msg(&API__AUTOSCALING__V2__RESOURCEMETRICSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "external",
+            kind: One(Msg(&API__AUTOSCALING__V2__EXTERNALMETRICSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "containerResource",
+            kind: One(Msg(&API__AUTOSCALING__V2__CONTAINERRESOURCEMETRICSOURCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__METRICSTATUS: Msg = Msg {
+    name: "api::autoscaling::v2::MetricStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "object",
+            kind: One(Msg(&API__AUTOSCALING__V2__OBJECTMETRICSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "pods",
+            kind: One(Msg(&API__AUTOSCALING__V2__PODSMETRICSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "resource",
+            kind: One(Msg(&API__AUTOSCALING__V2__RESOURCEMETRICSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "external",
+            kind: One(Msg(&API__AUTOSCALING__V2__EXTERNALMETRICSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "containerResource",
+            kind: One(Msg(&API__AUTOSCALING__V2__CONTAINERRESOURCEMETRICSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__METRICTARGET: Msg = Msg {
+    name: "api::autoscaling::v2::MetricTarget",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "value",
+            kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "averageValue",
+            kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "averageUtilization",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__METRICVALUESTATUS: Msg = Msg {
+    name: "api::autoscaling::v2::MetricValueStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "value",
+            kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "averageValue",
+            kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "averageUtilization",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__OBJECTMETRICSOURCE: Msg = Msg {
+    name: "api::autoscaling::v2::ObjectMetricSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "describedObject",
+            kind: One(Msg(&API__AUTOSCALING__V2__CROSSVERSIONOBJECTREFERENCE)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "target",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICTARGET)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "metric",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__OBJECTMETRICSTATUS: Msg = Msg {
+    name: "api::autoscaling::v2::ObjectMetricStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metric",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "current",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICVALUESTATUS)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "describedObject",
+            kind: One(Msg(&API__AUTOSCALING__V2__CROSSVERSIONOBJECTREFERENCE)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__PODSMETRICSOURCE: Msg = Msg {
+    name: "api::autoscaling::v2::PodsMetricSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metric",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "target",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICTARGET)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__PODSMETRICSTATUS: Msg = Msg {
+    name: "api::autoscaling::v2::PodsMetricStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metric",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICIDENTIFIER)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "current",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICVALUESTATUS)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__RESOURCEMETRICSOURCE: Msg = Msg {
+    name: "api::autoscaling::v2::ResourceMetricSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "target",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICTARGET)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__AUTOSCALING__V2__RESOURCEMETRICSTATUS: Msg = Msg {
+    name: "api::autoscaling::v2::ResourceMetricStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "current",
+            kind: One(Msg(&API__AUTOSCALING__V2__METRICVALUESTATUS)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__BATCH__V1__CRONJOB: Msg = Msg {
+    name: "api::batch::v1::CronJob",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__BATCH__V1__CRONJOBSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__BATCH__V1__CRONJOBSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__BATCH__V1__CRONJOBSPEC: Msg = Msg {
+    name: "api::batch::v1::CronJobSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "schedule",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "startingDeadlineSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "concurrencyPolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "suspend",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "jobTemplate",
+            kind: One(Msg(&API__BATCH__V1__JOBTEMPLATESPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "successfulJobsHistoryLimit",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "failedJobsHistoryLimit",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "timeZone",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__BATCH__V1__CRONJOBSTATUS: Msg = Msg {
+    name: "api::batch::v1::CronJobStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "active",
+            kind: Rep(Msg(&API__CORE__V1__OBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "lastScheduleTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "lastSuccessfulTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__BATCH__V1__JOB: Msg = Msg {
+    name: "api::batch::v1::Job",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__BATCH__V1__JOBSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__BATCH__V1__JOBSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__BATCH__V1__JOBCONDITION: Msg = Msg {
+    name: "api::batch::v1::JobCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lastProbeTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__BATCH__V1__JOBSPEC: Msg = Msg {
+    name: "api::batch::v1::JobSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "parallelism",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "completions",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "activeDeadlineSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "selector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "manualSelector",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "template",
+            kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "backoffLimit",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "ttlSecondsAfterFinished",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 9,
+            json: "completionMode",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 10,
+            json: "suspend",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 11,
+            json: "podFailurePolicy",
+            kind: One(Msg(&API__BATCH__V1__PODFAILUREPOLICY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "backoffLimitPerIndex",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 13,
+            json: "maxFailedIndexes",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 14,
+            json: "podReplacementPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 15,
+            json: "managedBy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 16,
+            json: "successPolicy",
+            kind: One(Msg(&API__BATCH__V1__SUCCESSPOLICY)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__BATCH__V1__JOBSTATUS: Msg = Msg {
+    name: "api::batch::v1::JobStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "conditions",
+            kind: Rep(Msg(&API__BATCH__V1__JOBCONDITION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "startTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "completionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "active",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "succeeded",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "failed",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "completedIndexes",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "uncountedTerminatedPods",
+            kind: One(Msg(&API__BATCH__V1__UNCOUNTEDTERMINATEDPODS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "ready",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 10,
+            json: "failedIndexes",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 11,
+            json: "terminating",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__BATCH__V1__JOBTEMPLATESPEC: Msg = Msg {
+    name: "api::batch::v1::JobTemplateSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__BATCH__V1__JOBSPEC)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__BATCH__V1__PODFAILUREPOLICY: Msg = Msg {
+    name: "api::batch::v1::PodFailurePolicy",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "rules",
+        kind: Rep(Msg(&API__BATCH__V1__PODFAILUREPOLICYRULE)),
+        keep_zero: true,
+    }],
+};
+pub static API__BATCH__V1__PODFAILUREPOLICYONEXITCODESREQUIREMENT: Msg = Msg {
+    name: "api::batch::v1::PodFailurePolicyOnExitCodesRequirement",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "containerName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "operator",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "values",
+            kind: Rep(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__BATCH__V1__PODFAILUREPOLICYONPODCONDITIONSPATTERN: Msg = Msg {
+    name: "api::batch::v1::PodFailurePolicyOnPodConditionsPattern",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__BATCH__V1__PODFAILUREPOLICYRULE: Msg = Msg {
+    name: "api::batch::v1::PodFailurePolicyRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "action",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "onExitCodes",
+            kind: One(Msg(&API__BATCH__V1__PODFAILUREPOLICYONEXITCODESREQUIREMENT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "onPodConditions",
+            kind: Rep(Msg(&API__BATCH__V1__PODFAILUREPOLICYONPODCONDITIONSPATTERN)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__BATCH__V1__SUCCESSPOLICY: Msg = Msg {
+    name: "api::batch::v1::SuccessPolicy",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "rules",
+        kind: Rep(Msg(&API__BATCH__V1__SUCCESSPOLICYRULE)),
+        keep_zero: true,
+    }],
+};
+pub static API__BATCH__V1__SUCCESSPOLICYRULE: Msg = Msg {
+    name: "api::batch::v1::SuccessPolicyRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "succeededIndexes",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "succeededCount",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__BATCH__V1__UNCOUNTEDTERMINATEDPODS: Msg = Msg {
+    name: "api::batch::v1::UncountedTerminatedPods",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "succeeded",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "failed",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUEST: Msg = Msg {
+    name: "api::certificates::v1::CertificateSigningRequest",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTSPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTCONDITION: Msg = Msg {
+    name: "api::certificates::v1::CertificateSigningRequestCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "lastUpdateTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTSPEC: Msg = Msg {
+    name: "api::certificates::v1::CertificateSigningRequestSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "request",
+            kind: One(Bytes),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "username",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "uid",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "groups",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "usages",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "extra",
+            kind: Map(Msg(&API__CERTIFICATES__V1__EXTRAVALUE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "signerName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "expirationSeconds",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTSTATUS: Msg = Msg {
+    name: "api::certificates::v1::CertificateSigningRequestStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "conditions",
+            kind: Rep(Msg(
+                &API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUESTCONDITION,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "certificate",
+            kind: One(Bytes),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CERTIFICATES__V1__EXTRAVALUE: Msg = Msg {
+    name: "api::certificates::v1::ExtraValue",
+    special: Special::Items,
+    fields: &[Field {
+        tag: 1,
+        json: "items",
+        kind: Rep(Str),
+        keep_zero: false,
+    }],
+};
+pub static API__COORDINATION__V1__LEASE: Msg = Msg {
+    name: "api::coordination::v1::Lease",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__COORDINATION__V1__LEASESPEC)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__COORDINATION__V1__LEASESPEC: Msg = Msg {
+    name: "api::coordination::v1::LeaseSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "holderIdentity",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "leaseDurationSeconds",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "acquireTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "renewTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "leaseTransitions",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "strategy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "preferredHolder",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__AFFINITY: Msg = Msg {
+    name: "api::core::v1::Affinity",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "nodeAffinity",
+            kind: One(Msg(&API__CORE__V1__NODEAFFINITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "podAffinity",
+            kind: One(Msg(&API__CORE__V1__PODAFFINITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "podAntiAffinity",
+            kind: One(Msg(&API__CORE__V1__PODANTIAFFINITY)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__APPARMORPROFILE: Msg = Msg {
+    name: "api::core::v1::AppArmorProfile",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "localhostProfile",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__ATTACHEDVOLUME: Msg = Msg {
+    name: "api::core::v1::AttachedVolume",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "devicePath",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__AWSELASTICBLOCKSTOREVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::AwsElasticBlockStoreVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "volumeID",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "partition",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__AZUREDISKVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::AzureDiskVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "diskName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "diskURI",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "cachingMode",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__AZUREFILEPERSISTENTVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::AzureFilePersistentVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "secretName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "shareName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "secretNamespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__AZUREFILEVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::AzureFileVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "secretName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "shareName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__BINDING: Msg = Msg {
+    name: "api::core::v1::Binding",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "target",
+            kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__CSIPERSISTENTVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::CSIPersistentVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "driver",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "volumeHandle",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "volumeAttributes",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "controllerPublishSecretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "nodeStageSecretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "nodePublishSecretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "controllerExpandSecretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "nodeExpandSecretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CSIVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::CSIVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "driver",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "volumeAttributes",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "nodePublishSecretRef",
+            kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CAPABILITIES: Msg = Msg {
+    name: "api::core::v1::Capabilities",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "add",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "drop",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CEPHFSPERSISTENTVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::CephFsPersistentVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "monitors",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "path",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "user",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "secretFile",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CEPHFSVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::CephFsVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "monitors",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "path",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "user",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "secretFile",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CINDERPERSISTENTVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::CinderPersistentVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "volumeID",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CINDERVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::CinderVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "volumeID",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CLIENTIPCONFIG: Msg = Msg {
+    name: "api::core::v1::ClientIpConfig",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "timeoutSeconds",
+        kind: One(I32),
+        keep_zero: true,
+    }],
+};
+pub static API__CORE__V1__CLUSTERTRUSTBUNDLEPROJECTION: Msg = Msg {
+    name: "api::core::v1::ClusterTrustBundleProjection",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "signerName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "labelSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "path",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "optional",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__COMPONENTCONDITION: Msg = Msg {
+    name: "api::core::v1::ComponentCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "error",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__COMPONENTSTATUS: Msg = Msg {
+    name: "api::core::v1::ComponentStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "conditions",
+            kind: Rep(Msg(&API__CORE__V1__COMPONENTCONDITION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CONFIGMAP: Msg = Msg {
+    name: "api::core::v1::ConfigMap",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "data",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "binaryData",
+            kind: Map(Bytes),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "immutable",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__CONFIGMAPENVSOURCE: Msg = Msg {
+    name: "api::core::v1::ConfigMapEnvSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "localObjectReference",
+            kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "optional",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__CONFIGMAPKEYSELECTOR: Msg = Msg {
+    name: "api::core::v1::ConfigMapKeySelector",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "localObjectReference",
+            kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "key",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "optional",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__CONFIGMAPNODECONFIGSOURCE: Msg = Msg {
+    name: "api::core::v1::ConfigMapNodeConfigSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "uid",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "resourceVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "kubeletConfigKey",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__CONFIGMAPPROJECTION: Msg = Msg {
+    name: "api::core::v1::ConfigMapProjection",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "localObjectReference",
+            kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "items",
+            kind: Rep(Msg(&API__CORE__V1__KEYTOPATH)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "optional",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__CONFIGMAPVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::ConfigMapVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "localObjectReference",
+            kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "items",
+            kind: Rep(Msg(&API__CORE__V1__KEYTOPATH)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "defaultMode",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "optional",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINER: Msg = Msg {
+    name: "api::core::v1::Container",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "image",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "command",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "args",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "workingDir",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "ports",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINERPORT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "env",
+            kind: Rep(Msg(&API__CORE__V1__ENVVAR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "resources",
+            kind: One(Msg(&API__CORE__V1__RESOURCEREQUIREMENTS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "volumeMounts",
+            kind: Rep(Msg(&API__CORE__V1__VOLUMEMOUNT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "livenessProbe",
+            kind: One(Msg(&API__CORE__V1__PROBE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "readinessProbe",
+            kind: One(Msg(&API__CORE__V1__PROBE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "lifecycle",
+            kind: One(Msg(&API__CORE__V1__LIFECYCLE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "terminationMessagePath",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "imagePullPolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 15,
+            json: "securityContext",
+            kind: One(Msg(&API__CORE__V1__SECURITYCONTEXT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 16,
+            json: "stdin",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 17,
+            json: "stdinOnce",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 18,
+            json: "tty",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 19,
+            json: "envFrom",
+            kind: Rep(Msg(&API__CORE__V1__ENVFROMSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 20,
+            json: "terminationMessagePolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 21,
+            json: "volumeDevices",
+            kind: Rep(Msg(&API__CORE__V1__VOLUMEDEVICE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 22,
+            json: "startupProbe",
+            kind: One(Msg(&API__CORE__V1__PROBE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 23,
+            json: "resizePolicy",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINERRESIZEPOLICY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 24,
+            json: "restartPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 25,
+            json: "restartPolicyRules",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINERRESTARTRULE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINEREXTENDEDRESOURCEREQUEST: Msg = Msg {
+    name: "api::core::v1::ContainerExtendedResourceRequest",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "containerName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "resourceName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "requestName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINERIMAGE: Msg = Msg {
+    name: "api::core::v1::ContainerImage",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "names",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "sizeBytes",
+            kind: One(I64),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINERPORT: Msg = Msg {
+    name: "api::core::v1::ContainerPort",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "hostPort",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "containerPort",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "protocol",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "hostIP",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINERRESIZEPOLICY: Msg = Msg {
+    name: "api::core::v1::ContainerResizePolicy",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "resourceName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "restartPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINERRESTARTRULE: Msg = Msg {
+    name: "api::core::v1::ContainerRestartRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "action",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "exitCodes",
+            kind: One(Msg(&API__CORE__V1__CONTAINERRESTARTRULEONEXITCODES)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINERRESTARTRULEONEXITCODES: Msg = Msg {
+    name: "api::core::v1::ContainerRestartRuleOnExitCodes",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "operator",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "values",
+            kind: Rep(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINERSTATE: Msg = Msg {
+    name: "api::core::v1::ContainerState",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "waiting",
+            kind: One(Msg(&API__CORE__V1__CONTAINERSTATEWAITING)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "running",
+            kind: One(Msg(&API__CORE__V1__CONTAINERSTATERUNNING)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "terminated",
+            kind: One(Msg(&API__CORE__V1__CONTAINERSTATETERMINATED)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINERSTATERUNNING: Msg = Msg {
+    name: "api::core::v1::ContainerStateRunning",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "startedAt",
+        kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__CONTAINERSTATETERMINATED: Msg = Msg {
+    name: "api::core::v1::ContainerStateTerminated",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "exitCode",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "signal",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "startedAt",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "finishedAt",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "containerID",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINERSTATEWAITING: Msg = Msg {
+    name: "api::core::v1::ContainerStateWaiting",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINERSTATUS: Msg = Msg {
+    name: "api::core::v1::ContainerStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "state",
+            kind: One(Msg(&API__CORE__V1__CONTAINERSTATE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "lastState",
+            kind: One(Msg(&API__CORE__V1__CONTAINERSTATE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "ready",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "restartCount",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "image",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "imageID",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "containerID",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "started",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 10,
+            json: "allocatedResources",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "resources",
+            kind: One(Msg(&API__CORE__V1__RESOURCEREQUIREMENTS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "volumeMounts",
+            kind: Rep(Msg(&API__CORE__V1__VOLUMEMOUNTSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "user",
+            kind: One(Msg(&API__CORE__V1__CONTAINERUSER)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "allocatedResourcesStatus",
+            kind: Rep(Msg(&API__CORE__V1__RESOURCESTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 15,
+            json: "stopSignal",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__CONTAINERUSER: Msg = Msg {
+    name: "api::core::v1::ContainerUser",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "linux",
+        kind: One(Msg(&API__CORE__V1__LINUXCONTAINERUSER)),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__DAEMONENDPOINT: Msg = Msg {
+    name: "api::core::v1::DaemonEndpoint",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "Port",
+        kind: One(I32),
+        keep_zero: true,
+    }],
+};
+pub static API__CORE__V1__DOWNWARDAPIPROJECTION: Msg = Msg {
+    name: "api::core::v1::DownwardAPIProjection",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "items",
+        kind: Rep(Msg(&API__CORE__V1__DOWNWARDAPIVOLUMEFILE)),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__DOWNWARDAPIVOLUMEFILE: Msg = Msg {
+    name: "api::core::v1::DownwardAPIVolumeFile",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "path",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fieldRef",
+            kind: One(Msg(&API__CORE__V1__OBJECTFIELDSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "resourceFieldRef",
+            kind: One(Msg(&API__CORE__V1__RESOURCEFIELDSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "mode",
+            kind: One(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__DOWNWARDAPIVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::DownwardAPIVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "items",
+            kind: Rep(Msg(&API__CORE__V1__DOWNWARDAPIVOLUMEFILE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "defaultMode",
+            kind: One(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__EMPTYDIRVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::EmptyDirVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "medium",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "sizeLimit",
+            kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__ENDPOINTADDRESS: Msg = Msg {
+    name: "api::core::v1::EndpointAddress",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "ip",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "targetRef",
+            kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "hostname",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "nodeName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__ENDPOINTPORT: Msg = Msg {
+    name: "api::core::v1::EndpointPort",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "port",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "protocol",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "appProtocol",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__ENDPOINTSUBSET: Msg = Msg {
+    name: "api::core::v1::EndpointSubset",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "addresses",
+            kind: Rep(Msg(&API__CORE__V1__ENDPOINTADDRESS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "notReadyAddresses",
+            kind: Rep(Msg(&API__CORE__V1__ENDPOINTADDRESS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "ports",
+            kind: Rep(Msg(&API__CORE__V1__ENDPOINTPORT)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__ENDPOINTS: Msg = Msg {
+    name: "api::core::v1::Endpoints",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "subsets",
+            kind: Rep(Msg(&API__CORE__V1__ENDPOINTSUBSET)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__ENVFROMSOURCE: Msg = Msg {
+    name: "api::core::v1::EnvFromSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "prefix",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "configMapRef",
+            kind: One(Msg(&API__CORE__V1__CONFIGMAPENVSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETENVSOURCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__ENVVAR: Msg = Msg {
+    name: "api::core::v1::EnvVar",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "value",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "valueFrom",
+            kind: One(Msg(&API__CORE__V1__ENVVARSOURCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__ENVVARSOURCE: Msg = Msg {
+    name: "api::core::v1::EnvVarSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "fieldRef",
+            kind: One(Msg(&API__CORE__V1__OBJECTFIELDSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "resourceFieldRef",
+            kind: One(Msg(&API__CORE__V1__RESOURCEFIELDSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "configMapKeyRef",
+            kind: One(Msg(&API__CORE__V1__CONFIGMAPKEYSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "secretKeyRef",
+            kind: One(Msg(&API__CORE__V1__SECRETKEYSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "fileKeyRef",
+            kind: One(Msg(&API__CORE__V1__FILEKEYSELECTOR)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__EPHEMERALCONTAINER: Msg = Msg {
+    name: "api::core::v1::EphemeralContainer",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "ephemeralContainerCommon",
+            kind: Inline(&API__CORE__V1__EPHEMERALCONTAINERCOMMON),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "targetContainerName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__EPHEMERALCONTAINERCOMMON: Msg = Msg {
+    name: "api::core::v1::EphemeralContainerCommon",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "image",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "command",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "args",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "workingDir",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "ports",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINERPORT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "env",
+            kind: Rep(Msg(&API__CORE__V1__ENVVAR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "resources",
+            kind: One(Msg(&API__CORE__V1__RESOURCEREQUIREMENTS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "volumeMounts",
+            kind: Rep(Msg(&API__CORE__V1__VOLUMEMOUNT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "livenessProbe",
+            kind: One(Msg(&API__CORE__V1__PROBE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "readinessProbe",
+            kind: One(Msg(&API__CORE__V1__PROBE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "lifecycle",
+            kind: One(Msg(&API__CORE__V1__LIFECYCLE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "terminationMessagePath",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "imagePullPolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 15,
+            json: "securityContext",
+            kind: One(Msg(&API__CORE__V1__SECURITYCONTEXT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 16,
+            json: "stdin",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 17,
+            json: "stdinOnce",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 18,
+            json: "tty",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 19,
+            json: "envFrom",
+            kind: Rep(Msg(&API__CORE__V1__ENVFROMSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 20,
+            json: "terminationMessagePolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 21,
+            json: "volumeDevices",
+            kind: Rep(Msg(&API__CORE__V1__VOLUMEDEVICE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 22,
+            json: "startupProbe",
+            kind: One(Msg(&API__CORE__V1__PROBE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 23,
+            json: "resizePolicy",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINERRESIZEPOLICY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 24,
+            json: "restartPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 25,
+            json: "restartPolicyRules",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINERRESTARTRULE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__EPHEMERALVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::EphemeralVolumeSource",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "volumeClaimTemplate",
+        kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMTEMPLATE)),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__EVENT: Msg = Msg {
+    name: "api::core::v1::Event",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "involvedObject",
+            kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "source",
+            kind: One(Msg(&API__CORE__V1__EVENTSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "firstTimestamp",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "lastTimestamp",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "count",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "type",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "eventTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "series",
+            kind: One(Msg(&API__CORE__V1__EVENTSERIES)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "action",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "related",
+            kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "reportingComponent",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 15,
+            json: "reportingInstance",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__EVENTSERIES: Msg = Msg {
+    name: "api::core::v1::EventSeries",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "count",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "lastObservedTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__EVENTSOURCE: Msg = Msg {
+    name: "api::core::v1::EventSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "component",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "host",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__EXECACTION: Msg = Msg {
+    name: "api::core::v1::ExecAction",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "command",
+        kind: Rep(Str),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__FCVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::FcVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "targetWWNs",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "lun",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "wwids",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__FILEKEYSELECTOR: Msg = Msg {
+    name: "api::core::v1::FileKeySelector",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "volumeName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "path",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "key",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "optional",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__FLEXPERSISTENTVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::FlexPersistentVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "driver",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "options",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__FLEXVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::FlexVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "driver",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "options",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__FLOCKERVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::FlockerVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "datasetName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "datasetUUID",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__GCEPERSISTENTDISKVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::GcePersistentDiskVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "pdName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "partition",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__GITREPOVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::GitRepoVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "repository",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "revision",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "directory",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__GLUSTERFSPERSISTENTVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::GlusterfsPersistentVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "endpoints",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "path",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "endpointsNamespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__GLUSTERFSVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::GlusterfsVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "endpoints",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "path",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__GRPCACTION: Msg = Msg {
+    name: "api::core::v1::GrpcAction",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "port",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "service",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__HOSTALIAS: Msg = Msg {
+    name: "api::core::v1::HostAlias",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "ip",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "hostnames",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__HOSTIP: Msg = Msg {
+    name: "api::core::v1::HostIp",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "ip",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static API__CORE__V1__HOSTPATHVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::HostPathVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "path",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__HTTPGETACTION: Msg = Msg {
+    name: "api::core::v1::HttpGetAction",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "path",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "port",
+            kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "host",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "scheme",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "httpHeaders",
+            kind: Rep(Msg(&API__CORE__V1__HTTPHEADER)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__HTTPHEADER: Msg = Msg {
+    name: "api::core::v1::HttpHeader",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "value",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__IMAGEVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::ImageVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "reference",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "pullPolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__ISCSIPERSISTENTVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::IscsiPersistentVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "targetPortal",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "iqn",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lun",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "iscsiInterface",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "portals",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "chapAuthDiscovery",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "chapAuthSession",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "initiatorName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__ISCSIVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::IscsiVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "targetPortal",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "iqn",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lun",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "iscsiInterface",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "portals",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "chapAuthDiscovery",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "chapAuthSession",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "initiatorName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__KEYTOPATH: Msg = Msg {
+    name: "api::core::v1::KeyToPath",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "key",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "path",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "mode",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__LIFECYCLE: Msg = Msg {
+    name: "api::core::v1::Lifecycle",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "postStart",
+            kind: One(Msg(&API__CORE__V1__LIFECYCLEHANDLER)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "preStop",
+            kind: One(Msg(&API__CORE__V1__LIFECYCLEHANDLER)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "stopSignal",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__LIFECYCLEHANDLER: Msg = Msg {
+    name: "api::core::v1::LifecycleHandler",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "exec",
+            kind: One(Msg(&API__CORE__V1__EXECACTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "httpGet",
+            kind: One(Msg(&API__CORE__V1__HTTPGETACTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "tcpSocket",
+            kind: One(Msg(&API__CORE__V1__TCPSOCKETACTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "sleep",
+            kind: One(Msg(&API__CORE__V1__SLEEPACTION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__LIMITRANGE: Msg = Msg {
+    name: "api::core::v1::LimitRange",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CORE__V1__LIMITRANGESPEC)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__LIMITRANGEITEM: Msg = Msg {
+    name: "api::core::v1::LimitRangeItem",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "max",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "min",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "default",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "defaultRequest",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "maxLimitRequestRatio",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__LIMITRANGESPEC: Msg = Msg {
+    name: "api::core::v1::LimitRangeSpec",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "limits",
+        kind: Rep(Msg(&API__CORE__V1__LIMITRANGEITEM)),
+        keep_zero: true,
+    }],
+};
+pub static API__CORE__V1__LINUXCONTAINERUSER: Msg = Msg {
+    name: "api::core::v1::LinuxContainerUser",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "uid",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "gid",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "supplementalGroups",
+            kind: Rep(I64),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__LOADBALANCERINGRESS: Msg = Msg {
+    name: "api::core::v1::LoadBalancerIngress",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "ip",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "hostname",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "ipMode",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "ports",
+            kind: Rep(Msg(&API__CORE__V1__PORTSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__LOADBALANCERSTATUS: Msg = Msg {
+    name: "api::core::v1::LoadBalancerStatus",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "ingress",
+        kind: Rep(Msg(&API__CORE__V1__LOADBALANCERINGRESS)),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__LOCALOBJECTREFERENCE: Msg = Msg {
+    name: "api::core::v1::LocalObjectReference",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "name",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static API__CORE__V1__LOCALVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::LocalVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "path",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__MODIFYVOLUMESTATUS: Msg = Msg {
+    name: "api::core::v1::ModifyVolumeStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "targetVolumeAttributesClassName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__NAMESPACE: Msg = Msg {
+    name: "api::core::v1::Namespace",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CORE__V1__NAMESPACESPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__CORE__V1__NAMESPACESTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NAMESPACECONDITION: Msg = Msg {
+    name: "api::core::v1::NamespaceCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NAMESPACESPEC: Msg = Msg {
+    name: "api::core::v1::NamespaceSpec",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "finalizers",
+        kind: Rep(Str),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__NAMESPACESTATUS: Msg = Msg {
+    name: "api::core::v1::NamespaceStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "phase",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "conditions",
+            kind: Rep(Msg(&API__CORE__V1__NAMESPACECONDITION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NFSVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::NfsVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "server",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "path",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NODE: Msg = Msg {
+    name: "api::core::v1::Node",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CORE__V1__NODESPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__CORE__V1__NODESTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NODEADDRESS: Msg = Msg {
+    name: "api::core::v1::NodeAddress",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "address",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__NODEAFFINITY: Msg = Msg {
+    name: "api::core::v1::NodeAffinity",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "requiredDuringSchedulingIgnoredDuringExecution",
+            kind: One(Msg(&API__CORE__V1__NODESELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "preferredDuringSchedulingIgnoredDuringExecution",
+            kind: Rep(Msg(&API__CORE__V1__PREFERREDSCHEDULINGTERM)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NODECONDITION: Msg = Msg {
+    name: "api::core::v1::NodeCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lastHeartbeatTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NODECONFIGSOURCE: Msg = Msg {
+    name: "api::core::v1::NodeConfigSource",
+    special: Special::None,
+    fields: &[Field {
+        tag: 2,
+        json: "configMap",
+        kind: One(Msg(&API__CORE__V1__CONFIGMAPNODECONFIGSOURCE)),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__NODECONFIGSTATUS: Msg = Msg {
+    name: "api::core::v1::NodeConfigStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "assigned",
+            kind: One(Msg(&API__CORE__V1__NODECONFIGSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "active",
+            kind: One(Msg(&API__CORE__V1__NODECONFIGSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "lastKnownGood",
+            kind: One(Msg(&API__CORE__V1__NODECONFIGSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "error",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NODEDAEMONENDPOINTS: Msg = Msg {
+    name: "api::core::v1::NodeDaemonEndpoints",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "kubeletEndpoint",
+        kind: One(Msg(&API__CORE__V1__DAEMONENDPOINT)),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__NODEFEATURES: Msg = Msg {
+    name: "api::core::v1::NodeFeatures",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "supplementalGroupsPolicy",
+        kind: One(Bool),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__NODERUNTIMEHANDLER: Msg = Msg {
+    name: "api::core::v1::NodeRuntimeHandler",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "features",
+            kind: One(Msg(&API__CORE__V1__NODERUNTIMEHANDLERFEATURES)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NODERUNTIMEHANDLERFEATURES: Msg = Msg {
+    name: "api::core::v1::NodeRuntimeHandlerFeatures",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "recursiveReadOnlyMounts",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "userNamespaces",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NODESELECTOR: Msg = Msg {
+    name: "api::core::v1::NodeSelector",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "nodeSelectorTerms",
+        kind: Rep(Msg(&API__CORE__V1__NODESELECTORTERM)),
+        keep_zero: true,
+    }],
+};
+pub static API__CORE__V1__NODESELECTORREQUIREMENT: Msg = Msg {
+    name: "api::core::v1::NodeSelectorRequirement",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "key",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "operator",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "values",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NODESELECTORTERM: Msg = Msg {
+    name: "api::core::v1::NodeSelectorTerm",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "matchExpressions",
+            kind: Rep(Msg(&API__CORE__V1__NODESELECTORREQUIREMENT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "matchFields",
+            kind: Rep(Msg(&API__CORE__V1__NODESELECTORREQUIREMENT)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NODESPEC: Msg = Msg {
+    name: "api::core::v1::NodeSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "podCIDR",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "externalID",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "providerID",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "unschedulable",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "taints",
+            kind: Rep(Msg(&API__CORE__V1__TAINT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "configSource",
+            kind: One(Msg(&API__CORE__V1__NODECONFIGSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "podCIDRs",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NODESTATUS: Msg = Msg {
+    name: "api::core::v1::NodeStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "capacity",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "allocatable",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "phase",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "conditions",
+            kind: Rep(Msg(&API__CORE__V1__NODECONDITION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "addresses",
+            kind: Rep(Msg(&API__CORE__V1__NODEADDRESS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "daemonEndpoints",
+            kind: One(Msg(&API__CORE__V1__NODEDAEMONENDPOINTS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "nodeInfo",
+            kind: One(Msg(&API__CORE__V1__NODESYSTEMINFO)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "images",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINERIMAGE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "volumesInUse",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "volumesAttached",
+            kind: Rep(Msg(&API__CORE__V1__ATTACHEDVOLUME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "config",
+            kind: One(Msg(&API__CORE__V1__NODECONFIGSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "runtimeHandlers",
+            kind: Rep(Msg(&API__CORE__V1__NODERUNTIMEHANDLER)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "features",
+            kind: One(Msg(&API__CORE__V1__NODEFEATURES)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "declaredFeatures",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__NODESWAPSTATUS: Msg = Msg {
+    name: "api::core::v1::NodeSwapStatus",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "capacity",
+        kind: One(I64),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__NODESYSTEMINFO: Msg = Msg {
+    name: "api::core::v1::NodeSystemInfo",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "machineID",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "systemUUID",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "bootID",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "kernelVersion",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "osImage",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "containerRuntimeVersion",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "kubeletVersion",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "kubeProxyVersion",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 9,
+            json: "operatingSystem",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 10,
+            json: "architecture",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 11,
+            json: "swap",
+            kind: One(Msg(&API__CORE__V1__NODESWAPSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__OBJECTFIELDSELECTOR: Msg = Msg {
+    name: "api::core::v1::ObjectFieldSelector",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "apiVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "fieldPath",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__OBJECTREFERENCE: Msg = Msg {
+    name: "api::core::v1::ObjectReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "uid",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "apiVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "resourceVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "fieldPath",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PERSISTENTVOLUME: Msg = Msg {
+    name: "api::core::v1::PersistentVolume",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMESPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMESTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PERSISTENTVOLUMECLAIM: Msg = Msg {
+    name: "api::core::v1::PersistentVolumeClaim",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PERSISTENTVOLUMECLAIMCONDITION: Msg = Msg {
+    name: "api::core::v1::PersistentVolumeClaimCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lastProbeTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PERSISTENTVOLUMECLAIMSPEC: Msg = Msg {
+    name: "api::core::v1::PersistentVolumeClaimSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "accessModes",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "resources",
+            kind: One(Msg(&API__CORE__V1__VOLUMERESOURCEREQUIREMENTS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "volumeName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "selector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "storageClassName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "volumeMode",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "dataSource",
+            kind: One(Msg(&API__CORE__V1__TYPEDLOCALOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "dataSourceRef",
+            kind: One(Msg(&API__CORE__V1__TYPEDOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "volumeAttributesClassName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__PERSISTENTVOLUMECLAIMSTATUS: Msg = Msg {
+    name: "api::core::v1::PersistentVolumeClaimStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "phase",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "accessModes",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "capacity",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "conditions",
+            kind: Rep(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMCONDITION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "allocatedResources",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "allocatedResourceStatuses",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "currentVolumeAttributesClassName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 9,
+            json: "modifyVolumeStatus",
+            kind: One(Msg(&API__CORE__V1__MODIFYVOLUMESTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PERSISTENTVOLUMECLAIMTEMPLATE: Msg = Msg {
+    name: "api::core::v1::PersistentVolumeClaimTemplate",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMSPEC)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__PERSISTENTVOLUMECLAIMVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::PersistentVolumeClaimVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "claimName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PERSISTENTVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::PersistentVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "gcePersistentDisk",
+            kind: One(Msg(&API__CORE__V1__GCEPERSISTENTDISKVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "awsElasticBlockStore",
+            kind: One(Msg(&API__CORE__V1__AWSELASTICBLOCKSTOREVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "hostPath",
+            kind: One(Msg(&API__CORE__V1__HOSTPATHVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "glusterfs",
+            kind: One(Msg(&API__CORE__V1__GLUSTERFSPERSISTENTVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "nfs",
+            kind: One(Msg(&API__CORE__V1__NFSVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "rbd",
+            kind: One(Msg(&API__CORE__V1__RBDPERSISTENTVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "iscsi",
+            kind: One(Msg(&API__CORE__V1__ISCSIPERSISTENTVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "cinder",
+            kind: One(Msg(&API__CORE__V1__CINDERPERSISTENTVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "cephfs",
+            kind: One(Msg(&API__CORE__V1__CEPHFSPERSISTENTVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "fc",
+            kind: One(Msg(&API__CORE__V1__FCVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "flocker",
+            kind: One(Msg(&API__CORE__V1__FLOCKERVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "flexVolume",
+            kind: One(Msg(&API__CORE__V1__FLEXPERSISTENTVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "azureFile",
+            kind: One(Msg(&API__CORE__V1__AZUREFILEPERSISTENTVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "vsphereVolume",
+            kind: One(Msg(&API__CORE__V1__VSPHEREVIRTUALDISKVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 15,
+            json: "quobyte",
+            kind: One(Msg(&API__CORE__V1__QUOBYTEVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 16,
+            json: "azureDisk",
+            kind: One(Msg(&API__CORE__V1__AZUREDISKVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 17,
+            json: "photonPersistentDisk",
+            kind: One(Msg(&API__CORE__V1__PHOTONPERSISTENTDISKVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 18,
+            json: "portworxVolume",
+            kind: One(Msg(&API__CORE__V1__PORTWORXVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 19,
+            json: "scaleIO",
+            kind: One(Msg(&API__CORE__V1__SCALEIOPERSISTENTVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 20,
+            json: "local",
+            kind: One(Msg(&API__CORE__V1__LOCALVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 21,
+            json: "storageos",
+            kind: One(Msg(&API__CORE__V1__STORAGEOSPERSISTENTVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 22,
+            json: "csi",
+            kind: One(Msg(&API__CORE__V1__CSIPERSISTENTVOLUMESOURCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PERSISTENTVOLUMESPEC: Msg = Msg {
+    name: "api::core::v1::PersistentVolumeSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "capacity",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "persistentVolumeSource",
+            kind: Inline(&API__CORE__V1__PERSISTENTVOLUMESOURCE),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "accessModes",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "claimRef",
+            kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "persistentVolumeReclaimPolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "storageClassName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "mountOptions",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "volumeMode",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 9,
+            json: "nodeAffinity",
+            kind: One(Msg(&API__CORE__V1__VOLUMENODEAFFINITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "volumeAttributesClassName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__PERSISTENTVOLUMESTATUS: Msg = Msg {
+    name: "api::core::v1::PersistentVolumeStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "phase",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "lastPhaseTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PHOTONPERSISTENTDISKVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::PhotonPersistentDiskVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "pdID",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__POD: Msg = Msg {
+    name: "api::core::v1::Pod",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CORE__V1__PODSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__CORE__V1__PODSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODAFFINITY: Msg = Msg {
+    name: "api::core::v1::PodAffinity",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "requiredDuringSchedulingIgnoredDuringExecution",
+            kind: Rep(Msg(&API__CORE__V1__PODAFFINITYTERM)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "preferredDuringSchedulingIgnoredDuringExecution",
+            kind: Rep(Msg(&API__CORE__V1__WEIGHTEDPODAFFINITYTERM)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODAFFINITYTERM: Msg = Msg {
+    name: "api::core::v1::PodAffinityTerm",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "labelSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "namespaces",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "topologyKey",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "namespaceSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "matchLabelKeys",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "mismatchLabelKeys",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODANTIAFFINITY: Msg = Msg {
+    name: "api::core::v1::PodAntiAffinity",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "requiredDuringSchedulingIgnoredDuringExecution",
+            kind: Rep(Msg(&API__CORE__V1__PODAFFINITYTERM)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "preferredDuringSchedulingIgnoredDuringExecution",
+            kind: Rep(Msg(&API__CORE__V1__WEIGHTEDPODAFFINITYTERM)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODCERTIFICATEPROJECTION: Msg = Msg {
+    name: "api::core::v1::PodCertificateProjection",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "signerName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "keyType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "maxExpirationSeconds",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "credentialBundlePath",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "keyPath",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "certificateChainPath",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "userAnnotations",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODCONDITION: Msg = Msg {
+    name: "api::core::v1::PodCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lastProbeTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODDNSCONFIG: Msg = Msg {
+    name: "api::core::v1::PodDnsConfig",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "nameservers",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "searches",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "options",
+            kind: Rep(Msg(&API__CORE__V1__PODDNSCONFIGOPTION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODDNSCONFIGOPTION: Msg = Msg {
+    name: "api::core::v1::PodDnsConfigOption",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "value",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__PODEXTENDEDRESOURCECLAIMSTATUS: Msg = Msg {
+    name: "api::core::v1::PodExtendedResourceClaimStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "requestMappings",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINEREXTENDEDRESOURCEREQUEST)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "resourceClaimName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODIP: Msg = Msg {
+    name: "api::core::v1::PodIp",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "ip",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static API__CORE__V1__PODOS: Msg = Msg {
+    name: "api::core::v1::PodOs",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "name",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static API__CORE__V1__PODREADINESSGATE: Msg = Msg {
+    name: "api::core::v1::PodReadinessGate",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "conditionType",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static API__CORE__V1__PODRESOURCECLAIM: Msg = Msg {
+    name: "api::core::v1::PodResourceClaim",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "resourceClaimName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "resourceClaimTemplateName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__PODRESOURCECLAIMSTATUS: Msg = Msg {
+    name: "api::core::v1::PodResourceClaimStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "resourceClaimName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODSCHEDULINGGATE: Msg = Msg {
+    name: "api::core::v1::PodSchedulingGate",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "name",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static API__CORE__V1__PODSECURITYCONTEXT: Msg = Msg {
+    name: "api::core::v1::PodSecurityContext",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "seLinuxOptions",
+            kind: One(Msg(&API__CORE__V1__SELINUXOPTIONS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "runAsUser",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "runAsNonRoot",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "supplementalGroups",
+            kind: Rep(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "fsGroup",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "runAsGroup",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "sysctls",
+            kind: Rep(Msg(&API__CORE__V1__SYSCTL)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "windowsOptions",
+            kind: One(Msg(&API__CORE__V1__WINDOWSSECURITYCONTEXTOPTIONS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "fsGroupChangePolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 10,
+            json: "seccompProfile",
+            kind: One(Msg(&API__CORE__V1__SECCOMPPROFILE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "appArmorProfile",
+            kind: One(Msg(&API__CORE__V1__APPARMORPROFILE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "supplementalGroupsPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 13,
+            json: "seLinuxChangePolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__PODSPEC: Msg = Msg {
+    name: "api::core::v1::PodSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "volumes",
+            kind: Rep(Msg(&API__CORE__V1__VOLUME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "containers",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINER)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "restartPolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "terminationGracePeriodSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "activeDeadlineSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "dnsPolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "nodeSelector",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "serviceAccountName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "serviceAccount",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "nodeName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "hostNetwork",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "hostPID",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "hostIPC",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "securityContext",
+            kind: One(Msg(&API__CORE__V1__PODSECURITYCONTEXT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 15,
+            json: "imagePullSecrets",
+            kind: Rep(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 16,
+            json: "hostname",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 17,
+            json: "subdomain",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 18,
+            json: "affinity",
+            kind: One(Msg(&API__CORE__V1__AFFINITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 19,
+            json: "schedulerName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 20,
+            json: "initContainers",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINER)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 21,
+            json: "automountServiceAccountToken",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 22,
+            json: "tolerations",
+            kind: Rep(Msg(&API__CORE__V1__TOLERATION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 23,
+            json: "hostAliases",
+            kind: Rep(Msg(&API__CORE__V1__HOSTALIAS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 24,
+            json: "priorityClassName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 25,
+            json: "priority",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 26,
+            json: "dnsConfig",
+            kind: One(Msg(&API__CORE__V1__PODDNSCONFIG)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 27,
+            json: "shareProcessNamespace",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 28,
+            json: "readinessGates",
+            kind: Rep(Msg(&API__CORE__V1__PODREADINESSGATE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 29,
+            json: "runtimeClassName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 30,
+            json: "enableServiceLinks",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 31,
+            json: "preemptionPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 32,
+            json: "overhead",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 33,
+            json: "topologySpreadConstraints",
+            kind: Rep(Msg(&API__CORE__V1__TOPOLOGYSPREADCONSTRAINT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 34,
+            json: "ephemeralContainers",
+            kind: Rep(Msg(&API__CORE__V1__EPHEMERALCONTAINER)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 35,
+            json: "setHostnameAsFQDN",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 36,
+            json: "os",
+            kind: One(Msg(&API__CORE__V1__PODOS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 37,
+            json: "hostUsers",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 38,
+            json: "schedulingGates",
+            kind: Rep(Msg(&API__CORE__V1__PODSCHEDULINGGATE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 39,
+            json: "resourceClaims",
+            kind: Rep(Msg(&API__CORE__V1__PODRESOURCECLAIM)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 40,
+            json: "resources",
+            kind: One(Msg(&API__CORE__V1__RESOURCEREQUIREMENTS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 41,
+            json: "hostnameOverride",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 42,
+            json: "workloadRef",
+            kind: One(Msg(&API__CORE__V1__WORKLOADREFERENCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODSTATUS: Msg = Msg {
+    name: "api::core::v1::PodStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "phase",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "conditions",
+            kind: Rep(Msg(&API__CORE__V1__PODCONDITION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "hostIP",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "podIP",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "startTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "containerStatuses",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINERSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "qosClass",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "initContainerStatuses",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINERSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "nominatedNodeName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "podIPs",
+            kind: Rep(Msg(&API__CORE__V1__PODIP)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "ephemeralContainerStatuses",
+            kind: Rep(Msg(&API__CORE__V1__CONTAINERSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "resize",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 15,
+            json: "resourceClaimStatuses",
+            kind: Rep(Msg(&API__CORE__V1__PODRESOURCECLAIMSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 16,
+            json: "hostIPs",
+            kind: Rep(Msg(&API__CORE__V1__HOSTIP)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 17,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 18,
+            json: "extendedResourceClaimStatus",
+            kind: One(Msg(&API__CORE__V1__PODEXTENDEDRESOURCECLAIMSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 19,
+            json: "allocatedResources",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 20,
+            json: "resources",
+            kind: One(Msg(&API__CORE__V1__RESOURCEREQUIREMENTS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODTEMPLATE: Msg = Msg {
+    name: "api::core::v1::PodTemplate",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "template",
+            kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PODTEMPLATESPEC: Msg = Msg {
+    name: "api::core::v1::PodTemplateSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CORE__V1__PODSPEC)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PORTSTATUS: Msg = Msg {
+    name: "api::core::v1::PortStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "port",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "protocol",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "error",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__PORTWORXVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::PortworxVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "volumeID",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PREFERREDSCHEDULINGTERM: Msg = Msg {
+    name: "api::core::v1::PreferredSchedulingTerm",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "weight",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "preference",
+            kind: One(Msg(&API__CORE__V1__NODESELECTORTERM)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__PROBE: Msg = Msg {
+    name: "api::core::v1::Probe",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "handler",
+            kind: Inline(&API__CORE__V1__PROBEHANDLER),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "initialDelaySeconds",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "timeoutSeconds",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "periodSeconds",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "successThreshold",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "failureThreshold",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "terminationGracePeriodSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__PROBEHANDLER: Msg = Msg {
+    name: "api::core::v1::ProbeHandler",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "exec",
+            kind: One(Msg(&API__CORE__V1__EXECACTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "httpGet",
+            kind: One(Msg(&API__CORE__V1__HTTPGETACTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "tcpSocket",
+            kind: One(Msg(&API__CORE__V1__TCPSOCKETACTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "grpc",
+            kind: One(Msg(&API__CORE__V1__GRPCACTION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__PROJECTEDVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::ProjectedVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "sources",
+            kind: Rep(Msg(&API__CORE__V1__VOLUMEPROJECTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "defaultMode",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__QUOBYTEVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::QuobyteVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "registry",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "volume",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "user",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "group",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "tenant",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__RBDPERSISTENTVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::RbdPersistentVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "monitors",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "image",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "pool",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "user",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "keyring",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__RBDVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::RbdVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "monitors",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "image",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "pool",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "user",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "keyring",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__REPLICATIONCONTROLLER: Msg = Msg {
+    name: "api::core::v1::ReplicationController",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CORE__V1__REPLICATIONCONTROLLERSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__CORE__V1__REPLICATIONCONTROLLERSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__REPLICATIONCONTROLLERCONDITION: Msg = Msg {
+    name: "api::core::v1::ReplicationControllerCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__REPLICATIONCONTROLLERSPEC: Msg = Msg {
+    name: "api::core::v1::ReplicationControllerSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "replicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "selector",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "template",
+            kind: One(Msg(&API__CORE__V1__PODTEMPLATESPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "minReadySeconds",
+            kind: One(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__REPLICATIONCONTROLLERSTATUS: Msg = Msg {
+    name: "api::core::v1::ReplicationControllerStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "replicas",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fullyLabeledReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "readyReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "availableReplicas",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "conditions",
+            kind: Rep(Msg(&API__CORE__V1__REPLICATIONCONTROLLERCONDITION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__RESOURCECLAIM: Msg = Msg {
+    name: "api::core::v1::ResourceClaim",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "request",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__RESOURCEFIELDSELECTOR: Msg = Msg {
+    name: "api::core::v1::ResourceFieldSelector",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "containerName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "resource",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "divisor",
+            kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__RESOURCEHEALTH: Msg = Msg {
+    name: "api::core::v1::ResourceHealth",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "resourceID",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "health",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__RESOURCEQUOTA: Msg = Msg {
+    name: "api::core::v1::ResourceQuota",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CORE__V1__RESOURCEQUOTASPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__CORE__V1__RESOURCEQUOTASTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__RESOURCEQUOTASPEC: Msg = Msg {
+    name: "api::core::v1::ResourceQuotaSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "hard",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "scopes",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "scopeSelector",
+            kind: One(Msg(&API__CORE__V1__SCOPESELECTOR)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__RESOURCEQUOTASTATUS: Msg = Msg {
+    name: "api::core::v1::ResourceQuotaStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "hard",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "used",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__RESOURCEREQUIREMENTS: Msg = Msg {
+    name: "api::core::v1::ResourceRequirements",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "limits",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "requests",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "claims",
+            kind: Rep(Msg(&API__CORE__V1__RESOURCECLAIM)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__RESOURCESTATUS: Msg = Msg {
+    name: "api::core::v1::ResourceStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "resources",
+            kind: Rep(Msg(&API__CORE__V1__RESOURCEHEALTH)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__SCALEIOPERSISTENTVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::ScaleIoPersistentVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "gateway",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "system",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__SECRETREFERENCE)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "sslEnabled",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "protectionDomain",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "storagePool",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "storageMode",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "volumeName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__SCALEIOVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::ScaleIoVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "gateway",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "system",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "sslEnabled",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "protectionDomain",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "storagePool",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "storageMode",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "volumeName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__SCOPESELECTOR: Msg = Msg {
+    name: "api::core::v1::ScopeSelector",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "matchExpressions",
+        kind: Rep(Msg(&API__CORE__V1__SCOPEDRESOURCESELECTORREQUIREMENT)),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__SCOPEDRESOURCESELECTORREQUIREMENT: Msg = Msg {
+    name: "api::core::v1::ScopedResourceSelectorRequirement",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "scopeName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "operator",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "values",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__SELINUXOPTIONS: Msg = Msg {
+    name: "api::core::v1::SeLinuxOptions",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "user",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "role",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "type",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "level",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__SECCOMPPROFILE: Msg = Msg {
+    name: "api::core::v1::SeccompProfile",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "localhostProfile",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__SECRET: Msg = Msg {
+    name: "api::core::v1::Secret",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "data",
+            kind: Map(Bytes),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "type",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "stringData",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "immutable",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__SECRETENVSOURCE: Msg = Msg {
+    name: "api::core::v1::SecretEnvSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "localObjectReference",
+            kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "optional",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__SECRETKEYSELECTOR: Msg = Msg {
+    name: "api::core::v1::SecretKeySelector",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "localObjectReference",
+            kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "key",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "optional",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__SECRETPROJECTION: Msg = Msg {
+    name: "api::core::v1::SecretProjection",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "localObjectReference",
+            kind: Inline(&API__CORE__V1__LOCALOBJECTREFERENCE),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "items",
+            kind: Rep(Msg(&API__CORE__V1__KEYTOPATH)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "optional",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__SECRETREFERENCE: Msg = Msg {
+    name: "api::core::v1::SecretReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__SECRETVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::SecretVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "secretName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "items",
+            kind: Rep(Msg(&API__CORE__V1__KEYTOPATH)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "defaultMode",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "optional",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__SECURITYCONTEXT: Msg = Msg {
+    name: "api::core::v1::SecurityContext",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "capabilities",
+            kind: One(Msg(&API__CORE__V1__CAPABILITIES)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "privileged",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "seLinuxOptions",
+            kind: One(Msg(&API__CORE__V1__SELINUXOPTIONS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "runAsUser",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "runAsNonRoot",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "readOnlyRootFilesystem",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "allowPrivilegeEscalation",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "runAsGroup",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 9,
+            json: "procMount",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 10,
+            json: "windowsOptions",
+            kind: One(Msg(&API__CORE__V1__WINDOWSSECURITYCONTEXTOPTIONS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "seccompProfile",
+            kind: One(Msg(&API__CORE__V1__SECCOMPPROFILE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "appArmorProfile",
+            kind: One(Msg(&API__CORE__V1__APPARMORPROFILE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__SERVICE: Msg = Msg {
+    name: "api::core::v1::Service",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__CORE__V1__SERVICESPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__CORE__V1__SERVICESTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__SERVICEACCOUNT: Msg = Msg {
+    name: "api::core::v1::ServiceAccount",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "secrets",
+            kind: Rep(Msg(&API__CORE__V1__OBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "imagePullSecrets",
+            kind: Rep(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "automountServiceAccountToken",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__SERVICEACCOUNTTOKENPROJECTION: Msg = Msg {
+    name: "api::core::v1::ServiceAccountTokenProjection",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "audience",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "expirationSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "path",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__SERVICEPORT: Msg = Msg {
+    name: "api::core::v1::ServicePort",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "protocol",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "port",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "targetPort",
+            kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "nodePort",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "appProtocol",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__SERVICESPEC: Msg = Msg {
+    name: "api::core::v1::ServiceSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "ports",
+            kind: Rep(Msg(&API__CORE__V1__SERVICEPORT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "selector",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "clusterIP",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "type",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "externalIPs",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "sessionAffinity",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "loadBalancerIP",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "loadBalancerSourceRanges",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "externalName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "externalTrafficPolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "healthCheckNodePort",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "publishNotReadyAddresses",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "sessionAffinityConfig",
+            kind: One(Msg(&API__CORE__V1__SESSIONAFFINITYCONFIG)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 17,
+            json: "ipFamilyPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 18,
+            json: "clusterIPs",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 19,
+            json: "ipFamilies",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 20,
+            json: "allocateLoadBalancerNodePorts",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 21,
+            json: "loadBalancerClass",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 22,
+            json: "internalTrafficPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 23,
+            json: "trafficDistribution",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__SERVICESTATUS: Msg = Msg {
+    name: "api::core::v1::ServiceStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "loadBalancer",
+            kind: One(Msg(&API__CORE__V1__LOADBALANCERSTATUS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "conditions",
+            kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__CONDITION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__SESSIONAFFINITYCONFIG: Msg = Msg {
+    name: "api::core::v1::SessionAffinityConfig",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "clientIP",
+        kind: One(Msg(&API__CORE__V1__CLIENTIPCONFIG)),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__SLEEPACTION: Msg = Msg {
+    name: "api::core::v1::SleepAction",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "seconds",
+        kind: One(I64),
+        keep_zero: true,
+    }],
+};
+pub static API__CORE__V1__STORAGEOSPERSISTENTVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::StorageOsPersistentVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "volumeName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "volumeNamespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__STORAGEOSVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::StorageOsVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "volumeName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "volumeNamespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "secretRef",
+            kind: One(Msg(&API__CORE__V1__LOCALOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__SYSCTL: Msg = Msg {
+    name: "api::core::v1::Sysctl",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "value",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__TAINT: Msg = Msg {
+    name: "api::core::v1::Taint",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "key",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "value",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "effect",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "timeAdded",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__TCPSOCKETACTION: Msg = Msg {
+    name: "api::core::v1::TcpSocketAction",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "port",
+            kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "host",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__TOLERATION: Msg = Msg {
+    name: "api::core::v1::Toleration",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "key",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "operator",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "value",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "effect",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "tolerationSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__TOPOLOGYSELECTORLABELREQUIREMENT: Msg = Msg {
+    name: "api::core::v1::TopologySelectorLabelRequirement",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "key",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "values",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__TOPOLOGYSELECTORTERM: Msg = Msg {
+    name: "api::core::v1::TopologySelectorTerm",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "matchLabelExpressions",
+        kind: Rep(Msg(&API__CORE__V1__TOPOLOGYSELECTORLABELREQUIREMENT)),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__TOPOLOGYSPREADCONSTRAINT: Msg = Msg {
+    name: "api::core::v1::TopologySpreadConstraint",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "maxSkew",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "topologyKey",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "whenUnsatisfiable",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "labelSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "minDomains",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "nodeAffinityPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "nodeTaintsPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "matchLabelKeys",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__TYPEDLOCALOBJECTREFERENCE: Msg = Msg {
+    name: "api::core::v1::TypedLocalObjectReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "apiGroup",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__TYPEDOBJECTREFERENCE: Msg = Msg {
+    name: "api::core::v1::TypedObjectReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "apiGroup",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__VOLUME: Msg = Msg {
+    name: "api::core::v1::Volume",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "volumeSource",
+            kind: Inline(&API__CORE__V1__VOLUMESOURCE),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__VOLUMEDEVICE: Msg = Msg {
+    name: "api::core::v1::VolumeDevice",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "devicePath",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__VOLUMEMOUNT: Msg = Msg {
+    name: "api::core::v1::VolumeMount",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "mountPath",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "subPath",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "mountPropagation",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "subPathExpr",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "recursiveReadOnly",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__VOLUMEMOUNTSTATUS: Msg = Msg {
+    name: "api::core::v1::VolumeMountStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "mountPath",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "readOnly",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "recursiveReadOnly",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__VOLUMENODEAFFINITY: Msg = Msg {
+    name: "api::core::v1::VolumeNodeAffinity",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "required",
+        kind: One(Msg(&API__CORE__V1__NODESELECTOR)),
+        keep_zero: false,
+    }],
+};
+pub static API__CORE__V1__VOLUMEPROJECTION: Msg = Msg {
+    name: "api::core::v1::VolumeProjection",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "secret",
+            kind: One(Msg(&API__CORE__V1__SECRETPROJECTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "downwardAPI",
+            kind: One(Msg(&API__CORE__V1__DOWNWARDAPIPROJECTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "configMap",
+            kind: One(Msg(&API__CORE__V1__CONFIGMAPPROJECTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "serviceAccountToken",
+            kind: One(Msg(&API__CORE__V1__SERVICEACCOUNTTOKENPROJECTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "clusterTrustBundle",
+            kind: One(Msg(&API__CORE__V1__CLUSTERTRUSTBUNDLEPROJECTION)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "podCertificate",
+            kind: One(Msg(&API__CORE__V1__PODCERTIFICATEPROJECTION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__VOLUMERESOURCEREQUIREMENTS: Msg = Msg {
+    name: "api::core::v1::VolumeResourceRequirements",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "limits",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "requests",
+            kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__VOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::VolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "hostPath",
+            kind: One(Msg(&API__CORE__V1__HOSTPATHVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "emptyDir",
+            kind: One(Msg(&API__CORE__V1__EMPTYDIRVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "gcePersistentDisk",
+            kind: One(Msg(&API__CORE__V1__GCEPERSISTENTDISKVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "awsElasticBlockStore",
+            kind: One(Msg(&API__CORE__V1__AWSELASTICBLOCKSTOREVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "gitRepo",
+            kind: One(Msg(&API__CORE__V1__GITREPOVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "secret",
+            kind: One(Msg(&API__CORE__V1__SECRETVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "nfs",
+            kind: One(Msg(&API__CORE__V1__NFSVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "iscsi",
+            kind: One(Msg(&API__CORE__V1__ISCSIVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "glusterfs",
+            kind: One(Msg(&API__CORE__V1__GLUSTERFSVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "persistentVolumeClaim",
+            kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMECLAIMVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "rbd",
+            kind: One(Msg(&API__CORE__V1__RBDVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "flexVolume",
+            kind: One(Msg(&API__CORE__V1__FLEXVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "cinder",
+            kind: One(Msg(&API__CORE__V1__CINDERVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "cephfs",
+            kind: One(Msg(&API__CORE__V1__CEPHFSVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 15,
+            json: "flocker",
+            kind: One(Msg(&API__CORE__V1__FLOCKERVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 16,
+            json: "downwardAPI",
+            kind: One(Msg(&API__CORE__V1__DOWNWARDAPIVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 17,
+            json: "fc",
+            kind: One(Msg(&API__CORE__V1__FCVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 18,
+            json: "azureFile",
+            kind: One(Msg(&API__CORE__V1__AZUREFILEVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 19,
+            json: "configMap",
+            kind: One(Msg(&API__CORE__V1__CONFIGMAPVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 20,
+            json: "vsphereVolume",
+            kind: One(Msg(&API__CORE__V1__VSPHEREVIRTUALDISKVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 21,
+            json: "quobyte",
+            kind: One(Msg(&API__CORE__V1__QUOBYTEVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 22,
+            json: "azureDisk",
+            kind: One(Msg(&API__CORE__V1__AZUREDISKVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 23,
+            json: "photonPersistentDisk",
+            kind: One(Msg(&API__CORE__V1__PHOTONPERSISTENTDISKVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 24,
+            json: "portworxVolume",
+            kind: One(Msg(&API__CORE__V1__PORTWORXVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 25,
+            json: "scaleIO",
+            kind: One(Msg(&API__CORE__V1__SCALEIOVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 26,
+            json: "projected",
+            kind: One(Msg(&API__CORE__V1__PROJECTEDVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 27,
+            json: "storageos",
+            kind: One(Msg(&API__CORE__V1__STORAGEOSVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 28,
+            json: "csi",
+            kind: One(Msg(&API__CORE__V1__CSIVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 29,
+            json: "ephemeral",
+            kind: One(Msg(&API__CORE__V1__EPHEMERALVOLUMESOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 30,
+            json: "image",
+            kind: One(Msg(&API__CORE__V1__IMAGEVOLUMESOURCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__VSPHEREVIRTUALDISKVOLUMESOURCE: Msg = Msg {
+    name: "api::core::v1::VsphereVirtualDiskVolumeSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "volumePath",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "fsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "storagePolicyName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "storagePolicyID",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__CORE__V1__WEIGHTEDPODAFFINITYTERM: Msg = Msg {
+    name: "api::core::v1::WeightedPodAffinityTerm",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "weight",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "podAffinityTerm",
+            kind: One(Msg(&API__CORE__V1__PODAFFINITYTERM)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__WINDOWSSECURITYCONTEXTOPTIONS: Msg = Msg {
+    name: "api::core::v1::WindowsSecurityContextOptions",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "gmsaCredentialSpecName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "gmsaCredentialSpec",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "runAsUserName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "hostProcess",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__CORE__V1__WORKLOADREFERENCE: Msg = Msg {
+    name: "api::core::v1::WorkloadReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "podGroup",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "podGroupReplicaKey",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__DISCOVERY__V1__ENDPOINT: Msg = Msg {
+    name: "api::discovery::v1::Endpoint",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "addresses",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "conditions",
+            kind: One(Msg(&API__DISCOVERY__V1__ENDPOINTCONDITIONS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "hostname",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "targetRef",
+            kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "deprecatedTopology",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "nodeName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "zone",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "hints",
+            kind: One(Msg(&API__DISCOVERY__V1__ENDPOINTHINTS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__DISCOVERY__V1__ENDPOINTCONDITIONS: Msg = Msg {
+    name: "api::discovery::v1::EndpointConditions",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "ready",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "serving",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "terminating",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__DISCOVERY__V1__ENDPOINTHINTS: Msg = Msg {
+    name: "api::discovery::v1::EndpointHints",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "forZones",
+            kind: Rep(Msg(&API__DISCOVERY__V1__FORZONE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "forNodes",
+            kind: Rep(Msg(&API__DISCOVERY__V1__FORNODE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__DISCOVERY__V1__ENDPOINTPORT: Msg = Msg {
+    name: "api::discovery::v1::EndpointPort",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "protocol",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "port",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "appProtocol",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__DISCOVERY__V1__ENDPOINTSLICE: Msg = Msg {
+    name: "api::discovery::v1::EndpointSlice",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "endpoints",
+            kind: Rep(Msg(&API__DISCOVERY__V1__ENDPOINT)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "ports",
+            kind: Rep(Msg(&API__DISCOVERY__V1__ENDPOINTPORT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "addressType",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__DISCOVERY__V1__FORNODE: Msg = Msg {
+    name: "api::discovery::v1::ForNode",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "name",
+        kind: One(Str),
+        keep_zero: false,
+    }],
+};
+pub static API__DISCOVERY__V1__FORZONE: Msg = Msg {
+    name: "api::discovery::v1::ForZone",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "name",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static API__EVENTS__V1__EVENT: Msg = Msg {
+    name: "api::events::v1::Event",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "eventTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "series",
+            kind: One(Msg(&API__EVENTS__V1__EVENTSERIES)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reportingController",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "reportingInstance",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "action",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "regarding",
+            kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "related",
+            kind: One(Msg(&API__CORE__V1__OBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "note",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "type",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "deprecatedSource",
+            kind: One(Msg(&API__CORE__V1__EVENTSOURCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "deprecatedFirstTimestamp",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "deprecatedLastTimestamp",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 15,
+            json: "deprecatedCount",
+            kind: One(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__EVENTS__V1__EVENTSERIES: Msg = Msg {
+    name: "api::events::v1::EventSeries",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "count",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "lastObservedTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__MICROTIME)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__EXEMPTPRIORITYLEVELCONFIGURATION: Msg = Msg {
+    name: "api::flowcontrol::v1::ExemptPriorityLevelConfiguration",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "nominalConcurrencyShares",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "lendablePercent",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__FLOWDISTINGUISHERMETHOD: Msg = Msg {
+    name: "api::flowcontrol::v1::FlowDistinguisherMethod",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "type",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static API__FLOWCONTROL__V1__FLOWSCHEMA: Msg = Msg {
+    name: "api::flowcontrol::v1::FlowSchema",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__FLOWCONTROL__V1__FLOWSCHEMASPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__FLOWCONTROL__V1__FLOWSCHEMASTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__FLOWSCHEMACONDITION: Msg = Msg {
+    name: "api::flowcontrol::v1::FlowSchemaCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__FLOWSCHEMASPEC: Msg = Msg {
+    name: "api::flowcontrol::v1::FlowSchemaSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "priorityLevelConfiguration",
+            kind: One(Msg(
+                &API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONREFERENCE,
+            )),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "matchingPrecedence",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "distinguisherMethod",
+            kind: One(Msg(&API__FLOWCONTROL__V1__FLOWDISTINGUISHERMETHOD)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "rules",
+            kind: Rep(Msg(&API__FLOWCONTROL__V1__POLICYRULESWITHSUBJECTS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__FLOWSCHEMASTATUS: Msg = Msg {
+    name: "api::flowcontrol::v1::FlowSchemaStatus",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "conditions",
+        kind: Rep(Msg(&API__FLOWCONTROL__V1__FLOWSCHEMACONDITION)),
+        keep_zero: false,
+    }],
+};
+pub static API__FLOWCONTROL__V1__GROUPSUBJECT: Msg = Msg {
+    name: "api::flowcontrol::v1::GroupSubject",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "name",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static API__FLOWCONTROL__V1__LIMITRESPONSE: Msg = Msg {
+    name: "api::flowcontrol::v1::LimitResponse",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "queuing",
+            kind: One(Msg(&API__FLOWCONTROL__V1__QUEUINGCONFIGURATION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__LIMITEDPRIORITYLEVELCONFIGURATION: Msg = Msg {
+    name: "api::flowcontrol::v1::LimitedPriorityLevelConfiguration",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "nominalConcurrencyShares",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "limitResponse",
+            kind: One(Msg(&API__FLOWCONTROL__V1__LIMITRESPONSE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "lendablePercent",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "borrowingLimitPercent",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__NONRESOURCEPOLICYRULE: Msg = Msg {
+    name: "api::flowcontrol::v1::NonResourcePolicyRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "verbs",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "nonResourceURLs",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__POLICYRULESWITHSUBJECTS: Msg = Msg {
+    name: "api::flowcontrol::v1::PolicyRulesWithSubjects",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "subjects",
+            kind: Rep(Msg(&API__FLOWCONTROL__V1__SUBJECT)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "resourceRules",
+            kind: Rep(Msg(&API__FLOWCONTROL__V1__RESOURCEPOLICYRULE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "nonResourceRules",
+            kind: Rep(Msg(&API__FLOWCONTROL__V1__NONRESOURCEPOLICYRULE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATION: Msg = Msg {
+    name: "api::flowcontrol::v1::PriorityLevelConfiguration",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONCONDITION: Msg = Msg {
+    name: "api::flowcontrol::v1::PriorityLevelConfigurationCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONREFERENCE: Msg = Msg {
+    name: "api::flowcontrol::v1::PriorityLevelConfigurationReference",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "name",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONSPEC: Msg = Msg {
+    name: "api::flowcontrol::v1::PriorityLevelConfigurationSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "limited",
+            kind: One(Msg(
+                &API__FLOWCONTROL__V1__LIMITEDPRIORITYLEVELCONFIGURATION,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "exempt",
+            kind: One(Msg(&API__FLOWCONTROL__V1__EXEMPTPRIORITYLEVELCONFIGURATION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONSTATUS: Msg = Msg {
+    name: "api::flowcontrol::v1::PriorityLevelConfigurationStatus",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "conditions",
+        kind: Rep(Msg(
+            &API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATIONCONDITION,
+        )),
+        keep_zero: false,
+    }],
+};
+pub static API__FLOWCONTROL__V1__QUEUINGCONFIGURATION: Msg = Msg {
+    name: "api::flowcontrol::v1::QueuingConfiguration",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "queues",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "handSize",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "queueLengthLimit",
+            kind: One(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__RESOURCEPOLICYRULE: Msg = Msg {
+    name: "api::flowcontrol::v1::ResourcePolicyRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "verbs",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "apiGroups",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "resources",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "clusterScope",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "namespaces",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__SERVICEACCOUNTSUBJECT: Msg = Msg {
+    name: "api::flowcontrol::v1::ServiceAccountSubject",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__SUBJECT: Msg = Msg {
+    name: "api::flowcontrol::v1::Subject",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "user",
+            kind: One(Msg(&API__FLOWCONTROL__V1__USERSUBJECT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "group",
+            kind: One(Msg(&API__FLOWCONTROL__V1__GROUPSUBJECT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "serviceAccount",
+            kind: One(Msg(&API__FLOWCONTROL__V1__SERVICEACCOUNTSUBJECT)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__FLOWCONTROL__V1__USERSUBJECT: Msg = Msg {
+    name: "api::flowcontrol::v1::UserSubject",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "name",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static API__NETWORKING__V1__HTTPINGRESSPATH: Msg = Msg {
+    name: "api::networking::v1::HttpIngressPath",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "path",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "backend",
+            kind: One(Msg(&API__NETWORKING__V1__INGRESSBACKEND)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "pathType",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__HTTPINGRESSRULEVALUE: Msg = Msg {
+    name: "api::networking::v1::HttpIngressRuleValue",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "paths",
+        kind: Rep(Msg(&API__NETWORKING__V1__HTTPINGRESSPATH)),
+        keep_zero: true,
+    }],
+};
+pub static API__NETWORKING__V1__IPADDRESS: Msg = Msg {
+    name: "api::networking::v1::IPAddress",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__NETWORKING__V1__IPADDRESSSPEC)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__IPADDRESSSPEC: Msg = Msg {
+    name: "api::networking::v1::IPAddressSpec",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "parentRef",
+        kind: One(Msg(&API__NETWORKING__V1__PARENTREFERENCE)),
+        keep_zero: false,
+    }],
+};
+pub static API__NETWORKING__V1__INGRESS: Msg = Msg {
+    name: "api::networking::v1::Ingress",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__NETWORKING__V1__INGRESSSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__NETWORKING__V1__INGRESSSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__INGRESSBACKEND: Msg = Msg {
+    name: "api::networking::v1::IngressBackend",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 3,
+            json: "resource",
+            kind: One(Msg(&API__CORE__V1__TYPEDLOCALOBJECTREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "service",
+            kind: One(Msg(&API__NETWORKING__V1__INGRESSSERVICEBACKEND)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__INGRESSCLASS: Msg = Msg {
+    name: "api::networking::v1::IngressClass",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__NETWORKING__V1__INGRESSCLASSSPEC)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__INGRESSCLASSPARAMETERSREFERENCE: Msg = Msg {
+    name: "api::networking::v1::IngressClassParametersReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "apiGroup",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "scope",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__INGRESSCLASSSPEC: Msg = Msg {
+    name: "api::networking::v1::IngressClassSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "controller",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "parameters",
+            kind: One(Msg(&API__NETWORKING__V1__INGRESSCLASSPARAMETERSREFERENCE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__INGRESSLOADBALANCERINGRESS: Msg = Msg {
+    name: "api::networking::v1::IngressLoadBalancerIngress",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "ip",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "hostname",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "ports",
+            kind: Rep(Msg(&API__NETWORKING__V1__INGRESSPORTSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__INGRESSLOADBALANCERSTATUS: Msg = Msg {
+    name: "api::networking::v1::IngressLoadBalancerStatus",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "ingress",
+        kind: Rep(Msg(&API__NETWORKING__V1__INGRESSLOADBALANCERINGRESS)),
+        keep_zero: false,
+    }],
+};
+pub static API__NETWORKING__V1__INGRESSPORTSTATUS: Msg = Msg {
+    name: "api::networking::v1::IngressPortStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "port",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "protocol",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "error",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__INGRESSRULE: Msg = Msg {
+    name: "api::networking::v1::IngressRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "host",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "ingressRuleValue",
+            kind: Inline(&API__NETWORKING__V1__INGRESSRULEVALUE),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__INGRESSRULEVALUE: Msg = Msg {
+    name: "api::networking::v1::IngressRuleValue",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "http",
+        kind: One(Msg(&API__NETWORKING__V1__HTTPINGRESSRULEVALUE)),
+        keep_zero: false,
+    }],
+};
+pub static API__NETWORKING__V1__INGRESSSERVICEBACKEND: Msg = Msg {
+    name: "api::networking::v1::IngressServiceBackend",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "port",
+            kind: One(Msg(&API__NETWORKING__V1__SERVICEBACKENDPORT)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__INGRESSSPEC: Msg = Msg {
+    name: "api::networking::v1::IngressSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "defaultBackend",
+            kind: One(Msg(&API__NETWORKING__V1__INGRESSBACKEND)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "tls",
+            kind: Rep(Msg(&API__NETWORKING__V1__INGRESSTLS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "rules",
+            kind: Rep(Msg(&API__NETWORKING__V1__INGRESSRULE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "ingressClassName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__INGRESSSTATUS: Msg = Msg {
+    name: "api::networking::v1::IngressStatus",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "loadBalancer",
+        kind: One(Msg(&API__NETWORKING__V1__INGRESSLOADBALANCERSTATUS)),
+        keep_zero: false,
+    }],
+};
+pub static API__NETWORKING__V1__INGRESSTLS: Msg = Msg {
+    name: "api::networking::v1::IngressTls",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "hosts",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "secretName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__IPBLOCK: Msg = Msg {
+    name: "api::networking::v1::IpBlock",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "cidr",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "except",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__NETWORKPOLICY: Msg = Msg {
+    name: "api::networking::v1::NetworkPolicy",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__NETWORKING__V1__NETWORKPOLICYSPEC)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__NETWORKPOLICYEGRESSRULE: Msg = Msg {
+    name: "api::networking::v1::NetworkPolicyEgressRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "ports",
+            kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYPORT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "to",
+            kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYPEER)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__NETWORKPOLICYINGRESSRULE: Msg = Msg {
+    name: "api::networking::v1::NetworkPolicyIngressRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "ports",
+            kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYPORT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "from",
+            kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYPEER)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__NETWORKPOLICYPEER: Msg = Msg {
+    name: "api::networking::v1::NetworkPolicyPeer",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "podSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "namespaceSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "ipBlock",
+            kind: One(Msg(&API__NETWORKING__V1__IPBLOCK)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__NETWORKPOLICYPORT: Msg = Msg {
+    name: "api::networking::v1::NetworkPolicyPort",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "protocol",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "port",
+            kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "endPort",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__NETWORKPOLICYSPEC: Msg = Msg {
+    name: "api::networking::v1::NetworkPolicySpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "podSelector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "ingress",
+            kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYINGRESSRULE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "egress",
+            kind: Rep(Msg(&API__NETWORKING__V1__NETWORKPOLICYEGRESSRULE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "policyTypes",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__PARENTREFERENCE: Msg = Msg {
+    name: "api::networking::v1::ParentReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "group",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "resource",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__SERVICEBACKENDPORT: Msg = Msg {
+    name: "api::networking::v1::ServiceBackendPort",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "number",
+            kind: One(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__SERVICECIDR: Msg = Msg {
+    name: "api::networking::v1::ServiceCIDR",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__NETWORKING__V1__SERVICECIDRSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__NETWORKING__V1__SERVICECIDRSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NETWORKING__V1__SERVICECIDRSPEC: Msg = Msg {
+    name: "api::networking::v1::ServiceCIDRSpec",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "cidrs",
+        kind: Rep(Str),
+        keep_zero: false,
+    }],
+};
+pub static API__NETWORKING__V1__SERVICECIDRSTATUS: Msg = Msg {
+    name: "api::networking::v1::ServiceCIDRStatus",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "conditions",
+        kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__CONDITION)),
+        keep_zero: false,
+    }],
+};
+pub static API__NODE__V1__OVERHEAD: Msg = Msg {
+    name: "api::node::v1::Overhead",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "podFixed",
+        kind: Map(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+        keep_zero: false,
+    }],
+};
+pub static API__NODE__V1__RUNTIMECLASS: Msg = Msg {
+    name: "api::node::v1::RuntimeClass",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "handler",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "overhead",
+            kind: One(Msg(&API__NODE__V1__OVERHEAD)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "scheduling",
+            kind: One(Msg(&API__NODE__V1__SCHEDULING)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__NODE__V1__SCHEDULING: Msg = Msg {
+    name: "api::node::v1::Scheduling",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "nodeSelector",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "tolerations",
+            kind: Rep(Msg(&API__CORE__V1__TOLERATION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__POLICY__V1__EVICTION: Msg = Msg {
+    name: "api::policy::v1::Eviction",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "deleteOptions",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__DELETEOPTIONS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__POLICY__V1__PODDISRUPTIONBUDGET: Msg = Msg {
+    name: "api::policy::v1::PodDisruptionBudget",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__POLICY__V1__PODDISRUPTIONBUDGETSPEC)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__POLICY__V1__PODDISRUPTIONBUDGETSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__POLICY__V1__PODDISRUPTIONBUDGETSPEC: Msg = Msg {
+    name: "api::policy::v1::PodDisruptionBudgetSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "minAvailable",
+            kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "selector",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "maxUnavailable",
+            kind: One(Msg(&APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "unhealthyPodEvictionPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__POLICY__V1__PODDISRUPTIONBUDGETSTATUS: Msg = Msg {
+    name: "api::policy::v1::PodDisruptionBudgetStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "disruptedPods",
+            kind: Map(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "disruptionsAllowed",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "currentHealthy",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "desiredHealthy",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "expectedPods",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "conditions",
+            kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__CONDITION)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__RBAC__V1__AGGREGATIONRULE: Msg = Msg {
+    name: "api::rbac::v1::AggregationRule",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "clusterRoleSelectors",
+        kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+        keep_zero: false,
+    }],
+};
+pub static API__RBAC__V1__CLUSTERROLE: Msg = Msg {
+    name: "api::rbac::v1::ClusterRole",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "rules",
+            kind: Rep(Msg(&API__RBAC__V1__POLICYRULE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "aggregationRule",
+            kind: One(Msg(&API__RBAC__V1__AGGREGATIONRULE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__RBAC__V1__CLUSTERROLEBINDING: Msg = Msg {
+    name: "api::rbac::v1::ClusterRoleBinding",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "subjects",
+            kind: Rep(Msg(&API__RBAC__V1__SUBJECT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "roleRef",
+            kind: One(Msg(&API__RBAC__V1__ROLEREF)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__RBAC__V1__POLICYRULE: Msg = Msg {
+    name: "api::rbac::v1::PolicyRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "verbs",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "apiGroups",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "resources",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "resourceNames",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "nonResourceURLs",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__RBAC__V1__ROLE: Msg = Msg {
+    name: "api::rbac::v1::Role",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "rules",
+            kind: Rep(Msg(&API__RBAC__V1__POLICYRULE)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__RBAC__V1__ROLEBINDING: Msg = Msg {
+    name: "api::rbac::v1::RoleBinding",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "subjects",
+            kind: Rep(Msg(&API__RBAC__V1__SUBJECT)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "roleRef",
+            kind: One(Msg(&API__RBAC__V1__ROLEREF)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__RBAC__V1__ROLEREF: Msg = Msg {
+    name: "api::rbac::v1::RoleRef",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "apiGroup",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__RBAC__V1__SUBJECT: Msg = Msg {
+    name: "api::rbac::v1::Subject",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "apiGroup",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__SCHEDULING__V1__PRIORITYCLASS: Msg = Msg {
+    name: "api::scheduling::v1::PriorityClass",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "value",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "globalDefault",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "description",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "preemptionPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__STORAGE__V1__CSIDRIVER: Msg = Msg {
+    name: "api::storage::v1::CSIDriver",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__STORAGE__V1__CSIDRIVERSPEC)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__STORAGE__V1__CSIDRIVERSPEC: Msg = Msg {
+    name: "api::storage::v1::CSIDriverSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "attachRequired",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "podInfoOnMount",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "volumeLifecycleModes",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "storageCapacity",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "fsGroupPolicy",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "tokenRequests",
+            kind: Rep(Msg(&API__STORAGE__V1__TOKENREQUEST)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "requiresRepublish",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "seLinuxMount",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "nodeAllocatableUpdatePeriodSeconds",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "serviceAccountTokenInSecrets",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__STORAGE__V1__CSINODE: Msg = Msg {
+    name: "api::storage::v1::CSINode",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__STORAGE__V1__CSINODESPEC)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__STORAGE__V1__CSINODEDRIVER: Msg = Msg {
+    name: "api::storage::v1::CSINodeDriver",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "nodeID",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "topologyKeys",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "allocatable",
+            kind: One(Msg(&API__STORAGE__V1__VOLUMENODERESOURCES)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__STORAGE__V1__CSINODESPEC: Msg = Msg {
+    name: "api::storage::v1::CSINodeSpec",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "drivers",
+        kind: Rep(Msg(&API__STORAGE__V1__CSINODEDRIVER)),
+        keep_zero: true,
+    }],
+};
+pub static API__STORAGE__V1__CSISTORAGECAPACITY: Msg = Msg {
+    name: "api::storage::v1::CSIStorageCapacity",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "nodeTopology",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "storageClassName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "capacity",
+            kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "maximumVolumeSize",
+            kind: One(Msg(&APIMACHINERY__PKG__API__RESOURCE__QUANTITY)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__STORAGE__V1__STORAGECLASS: Msg = Msg {
+    name: "api::storage::v1::StorageClass",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "provisioner",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "parameters",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reclaimPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "mountOptions",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "allowVolumeExpansion",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "volumeBindingMode",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "allowedTopologies",
+            kind: Rep(Msg(&API__CORE__V1__TOPOLOGYSELECTORTERM)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__STORAGE__V1__TOKENREQUEST: Msg = Msg {
+    name: "api::storage::v1::TokenRequest",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "audience",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "expirationSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__STORAGE__V1__VOLUMEATTACHMENT: Msg = Msg {
+    name: "api::storage::v1::VolumeAttachment",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(&API__STORAGE__V1__VOLUMEATTACHMENTSPEC)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(&API__STORAGE__V1__VOLUMEATTACHMENTSTATUS)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__STORAGE__V1__VOLUMEATTACHMENTSOURCE: Msg = Msg {
+    name: "api::storage::v1::VolumeAttachmentSource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "persistentVolumeName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "inlineVolumeSpec",
+            kind: One(Msg(&API__CORE__V1__PERSISTENTVOLUMESPEC)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__STORAGE__V1__VOLUMEATTACHMENTSPEC: Msg = Msg {
+    name: "api::storage::v1::VolumeAttachmentSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "attacher",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "source",
+            kind: One(Msg(&API__STORAGE__V1__VOLUMEATTACHMENTSOURCE)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "nodeName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__STORAGE__V1__VOLUMEATTACHMENTSTATUS: Msg = Msg {
+    name: "api::storage::v1::VolumeAttachmentStatus",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "attached",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "attachmentMetadata",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "attachError",
+            kind: One(Msg(&API__STORAGE__V1__VOLUMEERROR)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "detachError",
+            kind: One(Msg(&API__STORAGE__V1__VOLUMEERROR)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__STORAGE__V1__VOLUMEATTRIBUTESCLASS: Msg = Msg {
+    name: "api::storage::v1::VolumeAttributesClass",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "driverName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "parameters",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static API__STORAGE__V1__VOLUMEERROR: Msg = Msg {
+    name: "api::storage::v1::VolumeError",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "time",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "errorCode",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static API__STORAGE__V1__VOLUMENODERESOURCES: Msg = Msg {
+    name: "api::storage::v1::VolumeNodeResources",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "count",
+        kind: One(I32),
+        keep_zero: true,
+    }],
+};
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCECOLUMNDEFINITION:
+    Msg = Msg {
+    name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceColumnDefinition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "format",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "description",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "priority",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "jsonPath",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCECONVERSION: Msg =
+    Msg {
+        name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceConversion",
+        special: Special::None,
+        fields: &[
+            Field {
+                tag: 1,
+                json: "strategy",
+                kind: One(Str),
+                keep_zero: true,
+            },
+            Field {
+                tag: 2,
+                json: "webhook",
+                kind: One(Msg(
+                    &APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__WEBHOOKCONVERSION,
+                )),
+                keep_zero: false,
+            },
+        ],
+    };
 pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEDEFINITION: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition", special: Special::None, fields: &[
     Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
     Field { tag: 2, json: "spec", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEDEFINITIONSPEC)), keep_zero: true },
@@ -2923,18 +12532,49 @@ pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCE
     Field { tag: 5, json: "message", kind: One(Str), keep_zero: false },
     Field { tag: 6, json: "observedGeneration", kind: One(I64), keep_zero: false },
 ] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEDEFINITIONLIST: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEDEFINITION)), keep_zero: false },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEDEFINITIONNAMES: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionNames", special: Special::None, fields: &[
-    Field { tag: 1, json: "plural", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "singular", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "shortNames", kind: Rep(Str), keep_zero: false },
-    Field { tag: 4, json: "kind", kind: One(Str), keep_zero: true },
-    Field { tag: 5, json: "listKind", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "categories", kind: Rep(Str), keep_zero: false },
-] };
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEDEFINITIONNAMES:
+    Msg = Msg {
+    name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionNames",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "plural",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "singular",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "shortNames",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "listKind",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "categories",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
 pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEDEFINITIONSPEC: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinitionSpec", special: Special::None, fields: &[
     Field { tag: 1, json: "group", kind: One(Str), keep_zero: true },
     Field { tag: 3, json: "names", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEDEFINITIONNAMES)), keep_zero: true },
@@ -2960,31 +12600,83 @@ pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCE
     Field { tag: 8, json: "deprecationWarning", kind: One(Str), keep_zero: true },
     Field { tag: 9, json: "selectableFields", kind: Rep(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__SELECTABLEFIELD)), keep_zero: false },
 ] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCESUBRESOURCESCALE: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceSubresourceScale", special: Special::None, fields: &[
-    Field { tag: 1, json: "specReplicasPath", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "statusReplicasPath", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "labelSelectorPath", kind: One(Str), keep_zero: true },
-] };
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCESUBRESOURCESCALE:
+    Msg = Msg {
+    name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceSubresourceScale",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "specReplicasPath",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "statusReplicasPath",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "labelSelectorPath",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
 pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCESUBRESOURCESTATUS: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceSubresourceStatus", special: Special::None, fields: &[
 ] };
 pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCESUBRESOURCES: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceSubresources", special: Special::None, fields: &[
     Field { tag: 1, json: "status", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCESUBRESOURCESTATUS)), keep_zero: false },
     Field { tag: 2, json: "scale", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCESUBRESOURCESCALE)), keep_zero: false },
 ] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEVALIDATION: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceValidation", special: Special::None, fields: &[
-    Field { tag: 1, json: "openAPIV3Schema", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPS)), keep_zero: false },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__EXTERNALDOCUMENTATION: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::ExternalDocumentation", special: Special::None, fields: &[
-    Field { tag: 1, json: "description", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "url", kind: One(Str), keep_zero: false },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSON: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::Json", special: Special::RawJson, fields: &[
-    Field { tag: 1, json: "raw", kind: One(Bytes), keep_zero: false },
-] };
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEVALIDATION: Msg =
+    Msg {
+        name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceValidation",
+        special: Special::None,
+        fields: &[Field {
+            tag: 1,
+            json: "openAPIV3Schema",
+            kind: One(Msg(
+                &APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPS,
+            )),
+            keep_zero: false,
+        }],
+    };
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__EXTERNALDOCUMENTATION: Msg =
+    Msg {
+        name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::ExternalDocumentation",
+        special: Special::None,
+        fields: &[
+            Field {
+                tag: 1,
+                json: "description",
+                kind: One(Str),
+                keep_zero: false,
+            },
+            Field {
+                tag: 2,
+                json: "url",
+                kind: One(Str),
+                keep_zero: false,
+            },
+        ],
+    };
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSON: Msg = Msg {
+    name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::Json",
+    special: Special::RawJson,
+    fields: &[Field {
+        tag: 1,
+        json: "raw",
+        kind: One(Bytes),
+        keep_zero: false,
+    }],
+};
 pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPS: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSchemaProps", special: Special::None, fields: &[
     Field { tag: 1, json: "id", kind: One(Str), keep_zero: false },
     Field { tag: 2, json: "$schema", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "$ref", kind: One(Str), keep_zero: false },
+    Field { tag: 3, json: "$ref", kind: One(Str), keep_zero: true },
     Field { tag: 4, json: "description", kind: One(Str), keep_zero: false },
     Field { tag: 5, json: "type", kind: One(Str), keep_zero: false },
     Field { tag: 6, json: "format", kind: One(Str), keep_zero: false },
@@ -3027,394 +12719,1502 @@ pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROP
     Field { tag: 43, json: "x-kubernetes-map-type", kind: One(Str), keep_zero: true },
     Field { tag: 44, json: "x-kubernetes-validations", kind: Rep(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__VALIDATIONRULE)), keep_zero: false },
 ] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPSORARRAY: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSchemaPropsOrArray", special: Special::SchemaOrArray, fields: &[
-    Field { tag: 1, json: "schema", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPS)), keep_zero: false },
-    Field { tag: 2, json: "JSONSchemas", kind: Rep(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPS)), keep_zero: false },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPSORBOOL: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSchemaPropsOrBool", special: Special::SchemaOrBool, fields: &[
-    Field { tag: 1, json: "allows", kind: One(Bool), keep_zero: false },
-    Field { tag: 2, json: "schema", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPS)), keep_zero: false },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPSORSTRINGARRAY: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSchemaPropsOrStringArray", special: Special::SchemaOrStringArray, fields: &[
-    Field { tag: 1, json: "schema", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPS)), keep_zero: false },
-    Field { tag: 2, json: "property", kind: Rep(Str), keep_zero: false },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__SELECTABLEFIELD: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::SelectableField", special: Special::None, fields: &[
-    Field { tag: 1, json: "jsonPath", kind: One(Str), keep_zero: true },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__SERVICEREFERENCE: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::ServiceReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "namespace", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "path", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "port", kind: One(I32), keep_zero: true },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__VALIDATIONRULE: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::ValidationRule", special: Special::None, fields: &[
-    Field { tag: 1, json: "rule", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "messageExpression", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: true },
-    Field { tag: 5, json: "fieldPath", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "optionalOldSelf", kind: One(Bool), keep_zero: true },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__WEBHOOKCLIENTCONFIG: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::WebhookClientConfig", special: Special::None, fields: &[
-    Field { tag: 1, json: "service", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__SERVICEREFERENCE)), keep_zero: false },
-    Field { tag: 2, json: "caBundle", kind: One(Bytes), keep_zero: false },
-    Field { tag: 3, json: "url", kind: One(Str), keep_zero: true },
-] };
-pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__WEBHOOKCONVERSION: Msg = Msg { name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::WebhookConversion", special: Special::None, fields: &[
-    Field { tag: 2, json: "clientConfig", kind: One(Msg(&APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__WEBHOOKCLIENTCONFIG)), keep_zero: false },
-    Field { tag: 3, json: "conversionReviewVersions", kind: Rep(Str), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__API__RESOURCE__QUANTITY: Msg = Msg { name: "apimachinery::pkg::api::resource::Quantity", special: Special::Quantity, fields: &[
-    Field { tag: 1, json: "string", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__API__RESOURCE__QUANTITYVALUE: Msg = Msg { name: "apimachinery::pkg::api::resource::QuantityValue", special: Special::Quantity, fields: &[
-    Field { tag: 1, json: "string", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__APIGROUP: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::APIGroup", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "versions", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__GROUPVERSIONFORDISCOVERY)), keep_zero: true },
-    Field { tag: 3, json: "preferredVersion", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__GROUPVERSIONFORDISCOVERY)), keep_zero: false },
-    Field { tag: 4, json: "serverAddressByClientCIDRs", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__SERVERADDRESSBYCLIENTCIDR)), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__APIGROUPLIST: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::APIGroupList", special: Special::None, fields: &[
-    Field { tag: 1, json: "groups", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__APIGROUP)), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__APIRESOURCE: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::APIResource", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "namespaced", kind: One(Bool), keep_zero: true },
-    Field { tag: 3, json: "kind", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "verbs", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__VERBS)), keep_zero: true },
-    Field { tag: 5, json: "shortNames", kind: Rep(Str), keep_zero: false },
-    Field { tag: 6, json: "singularName", kind: One(Str), keep_zero: true },
-    Field { tag: 7, json: "categories", kind: Rep(Str), keep_zero: false },
-    Field { tag: 8, json: "group", kind: One(Str), keep_zero: false },
-    Field { tag: 9, json: "version", kind: One(Str), keep_zero: false },
-    Field { tag: 10, json: "storageVersionHash", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__APIRESOURCELIST: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::APIResourceList", special: Special::None, fields: &[
-    Field { tag: 1, json: "groupVersion", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "resources", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__APIRESOURCE)), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__APIVERSIONS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::APIVersions", special: Special::None, fields: &[
-    Field { tag: 1, json: "versions", kind: Rep(Str), keep_zero: true },
-    Field { tag: 2, json: "serverAddressByClientCIDRs", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__SERVERADDRESSBYCLIENTCIDR)), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__APPLYOPTIONS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::ApplyOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "dryRun", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "force", kind: One(Bool), keep_zero: false },
-    Field { tag: 3, json: "fieldManager", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__CONDITION: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::Condition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "observedGeneration", kind: One(I64), keep_zero: false },
-    Field { tag: 4, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: true },
-    Field { tag: 5, json: "reason", kind: One(Str), keep_zero: true },
-    Field { tag: 6, json: "message", kind: One(Str), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__CREATEOPTIONS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::CreateOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "dryRun", kind: Rep(Str), keep_zero: false },
-    Field { tag: 3, json: "fieldManager", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "fieldValidation", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__DELETEOPTIONS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::DeleteOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "gracePeriodSeconds", kind: One(I64), keep_zero: true },
-    Field { tag: 2, json: "preconditions", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__PRECONDITIONS)), keep_zero: false },
-    Field { tag: 3, json: "orphanDependents", kind: One(Bool), keep_zero: true },
-    Field { tag: 4, json: "propagationPolicy", kind: One(Str), keep_zero: true },
-    Field { tag: 5, json: "dryRun", kind: Rep(Str), keep_zero: false },
-    Field { tag: 6, json: "ignoreStoreReadErrorWithClusterBreakingPotential", kind: One(Bool), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__DURATION: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::Duration", special: Special::Duration, fields: &[
-    Field { tag: 1, json: "duration", kind: One(I64), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__FIELDSELECTORREQUIREMENT: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::FieldSelectorRequirement", special: Special::None, fields: &[
-    Field { tag: 1, json: "key", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "operator", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "values", kind: Rep(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__FIELDSV1: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::FieldsV1", special: Special::FieldsV1, fields: &[
-    Field { tag: 1, json: "raw", kind: One(Bytes), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__GETOPTIONS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::GetOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "resourceVersion", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__GROUPKIND: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::GroupKind", special: Special::None, fields: &[
-    Field { tag: 1, json: "group", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "kind", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__GROUPRESOURCE: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::GroupResource", special: Special::None, fields: &[
-    Field { tag: 1, json: "group", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "resource", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__GROUPVERSION: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::GroupVersion", special: Special::None, fields: &[
-    Field { tag: 1, json: "group", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "version", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__GROUPVERSIONFORDISCOVERY: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::GroupVersionForDiscovery", special: Special::None, fields: &[
-    Field { tag: 1, json: "groupVersion", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "version", kind: One(Str), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__GROUPVERSIONKIND: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::GroupVersionKind", special: Special::None, fields: &[
-    Field { tag: 1, json: "group", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "version", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "kind", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__GROUPVERSIONRESOURCE: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::GroupVersionResource", special: Special::None, fields: &[
-    Field { tag: 1, json: "group", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "version", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "resource", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::LabelSelector", special: Special::None, fields: &[
-    Field { tag: 1, json: "matchLabels", kind: Map(Str), keep_zero: false },
-    Field { tag: 2, json: "matchExpressions", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__LABELSELECTORREQUIREMENT)), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__LABELSELECTORREQUIREMENT: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement", special: Special::None, fields: &[
-    Field { tag: 1, json: "key", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "operator", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "values", kind: Rep(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__LIST: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::List", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&APIMACHINERY__PKG__RUNTIME__RAWEXTENSION)), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__LISTMETA: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::ListMeta", special: Special::None, fields: &[
-    Field { tag: 1, json: "selfLink", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "resourceVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "continue", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "remainingItemCount", kind: One(I64), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__LISTOPTIONS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::ListOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "labelSelector", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "fieldSelector", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "watch", kind: One(Bool), keep_zero: false },
-    Field { tag: 4, json: "resourceVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "timeoutSeconds", kind: One(I64), keep_zero: false },
-    Field { tag: 7, json: "limit", kind: One(I64), keep_zero: false },
-    Field { tag: 8, json: "continue", kind: One(Str), keep_zero: false },
-    Field { tag: 9, json: "allowWatchBookmarks", kind: One(Bool), keep_zero: true },
-    Field { tag: 10, json: "resourceVersionMatch", kind: One(Str), keep_zero: false },
-    Field { tag: 11, json: "sendInitialEvents", kind: One(Bool), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__MANAGEDFIELDSENTRY: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry", special: Special::None, fields: &[
-    Field { tag: 1, json: "manager", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "operation", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "apiVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "time", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 6, json: "fieldsType", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "fieldsV1", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__FIELDSV1)), keep_zero: false },
-    Field { tag: 8, json: "subresource", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__MICROTIME: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::MicroTime", special: Special::MicroTime, fields: &[
-    Field { tag: 1, json: "seconds", kind: One(I64), keep_zero: false },
-    Field { tag: 2, json: "nanos", kind: One(I32), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::ObjectMeta", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "generateName", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "namespace", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "selfLink", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "uid", kind: One(Str), keep_zero: false },
-    Field { tag: 6, json: "resourceVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 7, json: "generation", kind: One(I64), keep_zero: false },
-    Field { tag: 8, json: "creationTimestamp", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 9, json: "deletionTimestamp", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 10, json: "deletionGracePeriodSeconds", kind: One(I64), keep_zero: true },
-    Field { tag: 11, json: "labels", kind: Map(Str), keep_zero: false },
-    Field { tag: 12, json: "annotations", kind: Map(Str), keep_zero: false },
-    Field { tag: 13, json: "ownerReferences", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__OWNERREFERENCE)), keep_zero: false },
-    Field { tag: 14, json: "finalizers", kind: Rep(Str), keep_zero: false },
-    Field { tag: 17, json: "managedFields", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__MANAGEDFIELDSENTRY)), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__OWNERREFERENCE: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::OwnerReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "kind", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "name", kind: One(Str), keep_zero: true },
-    Field { tag: 4, json: "uid", kind: One(Str), keep_zero: true },
-    Field { tag: 5, json: "apiVersion", kind: One(Str), keep_zero: true },
-    Field { tag: 6, json: "controller", kind: One(Bool), keep_zero: true },
-    Field { tag: 7, json: "blockOwnerDeletion", kind: One(Bool), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__PARTIALOBJECTMETADATA: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::PartialObjectMetadata", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__PARTIALOBJECTMETADATALIST: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::PartialObjectMetadataList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__PARTIALOBJECTMETADATA)), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__PATCH: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::Patch", special: Special::None, fields: &[
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__PATCHOPTIONS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::PatchOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "dryRun", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "force", kind: One(Bool), keep_zero: true },
-    Field { tag: 3, json: "fieldManager", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "fieldValidation", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__PRECONDITIONS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::Preconditions", special: Special::None, fields: &[
-    Field { tag: 1, json: "uid", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "resourceVersion", kind: One(Str), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__ROOTPATHS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::RootPaths", special: Special::None, fields: &[
-    Field { tag: 1, json: "paths", kind: Rep(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__SERVERADDRESSBYCLIENTCIDR: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::ServerAddressByClientCIDR", special: Special::None, fields: &[
-    Field { tag: 1, json: "clientCIDR", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "serverAddress", kind: One(Str), keep_zero: true },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__STATUS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::Status", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "details", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__STATUSDETAILS)), keep_zero: false },
-    Field { tag: 6, json: "code", kind: One(I32), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__STATUSCAUSE: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::StatusCause", special: Special::None, fields: &[
-    Field { tag: 1, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "message", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "field", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__STATUSDETAILS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::StatusDetails", special: Special::None, fields: &[
-    Field { tag: 1, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "group", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "kind", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "causes", kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__STATUSCAUSE)), keep_zero: false },
-    Field { tag: 5, json: "retryAfterSeconds", kind: One(I32), keep_zero: false },
-    Field { tag: 6, json: "uid", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__TABLEOPTIONS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::TableOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "includeObject", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__TIME: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::Time", special: Special::Time, fields: &[
-    Field { tag: 1, json: "seconds", kind: One(I64), keep_zero: false },
-    Field { tag: 2, json: "nanos", kind: One(I32), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__TIMESTAMP: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::Timestamp", special: Special::None, fields: &[
-    Field { tag: 1, json: "seconds", kind: One(I64), keep_zero: false },
-    Field { tag: 2, json: "nanos", kind: One(I32), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__TYPEMETA: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::TypeMeta", special: Special::None, fields: &[
-    Field { tag: 1, json: "kind", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "apiVersion", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__UPDATEOPTIONS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::UpdateOptions", special: Special::None, fields: &[
-    Field { tag: 1, json: "dryRun", kind: Rep(Str), keep_zero: false },
-    Field { tag: 2, json: "fieldManager", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "fieldValidation", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__VERBS: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::Verbs", special: Special::None, fields: &[
-    Field { tag: 1, json: "items", kind: Rep(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__APIS__META__V1__WATCHEVENT: Msg = Msg { name: "apimachinery::pkg::apis::meta::v1::WatchEvent", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "object", kind: One(Msg(&APIMACHINERY__PKG__RUNTIME__RAWEXTENSION)), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__RUNTIME__RAWEXTENSION: Msg = Msg { name: "apimachinery::pkg::runtime::RawExtension", special: Special::RawExtension, fields: &[
-    Field { tag: 1, json: "raw", kind: One(Bytes), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__RUNTIME__TYPEMETA: Msg = Msg { name: "apimachinery::pkg::runtime::TypeMeta", special: Special::None, fields: &[
-    Field { tag: 1, json: "apiVersion", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "kind", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__RUNTIME__UNKNOWN: Msg = Msg { name: "apimachinery::pkg::runtime::Unknown", special: Special::None, fields: &[
-    Field { tag: 1, json: "typeMeta", kind: One(Msg(&APIMACHINERY__PKG__RUNTIME__TYPEMETA)), keep_zero: false },
-    Field { tag: 2, json: "raw", kind: One(Bytes), keep_zero: false },
-    Field { tag: 3, json: "contentEncoding", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "contentType", kind: One(Str), keep_zero: false },
-] };
-pub static APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING: Msg = Msg { name: "apimachinery::pkg::util::intstr::IntOrString", special: Special::IntOrString, fields: &[
-    Field { tag: 1, json: "type", kind: One(I64), keep_zero: false },
-    Field { tag: 2, json: "intVal", kind: One(I32), keep_zero: false },
-    Field { tag: 3, json: "strVal", kind: One(Str), keep_zero: false },
-] };
-pub static KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICE: Msg = Msg { name: "kube_aggregator::pkg::apis::apiregistration::v1::APIService", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)), keep_zero: true },
-    Field { tag: 2, json: "spec", kind: One(Msg(&KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICESPEC)), keep_zero: false },
-    Field { tag: 3, json: "status", kind: One(Msg(&KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICESTATUS)), keep_zero: false },
-] };
-pub static KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICECONDITION: Msg = Msg { name: "kube_aggregator::pkg::apis::apiregistration::v1::APIServiceCondition", special: Special::None, fields: &[
-    Field { tag: 1, json: "type", kind: One(Str), keep_zero: true },
-    Field { tag: 2, json: "status", kind: One(Str), keep_zero: true },
-    Field { tag: 3, json: "lastTransitionTime", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)), keep_zero: false },
-    Field { tag: 4, json: "reason", kind: One(Str), keep_zero: false },
-    Field { tag: 5, json: "message", kind: One(Str), keep_zero: false },
-] };
-pub static KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICELIST: Msg = Msg { name: "kube_aggregator::pkg::apis::apiregistration::v1::APIServiceList", special: Special::None, fields: &[
-    Field { tag: 1, json: "metadata", kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)), keep_zero: false },
-    Field { tag: 2, json: "items", kind: Rep(Msg(&KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICE)), keep_zero: false },
-] };
-pub static KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICESPEC: Msg = Msg { name: "kube_aggregator::pkg::apis::apiregistration::v1::APIServiceSpec", special: Special::None, fields: &[
-    Field { tag: 1, json: "service", kind: One(Msg(&KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__SERVICEREFERENCE)), keep_zero: false },
-    Field { tag: 2, json: "group", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "version", kind: One(Str), keep_zero: false },
-    Field { tag: 4, json: "insecureSkipTLSVerify", kind: One(Bool), keep_zero: false },
-    Field { tag: 5, json: "caBundle", kind: One(Bytes), keep_zero: false },
-    Field { tag: 7, json: "groupPriorityMinimum", kind: One(I32), keep_zero: true },
-    Field { tag: 8, json: "versionPriority", kind: One(I32), keep_zero: true },
-] };
-pub static KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICESTATUS: Msg = Msg { name: "kube_aggregator::pkg::apis::apiregistration::v1::APIServiceStatus", special: Special::None, fields: &[
-    Field { tag: 1, json: "conditions", kind: Rep(Msg(&KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICECONDITION)), keep_zero: false },
-] };
-pub static KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__SERVICEREFERENCE: Msg = Msg { name: "kube_aggregator::pkg::apis::apiregistration::v1::ServiceReference", special: Special::None, fields: &[
-    Field { tag: 1, json: "namespace", kind: One(Str), keep_zero: false },
-    Field { tag: 2, json: "name", kind: One(Str), keep_zero: false },
-    Field { tag: 3, json: "port", kind: One(I32), keep_zero: true },
-] };
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPSORARRAY: Msg =
+    Msg {
+        name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSchemaPropsOrArray",
+        special: Special::SchemaOrArray,
+        fields: &[
+            Field {
+                tag: 1,
+                json: "schema",
+                kind: One(Msg(
+                    &APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPS,
+                )),
+                keep_zero: false,
+            },
+            Field {
+                tag: 2,
+                json: "JSONSchemas",
+                kind: Rep(Msg(
+                    &APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPS,
+                )),
+                keep_zero: false,
+            },
+        ],
+    };
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPSORBOOL: Msg =
+    Msg {
+        name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSchemaPropsOrBool",
+        special: Special::SchemaOrBool,
+        fields: &[
+            Field {
+                tag: 1,
+                json: "allows",
+                kind: One(Bool),
+                keep_zero: false,
+            },
+            Field {
+                tag: 2,
+                json: "schema",
+                kind: One(Msg(
+                    &APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPS,
+                )),
+                keep_zero: false,
+            },
+        ],
+    };
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPSORSTRINGARRAY:
+    Msg = Msg {
+    name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::JsonSchemaPropsOrStringArray",
+    special: Special::SchemaOrStringArray,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "schema",
+            kind: One(Msg(
+                &APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__JSONSCHEMAPROPS,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "property",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__SELECTABLEFIELD: Msg = Msg {
+    name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::SelectableField",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "jsonPath",
+        kind: One(Str),
+        keep_zero: true,
+    }],
+};
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__SERVICEREFERENCE: Msg = Msg {
+    name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::ServiceReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "path",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "port",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__VALIDATIONRULE: Msg = Msg {
+    name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::ValidationRule",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "rule",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "messageExpression",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "fieldPath",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "optionalOldSelf",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__WEBHOOKCLIENTCONFIG: Msg = Msg {
+    name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::WebhookClientConfig",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "service",
+            kind: One(Msg(
+                &APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__SERVICEREFERENCE,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "caBundle",
+            kind: One(Bytes),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "url",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__WEBHOOKCONVERSION: Msg = Msg {
+    name: "apiextensions_apiserver::pkg::apis::apiextensions::v1::WebhookConversion",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 2,
+            json: "clientConfig",
+            kind: One(Msg(
+                &APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__WEBHOOKCLIENTCONFIG,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "conversionReviewVersions",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__API__RESOURCE__QUANTITY: Msg = Msg {
+    name: "apimachinery::pkg::api::resource::Quantity",
+    special: Special::Quantity,
+    fields: &[Field {
+        tag: 1,
+        json: "string",
+        kind: One(Str),
+        keep_zero: false,
+    }],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__APIGROUP: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::APIGroup",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "versions",
+            kind: Rep(Msg(
+                &APIMACHINERY__PKG__APIS__META__V1__GROUPVERSIONFORDISCOVERY,
+            )),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "preferredVersion",
+            kind: One(Msg(
+                &APIMACHINERY__PKG__APIS__META__V1__GROUPVERSIONFORDISCOVERY,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "serverAddressByClientCIDRs",
+            kind: Rep(Msg(
+                &APIMACHINERY__PKG__APIS__META__V1__SERVERADDRESSBYCLIENTCIDR,
+            )),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__APIGROUPLIST: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::APIGroupList",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "groups",
+        kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__APIGROUP)),
+        keep_zero: true,
+    }],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__APIRESOURCE: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::APIResource",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "namespaced",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "verbs",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__VERBS)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "shortNames",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "singularName",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "categories",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "group",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "version",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "storageVersionHash",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__APIRESOURCELIST: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::APIResourceList",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "groupVersion",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "resources",
+            kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__APIRESOURCE)),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__APIVERSIONS: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::APIVersions",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "versions",
+            kind: Rep(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "serverAddressByClientCIDRs",
+            kind: Rep(Msg(
+                &APIMACHINERY__PKG__APIS__META__V1__SERVERADDRESSBYCLIENTCIDR,
+            )),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__CONDITION: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::Condition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "observedGeneration",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "message",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__CREATEOPTIONS: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::CreateOptions",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "dryRun",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "fieldManager",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "fieldValidation",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__DELETEOPTIONS: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::DeleteOptions",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "gracePeriodSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "preconditions",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__PRECONDITIONS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "orphanDependents",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "propagationPolicy",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "dryRun",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "ignoreStoreReadErrorWithClusterBreakingPotential",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__FIELDSELECTORREQUIREMENT: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::FieldSelectorRequirement",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "key",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "operator",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "values",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__FIELDSV1: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::FieldsV1",
+    special: Special::FieldsV1,
+    fields: &[Field {
+        tag: 1,
+        json: "raw",
+        kind: One(Bytes),
+        keep_zero: false,
+    }],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__GETOPTIONS: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::GetOptions",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "resourceVersion",
+        kind: One(Str),
+        keep_zero: false,
+    }],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__GROUPVERSIONFORDISCOVERY: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::GroupVersionForDiscovery",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "groupVersion",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "version",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__LABELSELECTOR: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::LabelSelector",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "matchLabels",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "matchExpressions",
+            kind: Rep(Msg(
+                &APIMACHINERY__PKG__APIS__META__V1__LABELSELECTORREQUIREMENT,
+            )),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__LABELSELECTORREQUIREMENT: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "key",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "operator",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "values",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__LISTMETA: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::ListMeta",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "selfLink",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "resourceVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "continue",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "remainingItemCount",
+            kind: One(I64),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__LISTOPTIONS: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::ListOptions",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "labelSelector",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "fieldSelector",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "watch",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "resourceVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "timeoutSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "limit",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "continue",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "allowWatchBookmarks",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "resourceVersionMatch",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 11,
+            json: "sendInitialEvents",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__MANAGEDFIELDSENTRY: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "manager",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "operation",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "apiVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "time",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "fieldsType",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "fieldsV1",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__FIELDSV1)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "subresource",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__MICROTIME: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::MicroTime",
+    special: Special::MicroTime,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "seconds",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "nanos",
+            kind: One(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::ObjectMeta",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "generateName",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "selfLink",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "uid",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "resourceVersion",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "generation",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 8,
+            json: "creationTimestamp",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 9,
+            json: "deletionTimestamp",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 10,
+            json: "deletionGracePeriodSeconds",
+            kind: One(I64),
+            keep_zero: true,
+        },
+        Field {
+            tag: 11,
+            json: "labels",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 12,
+            json: "annotations",
+            kind: Map(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 13,
+            json: "ownerReferences",
+            kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__OWNERREFERENCE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 14,
+            json: "finalizers",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 17,
+            json: "managedFields",
+            kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__MANAGEDFIELDSENTRY)),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__OWNERREFERENCE: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::OwnerReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "name",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 4,
+            json: "uid",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 5,
+            json: "apiVersion",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 6,
+            json: "controller",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 7,
+            json: "blockOwnerDeletion",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__PATCHOPTIONS: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::PatchOptions",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "dryRun",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "force",
+            kind: One(Bool),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "fieldManager",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "fieldValidation",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__PRECONDITIONS: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::Preconditions",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "uid",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "resourceVersion",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__SERVERADDRESSBYCLIENTCIDR: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::ServerAddressByClientCIDR",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "clientCIDR",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "serverAddress",
+            kind: One(Str),
+            keep_zero: true,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__STATUS: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::Status",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__LISTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "details",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__STATUSDETAILS)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "code",
+            kind: One(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__STATUSCAUSE: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::StatusCause",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "field",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__STATUSDETAILS: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::StatusDetails",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "group",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "kind",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "causes",
+            kind: Rep(Msg(&APIMACHINERY__PKG__APIS__META__V1__STATUSCAUSE)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "retryAfterSeconds",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 6,
+            json: "uid",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__TIME: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::Time",
+    special: Special::Time,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "seconds",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "nanos",
+            kind: One(I32),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__UPDATEOPTIONS: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::UpdateOptions",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "dryRun",
+            kind: Rep(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "fieldManager",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "fieldValidation",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static APIMACHINERY__PKG__APIS__META__V1__VERBS: Msg = Msg {
+    name: "apimachinery::pkg::apis::meta::v1::Verbs",
+    special: Special::Items,
+    fields: &[Field {
+        tag: 1,
+        json: "items",
+        kind: Rep(Str),
+        keep_zero: false,
+    }],
+};
+pub static APIMACHINERY__PKG__RUNTIME__RAWEXTENSION: Msg = Msg {
+    name: "apimachinery::pkg::runtime::RawExtension",
+    special: Special::RawExtension,
+    fields: &[Field {
+        tag: 1,
+        json: "raw",
+        kind: One(Bytes),
+        keep_zero: false,
+    }],
+};
+pub static APIMACHINERY__PKG__UTIL__INTSTR__INTORSTRING: Msg = Msg {
+    name: "apimachinery::pkg::util::intstr::IntOrString",
+    special: Special::IntOrString,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(I64),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "intVal",
+            kind: One(I32),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "strVal",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICE: Msg = Msg {
+    name: "kube_aggregator::pkg::apis::apiregistration::v1::APIService",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "metadata",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__OBJECTMETA)),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "spec",
+            kind: One(Msg(
+                &KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICESPEC,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "status",
+            kind: One(Msg(
+                &KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICESTATUS,
+            )),
+            keep_zero: false,
+        },
+    ],
+};
+pub static KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICECONDITION: Msg = Msg {
+    name: "kube_aggregator::pkg::apis::apiregistration::v1::APIServiceCondition",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "type",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 2,
+            json: "status",
+            kind: One(Str),
+            keep_zero: true,
+        },
+        Field {
+            tag: 3,
+            json: "lastTransitionTime",
+            kind: One(Msg(&APIMACHINERY__PKG__APIS__META__V1__TIME)),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "reason",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "message",
+            kind: One(Str),
+            keep_zero: false,
+        },
+    ],
+};
+pub static KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICESPEC: Msg = Msg {
+    name: "kube_aggregator::pkg::apis::apiregistration::v1::APIServiceSpec",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "service",
+            kind: One(Msg(
+                &KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__SERVICEREFERENCE,
+            )),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "group",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "version",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 4,
+            json: "insecureSkipTLSVerify",
+            kind: One(Bool),
+            keep_zero: false,
+        },
+        Field {
+            tag: 5,
+            json: "caBundle",
+            kind: One(Bytes),
+            keep_zero: false,
+        },
+        Field {
+            tag: 7,
+            json: "groupPriorityMinimum",
+            kind: One(I32),
+            keep_zero: true,
+        },
+        Field {
+            tag: 8,
+            json: "versionPriority",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
+pub static KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICESTATUS: Msg = Msg {
+    name: "kube_aggregator::pkg::apis::apiregistration::v1::APIServiceStatus",
+    special: Special::None,
+    fields: &[Field {
+        tag: 1,
+        json: "conditions",
+        kind: Rep(Msg(
+            &KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICECONDITION,
+        )),
+        keep_zero: false,
+    }],
+};
+pub static KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__SERVICEREFERENCE: Msg = Msg {
+    name: "kube_aggregator::pkg::apis::apiregistration::v1::ServiceReference",
+    special: Special::None,
+    fields: &[
+        Field {
+            tag: 1,
+            json: "namespace",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 2,
+            json: "name",
+            kind: One(Str),
+            keep_zero: false,
+        },
+        Field {
+            tag: 3,
+            json: "port",
+            kind: One(I32),
+            keep_zero: true,
+        },
+    ],
+};
 
 /// Top-level kinds: (apiVersion, kind, message), sorted.
 pub static KINDS: &[(&str, &str, &Msg)] = &[
-    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", &API__ADMISSIONREGISTRATION__V1__MUTATINGWEBHOOKCONFIGURATION),
-    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", &API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICY),
-    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", &API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYBINDING),
-    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", &API__ADMISSIONREGISTRATION__V1__VALIDATINGWEBHOOKCONFIGURATION),
-    ("apiextensions.k8s.io/v1", "CustomResourceDefinition", &APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEDEFINITION),
-    ("apiregistration.k8s.io/v1", "APIService", &KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICE),
-    ("apps/v1", "ControllerRevision", &API__APPS__V1__CONTROLLERREVISION),
+    (
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+        &API__ADMISSIONREGISTRATION__V1__MUTATINGWEBHOOKCONFIGURATION,
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicy",
+        &API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICY,
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicyBinding",
+        &API__ADMISSIONREGISTRATION__V1__VALIDATINGADMISSIONPOLICYBINDING,
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        &API__ADMISSIONREGISTRATION__V1__VALIDATINGWEBHOOKCONFIGURATION,
+    ),
+    (
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        &APIEXTENSIONS_APISERVER__PKG__APIS__APIEXTENSIONS__V1__CUSTOMRESOURCEDEFINITION,
+    ),
+    (
+        "apiregistration.k8s.io/v1",
+        "APIService",
+        &KUBE_AGGREGATOR__PKG__APIS__APIREGISTRATION__V1__APISERVICE,
+    ),
+    (
+        "apps/v1",
+        "ControllerRevision",
+        &API__APPS__V1__CONTROLLERREVISION,
+    ),
     ("apps/v1", "DaemonSet", &API__APPS__V1__DAEMONSET),
     ("apps/v1", "Deployment", &API__APPS__V1__DEPLOYMENT),
     ("apps/v1", "ReplicaSet", &API__APPS__V1__REPLICASET),
     ("apps/v1", "StatefulSet", &API__APPS__V1__STATEFULSET),
-    ("authentication.k8s.io/v1", "SelfSubjectReview", &API__AUTHENTICATION__V1__SELFSUBJECTREVIEW),
-    ("authentication.k8s.io/v1", "TokenRequest", &API__AUTHENTICATION__V1__TOKENREQUEST),
-    ("authentication.k8s.io/v1", "TokenReview", &API__AUTHENTICATION__V1__TOKENREVIEW),
-    ("authorization.k8s.io/v1", "LocalSubjectAccessReview", &API__AUTHORIZATION__V1__LOCALSUBJECTACCESSREVIEW),
-    ("authorization.k8s.io/v1", "SelfSubjectAccessReview", &API__AUTHORIZATION__V1__SELFSUBJECTACCESSREVIEW),
-    ("authorization.k8s.io/v1", "SelfSubjectRulesReview", &API__AUTHORIZATION__V1__SELFSUBJECTRULESREVIEW),
-    ("authorization.k8s.io/v1", "SubjectAccessReview", &API__AUTHORIZATION__V1__SUBJECTACCESSREVIEW),
-    ("autoscaling/v1", "HorizontalPodAutoscaler", &API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALER),
+    (
+        "authentication.k8s.io/v1",
+        "SelfSubjectReview",
+        &API__AUTHENTICATION__V1__SELFSUBJECTREVIEW,
+    ),
+    (
+        "authentication.k8s.io/v1",
+        "TokenRequest",
+        &API__AUTHENTICATION__V1__TOKENREQUEST,
+    ),
+    (
+        "authentication.k8s.io/v1",
+        "TokenReview",
+        &API__AUTHENTICATION__V1__TOKENREVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "LocalSubjectAccessReview",
+        &API__AUTHORIZATION__V1__LOCALSUBJECTACCESSREVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SelfSubjectAccessReview",
+        &API__AUTHORIZATION__V1__SELFSUBJECTACCESSREVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SelfSubjectRulesReview",
+        &API__AUTHORIZATION__V1__SELFSUBJECTRULESREVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SubjectAccessReview",
+        &API__AUTHORIZATION__V1__SUBJECTACCESSREVIEW,
+    ),
+    (
+        "autoscaling/v1",
+        "HorizontalPodAutoscaler",
+        &API__AUTOSCALING__V1__HORIZONTALPODAUTOSCALER,
+    ),
     ("autoscaling/v1", "Scale", &API__AUTOSCALING__V1__SCALE),
-    ("autoscaling/v2", "HorizontalPodAutoscaler", &API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALER),
+    (
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+        &API__AUTOSCALING__V2__HORIZONTALPODAUTOSCALER,
+    ),
     ("batch/v1", "CronJob", &API__BATCH__V1__CRONJOB),
     ("batch/v1", "Job", &API__BATCH__V1__JOB),
-    ("certificates.k8s.io/v1", "CertificateSigningRequest", &API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUEST),
-    ("coordination.k8s.io/v1", "Lease", &API__COORDINATION__V1__LEASE),
-    ("discovery.k8s.io/v1", "EndpointSlice", &API__DISCOVERY__V1__ENDPOINTSLICE),
+    (
+        "certificates.k8s.io/v1",
+        "CertificateSigningRequest",
+        &API__CERTIFICATES__V1__CERTIFICATESIGNINGREQUEST,
+    ),
+    (
+        "coordination.k8s.io/v1",
+        "Lease",
+        &API__COORDINATION__V1__LEASE,
+    ),
+    (
+        "discovery.k8s.io/v1",
+        "EndpointSlice",
+        &API__DISCOVERY__V1__ENDPOINTSLICE,
+    ),
     ("events.k8s.io/v1", "Event", &API__EVENTS__V1__EVENT),
-    ("flowcontrol.apiserver.k8s.io/v1", "FlowSchema", &API__FLOWCONTROL__V1__FLOWSCHEMA),
-    ("flowcontrol.apiserver.k8s.io/v1", "PriorityLevelConfiguration", &API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATION),
-    ("networking.k8s.io/v1", "IPAddress", &API__NETWORKING__V1__IPADDRESS),
-    ("networking.k8s.io/v1", "Ingress", &API__NETWORKING__V1__INGRESS),
-    ("networking.k8s.io/v1", "IngressClass", &API__NETWORKING__V1__INGRESSCLASS),
-    ("networking.k8s.io/v1", "NetworkPolicy", &API__NETWORKING__V1__NETWORKPOLICY),
-    ("networking.k8s.io/v1", "ServiceCIDR", &API__NETWORKING__V1__SERVICECIDR),
-    ("node.k8s.io/v1", "RuntimeClass", &API__NODE__V1__RUNTIMECLASS),
+    (
+        "flowcontrol.apiserver.k8s.io/v1",
+        "FlowSchema",
+        &API__FLOWCONTROL__V1__FLOWSCHEMA,
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io/v1",
+        "PriorityLevelConfiguration",
+        &API__FLOWCONTROL__V1__PRIORITYLEVELCONFIGURATION,
+    ),
+    (
+        "networking.k8s.io/v1",
+        "IPAddress",
+        &API__NETWORKING__V1__IPADDRESS,
+    ),
+    (
+        "networking.k8s.io/v1",
+        "Ingress",
+        &API__NETWORKING__V1__INGRESS,
+    ),
+    (
+        "networking.k8s.io/v1",
+        "IngressClass",
+        &API__NETWORKING__V1__INGRESSCLASS,
+    ),
+    (
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        &API__NETWORKING__V1__NETWORKPOLICY,
+    ),
+    (
+        "networking.k8s.io/v1",
+        "ServiceCIDR",
+        &API__NETWORKING__V1__SERVICECIDR,
+    ),
+    (
+        "node.k8s.io/v1",
+        "RuntimeClass",
+        &API__NODE__V1__RUNTIMECLASS,
+    ),
     ("policy/v1", "Eviction", &API__POLICY__V1__EVICTION),
-    ("policy/v1", "PodDisruptionBudget", &API__POLICY__V1__PODDISRUPTIONBUDGET),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole", &API__RBAC__V1__CLUSTERROLE),
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", &API__RBAC__V1__CLUSTERROLEBINDING),
+    (
+        "policy/v1",
+        "PodDisruptionBudget",
+        &API__POLICY__V1__PODDISRUPTIONBUDGET,
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        &API__RBAC__V1__CLUSTERROLE,
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        &API__RBAC__V1__CLUSTERROLEBINDING,
+    ),
     ("rbac.authorization.k8s.io/v1", "Role", &API__RBAC__V1__ROLE),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding", &API__RBAC__V1__ROLEBINDING),
-    ("scheduling.k8s.io/v1", "PriorityClass", &API__SCHEDULING__V1__PRIORITYCLASS),
-    ("storage.k8s.io/v1", "CSIDriver", &API__STORAGE__V1__CSIDRIVER),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+        &API__RBAC__V1__ROLEBINDING,
+    ),
+    (
+        "scheduling.k8s.io/v1",
+        "PriorityClass",
+        &API__SCHEDULING__V1__PRIORITYCLASS,
+    ),
+    (
+        "storage.k8s.io/v1",
+        "CSIDriver",
+        &API__STORAGE__V1__CSIDRIVER,
+    ),
     ("storage.k8s.io/v1", "CSINode", &API__STORAGE__V1__CSINODE),
-    ("storage.k8s.io/v1", "CSIStorageCapacity", &API__STORAGE__V1__CSISTORAGECAPACITY),
-    ("storage.k8s.io/v1", "StorageClass", &API__STORAGE__V1__STORAGECLASS),
-    ("storage.k8s.io/v1", "VolumeAttachment", &API__STORAGE__V1__VOLUMEATTACHMENT),
-    ("storage.k8s.io/v1", "VolumeAttributesClass", &API__STORAGE__V1__VOLUMEATTRIBUTESCLASS),
-    ("v1", "APIGroup", &APIMACHINERY__PKG__APIS__META__V1__APIGROUP),
-    ("v1", "APIGroupList", &APIMACHINERY__PKG__APIS__META__V1__APIGROUPLIST),
-    ("v1", "APIResourceList", &APIMACHINERY__PKG__APIS__META__V1__APIRESOURCELIST),
-    ("v1", "APIVersions", &APIMACHINERY__PKG__APIS__META__V1__APIVERSIONS),
+    (
+        "storage.k8s.io/v1",
+        "CSIStorageCapacity",
+        &API__STORAGE__V1__CSISTORAGECAPACITY,
+    ),
+    (
+        "storage.k8s.io/v1",
+        "StorageClass",
+        &API__STORAGE__V1__STORAGECLASS,
+    ),
+    (
+        "storage.k8s.io/v1",
+        "VolumeAttachment",
+        &API__STORAGE__V1__VOLUMEATTACHMENT,
+    ),
+    (
+        "storage.k8s.io/v1",
+        "VolumeAttributesClass",
+        &API__STORAGE__V1__VOLUMEATTRIBUTESCLASS,
+    ),
+    (
+        "v1",
+        "APIGroup",
+        &APIMACHINERY__PKG__APIS__META__V1__APIGROUP,
+    ),
+    (
+        "v1",
+        "APIGroupList",
+        &APIMACHINERY__PKG__APIS__META__V1__APIGROUPLIST,
+    ),
+    (
+        "v1",
+        "APIResourceList",
+        &APIMACHINERY__PKG__APIS__META__V1__APIRESOURCELIST,
+    ),
+    (
+        "v1",
+        "APIVersions",
+        &APIMACHINERY__PKG__APIS__META__V1__APIVERSIONS,
+    ),
     ("v1", "Binding", &API__CORE__V1__BINDING),
     ("v1", "ComponentStatus", &API__CORE__V1__COMPONENTSTATUS),
     ("v1", "ConfigMap", &API__CORE__V1__CONFIGMAP),
@@ -3424,10 +14224,18 @@ pub static KINDS: &[(&str, &str, &Msg)] = &[
     ("v1", "Namespace", &API__CORE__V1__NAMESPACE),
     ("v1", "Node", &API__CORE__V1__NODE),
     ("v1", "PersistentVolume", &API__CORE__V1__PERSISTENTVOLUME),
-    ("v1", "PersistentVolumeClaim", &API__CORE__V1__PERSISTENTVOLUMECLAIM),
+    (
+        "v1",
+        "PersistentVolumeClaim",
+        &API__CORE__V1__PERSISTENTVOLUMECLAIM,
+    ),
     ("v1", "Pod", &API__CORE__V1__POD),
     ("v1", "PodTemplate", &API__CORE__V1__PODTEMPLATE),
-    ("v1", "ReplicationController", &API__CORE__V1__REPLICATIONCONTROLLER),
+    (
+        "v1",
+        "ReplicationController",
+        &API__CORE__V1__REPLICATIONCONTROLLER,
+    ),
     ("v1", "ResourceQuota", &API__CORE__V1__RESOURCEQUOTA),
     ("v1", "Secret", &API__CORE__V1__SECRET),
     ("v1", "Service", &API__CORE__V1__SERVICE),
@@ -3437,11 +14245,26 @@ pub static KINDS: &[(&str, &str, &Msg)] = &[
 
 /// meta/v1 kinds that any apiVersion may carry (e.g. a DELETE body's DeleteOptions).
 pub static META_KINDS: &[(&str, &Msg)] = &[
-    ("CreateOptions", &APIMACHINERY__PKG__APIS__META__V1__CREATEOPTIONS),
-    ("DeleteOptions", &APIMACHINERY__PKG__APIS__META__V1__DELETEOPTIONS),
+    (
+        "CreateOptions",
+        &APIMACHINERY__PKG__APIS__META__V1__CREATEOPTIONS,
+    ),
+    (
+        "DeleteOptions",
+        &APIMACHINERY__PKG__APIS__META__V1__DELETEOPTIONS,
+    ),
     ("GetOptions", &APIMACHINERY__PKG__APIS__META__V1__GETOPTIONS),
-    ("ListOptions", &APIMACHINERY__PKG__APIS__META__V1__LISTOPTIONS),
-    ("PatchOptions", &APIMACHINERY__PKG__APIS__META__V1__PATCHOPTIONS),
+    (
+        "ListOptions",
+        &APIMACHINERY__PKG__APIS__META__V1__LISTOPTIONS,
+    ),
+    (
+        "PatchOptions",
+        &APIMACHINERY__PKG__APIS__META__V1__PATCHOPTIONS,
+    ),
     ("Status", &APIMACHINERY__PKG__APIS__META__V1__STATUS),
-    ("UpdateOptions", &APIMACHINERY__PKG__APIS__META__V1__UPDATEOPTIONS),
+    (
+        "UpdateOptions",
+        &APIMACHINERY__PKG__APIS__META__V1__UPDATEOPTIONS,
+    ),
 ];
