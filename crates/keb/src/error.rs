@@ -22,7 +22,12 @@ pub struct OsbError {
 
 impl OsbError {
     pub fn new(status: u16, description: impl Into<String>) -> OsbError {
-        OsbError { status, error: None, description: description.into(), logger_action: None }
+        OsbError {
+            status,
+            error: None,
+            description: description.into(),
+            logger_action: None,
+        }
     }
     pub fn bad_request(description: impl Into<String>) -> OsbError {
         OsbError::new(400, description)
@@ -49,5 +54,9 @@ pub fn multierror_text(errs: &[String]) -> String {
         return format!("1 error occurred:\n\t* {}\n\n", errs[0]);
     }
     let points: Vec<String> = errs.iter().map(|e| format!("* {e}")).collect();
-    format!("{} errors occurred:\n\t{}\n\n", errs.len(), points.join("\n\t"))
+    format!(
+        "{} errors occurred:\n\t{}\n\n",
+        errs.len(),
+        points.join("\n\t")
+    )
 }

@@ -48,7 +48,10 @@ pub fn parse_cidr(s: &str) -> Result<(IpAddr, IpNet), String> {
 pub fn validate_cidr(s: &str) -> Result<IpNet, String> {
     let (ip, net) = parse_cidr(s)?;
     if net.addr() != ip {
-        return Err(format!("{} must be valid canonical CIDR", go_ip_string(&ip)));
+        return Err(format!(
+            "{} must be valid canonical CIDR",
+            go_ip_string(&ip)
+        ));
     }
     Ok(net)
 }
@@ -58,14 +61,18 @@ pub fn validate_cidr(s: &str) -> Result<IpNet, String> {
 pub fn netip_prefix_bits(s: &str) -> i32 {
     let Some(i) = s.rfind('/') else { return -1 };
     let (addr, bits) = (&s[..i], &s[i + 1..]);
-    let Some(ip) = parse_addr(addr) else { return -1 };
+    let Some(ip) = parse_addr(addr) else {
+        return -1;
+    };
     if bits.is_empty() || !bits.bytes().all(|b| b.is_ascii_digit()) {
         return -1;
     }
     if bits.len() > 1 && bits.starts_with('0') {
         return -1;
     }
-    let Ok(n) = bits.parse::<u32>() else { return -1 };
+    let Ok(n) = bits.parse::<u32>() else {
+        return -1;
+    };
     let max = if ip.is_ipv4() { 32 } else { 128 };
     if n > max {
         return -1;
@@ -100,15 +107,36 @@ mod tests {
 
     #[test]
     fn go_parse_cidr_errors() {
-        assert_eq!(parse_cidr("1abcd").unwrap_err(), "invalid CIDR address: 1abcd");
+        assert_eq!(
+            parse_cidr("1abcd").unwrap_err(),
+            "invalid CIDR address: 1abcd"
+        );
         assert_eq!(parse_cidr("").unwrap_err(), "invalid CIDR address: ");
-        assert_eq!(parse_cidr("10.0.0.0/").unwrap_err(), "invalid CIDR address: 10.0.0.0/");
-        assert_eq!(parse_cidr("10.0.0.0/33").unwrap_err(), "invalid CIDR address: 10.0.0.0/33");
-        assert_eq!(parse_cidr(" 10.0.0.0/8").unwrap_err(), "invalid CIDR address:  10.0.0.0/8");
+        assert_eq!(
+            parse_cidr("10.0.0.0/").unwrap_err(),
+            "invalid CIDR address: 10.0.0.0/"
+        );
+        assert_eq!(
+            parse_cidr("10.0.0.0/33").unwrap_err(),
+            "invalid CIDR address: 10.0.0.0/33"
+        );
+        assert_eq!(
+            parse_cidr(" 10.0.0.0/8").unwrap_err(),
+            "invalid CIDR address:  10.0.0.0/8"
+        );
         assert!(parse_cidr("010.0.0.0/8").is_err());
-        assert_eq!(parse_cidr("10.0.0.0/016").unwrap().1.to_string(), "10.0.0.0/16");
-        assert_eq!(validate_cidr("10.250.0.1/22").unwrap_err(), "10.250.0.1 must be valid canonical CIDR");
-        assert_eq!(validate_cidr("fd00::1/64").unwrap_err(), "fd00::1 must be valid canonical CIDR");
+        assert_eq!(
+            parse_cidr("10.0.0.0/016").unwrap().1.to_string(),
+            "10.0.0.0/16"
+        );
+        assert_eq!(
+            validate_cidr("10.250.0.1/22").unwrap_err(),
+            "10.250.0.1 must be valid canonical CIDR"
+        );
+        assert_eq!(
+            validate_cidr("fd00::1/64").unwrap_err(),
+            "fd00::1 must be valid canonical CIDR"
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub const MAX_BODY: usize = 3 * 1024 * 1024;
 
 pub struct AppState {
     pub registry: Arc<Registry>,
+    pub broker: Arc<crate::broker::Broker>,
     pub metrics: Arc<Metrics>,
     pub ready: AtomicBool,
 }
@@ -38,8 +39,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route("/runtimes/{*rest}", any(kube))
+        .route("/v2/{*rest}", any(broker))
+        .route("/twinstack/{*rest}", any(broker))
         .fallback(|| async { status_response(Status::path_not_found(), &[]) })
         .with_state(state)
+}
+
+/// The OSB broker API and twinstack's runtime listing (basic auth).
+async fn broker(
+    State(st): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let query: HashMap<String, String> = Query::try_from_uri(&uri).map(|q| q.0).unwrap_or_default();
+    let bytes = match read_body(body).await {
+        Ok(b) => b,
+        Err(s) => return status_response(s, &[]),
+    };
+    let resp = st
+        .broker
+        .handle(&method, uri.path(), &query, &headers, &bytes)
+        .await;
+    tracing::debug!(%method, path = %uri.path(), status = resp.status().as_u16(), "broker request");
+    resp
 }
 
 async fn health() -> &'static str {

@@ -9,13 +9,18 @@ pub fn context_name(runtime: &str) -> String {
 
 /// The URL clients use: a wildcard listen address is reached through loopback.
 pub fn server_url(listen: SocketAddr, runtime: &str) -> String {
+    format!("https://{}/runtimes/{runtime}", host_port(listen))
+}
+
+/// `host:port` clients connect to for a listen address.
+pub fn host_port(listen: SocketAddr) -> String {
     let host = match listen {
         SocketAddr::V4(a) if a.ip().is_unspecified() => "127.0.0.1".to_string(),
         SocketAddr::V4(a) => a.ip().to_string(),
         SocketAddr::V6(a) if a.ip().is_unspecified() => "[::1]".to_string(),
         SocketAddr::V6(a) => format!("[{}]", a.ip()),
     };
-    format!("https://{host}:{}/runtimes/{runtime}", listen.port())
+    format!("{host}:{}", listen.port())
 }
 
 pub fn render(runtime: &str, server: &str, ca_pem: &str, token: &str) -> String {

@@ -7,6 +7,7 @@
 
 pub mod alloc;
 pub mod api;
+pub mod broker;
 pub mod decode;
 pub mod discovery;
 pub mod kinds;
@@ -14,6 +15,7 @@ pub mod kubeconfig;
 pub mod managed;
 pub mod metrics;
 pub mod negotiate;
+pub mod platform;
 pub mod proto;
 pub mod registry;
 pub mod runtimes;
@@ -26,23 +28,12 @@ use anyhow::{Context, Result};
 use kinds::Kind;
 use registry::Registry;
 use runtimes::{Runtime, RuntimeRecord};
-use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use twinstack_core::runtime::Network;
-use twinstack_core::runtime::Provider;
 
-/// The runtime `up` creates when the data dir has none.
-#[derive(Debug, Clone)]
-pub struct RuntimeSpec {
-    pub name: String,
-    pub provider: Provider,
-    pub region: String,
-    pub network: Network,
-    pub nodes: u32,
-}
+pub use platform::{Platform, RuntimeSpec};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -94,7 +85,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_private(path: &Path, contents: &str) -> Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
@@ -130,26 +121,27 @@ pub async fn start(cfg: Config) -> Result<Running> {
         .context("opening the store")?;
     let registry = Arc::new(Registry::new(store, all_kinds()));
     load_runtimes(&registry)?;
+    let platform = Arc::new(Platform {
+        registry: registry.clone(),
+        data_dir: cfg.data_dir.clone(),
+        ca_pem: tls.ca_pem.clone(),
+        addr: Default::default(),
+    });
     if registry.runtimes().is_empty() {
-        create_runtime(&registry, &cfg.default_runtime).await?;
+        platform.provision(&cfg.default_runtime).await?;
     }
     for rt in registry.runtimes() {
-        ensure_system_objects(&registry, rt.clone()).await?;
+        platform::ensure_system_objects(&registry, rt.clone()).await?;
     }
-    // Kubeconfigs carry the address clients must use; rewrite them on every start.
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
+    let _ = platform.addr.set(addr);
+    // Kubeconfigs carry the address clients must use; rewrite them on every start.
     create_private_dir(&cfg.data_dir.join("kubeconfigs"))?;
     for rt in registry.runtimes() {
-        let k = kubeconfig::render(
-            rt.name(),
-            &kubeconfig::server_url(addr, rt.name()),
-            &tls.ca_pem,
-            &rt.record.token,
-        );
-        write_private(&kubeconfig_path(&cfg.data_dir, rt.name()), &k)?;
+        platform.write_kubeconfig(&rt)?;
     }
     let default_runtime = if registry.runtime(&cfg.default_runtime.name).is_some() {
         cfg.default_runtime.name.clone()
@@ -161,9 +153,15 @@ pub async fn start(cfg: Config) -> Result<Running> {
         kubeconfig_path(&cfg.data_dir, &default_runtime),
         &kubeconfig,
     )?;
+    let broker = broker::Broker::load_or_create(platform.clone())?;
+    write_private(
+        &cfg.data_dir.join("server.json"),
+        &serde_json::json!({"url": format!("https://{}", kubeconfig::host_port(addr))}).to_string(),
+    )?;
 
     let state = Arc::new(api::AppState {
         registry: registry.clone(),
+        broker: Arc::new(broker),
         metrics: Arc::new(metrics::Metrics::new()),
         ready: Default::default(),
     });
@@ -189,79 +187,4 @@ fn load_runtimes(registry: &Registry) -> Result<()> {
         registry.insert_runtime(Arc::new(Runtime::new(record)?));
     }
     Ok(())
-}
-
-/// Records a new runtime with a fresh credential.
-pub async fn create_runtime(registry: &Registry, spec: &RuntimeSpec) -> Result<Arc<Runtime>> {
-    let record = RuntimeRecord {
-        name: spec.name.clone(),
-        provider: spec.provider,
-        region: spec.region.clone(),
-        network: spec.network.clone(),
-        token: runtimes::new_token(),
-        created: registry::now_rfc3339(),
-        nodes: spec.nodes,
-    };
-    let rt = Arc::new(Runtime::new(record.clone())?);
-    let key = rt.key();
-    let bytes = serde_json::to_vec(&record)?;
-    registry
-        .store
-        .txn(move |txn| -> Result<(), String> {
-            if txn.get(&key).is_some() {
-                return Err(format!("runtime {:?} already exists", record.name));
-            }
-            txn.put(&key, bytes);
-            Ok(())
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("creating runtime: {e}"))?;
-    registry.insert_runtime(rt.clone());
-    tracing::info!(runtime = %spec.name, provider = spec.provider.as_str(), region = %spec.region, "runtime created");
-    Ok(rt)
-}
-
-/// The namespaces every cluster has and the `default/kubernetes` Service, which holds the first
-/// address of the primary service range. Idempotent: a restart after a crash completes it.
-async fn ensure_system_objects(registry: &Registry, rt: Arc<Runtime>) -> Result<()> {
-    let ns_kind = registry.kind("", "namespaces").expect("namespaces kind");
-    for name in kinds::namespace::SYSTEM {
-        if registry.get(&rt, ns_kind.as_ref(), None, name).is_err() {
-            registry
-                .create_system(
-                    rt.clone(),
-                    ns_kind.clone(),
-                    None,
-                    kinds::namespace::system_namespace(name),
-                )
-                .await
-                .map_err(|s| anyhow::anyhow!("creating namespace {name}: {}", s.message))?;
-        }
-    }
-    let svc_kind = registry.kind("", "services").expect("services kind");
-    if registry
-        .get(&rt, svc_kind.as_ref(), Some("default"), "kubernetes")
-        .is_err()
-    {
-        let primary = rt.record.network.services[0];
-        let first = first_address(&primary);
-        let svc: Value = json!({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"type": "ClusterIP", "clusterIP": first, "clusterIPs": [first], "ipFamilyPolicy": "SingleStack",
-                     "sessionAffinity": "None", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}
-        });
-        registry
-            .create_system(rt.clone(), svc_kind, Some("default".into()), svc)
-            .await
-            .map_err(|s| anyhow::anyhow!("creating the kubernetes Service: {}", s.message))?;
-    }
-    Ok(())
-}
-
-fn first_address(net: &ipnet::IpNet) -> String {
-    match net {
-        ipnet::IpNet::V4(n) => std::net::Ipv4Addr::from(u32::from(n.network()) + 1).to_string(),
-        ipnet::IpNet::V6(n) => std::net::Ipv6Addr::from(u128::from(n.network()) + 1).to_string(),
-    }
 }

@@ -246,6 +246,10 @@ impl Registry {
         self.runtimes.read().unwrap().values().cloned().collect()
     }
 
+    pub fn remove_runtime(&self, name: &str) {
+        self.runtimes.write().unwrap().remove(name);
+    }
+
     pub fn insert_runtime(&self, rt: Arc<Runtime>) {
         self.runtimes
             .write()

@@ -18,6 +18,12 @@ pub struct RuntimeRecord {
     pub token: String,
     pub created: String,
     pub nodes: u32,
+    /// The KEB plan the runtime was provisioned with (empty for the runtime `up` creates).
+    #[serde(default)]
+    pub plan: String,
+    /// The OSB instance ID when the runtime came through the broker.
+    #[serde(default)]
+    pub instance_id: String,
 }
 
 pub struct Runtime {

@@ -2,6 +2,8 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+
+mod runtime_cli;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +55,9 @@ enum Command {
     /// runtime from the flags below; later starts reuse what is there (the runtime flags then
     /// only matter if no runtime exists).
     Up(UpArgs),
+    /// Create, list, show and delete runtimes through the broker of a running twinstack.
+    #[command(subcommand)]
+    Runtime(RuntimeCmd),
     /// Print the kubeconfig of a runtime (as `kind get kubeconfig` does).
     Kubeconfig {
         /// The runtime [default: the runtime `up` created]
@@ -60,6 +65,88 @@ enum Command {
         #[command(flatten)]
         data_dir: DataDir,
     },
+}
+
+#[derive(Subcommand)]
+enum RuntimeCmd {
+    /// Provision a runtime through the Kyma Environment Broker API, as the BTP cockpit does,
+    /// and wait until it is ready.
+    Create {
+        /// Runtime name (a DNS label; also the instance's `name` parameter)
+        name: String,
+        /// KEB plan: aws, gcp, azure, azure_lite, sap-converged-cloud, trial, free, ...
+        #[arg(long, default_value = "aws")]
+        plan: String,
+        /// Region [default: the plan's usual region, e.g. eu-central-1 for aws]
+        #[arg(long)]
+        region: Option<String>,
+        /// Request dual stack (`networking.dualStack: true`); KEB honours it on aws and gcp only
+        #[arg(long)]
+        dual_stack: bool,
+        /// IPv4 node CIDR (`networking.nodes`) [KEB default 10.250.0.0/16]
+        #[arg(long, value_name = "CIDR")]
+        nodes_cidr: Option<String>,
+        /// JSON or YAML file with more provisioning parameters (merged last)
+        #[arg(long, value_name = "FILE")]
+        param_file: Option<PathBuf>,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+    /// List runtimes: name, plan, region, IP families, state, age.
+    List {
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+    /// Show a runtime's networking of both families and its kubeconfig path.
+    Show {
+        name: String,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+    /// Deprovision a runtime: everything in it is removed and its ranges released.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+    /// Print a runtime's kubeconfig.
+    Kubeconfig {
+        name: String,
+        #[command(flatten)]
+        data_dir: DataDir,
+    },
+}
+
+async fn runtime_cmd(cmd: RuntimeCmd) -> Result<ExitCode> {
+    match cmd {
+        RuntimeCmd::Create {
+            name,
+            plan,
+            region,
+            dual_stack,
+            nodes_cidr,
+            param_file,
+            data_dir,
+        } => {
+            let args = runtime_cli::CreateArgs {
+                name: &name,
+                plan: &plan,
+                region: region.as_deref(),
+                dual_stack,
+                nodes_cidr: nodes_cidr.as_deref(),
+                param_file: param_file.as_deref(),
+            };
+            runtime_cli::create(&data_dir.resolve()?, args).await
+        }
+        RuntimeCmd::List { data_dir } => runtime_cli::list(&data_dir.resolve()?).await,
+        RuntimeCmd::Show { name, data_dir } => runtime_cli::show(&data_dir.resolve()?, &name).await,
+        RuntimeCmd::Delete { name, data_dir } => {
+            runtime_cli::delete(&data_dir.resolve()?, &name).await
+        }
+        RuntimeCmd::Kubeconfig { name, data_dir } => {
+            runtime_cli::kubeconfig(&data_dir.resolve()?, &name)
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -120,13 +207,9 @@ fn runtime_spec(a: &UpArgs) -> Result<RuntimeSpec, String> {
     };
     let zones = a.nodes.min(3) as usize;
     let network = resolve_network(provider, &a.region, &a.runtime, zones, &req)?;
-    Ok(RuntimeSpec {
-        name: a.runtime.clone(),
-        provider,
-        region: a.region.clone(),
-        network,
-        nodes: a.nodes,
-    })
+    Ok(RuntimeSpec::new(
+        &a.runtime, provider, &a.region, network, a.nodes,
+    ))
 }
 
 async fn up(a: UpArgs) -> Result<ExitCode> {
@@ -222,6 +305,13 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Kubeconfig { runtime, data_dir } => kubeconfig(runtime, data_dir),
+        Command::Runtime(cmd) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(runtime_cmd(cmd))
+        }
         Command::Up(a) => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

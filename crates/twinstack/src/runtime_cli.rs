@@ -1,0 +1,380 @@
+//! `twinstack runtime ...`: runtimes through the broker API of a running twinstack, as a Kyma
+//! user creates them through KEB (BTP cockpit or the btp CLI).
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// How to reach the broker of the twinstack that owns a data dir.
+pub struct BrokerClient {
+    url: String,
+    user: String,
+    password: String,
+    client: reqwest::Client,
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let b = std::fs::read(path).with_context(|| {
+        format!(
+            "reading {} (is `twinstack up` running with this data dir?)",
+            path.display()
+        )
+    })?;
+    Ok(serde_json::from_slice(&b)?)
+}
+
+impl BrokerClient {
+    pub fn new(data_dir: &Path) -> Result<BrokerClient> {
+        let server = read_json(&data_dir.join("server.json"))?;
+        let creds = read_json(&data_dir.join("broker.json"))?;
+        let ca = std::fs::read(data_dir.join("pki").join("ca.crt"))?;
+        let client = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca)?)
+            .use_rustls_tls()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(BrokerClient {
+            url: server["url"]
+                .as_str()
+                .context("server.json has no url")?
+                .to_string(),
+            user: creds["username"].as_str().unwrap_or("").to_string(),
+            password: creds["password"].as_str().unwrap_or("").to_string(),
+            client,
+        })
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value)> {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .basic_auth(&self.user, Some(&self.password))
+            .header("X-Broker-API-Version", "2.17");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("connecting to twinstack at {}", self.url))?;
+        let code = resp.status().as_u16();
+        let text = resp.text().await?;
+        Ok((
+            code,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        ))
+    }
+
+    async fn runtimes(&self) -> Result<Vec<Value>> {
+        let (code, v) = self
+            .call(reqwest::Method::GET, "/twinstack/v1/runtimes", None)
+            .await?;
+        if code != 200 {
+            bail!("listing runtimes: {code} {v}");
+        }
+        Ok(v["runtimes"].as_array().cloned().unwrap_or_default())
+    }
+
+    async fn runtime(&self, name: &str) -> Result<Value> {
+        self.runtimes()
+            .await?
+            .into_iter()
+            .find(|r| r["name"] == name)
+            .with_context(|| format!("runtime {name:?} not found"))
+    }
+
+    /// Polls `last_operation` until the operation ends, showing its progress on stderr.
+    async fn wait(&self, instance: &str, op: &str, what: &str) -> Result<Value> {
+        let started = Instant::now();
+        let mut last = String::new();
+        loop {
+            let (code, v) = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/v2/service_instances/{instance}/last_operation?operation={op}"),
+                    None,
+                )
+                .await?;
+            let state = if code == 410 {
+                "succeeded".to_string()
+            } else {
+                v["state"].as_str().unwrap_or("unknown").to_string()
+            };
+            if state != last {
+                eprintln!("{what}: {state} ({:.1}s)", started.elapsed().as_secs_f64());
+                last = state.clone();
+            }
+            match state.as_str() {
+                "in progress" => tokio::time::sleep(Duration::from_millis(200)).await,
+                _ => return Ok(v),
+            }
+        }
+    }
+}
+
+/// KEB's default region per plan when the user names none.
+fn default_region(plan: &str) -> Option<&'static str> {
+    match plan {
+        "aws" | "build-runtime-aws" | "preview" => Some("eu-central-1"),
+        "gcp" | "build-runtime-gcp" => Some("europe-west3"),
+        "azure" | "azure_lite" | "build-runtime-azure" => Some("westeurope"),
+        "sap-converged-cloud" => Some("eu-de-1"),
+        _ => None,
+    }
+}
+
+pub struct CreateArgs<'a> {
+    pub name: &'a str,
+    pub plan: &'a str,
+    pub region: Option<&'a str>,
+    pub dual_stack: bool,
+    pub nodes_cidr: Option<&'a str>,
+    pub param_file: Option<&'a Path>,
+}
+
+/// The OSB `parameters` for a create, as the BTP cockpit would send them.
+pub fn provisioning_parameters(a: &CreateArgs<'_>) -> Result<Value> {
+    let mut params = json!({"name": a.name});
+    if let Some(r) = a.region.or_else(|| default_region(a.plan)) {
+        params["region"] = json!(r);
+    }
+    if a.dual_stack || a.nodes_cidr.is_some() {
+        // KEB requires `nodes` whenever `networking` is given; its default is 10.250.0.0/16.
+        let mut net =
+            json!({"nodes": a.nodes_cidr.unwrap_or(twinstack_core::runtime::DEFAULT_NODES_CIDR)});
+        if a.dual_stack {
+            net["dualStack"] = json!(true);
+        }
+        params["networking"] = net;
+    }
+    if let Some(f) = a.param_file {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let extra: Value =
+            serde_saphyr::from_str(&text).with_context(|| format!("parsing {}", f.display()))?;
+        let Some(extra) = extra.as_object() else {
+            bail!("{}: parameters must be an object", f.display())
+        };
+        for (k, v) in extra {
+            params[k.as_str()] = v.clone();
+        }
+    }
+    Ok(params)
+}
+
+pub async fn create(data_dir: &Path, a: CreateArgs<'_>) -> Result<ExitCode> {
+    let b = BrokerClient::new(data_dir)?;
+    let Some(plan) = twinstack_keb::plan_by_name(a.plan) else {
+        eprintln!("error: unknown plan {:?}", a.plan);
+        return Ok(ExitCode::from(2));
+    };
+    let params = provisioning_parameters(&a)?;
+    let instance = uuid::Uuid::new_v4().to_string();
+    let body = json!({
+        "service_id": twinstack_keb::KYMA_SERVICE_ID,
+        "plan_id": plan.plan.id(),
+        "context": {"platform": "twinstack"},
+        "parameters": params,
+    });
+    eprintln!("provisioning runtime {:?} (plan {}) ...", a.name, a.plan);
+    let (code, v) = b
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v2/service_instances/{instance}?accepts_incomplete=true"),
+            Some(body),
+        )
+        .await?;
+    if code != 202 && code != 200 {
+        eprintln!(
+            "error: the broker refused ({code}): {}",
+            v["description"].as_str().unwrap_or(&v.to_string())
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let op = v["operation"].as_str().unwrap_or("");
+    let end = b.wait(&instance, op, "provisioning").await?;
+    if end["state"] != "succeeded" {
+        eprintln!(
+            "error: {}",
+            end["description"].as_str().unwrap_or("provisioning failed")
+        );
+        return Ok(ExitCode::from(1));
+    }
+    print_show(&b.runtime(a.name).await?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn age(created: &str) -> String {
+    twinstack_core::table::age(Some(created), jiff::Timestamp::now())
+}
+
+pub async fn list(data_dir: &Path) -> Result<ExitCode> {
+    let b = BrokerClient::new(data_dir)?;
+    let rts = b.runtimes().await?;
+    let rows: Vec<[String; 6]> = rts
+        .iter()
+        .map(|r| {
+            let fams: Vec<&str> = r["families"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            [
+                r["name"].as_str().unwrap_or("").to_string(),
+                r["plan"]
+                    .as_str()
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or("<none>")
+                    .to_string(),
+                r["region"].as_str().unwrap_or("").to_string(),
+                fams.join(","),
+                r["state"].as_str().unwrap_or("").to_string(),
+                age(r["created"].as_str().unwrap_or("")),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "PLAN", "REGION", "FAMILIES", "STATE", "AGE"];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.len());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let line = |cells: Vec<&str>| -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i + 1 == cells.len() {
+                    c.to_string()
+                } else {
+                    format!("{c:<w$}", w = widths[i])
+                }
+            })
+            .collect();
+        parts.join("   ")
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for r in &rows {
+        writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_show(r: &Value) {
+    println!("Name:        {}", r["name"].as_str().unwrap_or(""));
+    println!(
+        "Plan:        {}",
+        r["plan"]
+            .as_str()
+            .filter(|p| !p.is_empty())
+            .unwrap_or("<none>")
+    );
+    println!("Provider:    {}", r["provider"].as_str().unwrap_or(""));
+    println!("Region:      {}", r["region"].as_str().unwrap_or(""));
+    if let Some(i) = r["instanceId"].as_str().filter(|i| !i.is_empty()) {
+        println!("Instance:    {i}");
+    }
+    let n = &r["network"];
+    let fams: Vec<&str> = n["families"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    println!("IP families: {}", fams.join(","));
+    for (i, f) in fams.iter().enumerate() {
+        println!("{f}:");
+        for (label, key) in [
+            ("nodes", "nodes"),
+            ("pods", "pods"),
+            ("services", "services"),
+        ] {
+            println!("  {label:<9} {}", n[key][i].as_str().unwrap_or(""));
+        }
+    }
+    println!("State:       {}", r["state"].as_str().unwrap_or(""));
+    println!("Kubeconfig:  {}", r["kubeconfig"].as_str().unwrap_or(""));
+}
+
+pub async fn show(data_dir: &Path, name: &str) -> Result<ExitCode> {
+    let b = BrokerClient::new(data_dir)?;
+    match b.runtime(name).await {
+        Ok(r) => {
+            print_show(&r);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+pub async fn delete(data_dir: &Path, name: &str) -> Result<ExitCode> {
+    let b = BrokerClient::new(data_dir)?;
+    let r = match b.runtime(name).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let instance = r["instanceId"].as_str().unwrap_or("");
+    if instance.is_empty() {
+        let (code, v) = b
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/twinstack/v1/runtimes/{name}"),
+                None,
+            )
+            .await?;
+        if code != 200 {
+            eprintln!("error: {code} {v}");
+            return Ok(ExitCode::from(1));
+        }
+    } else {
+        let plan_id = r["planId"].as_str().unwrap_or("");
+        let (code, v) = b
+            .call(
+                reqwest::Method::DELETE,
+                &format!(
+                    "/v2/service_instances/{instance}?accepts_incomplete=true&service_id={}&plan_id={plan_id}",
+                    twinstack_keb::KYMA_SERVICE_ID
+                ),
+                None,
+            )
+            .await?;
+        if code != 202 {
+            eprintln!(
+                "error: the broker refused ({code}): {}",
+                v["description"].as_str().unwrap_or(&v.to_string())
+            );
+            return Ok(ExitCode::from(1));
+        }
+        let op = v["operation"].as_str().unwrap_or("");
+        b.wait(instance, op, "deprovisioning").await?;
+    }
+    println!("runtime {name:?} deleted");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn kubeconfig(data_dir: &Path, name: &str) -> Result<ExitCode> {
+    let path = twinstack_server::kubeconfig_path(data_dir, name);
+    match std::fs::read_to_string(&path) {
+        Ok(k) => {
+            print!("{k}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(_) => {
+            eprintln!("error: no runtime {name:?} in {}", data_dir.display());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
