@@ -1,1 +1,49 @@
-//! Kubernetes semantics beyond Services (filled in by the workloads work).
+//! Pure Kubernetes rules for nodes, pods, EndpointSlices, events and their printers, as
+//! kube-apiserver, kube-scheduler, kube-controller-manager and kubelet 1.32 apply them on a
+//! Gardener (Kyma) shoot. No I/O and no randomness: names and suffixes that upstream draws at
+//! random are parameters, times are passed in.
+//!
+//! Public API (objects are `k8s-openapi` 1.32 types; printers read JSON):
+//!
+//! - [`nodes`]: [`nodes::plan_nodes`]`(runtime, provider, region, &Network, count, now) ->
+//!   Vec<Node>`; helpers [`nodes::node_name`], [`nodes::zones`], [`nodes::machine_type`],
+//!   [`nodes::pod_cidrs`], [`nodes::internal_ips`]; constants such as
+//!   [`nodes::KUBELET_VERSION`].
+//! - [`podip`]: [`podip::PodAllocator`] (`allocate_next(node, family)`, `allocate(node, ip)`,
+//!   `release(node, ip)`), [`podip::MemoryPodAllocator`] (`set_node(node, &[podCIDR])`,
+//!   `remove_node`, `used`, `holds`), [`podip::PodRange`] (range math, host-local window),
+//!   [`podip::allocate_pod_ips`] (one per family, all or nothing), [`podip::release_pod_ips`],
+//!   [`podip::PodIpError`].
+//! - [`pod`]: [`pod::set_defaults`]`(&mut Pod)`, [`pod::admit_create`]`(&mut Pod,
+//!   api_access_suffix)`, [`pod::validate_create`]`(&Pod) -> ErrorList`,
+//!   [`pod::validate_update`]`(new, old) -> ErrorList`, [`pod::schedule`]`(&Pod, &[Node],
+//!   &BTreeMap<node, pods>) -> Result<node, FailedScheduling message>`,
+//!   [`pod::unschedulable_status`], [`pod::pending_status`], [`pod::running_status`]`(&Pod,
+//!   Option<&Node>, pod_ips, host_ips, now) -> PodStatus`, [`pod::qos_class`],
+//!   [`pod::plan_deletion`]`(&Pod, grace) -> Deletion`, [`pod::mark_terminating`],
+//!   [`pod::termination_done`], [`pod::is_ready`], [`pod::is_terminal`], plus
+//!   [`pod::validate_spec`], [`pod::spec_diff`], [`pod::image_tag`], [`pod::normalize_image`],
+//!   [`pod::image_id`], [`pod::tolerates`], [`pod::node_internal_ips`].
+//! - [`endpointslices`]: [`endpointslices::desired_slices`]`(&Service, &[Pod], &[Node]) ->
+//!   Vec<EndpointSlice>`, [`endpointslices::reconcile`]`(desired, existing, &mut suffix_source)
+//!   -> SliceChanges { create, update, delete }`, [`endpointslices::legacy_endpoints`]`(&Service,
+//!   &[Pod]) -> Option<Endpoints>`, [`endpointslices::address_types`],
+//!   [`endpointslices::find_port`], [`endpointslices::slice_meta`],
+//!   [`endpointslices::should_pod_be_in_endpoints`].
+//! - [`printers`]: `*_columns() -> Vec<Column>` and `*_row(&Value, wide, now) -> Vec<Value>` for
+//!   pods, nodes, endpointslices, endpoints, events, configmaps and secrets;
+//!   [`printers::selectable_field`] for the field selectors `kubectl describe` uses.
+//! - [`events`]: [`events::event_for`]`(&ObjectReference, reason, message, type, &Reporter, now,
+//!   name_suffix) -> Event`, [`events::Reporter`] (legacy recorder vs events.k8s.io),
+//!   [`events::repeat`], [`events::pod_reference`], [`events::node_join_events`] and the
+//!   message builders (`scheduled_message`, `pulling_message`, `pulled_message`,
+//!   `already_present_message`, `created_message`, `started_message`, `killing_message`).
+//! - [`quantity`]: `resource.Quantity` parsing, comparison and canonical text.
+
+pub mod endpointslices;
+pub mod events;
+pub mod nodes;
+pub mod pod;
+pub mod podip;
+pub mod printers;
+pub mod quantity;
