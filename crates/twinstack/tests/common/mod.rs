@@ -35,9 +35,10 @@ impl Twin {
     /// Starts `twinstack up` with extra flags; waits until it prints its ready lines.
     pub fn start(extra: &[&str]) -> Twin {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut args: Vec<String> =
-            vec!["up".into(), "--listen".into(), format!("127.0.0.1:{port}")];
+        // Port 0: the kernel picks a free port, read back from the ready line, so tests running
+        // at the same time never race for one. Restarts keep that port.
+        let port = 0;
+        let mut args: Vec<String> = vec!["up".into(), "--listen".into(), "127.0.0.1:0".into()];
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut t = Twin {
             child: None,
@@ -77,19 +78,39 @@ impl Twin {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                if let Some(url) = line.split(" at https://").nth(1) {
+                    let host_port = url.split("/runtimes/").next().unwrap_or("");
+                    let _ = tx.send(format!(
+                        "port={}",
+                        host_port.rsplit(':').next().unwrap_or("")
+                    ));
+                }
                 if line.starts_with("export KUBECONFIG=") {
                     let _ = tx.send(line.trim_start_matches("export KUBECONFIG=").to_string());
                 }
             }
         });
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(path) => self.kubeconfig = PathBuf::from(path),
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "twinstack did not become ready; stderr:\n{}",
-                    std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
-                );
+        loop {
+            match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => match line.strip_prefix("port=") {
+                    Some(p) => {
+                        self.port = p.parse().expect("port in the ready line");
+                        for a in self.args.iter_mut().filter(|a| a.as_str() == "127.0.0.1:0") {
+                            *a = format!("127.0.0.1:{}", self.port);
+                        }
+                    }
+                    None => {
+                        self.kubeconfig = PathBuf::from(line);
+                        break;
+                    }
+                },
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "twinstack did not become ready; stderr:\n{}",
+                        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+                    );
+                }
             }
         }
         self.child = Some(child);
