@@ -471,7 +471,10 @@ impl Ctx<'_> {
         else {
             return Err(Status::path_not_found());
         };
-        if rr.subresource.is_some() {
+        if let Some(sub) = &rr.subresource {
+            if sub == "scale" && crate::kinds::workload::has_scale(kind.info().plural) {
+                return self.scale(rr, kind, body).await;
+            }
             return Err(Status::path_not_found());
         }
         let info = kind.info();
@@ -559,6 +562,15 @@ impl Ctx<'_> {
                         .pointer("/preconditions/resourceVersion")
                         .and_then(Value::as_str)
                         .map(String::from),
+                    grace_period_seconds: opts
+                        .get("gracePeriodSeconds")
+                        .and_then(Value::as_i64)
+                        .or_else(|| self.query.get("gracePeriodSeconds")?.parse().ok()),
+                    propagation_policy: opts
+                        .get("propagationPolicy")
+                        .and_then(Value::as_str)
+                        .map(String::from)
+                        .or_else(|| self.query.get("propagationPolicy").cloned()),
                 };
                 let dry_run = self.query.get("dryRun").is_some_and(|d| d == "All")
                     || opts
@@ -572,6 +584,48 @@ impl Ctx<'_> {
             }
             (verb, _) => Err(Status::method_not_allowed(verb, info.subject())),
         }
+    }
+
+    /// `<workload>/scale` (autoscaling/v1 Scale), see `kinds::workload::serve_scale`.
+    async fn scale(
+        &self,
+        rr: &ResourceRequest,
+        kind: Arc<dyn Kind>,
+        body: Body,
+    ) -> Result<Response, Status> {
+        let name = rr.name.clone().ok_or_else(Status::path_not_found)?;
+        let patch = match self.verb {
+            "update" => Some((negotiate::PatchType::Merge, {
+                let bytes = read_body(body).await?;
+                crate::decode::parse_body(&bytes, false)
+                    .or_else(|_| crate::decode::parse_body(&bytes, true))
+                    .map_err(Status::bad_request)?
+            })),
+            "patch" => {
+                let ptype = negotiate::patch_type(header_str(self.headers, header::CONTENT_TYPE))
+                    .ok_or_else(|| {
+                    Status::unsupported_media_type(negotiate::PATCH_TYPES_MESSAGE)
+                })?;
+                let bytes = read_body(body).await?;
+                let p = crate::decode::parse_body(&bytes, ptype == negotiate::PatchType::Apply)
+                    .map_err(Status::bad_request)?;
+                Some((ptype, p))
+            }
+            _ => None,
+        };
+        let opts = self.write_options()?;
+        let v = crate::kinds::workload::serve_scale(
+            &self.st.registry,
+            self.rt.clone(),
+            kind,
+            rr.namespace.clone(),
+            name,
+            self.verb,
+            patch,
+            opts,
+        )
+        .await?;
+        Ok(self.respond(StatusCode::OK, &v, &[]))
     }
 
     async fn body_json(&self, kind: &dyn Kind, body: Body) -> Result<Value, Status> {

@@ -82,6 +82,19 @@ pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) ->
             }
             r
         })
+        .flat_map(|r| {
+            // Workloads with a scale subresource list it, so `kubectl scale` finds Scale.
+            let plural = r["name"].as_str().unwrap_or("").to_string();
+            let mut out = vec![r.clone()];
+            if crate::kinds::workload::has_scale(&plural) {
+                out.push(
+                    json!({"name": format!("{plural}/scale"), "singularName": "",
+                    "namespaced": r["namespaced"], "group": "autoscaling", "version": "v1",
+                    "kind": "Scale", "verbs": ["get", "patch", "update"]}),
+                );
+            }
+            out
+        })
         .collect();
     if resources.is_empty() {
         return None;

@@ -8,6 +8,7 @@
 pub mod alloc;
 pub mod api;
 pub mod broker;
+pub mod controllers;
 pub mod decode;
 pub mod discovery;
 pub mod kinds;
@@ -70,6 +71,20 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
         Arc::new(kinds::service::ServiceKind),
         Arc::new(kinds::config::ConfigMapKind),
         Arc::new(kinds::config::SecretKind),
+        Arc::new(kinds::node::NodeKind),
+        Arc::new(kinds::pod::PodKind),
+        Arc::new(kinds::endpointslice::EndpointSliceKind),
+        Arc::new(kinds::endpointslice::EndpointsKind),
+        Arc::new(kinds::event::EventKind),
+        Arc::new(kinds::workload::DeploymentKind),
+        Arc::new(kinds::workload::ReplicaSetKind),
+        Arc::new(kinds::workload::SetKind {
+            info: &kinds::workload::STATEFULSET,
+        }),
+        Arc::new(kinds::workload::SetKind {
+            info: &kinds::workload::DAEMONSET,
+        }),
+        Arc::new(kinds::batch::JobKind),
     ]
 }
 
@@ -165,9 +180,14 @@ pub async fn start(cfg: Config) -> Result<Running> {
         metrics: Arc::new(metrics::Metrics::new()),
         ready: Default::default(),
     });
+    let controllers = controllers::start(registry.clone());
     let router = api::router(state.clone());
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(serve::serve_tls(listener, server_tls, router, rx));
+    let serving = tokio::spawn(serve::serve_tls(listener, server_tls, router, rx));
+    let task = tokio::spawn(async move {
+        let _ = serving.await;
+        controllers.abort();
+    });
     state.ready.store(true, Ordering::Release);
     Ok(Running {
         addr,

@@ -174,6 +174,7 @@ pub async fn ensure_system_objects(registry: &Registry, rt: Arc<Runtime>) -> Res
     for name in kinds::namespace::SYSTEM {
         ensure_namespace(registry, rt.clone(), name).await?;
     }
+    kinds::node::ensure_nodes(registry, rt.clone()).await?;
     let svc_kind = registry.kind("", "services").expect("services kind");
     if registry
         .get(&rt, svc_kind.as_ref(), Some("default"), "kubernetes")

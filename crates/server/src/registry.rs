@@ -2,7 +2,7 @@
 //! kind's strategy inside one store transaction (decode → default → allocate → validate →
 //! persist), with kube-apiserver's metadata rules, optimistic concurrency and dry run.
 
-use crate::kinds::{Kind, WriteCtx};
+use crate::kinds::{DeleteAction, Kind, WriteCtx};
 use crate::managed;
 use crate::runtimes::Runtime;
 use crate::store_ext::TxnExt;
@@ -582,6 +582,23 @@ impl Registry {
                     return Err(Status::not_found(&name, kind.info().subject()).into());
                 };
                 pre.check(&old, &name, kind.as_ref())?;
+                if pre.propagation_policy.as_deref() == Some("Orphan") {
+                    orphan_dependents(txn, &rt, &kinds, kind.as_ref(), &old);
+                }
+                match kind.before_delete(&old, pre.grace_period_seconds)? {
+                    DeleteAction::Remove => {}
+                    DeleteAction::Unchanged => {
+                        let r = WriteResult { object: old, warnings: vec![], created: false };
+                        return if dry_run { Err(Abort::DryRun(r)) } else { Ok(r) };
+                    }
+                    DeleteAction::Keep(mut o) => {
+                        let rv = txn.revision().to_string();
+                        metadata_mut(&mut o).insert("resourceVersion".into(), Value::String(rv));
+                        txn.put_json(&key, &o);
+                        let r = WriteResult { object: o, warnings: vec![], created: false };
+                        return if dry_run { Err(Abort::DryRun(r)) } else { Ok(r) };
+                    }
+                }
                 let mut cx = WriteCtx {
                     txn: &mut *txn,
                     rt: &rt,
@@ -643,6 +660,11 @@ impl Registry {
 pub struct Preconditions {
     pub uid: Option<String>,
     pub resource_version: Option<String>,
+    /// `DeleteOptions.gracePeriodSeconds` (graceful deletion of pods).
+    pub grace_period_seconds: Option<i64>,
+    /// `DeleteOptions.propagationPolicy`: `Orphan` strips the owner from its dependents;
+    /// `Background` and `Foreground` leave them to the garbage collector.
+    pub propagation_policy: Option<String>,
 }
 
 impl Preconditions {
@@ -930,4 +952,48 @@ fn delete_namespace_contents(
         }
     }
     Ok(())
+}
+
+/// `propagationPolicy: Orphan`: the dependents of `owner` (objects whose ownerReferences name
+/// its uid) lose that reference, so the garbage collector leaves them alone.
+fn orphan_dependents(
+    txn: &mut dyn TxnExt,
+    rt: &Runtime,
+    kinds: &[Arc<dyn Kind>],
+    owner_kind: &dyn Kind,
+    owner: &Value,
+) {
+    let Some(uid) = meta_str(owner, "uid").map(String::from) else {
+        return;
+    };
+    let ns = meta_str(owner, "namespace").map(String::from);
+    for kind in kinds.iter().filter(|k| k.info().namespaced) {
+        let prefix = collection_prefix(
+            rt.name(),
+            kind.as_ref(),
+            ns.as_deref().filter(|_| owner_kind.info().namespaced),
+        );
+        for (key, raw) in txn.scan(&prefix) {
+            let Ok(mut obj) = serde_json::from_slice::<Value>(&raw) else {
+                continue;
+            };
+            let Some(refs) = obj
+                .pointer_mut("/metadata/ownerReferences")
+                .and_then(Value::as_array_mut)
+            else {
+                continue;
+            };
+            let before = refs.len();
+            refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid.as_str()));
+            if refs.len() == before {
+                continue;
+            }
+            if refs.is_empty() {
+                metadata_mut(&mut obj).remove("ownerReferences");
+            }
+            let rv = txn.revision().to_string();
+            metadata_mut(&mut obj).insert("resourceVersion".into(), Value::String(rv));
+            txn.put_json(&key, &obj);
+        }
+    }
 }

@@ -1,9 +1,15 @@
 //! One strategy per resource kind: how its objects are decoded, defaulted, allocated, validated,
 //! printed and filtered. The generic registry (`crate::registry`) drives them.
 
+pub mod batch;
 pub mod config;
+pub mod endpointslice;
+pub mod event;
 pub mod namespace;
+pub mod node;
+pub mod pod;
 pub mod service;
+pub mod workload;
 
 use crate::runtimes::Runtime;
 use crate::store_ext::TxnExt;
@@ -100,6 +106,20 @@ pub trait Kind: Send + Sync {
     fn delete_returns_object(&self) -> bool {
         false
     }
+
+    /// What a DELETE does before the object goes: remove it now (the default), or keep it
+    /// with the returned metadata (graceful deletion: `deletionTimestamp` set, removal left to
+    /// a controller), or leave it unchanged (already terminating).
+    fn before_delete(&self, _old: &Value, _grace: Option<i64>) -> Result<DeleteAction, Status> {
+        Ok(DeleteAction::Remove)
+    }
+}
+
+/// Outcome of [`Kind::before_delete`].
+pub enum DeleteAction {
+    Remove,
+    Keep(Value),
+    Unchanged,
 }
 
 /// `metadata.name` and `metadata.namespace`, supported by every resource.

@@ -1,0 +1,270 @@
+//! Jobs (batch/v1): v1 defaults, the generated selector (`batch.kubernetes.io/controller-uid`)
+//! and template labels, upstream's validation of the fields users write, status kept on
+//! updates of the main resource (the Job controller writes it).
+
+use super::workload::default_template;
+use super::{Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use crate::decode;
+use k8s_openapi::api::batch::v1::Job;
+use serde_json::{json, Value};
+use twinstack_core::field::{BadValue, ErrorList, FieldError, Path};
+use twinstack_core::status::Status;
+use twinstack_core::table::{self, Column};
+use twinstack_kube::pod as kpod;
+
+pub static JOB: ResourceInfo = ResourceInfo {
+    group: "batch",
+    version: "v1",
+    plural: "jobs",
+    singular: "job",
+    kind: "Job",
+    namespaced: true,
+    short_names: &[],
+    categories: &["all"],
+    verbs: ALL_VERBS,
+    storage: "jobs",
+};
+
+pub const CONTROLLER_UID: &str = "batch.kubernetes.io/controller-uid";
+pub const JOB_NAME: &str = "batch.kubernetes.io/job-name";
+
+pub struct JobKind;
+
+fn name_of(v: &Value) -> String {
+    v.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+fn validate(job: &Job) -> ErrorList {
+    let mut errs = ErrorList::new();
+    let spec = job.spec.clone().unwrap_or_default();
+    let p = Path::new("spec");
+    for (v, f) in [
+        (spec.parallelism, "parallelism"),
+        (spec.completions, "completions"),
+        (spec.backoff_limit, "backoffLimit"),
+    ] {
+        if let Some(n) = v.filter(|n| *n < 0) {
+            errs.push(FieldError::invalid(
+                &p.child(f),
+                BadValue::int(n as i64),
+                "must be greater than or equal to 0",
+            ));
+        }
+    }
+    let tpath = p.child("template").child("spec");
+    let default_spec = Default::default();
+    let pspec = spec.template.spec.as_ref().unwrap_or(&default_spec);
+    errs.extend(kpod::validate_spec(pspec, &tpath));
+    let rp = pspec.restart_policy.as_deref().unwrap_or("");
+    if rp != "OnFailure" && rp != "Never" {
+        errs.push(FieldError::not_supported(
+            &tpath.child("restartPolicy"),
+            BadValue::str(rp),
+            &["OnFailure", "Never"],
+        ));
+    }
+    errs
+}
+
+impl Kind for JobKind {
+    fn info(&self) -> &'static ResourceInfo {
+        &JOB
+    }
+
+    fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
+        let (mut job, unknown): (Job, _) = decode::typed(v)?;
+        let spec = job.spec.get_or_insert_with(Default::default);
+        let completions_unset = spec.completions.is_none() && spec.parallelism.is_none();
+        if completions_unset {
+            spec.completions = Some(1);
+        }
+        spec.parallelism.get_or_insert(1);
+        spec.backoff_limit.get_or_insert(6);
+        spec.completion_mode
+            .get_or_insert_with(|| "NonIndexed".into());
+        spec.suspend.get_or_insert(false);
+        spec.manual_selector.get_or_insert(false);
+        spec.pod_replacement_policy
+            .get_or_insert_with(|| "TerminatingOrFailed".into());
+        default_template(&mut spec.template);
+        Ok((
+            serde_json::to_value(job).map_err(|e| e.to_string())?,
+            unknown,
+        ))
+    }
+
+    fn create(
+        &self,
+        _cx: &mut WriteCtx<'_>,
+        obj: &mut Value,
+        meta_errs: ErrorList,
+    ) -> Result<Vec<String>, Status> {
+        if let Some(o) = obj.as_object_mut() {
+            o.remove("status");
+        }
+        // The generated selector and labels (`generateSelector`), keyed by the new uid.
+        let uid = obj
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let name = name_of(obj);
+        if obj.pointer("/spec/manualSelector") != Some(&json!(true)) {
+            let labels = json!({CONTROLLER_UID: uid, JOB_NAME: name, "controller-uid": uid, "job-name": name});
+            if !obj["spec"]["template"]["metadata"].is_object() {
+                obj["spec"]["template"]["metadata"] = json!({});
+            }
+            if !obj["spec"]["template"]["metadata"]["labels"].is_object() {
+                obj["spec"]["template"]["metadata"]["labels"] = json!({});
+            }
+            for (k, v) in labels.as_object().unwrap() {
+                obj["spec"]["template"]["metadata"]["labels"][k] = v.clone();
+            }
+            obj["spec"]["selector"] = json!({"matchLabels": {CONTROLLER_UID: uid}});
+        }
+        let job: Job = serde_json::from_value(obj.clone())
+            .map_err(|e| Status::internal(format!("Job does not decode: {e}")))?;
+        let mut errs = meta_errs;
+        errs.extend(validate(&job));
+        if !errs.is_empty() {
+            return Err(Status::invalid(&name, JOB.subject(), &errs));
+        }
+        obj["metadata"]["generation"] = json!(1);
+        Ok(vec![])
+    }
+
+    fn update(
+        &self,
+        _cx: &mut WriteCtx<'_>,
+        new: &mut Value,
+        old: &Value,
+        meta_errs: ErrorList,
+    ) -> Result<Vec<String>, Status> {
+        let old_gen = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let changed = new.get("spec") != old.get("spec");
+        new["metadata"]["generation"] = json!(if changed { old_gen + 1 } else { old_gen });
+        match old.get("status") {
+            Some(st) => new["status"] = st.clone(),
+            None => {
+                if let Some(o) = new.as_object_mut() {
+                    o.remove("status");
+                }
+            }
+        }
+        let job: Job = serde_json::from_value(new.clone())
+            .map_err(|e| Status::internal(format!("Job does not decode: {e}")))?;
+        let mut errs = meta_errs;
+        errs.extend(validate(&job));
+        if new.pointer("/spec/template") != old.pointer("/spec/template") {
+            errs.push(FieldError::invalid(
+                &Path::new("spec").child("template"),
+                BadValue::Omit,
+                "field is immutable",
+            ));
+        }
+        if !errs.is_empty() {
+            return Err(Status::invalid(&name_of(new), JOB.subject(), &errs));
+        }
+        Ok(vec![])
+    }
+
+    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
+        Ok(())
+    }
+
+    fn columns(&self) -> Vec<Column> {
+        vec![
+            Column::name_column(),
+            Column::new("Status", "Status of the job."),
+            Column::new("Completions", "The desired number of successfully finished pods the job should be run with."),
+            Column::new("Duration", "Time required to complete the job."),
+            Column::new("Age", table::AGE_DESCRIPTION),
+            Column::new("Containers", "Names of each container in the template.").wide(),
+            Column::new("Images", "Images referenced by each container in the template.").wide(),
+            Column::new("Selector", "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors").wide(),
+        ]
+    }
+
+    fn row(&self, obj: &Value, _wide: bool, now: jiff::Timestamp) -> Vec<Value> {
+        let i = |p: &str| obj.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+        let cond = |ty: &str| {
+            obj.pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == ty && c["status"] == "True")
+        };
+        let status = if cond("Complete") {
+            "Complete"
+        } else if cond("Failed") {
+            "Failed"
+        } else if cond("Suspended") {
+            "Suspended"
+        } else if cond("FailureTarget") {
+            "FailureTarget"
+        } else if cond("SuccessCriteriaMet") {
+            "SuccessCriteriaMet"
+        } else {
+            "Running"
+        };
+        let completions = match obj.pointer("/spec/completions").and_then(Value::as_i64) {
+            Some(c) => format!("{}/{c}", i("/status/succeeded")),
+            None => {
+                let p = i("/spec/parallelism");
+                format!("{}/1 of {p}", i("/status/succeeded"))
+            }
+        };
+        let ts = |p: &str| {
+            obj.pointer(p)
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        };
+        let duration = match (ts("/status/startTime"), ts("/status/completionTime")) {
+            (Some(s), Some(c)) => table::human_duration(c.as_second() - s.as_second()),
+            (Some(s), None) => table::human_duration(now.as_second() - s.as_second()),
+            _ => String::new(),
+        };
+        let cs = obj
+            .pointer("/spec/template/spec/containers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let names: Vec<&str> = cs
+            .iter()
+            .map(|c| c["name"].as_str().unwrap_or(""))
+            .collect();
+        let images: Vec<&str> = cs
+            .iter()
+            .map(|c| c["image"].as_str().unwrap_or(""))
+            .collect();
+        let selector: Vec<String> = obj
+            .pointer("/spec/selector/matchLabels")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        vec![
+            json!(name_of(obj)),
+            json!(status),
+            json!(completions),
+            json!(duration),
+            json!(table::age(
+                obj.pointer("/metadata/creationTimestamp")
+                    .and_then(Value::as_str),
+                now
+            )),
+            json!(names.join(",")),
+            json!(images.join(",")),
+            json!(selector.join(",")),
+        ]
+    }
+}
