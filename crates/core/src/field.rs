@@ -356,7 +356,7 @@ mod tests {
         let p = Path::new("spec");
         let a = FieldError::forbidden(&p, "x");
         let b = FieldError::forbidden(&p, "y");
-        assert_eq!(aggregate(&[a.clone()]), "spec: Forbidden: x");
+        assert_eq!(aggregate(std::slice::from_ref(&a)), "spec: Forbidden: x");
         assert_eq!(
             aggregate(&[a.clone(), a.clone(), b]),
             "[spec: Forbidden: x, spec: Forbidden: y]"

@@ -588,15 +588,31 @@ impl Registry {
                 match kind.before_delete(&old, pre.grace_period_seconds)? {
                     DeleteAction::Remove => {}
                     DeleteAction::Unchanged => {
-                        let r = WriteResult { object: old, warnings: vec![], created: false };
-                        return if dry_run { Err(Abort::DryRun(r)) } else { Ok(r) };
+                        let r = WriteResult {
+                            object: old,
+                            warnings: vec![],
+                            created: false,
+                        };
+                        return if dry_run {
+                            Err(Abort::DryRun(r))
+                        } else {
+                            Ok(r)
+                        };
                     }
                     DeleteAction::Keep(mut o) => {
                         let rv = txn.revision().to_string();
                         metadata_mut(&mut o).insert("resourceVersion".into(), Value::String(rv));
                         txn.put_json(&key, &o);
-                        let r = WriteResult { object: o, warnings: vec![], created: false };
-                        return if dry_run { Err(Abort::DryRun(r)) } else { Ok(r) };
+                        let r = WriteResult {
+                            object: o,
+                            warnings: vec![],
+                            created: false,
+                        };
+                        return if dry_run {
+                            Err(Abort::DryRun(r))
+                        } else {
+                            Ok(r)
+                        };
                     }
                 }
                 let mut cx = WriteCtx {

@@ -28,7 +28,11 @@ async fn main() {
     let bin = std::env::var("TWINSTACK_BIN").unwrap_or_else(|_| "target/release/twinstack".into());
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(&bin)
         .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir.path())
@@ -45,9 +49,15 @@ async fn main() {
             }
         }
     }
-    let creds: Value = serde_json::from_slice(&std::fs::read(dir.path().join("broker.json")).unwrap()).unwrap();
-    let ca = reqwest::Certificate::from_pem(&std::fs::read(dir.path().join("pki/ca.crt")).unwrap()).unwrap();
-    let client = reqwest::Client::builder().add_root_certificate(ca).use_rustls_tls().build().unwrap();
+    let creds: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("broker.json")).unwrap()).unwrap();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(dir.path().join("pki/ca.crt")).unwrap())
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .use_rustls_tls()
+        .build()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let base_rss = rss_kib(child.id());
     let mut times = Vec::new();
@@ -75,7 +85,11 @@ async fn main() {
             if out.status.success() {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         times.push(started.elapsed());
     }
@@ -88,11 +102,30 @@ async fn main() {
     println!("runtime provisioning: PUT /v2/service_instances → first successful `kubectl get namespaces` ({n} runtimes, dual-stack aws)");
     println!();
     println!("{:<34} {:>12} {:>12}", "", "p50", "p99");
-    println!("{:<34} {:>9.0} ms {:>9.0} ms", "twinstack (measured)", p(0.5).as_secs_f64() * 1e3, p(0.99).as_secs_f64() * 1e3);
-    println!("{:<34} {:>12} {:>12}", "kind create cluster (published)", "~30 s", "");
-    println!("{:<34} {:>12} {:>12}", "Kyma runtime on BTP (published)", "~20-40 min", "");
+    println!(
+        "{:<34} {:>9.0} ms {:>9.0} ms",
+        "twinstack (measured)",
+        p(0.5).as_secs_f64() * 1e3,
+        p(0.99).as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<34} {:>12} {:>12}",
+        "kind create cluster (published)", "~30 s", ""
+    );
+    println!(
+        "{:<34} {:>12} {:>12}",
+        "Kyma runtime on BTP (published)", "~20-40 min", ""
+    );
     println!();
-    println!("ratio kind / twinstack (p50): {:.0}x", 30.0 / p(0.5).as_secs_f64());
+    println!(
+        "ratio kind / twinstack (p50): {:.0}x",
+        30.0 / p(0.5).as_secs_f64()
+    );
     println!("(the p50 includes a kubectl process start, the dominant cost)");
-    println!("memory: {} KiB RSS before, {} KiB after {n} runtimes: {:.0} KiB per idle runtime", base_rss, rss, (rss.saturating_sub(base_rss)) as f64 / n as f64);
+    println!(
+        "memory: {} KiB RSS before, {} KiB after {n} runtimes: {:.0} KiB per idle runtime",
+        base_rss,
+        rss,
+        (rss.saturating_sub(base_rss)) as f64 / n as f64
+    );
 }
