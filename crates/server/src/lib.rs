@@ -130,6 +130,9 @@ pub async fn start(cfg: Config) -> Result<Running> {
         keep_revisions: cfg.watch_history_revisions,
         keep_duration: cfg.watch_history,
         compaction_slack: (cfg.watch_history_revisions / 10).clamp(1, 1_000),
+        // The page cache is a ceiling, not a reservation; 64 MiB holds tens of thousands of
+        // objects and keeps the process small.
+        cache_size: 64 * 1024 * 1024,
         ..Default::default()
     };
     let store = twinstack_store::Store::open_with(&cfg.data_dir.join("store.redb"), store_options)
