@@ -233,6 +233,44 @@ fn carry_generation_and_status(new: &mut Value, old: &Value) {
     }
 }
 
+/// The create pipeline every workload shares: status belongs to the controllers, generation
+/// starts at 1, and the kind's own errors follow the metadata errors.
+fn create_workload(
+    info: &ResourceInfo,
+    obj: &mut Value,
+    meta_errs: ErrorList,
+    validate: impl FnOnce(&Value) -> Result<ErrorList, Status>,
+) -> Result<Vec<String>, Status> {
+    if let Some(o) = obj.as_object_mut() {
+        o.remove("status");
+    }
+    let mut errs = meta_errs;
+    errs.extend(validate(obj)?);
+    if !errs.is_empty() {
+        return Err(Status::invalid(&name_of(obj), info.subject(), &errs));
+    }
+    obj["metadata"]["generation"] = json!(1);
+    Ok(vec![])
+}
+
+/// The update pipeline every workload shares: generation and status carried from the stored
+/// object, then the kind's checks of the new object against the old one.
+fn update_workload(
+    info: &ResourceInfo,
+    new: &mut Value,
+    old: &Value,
+    meta_errs: ErrorList,
+    validate: impl FnOnce(&Value, &Value) -> Result<ErrorList, Status>,
+) -> Result<Vec<String>, Status> {
+    carry_generation_and_status(new, old);
+    let mut errs = meta_errs;
+    errs.extend(validate(new, old)?);
+    if !errs.is_empty() {
+        return Err(Status::invalid(&name_of(new), info.subject(), &errs));
+    }
+    Ok(vec![])
+}
+
 fn intstr_percent(s: &str) -> IntOrString {
     IntOrString::String(s.into())
 }
@@ -340,17 +378,9 @@ impl Kind for DeploymentKind {
         obj: &mut Value,
         meta_errs: ErrorList,
     ) -> Result<Vec<String>, Status> {
-        if let Some(o) = obj.as_object_mut() {
-            o.remove("status");
-        }
-        let d = deployment(obj)?;
-        let mut errs = meta_errs;
-        errs.extend(validate_deployment(&d, has_selector(obj)));
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name_of(obj), DEPLOYMENT.subject(), &errs));
-        }
-        obj["metadata"]["generation"] = json!(1);
-        Ok(vec![])
+        create_workload(&DEPLOYMENT, obj, meta_errs, |obj| {
+            Ok(validate_deployment(&deployment(obj)?, has_selector(obj)))
+        })
     }
 
     fn update(
@@ -360,20 +390,16 @@ impl Kind for DeploymentKind {
         old: &Value,
         meta_errs: ErrorList,
     ) -> Result<Vec<String>, Status> {
-        carry_generation_and_status(new, old);
-        let d = deployment(new)?;
-        let o = deployment(old)?;
-        let mut errs = meta_errs;
-        errs.extend(validate_deployment(&d, has_selector(new)));
-        selector_immutable(
-            d.spec.as_ref().map(|s| &s.selector),
-            o.spec.as_ref().map(|s| &s.selector),
-            &mut errs,
-        );
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name_of(new), DEPLOYMENT.subject(), &errs));
-        }
-        Ok(vec![])
+        update_workload(&DEPLOYMENT, new, old, meta_errs, |new, old| {
+            let (d, o) = (deployment(new)?, deployment(old)?);
+            let mut errs = validate_deployment(&d, has_selector(new));
+            selector_immutable(
+                d.spec.as_ref().map(|s| &s.selector),
+                o.spec.as_ref().map(|s| &s.selector),
+                &mut errs,
+            );
+            Ok(errs)
+        })
     }
 
     fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
@@ -514,17 +540,9 @@ impl Kind for ReplicaSetKind {
         obj: &mut Value,
         meta_errs: ErrorList,
     ) -> Result<Vec<String>, Status> {
-        if let Some(o) = obj.as_object_mut() {
-            o.remove("status");
-        }
-        let r = replicaset(obj)?;
-        let mut errs = meta_errs;
-        errs.extend(validate_replicaset(&r, has_selector(obj)));
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name_of(obj), REPLICASET.subject(), &errs));
-        }
-        obj["metadata"]["generation"] = json!(1);
-        Ok(vec![])
+        create_workload(&REPLICASET, obj, meta_errs, |obj| {
+            Ok(validate_replicaset(&replicaset(obj)?, has_selector(obj)))
+        })
     }
 
     fn update(
@@ -534,20 +552,16 @@ impl Kind for ReplicaSetKind {
         old: &Value,
         meta_errs: ErrorList,
     ) -> Result<Vec<String>, Status> {
-        carry_generation_and_status(new, old);
-        let r = replicaset(new)?;
-        let o = replicaset(old)?;
-        let mut errs = meta_errs;
-        errs.extend(validate_replicaset(&r, has_selector(new)));
-        selector_immutable(
-            r.spec.as_ref().map(|s| &s.selector),
-            o.spec.as_ref().map(|s| &s.selector),
-            &mut errs,
-        );
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name_of(new), REPLICASET.subject(), &errs));
-        }
-        Ok(vec![])
+        update_workload(&REPLICASET, new, old, meta_errs, |new, old| {
+            let (r, o) = (replicaset(new)?, replicaset(old)?);
+            let mut errs = validate_replicaset(&r, has_selector(new));
+            selector_immutable(
+                r.spec.as_ref().map(|s| &s.selector),
+                o.spec.as_ref().map(|s| &s.selector),
+                &mut errs,
+            );
+            Ok(errs)
+        })
     }
 
     fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
@@ -682,6 +696,17 @@ pub struct SetKind {
     pub info: &'static ResourceInfo,
 }
 
+impl SetKind {
+    /// The word upstream's validation messages use for this kind.
+    fn what(&self) -> &'static str {
+        if self.info.kind == "StatefulSet" {
+            "statefulset"
+        } else {
+            "daemonset"
+        }
+    }
+}
+
 impl Kind for SetKind {
     fn info(&self) -> &'static ResourceInfo {
         self.info
@@ -725,21 +750,8 @@ impl Kind for SetKind {
         obj: &mut Value,
         meta_errs: ErrorList,
     ) -> Result<Vec<String>, Status> {
-        if let Some(o) = obj.as_object_mut() {
-            o.remove("status");
-        }
-        let what = if self.info.kind == "StatefulSet" {
-            "statefulset"
-        } else {
-            "daemonset"
-        };
-        let mut errs = meta_errs;
-        errs.extend(validate_set(obj, what));
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name_of(obj), self.info.subject(), &errs));
-        }
-        obj["metadata"]["generation"] = json!(1);
-        Ok(vec![])
+        let what = self.what();
+        create_workload(self.info, obj, meta_errs, |obj| Ok(validate_set(obj, what)))
     }
 
     fn update(
@@ -749,21 +761,14 @@ impl Kind for SetKind {
         old: &Value,
         meta_errs: ErrorList,
     ) -> Result<Vec<String>, Status> {
-        carry_generation_and_status(new, old);
-        let what = if self.info.kind == "StatefulSet" {
-            "statefulset"
-        } else {
-            "daemonset"
-        };
-        let mut errs = meta_errs;
-        errs.extend(validate_set(new, what));
-        let (ns, _) = set_parts(new);
-        let (os, _) = set_parts(old);
-        selector_immutable(ns.as_ref(), os.as_ref(), &mut errs);
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name_of(new), self.info.subject(), &errs));
-        }
-        Ok(vec![])
+        let what = self.what();
+        update_workload(self.info, new, old, meta_errs, |new, old| {
+            let mut errs = validate_set(new, what);
+            let (ns, _) = set_parts(new);
+            let (os, _) = set_parts(old);
+            selector_immutable(ns.as_ref(), os.as_ref(), &mut errs);
+            Ok(errs)
+        })
     }
 
     fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
