@@ -368,7 +368,7 @@ impl Registry {
             .store
             .txn(move |txn| -> Result<WriteResult, Abort> {
                 let txn: &mut dyn TxnExt = txn;
-                let mut r = create_in_txn(
+                let r = create_in_txn(
                     txn,
                     &rt,
                     kind.as_ref(),
@@ -377,11 +377,7 @@ impl Registry {
                     &opts,
                     managed_fields,
                 )?;
-                r.warnings.splice(0..0, warnings);
-                if opts.dry_run {
-                    return Err(Abort::DryRun(r));
-                }
-                Ok(r)
+                conclude(r, warnings, opts.dry_run)
             })
             .await;
         finish(res)
@@ -422,13 +418,8 @@ impl Registry {
                 let Some(old) = txn.get_json(&key) else {
                     return Err(Status::not_found(&name, kind.info().subject()).into());
                 };
-                let mut r =
-                    update_in_txn(txn, &rt, kind.as_ref(), &key, obj, old, &opts, "Update")?;
-                r.warnings.splice(0..0, warnings);
-                if opts.dry_run {
-                    return Err(Abort::DryRun(r));
-                }
-                Ok(r)
+                let r = update_in_txn(txn, &rt, kind.as_ref(), &key, obj, old, &opts, "Update")?;
+                conclude(r, warnings, opts.dry_run)
             })
             .await;
         finish(res)
@@ -489,7 +480,7 @@ impl Registry {
                         .map_err(|e| decode_error(kind.as_ref(), &e))?;
                     let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
                     let managed_fields = obj.pointer("/metadata/managedFields").cloned();
-                    let mut r = create_in_txn(
+                    let r = create_in_txn(
                         txn,
                         &rt,
                         kind.as_ref(),
@@ -498,11 +489,7 @@ impl Registry {
                         &opts,
                         managed_fields,
                     )?;
-                    r.warnings.splice(0..0, warnings);
-                    if opts.dry_run {
-                        return Err(Abort::DryRun(r));
-                    }
-                    return Ok(r);
+                    return conclude(r, warnings, opts.dry_run);
                 };
                 let patched = match ptype {
                     PatchType::Json => {
@@ -551,12 +538,8 @@ impl Registry {
                 } else {
                     "Update"
                 };
-                let mut r = update_in_txn(txn, &rt, kind.as_ref(), &key, obj, old, &opts, op)?;
-                r.warnings.splice(0..0, warnings);
-                if opts.dry_run {
-                    return Err(Abort::DryRun(r));
-                }
-                Ok(r)
+                let r = update_in_txn(txn, &rt, kind.as_ref(), &key, obj, old, &opts, op)?;
+                conclude(r, warnings, opts.dry_run)
             })
             .await;
         finish(res)
@@ -707,6 +690,19 @@ impl Preconditions {
         }
         Ok(())
     }
+}
+
+/// Puts the decoding warnings first and turns a dry run into an abort that commits nothing.
+fn conclude(
+    mut r: WriteResult,
+    warnings: Vec<String>,
+    dry_run: bool,
+) -> Result<WriteResult, Abort> {
+    r.warnings.splice(0..0, warnings);
+    if dry_run {
+        return Err(Abort::DryRun(r));
+    }
+    Ok(r)
 }
 
 fn patch_error(e: twinstack_core::patch::PatchError) -> Abort {
