@@ -287,7 +287,9 @@ fn write_batch(
                     .take(o.compaction_chunk.max(1))
                 {
                     let (r, raw) = item?;
-                    if log_time(raw.value())? >= cutoff {
+                    // Keep an entry while its age (now - time) is below keep_duration;
+                    // with a zero window even an entry of this millisecond may go.
+                    if log_time(raw.value())? > cutoff {
                         break;
                     }
                     upto = Some(r.value());
