@@ -21,7 +21,7 @@ pub async fn sync(ctl: &Ctl, w: &World) {
     ] {
         uids.extend(v.iter().map(|o| meta(o, "uid")));
     }
-    let sets: [(&str, &str, &Vec<Value>); 3] = [
+    let sets: [(&str, &str, &Vec<std::sync::Arc<Value>>); 3] = [
         ("apps", "replicasets", &w.replicasets),
         ("", "pods", &w.pods),
         ("discovery.k8s.io", "endpointslices", &w.slices),

@@ -170,7 +170,7 @@ pub async fn sync(ctl: &Ctl, w: &World) {
             o.insert("completionTime".into(), json!(now));
         }
         if job.get("status") != Some(&status) {
-            let mut next = job.clone();
+            let mut next = Value::clone(job);
             next["status"] = status;
             if ctl.write("batch", "jobs", next).await && done && active.is_empty() {
                 event(ctl, job, "Completed", "Job completed").await;

@@ -11,6 +11,7 @@ use crate::store_ext::TxnExt;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use twinstack_kube::events::{self, Reporter};
@@ -49,7 +50,7 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     let node_objs: Vec<Node> = w
         .nodes
         .iter()
-        .filter_map(|n| serde_json::from_value(n.clone()).ok())
+        .filter_map(|n| serde_json::from_value(Value::clone(n)).ok())
         .collect();
     let by_name: BTreeMap<&str, &Node> = node_objs
         .iter()
@@ -63,9 +64,29 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
         }
     }
     let mut next: Option<jiff::Timestamp> = None;
-    let mut starts: Vec<(&Value, Pod, &Node, bool)> = Vec::new();
+    let mut starts: Vec<(Cow<'_, Value>, Pod, &Node, bool)> = Vec::new();
     for pv in &w.pods {
-        let Some(pod) = typed_pod(pv) else { continue };
+        // Most pods are running and need nothing: decide that from the projection.
+        let terminating = pv.pointer("/metadata/deletionTimestamp").is_some();
+        let settled = match phase(pv) {
+            "Succeeded" | "Failed" => true,
+            "Running" => !owned_by_job(pv),
+            _ => false,
+        };
+        if settled && !terminating {
+            continue;
+        }
+        // Scheduling and status writes need the whole pod; the projection serves the rest.
+        let needs_whole = !terminating && (node_name(pv).is_empty() || phase(pv) == "Running");
+        let pv: Cow<'_, Value> = if needs_whole {
+            match ctl.full("", "pods", pv) {
+                Some(v) => Cow::Owned(v),
+                None => continue,
+            }
+        } else {
+            Cow::Borrowed(&**pv)
+        };
+        let Some(pod) = typed_pod(&pv) else { continue };
         if let Some(ts) = &pod.metadata.deletion_timestamp {
             let finalizers = pod
                 .metadata
@@ -74,15 +95,15 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
                 .is_some_and(|f| !f.is_empty());
             // A pod bound to a node that does not exist has no kubelet to stop it: the pod
             // garbage collector removes it (gcOrphaned).
-            let orphaned = !node_name(pv).is_empty() && !by_name.contains_key(node_name(pv));
+            let orphaned = !node_name(&pv).is_empty() && !by_name.contains_key(node_name(&pv));
             if orphaned || kpod::termination_done(&pod, now) {
                 if !finalizers {
-                    remove(ctl, pv).await;
+                    remove(ctl, &pv).await;
                 }
             } else {
                 next = Some(next.map_or(ts.0, |n: jiff::Timestamp| n.min(ts.0)));
-                if !node_name(pv).is_empty() {
-                    killing_events(ctl, pv, &pod, now).await;
+                if !node_name(&pv).is_empty() {
+                    killing_events(ctl, &pv, &pod, now).await;
                 }
             }
             continue;
@@ -90,7 +111,7 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
         if kpod::is_terminal(&pod) {
             continue;
         }
-        if phase(pv) == "Running" && owned_by_job(pv) {
+        if phase(&pv) == "Running" && owned_by_job(&pv) {
             // The emulated containers of a Job's pod exit 0 after JOB_POD_RUN.
             let started = pod
                 .status
@@ -101,13 +122,13 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
                 .checked_add(jiff::SignedDuration::from_millis(JOB_POD_RUN_MS))
                 .unwrap_or(now);
             if at <= now {
-                complete(ctl, pv, &pod, now).await;
+                complete(ctl, &pv, &pod, now).await;
             } else {
                 next = Some(next.map_or(at, |n: jiff::Timestamp| n.min(at)));
             }
             continue;
         }
-        let bound = node_name(pv).to_string();
+        let bound = node_name(&pv).to_string();
         if bound.is_empty() {
             let (sched_pod, candidates) = pinned_by_fields(&pod, &node_objs);
             let result = match &candidates {
@@ -123,9 +144,9 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
                     *load.entry(n).or_default() += 1;
                     starts.push((pv, pod, *node, true));
                 }
-                Err(msg) => unschedulable(ctl, pv, &pod, &msg, now).await,
+                Err(msg) => unschedulable(ctl, &pv, &pod, &msg, now).await,
             }
-        } else if phase(pv) == "Pending"
+        } else if phase(&pv) == "Pending"
             && pv
                 .pointer("/status/podIPs")
                 .and_then(Value::as_array)
@@ -142,7 +163,7 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     // the store's group commit batches them.
     futures::stream::iter(starts)
         .for_each_concurrent(CONCURRENCY, |(pv, pod, node, bind)| async move {
-            start(ctl, pv, &pod, node, bind).await;
+            start(ctl, &pv, &pod, node, bind).await;
         })
         .await;
     next

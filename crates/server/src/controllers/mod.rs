@@ -1,7 +1,9 @@
 //! The controllers every runtime runs, as kube-controller-manager, kube-scheduler and kubelet
-//! would: level-triggered passes driven by `store.watch` on the runtime's keys, each pass
-//! recomputed from the store (so a restart or a crash loses nothing), idempotent (writes are
-//! conditional on the resourceVersion read, events have deterministic names).
+//! would: level-triggered passes over an [`informer`] kept current from `store.watch` on the
+//! runtime's keys (so a restart or a crash loses nothing: the informer starts from a list),
+//! idempotent (writes are conditional on the resourceVersion read, events have deterministic
+//! names). The EndpointSlice controller only reconciles the Services that the changes since the
+//! last pass touch, with a full resync every [`RESYNC`].
 //!
 //! - [`kubelet`]: scheduler and emulated kubelet (binding, pod addresses allocated in the
 //!   transaction that writes the Running status, events), graceful deletion.
@@ -12,6 +14,7 @@
 
 pub mod endpoints;
 pub mod gc;
+pub mod informer;
 pub mod jobs;
 pub mod kubelet;
 pub mod sets;
@@ -31,6 +34,8 @@ use twinstack_core::status::Status;
 const TICK: Duration = Duration::from_millis(1000);
 /// How long a pass waits after a change for more changes to arrive (batching).
 const SETTLE: Duration = Duration::from_millis(5);
+/// How often every Service is reconciled even without a change (client-go's resync period).
+pub const RESYNC: Duration = Duration::from_secs(30);
 
 /// A runtime's controllers' view of the server.
 pub struct Ctl {
@@ -38,18 +43,95 @@ pub struct Ctl {
     pub rt: Arc<Runtime>,
 }
 
-/// The runtime's objects at one pass.
+/// The runtime's objects at one pass, from the informer: pods, EndpointSlices and Endpoints
+/// are projections (see [`informer`]); [`Ctl::full`] reads the whole object.
 pub struct World {
-    pub nodes: Vec<Value>,
-    pub pods: Vec<Value>,
-    pub services: Vec<Value>,
-    pub slices: Vec<Value>,
-    pub endpoints: Vec<Value>,
-    pub replicasets: Vec<Value>,
-    pub deployments: Vec<Value>,
-    pub statefulsets: Vec<Value>,
-    pub daemonsets: Vec<Value>,
-    pub jobs: Vec<Value>,
+    pub nodes: Vec<Arc<Value>>,
+    pub pods: Vec<Arc<Value>>,
+    pub services: Vec<Arc<Value>>,
+    pub slices: Vec<Arc<Value>>,
+    pub endpoints: Vec<Arc<Value>>,
+    pub replicasets: Vec<Arc<Value>>,
+    pub deployments: Vec<Arc<Value>>,
+    pub statefulsets: Vec<Arc<Value>>,
+    pub daemonsets: Vec<Arc<Value>>,
+    pub jobs: Vec<Arc<Value>>,
+    /// The Services (namespace, name) the EndpointSlice controller reconciles in this pass;
+    /// `None` for all of them.
+    pub dirty_services: Option<std::collections::BTreeSet<(String, String)>>,
+}
+
+impl World {
+    fn from_informer(inf: &informer::Informer) -> World {
+        World {
+            nodes: inf.list("nodes"),
+            pods: inf.list("pods"),
+            services: inf.list("services"),
+            slices: inf.list("endpointslices"),
+            endpoints: inf.list("endpoints"),
+            replicasets: inf.list("replicasets"),
+            deployments: inf.list("deployments"),
+            statefulsets: inf.list("statefulsets"),
+            daemonsets: inf.list("daemonsets"),
+            jobs: inf.list("jobs"),
+            dirty_services: None,
+        }
+    }
+
+    /// The Services whose EndpointSlices or Endpoints the changes may alter: a changed Service,
+    /// slice or Endpoints object names its Service; a changed pod touches every Service of its
+    /// namespace whose selector matches its labels before or after; a changed node touches all.
+    fn services_touched_by(
+        &self,
+        changes: &[informer::Change],
+    ) -> Option<std::collections::BTreeSet<(String, String)>> {
+        let mut out = std::collections::BTreeSet::new();
+        // Pods of one workload share their labels: match each distinct set once.
+        let mut pod_labels: std::collections::BTreeSet<(String, BTreeMap<String, String>)> =
+            Default::default();
+        for c in changes {
+            for v in c.old.iter().chain(c.new.iter()) {
+                let ns = meta(v, "namespace").to_string();
+                match c.plural {
+                    "nodes" => return None,
+                    "pods" => {
+                        pod_labels.insert((ns, labels(v)));
+                    }
+                    "services" | "endpoints" => {
+                        out.insert((ns, meta(v, "name").to_string()));
+                    }
+                    "endpointslices" => {
+                        let svc = labels(v)
+                            .remove(twinstack_kube::endpointslices::LABEL_SERVICE_NAME)
+                            .unwrap_or_default();
+                        out.insert((ns, svc));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !pod_labels.is_empty() {
+            for s in &self.services {
+                let Some(sel) = s.pointer("/spec/selector").and_then(Value::as_object) else {
+                    continue;
+                };
+                if sel.is_empty() {
+                    continue;
+                }
+                let ns = meta(s, "namespace");
+                let hit = pod_labels.iter().any(|(pns, l)| {
+                    pns == ns
+                        && sel
+                            .iter()
+                            .all(|(k, v)| l.get(k).map(String::as_str) == v.as_str())
+                });
+                if hit {
+                    out.insert((ns.to_string(), meta(s, "name").to_string()));
+                }
+            }
+        }
+        Some(out)
+    }
 }
 
 pub fn meta<'a>(v: &'a Value, field: &str) -> &'a str {
@@ -97,27 +179,14 @@ impl Ctl {
             .unwrap_or_else(|| panic!("kind {plural} is registered"))
     }
 
-    pub fn list(&self, group: &str, plural: &str) -> Vec<Value> {
+    /// The whole stored object of which `v` (from the [`World`]) is a projection, if it
+    /// still exists.
+    pub fn full(&self, group: &str, plural: &str, v: &Value) -> Option<Value> {
         let kind = self.kind(group, plural);
+        let ns = Some(meta(v, "namespace")).filter(|n| !n.is_empty());
         self.reg
-            .list(&self.rt, kind.as_ref(), None)
-            .map(|(v, _)| v)
-            .unwrap_or_default()
-    }
-
-    pub fn world(&self) -> World {
-        World {
-            nodes: self.list("", "nodes"),
-            pods: self.list("", "pods"),
-            services: self.list("", "services"),
-            slices: self.list("discovery.k8s.io", "endpointslices"),
-            endpoints: self.list("", "endpoints"),
-            replicasets: self.list("apps", "replicasets"),
-            deployments: self.list("apps", "deployments"),
-            statefulsets: self.list("apps", "statefulsets"),
-            daemonsets: self.list("apps", "daemonsets"),
-            jobs: self.list("batch", "jobs"),
-        }
+            .get(&self.rt, kind.as_ref(), ns, meta(v, "name"))
+            .ok()
     }
 
     /// Creates an object through the registry (defaults, validation, generated names).
@@ -216,8 +285,8 @@ pub fn write_in_txn(txn: &mut dyn TxnExt, key: &str, mut obj: Value) -> Result<(
 }
 
 /// One pass of every controller.
-async fn pass(ctl: &Ctl) -> Option<jiff::Timestamp> {
-    let w = ctl.world();
+async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
+    let w = w;
     let next = kubelet::sync(ctl, &w).await;
     workloads::sync(ctl, &w).await;
     sets::sync(ctl, &w).await;
@@ -230,27 +299,39 @@ async fn pass(ctl: &Ctl) -> Option<jiff::Timestamp> {
 /// Runs a runtime's controllers until the runtime is deleted.
 pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>) {
     let name = rt.name().to_string();
-    let prefix = format!("/registry/{name}/");
     let ctl = Ctl {
         reg: reg.clone(),
         rt: rt.clone(),
     };
     let alive = || reg.runtime(&name).is_some_and(|cur| Arc::ptr_eq(&cur, &rt));
     'outer: while alive() {
-        let rev = reg.store.current_revision();
-        let mut watcher = match reg.store.watch(&prefix, rev) {
-            Ok(w) => w,
+        let mut inf = match informer::Informer::start(&reg.store, rt.clone(), |g, p| ctl.kind(g, p))
+        {
+            Ok(i) => i,
             Err(e) => {
                 tracing::warn!(runtime = %name, "controllers cannot watch: {e}");
                 tokio::time::sleep(TICK).await;
                 continue;
             }
         };
+        let mut resynced = std::time::Instant::now();
+        let mut full = true;
         loop {
             if !alive() {
                 break 'outer;
             }
-            let deadline = pass(&ctl).await;
+            let changes = inf.take_changes();
+            let mut world = World::from_informer(&inf);
+            if !full {
+                world.dirty_services = world.services_touched_by(&changes);
+            }
+            drop(changes);
+            let deadline = pass(&ctl, &world).await;
+            drop(world);
+            full = resynced.elapsed() >= RESYNC;
+            if full {
+                resynced = std::time::Instant::now();
+            }
             let wait = deadline
                 .and_then(|d| {
                     let ms = d.as_millisecond() - jiff::Timestamp::now().as_millisecond();
@@ -258,18 +339,20 @@ pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>) {
                 })
                 .map(Duration::from_millis)
                 .map_or(TICK, |d| d.min(TICK));
-            match tokio::time::timeout(wait, watcher.next()).await {
-                Ok(None) => break 'outer,
-                Ok(Some(Err(_))) => continue 'outer,
-                Ok(Some(Ok(_))) | Err(_) => {}
+            // Wait for a change to a collection (events and the like only wake the loop), or
+            // for the next deadline or tick.
+            let until = tokio::time::Instant::now() + wait;
+            loop {
+                match tokio::time::timeout_at(until, inf.next()).await {
+                    Ok(None) => break 'outer,
+                    Ok(Some(Err(_))) => continue 'outer,
+                    Ok(Some(Ok(true))) | Err(_) => break,
+                    Ok(Some(Ok(false))) => {}
+                }
             }
             tokio::time::sleep(SETTLE).await;
-            loop {
-                match watcher.try_next() {
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(_) => continue 'outer,
-                }
+            if inf.drain().is_err() {
+                continue 'outer;
             }
         }
     }

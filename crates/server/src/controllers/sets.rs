@@ -160,7 +160,7 @@ async fn daemonset(ctl: &Ctl, w: &World, ds: &Value, pods: &[&Value]) {
     let nodes: Vec<Node> = w
         .nodes
         .iter()
-        .filter_map(|n| serde_json::from_value(n.clone()).ok())
+        .filter_map(|n| serde_json::from_value(Value::clone(n)).ok())
         .collect();
     // Nodes whose labels, taints and capacity admit the daemon pod.
     let probe_v = {

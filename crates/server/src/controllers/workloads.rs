@@ -212,7 +212,7 @@ async fn replicasets(ctl: &Ctl, w: &World) {
             status["availableReplicas"] = json!(available);
         }
         if rs.get("status") != Some(&status) {
-            let mut next = rs.clone();
+            let mut next = Value::clone(rs);
             next["status"] = status;
             ctl.write("apps", "replicasets", next).await;
         }
@@ -384,6 +384,7 @@ async fn deployments(ctl: &Ctl, w: &World) {
             .iter()
             .filter(|r| meta(r, "namespace") == ns && controller_uid(r) == Some(uid))
             .filter(|r| r.pointer("/metadata/deletionTimestamp").is_none())
+            .map(|r| &**r)
             .collect();
         let new_rs = owned
             .iter()
@@ -467,7 +468,7 @@ async fn deployments(ctl: &Ctl, w: &World) {
                 }
                 Err(s) if s.reason == "AlreadyExists" => {
                     // A ReplicaSet of that name with another template: bump collisionCount.
-                    let mut next = d.clone();
+                    let mut next = Value::clone(d);
                     next["status"]["collisionCount"] = json!(collision.unwrap_or(0) + 1);
                     ctl.write("apps", "deployments", next).await;
                     continue;

@@ -1,0 +1,290 @@
+//! The controllers' informer: an in-memory copy of the runtime's objects that the controllers
+//! read, kept current from one store watch (as client-go's shared informers are), so that a
+//! pass does not re-read and re-parse whole collections, and the list of what changed since
+//! the last pass (the controllers' work queue).
+//!
+//! Objects with many or large instances are kept as projections: a pod without its
+//! managedFields, container details and container statuses; an EndpointSlice or Endpoints
+//! object as its metadata only. A controller that needs the whole object reads it from the
+//! store ([`super::Ctl::full`]). A running pod's projection is about a tenth of the memory of
+//! the whole object as a `serde_json::Value`.
+
+use crate::kinds::Kind;
+use crate::registry::collection_prefix;
+use crate::runtimes::Runtime;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use twinstack_store::{Event, EventKind, Store, StoreError, Watcher};
+
+/// The collections the controllers read.
+pub const KINDS: [(&str, &str); 10] = [
+    ("", "nodes"),
+    ("", "pods"),
+    ("", "services"),
+    ("discovery.k8s.io", "endpointslices"),
+    ("", "endpoints"),
+    ("apps", "replicasets"),
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("batch", "jobs"),
+];
+
+/// One change seen since the last pass: the object before and after (projections).
+pub struct Change {
+    pub plural: &'static str,
+    pub old: Option<Arc<Value>>,
+    pub new: Option<Arc<Value>>,
+}
+
+struct Collection {
+    plural: &'static str,
+    kind: Arc<dyn Kind>,
+    prefix: String,
+    /// Events at or before this revision are already in `objects` (the initial list's).
+    listed: u64,
+    objects: BTreeMap<String, Arc<Value>>,
+}
+
+pub struct Informer {
+    rt: Arc<Runtime>,
+    collections: Vec<Collection>,
+    watcher: Watcher,
+    changes: Vec<Change>,
+}
+
+impl Informer {
+    /// Watches the runtime's keys from the current revision, then lists each collection.
+    pub fn start(
+        store: &Store,
+        rt: Arc<Runtime>,
+        kinds: impl Fn(&str, &str) -> Arc<dyn Kind>,
+    ) -> Result<Informer, StoreError> {
+        let watcher = store.watch(&format!("/registry/{}/", rt.name()), store.current_revision())?;
+        let mut collections = Vec::new();
+        for (group, plural) in KINDS {
+            let kind = kinds(group, plural);
+            let prefix = collection_prefix(rt.name(), kind.as_ref(), None);
+            let (kvs, listed) = store.list(&prefix)?;
+            let mut objects = BTreeMap::new();
+            for kv in kvs {
+                if let Some(v) = decode(&rt, kind.as_ref(), plural, &kv.value) {
+                    objects.insert(kv.key, Arc::new(v));
+                }
+            }
+            collections.push(Collection {
+                plural,
+                kind,
+                prefix,
+                listed,
+                objects,
+            });
+        }
+        Ok(Informer {
+            rt,
+            collections,
+            watcher,
+            changes: Vec::new(),
+        })
+    }
+
+    /// The objects of a collection (projections for pods, slices and Endpoints), by key order.
+    pub fn list(&self, plural: &str) -> Vec<Arc<Value>> {
+        self.collections
+            .iter()
+            .find(|c| c.plural == plural)
+            .map(|c| c.objects.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The changes since the last call.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// Waits for the next store event and applies it; returns whether it touched a collection
+    /// (`Ok(false)` for events, leases and the like). `None` once the watch has ended.
+    pub async fn next(&mut self) -> Option<Result<bool, StoreError>> {
+        match self.watcher.next().await? {
+            Ok(e) => Some(Ok(self.apply(&e))),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Applies every event already queued, without waiting. Returns how many touched a
+    /// collection.
+    pub fn drain(&mut self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        while let Some(e) = self.watcher.try_next()? {
+            n += usize::from(self.apply(&e));
+        }
+        Ok(n)
+    }
+
+    fn apply(&mut self, e: &Event) -> bool {
+        let Some(c) = self
+            .collections
+            .iter_mut()
+            .find(|c| e.kv.key.starts_with(&c.prefix))
+        else {
+            return false;
+        };
+        if e.revision <= c.listed {
+            return false;
+        }
+        let old = match e.kind {
+            EventKind::Put => match decode(&self.rt, c.kind.as_ref(), c.plural, &e.kv.value) {
+                Some(v) => {
+                    let new = Arc::new(v);
+                    let old = c.objects.insert(e.kv.key.clone(), new.clone());
+                    self.changes.push(Change {
+                        plural: c.plural,
+                        old,
+                        new: Some(new),
+                    });
+                    return true;
+                }
+                None => c.objects.remove(&e.kv.key),
+            },
+            EventKind::Delete => c.objects.remove(&e.kv.key),
+        };
+        self.changes.push(Change {
+            plural: c.plural,
+            old,
+            new: None,
+        });
+        true
+    }
+}
+
+fn decode(rt: &Runtime, kind: &dyn Kind, plural: &str, bytes: &[u8]) -> Option<Value> {
+    let mut v: Value = serde_json::from_slice(bytes).ok()?;
+    kind.on_read(rt, &mut v);
+    Some(match plural {
+        "pods" => pod_projection(v),
+        "endpointslices" | "endpoints" => metadata_projection(v),
+        _ => v,
+    })
+}
+
+fn take(from: &mut Map<String, Value>, to: &mut Map<String, Value>, fields: &[&str]) {
+    for f in fields {
+        if let Some(x) = from.remove(*f) {
+            to.insert((*f).to_string(), x);
+        }
+    }
+}
+
+/// apiVersion, kind and metadata without managedFields.
+fn metadata_projection(mut v: Value) -> Value {
+    let mut out = Map::new();
+    if let Some(o) = v.as_object_mut() {
+        take(o, &mut out, &["apiVersion", "kind", "metadata", "addressType"]);
+    }
+    if let Some(m) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("managedFields");
+    }
+    Value::Object(out)
+}
+
+/// What the controllers read of a pod: metadata without managedFields; of the spec the node,
+/// node affinity (a daemon pod's node), hostname, subdomain, host network, restart policy and
+/// each container's name and ports; the status without container statuses.
+fn pod_projection(mut v: Value) -> Value {
+    let mut out = match metadata_projection(v.clone()) {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    };
+    if let Some(spec) = v.get_mut("spec").and_then(Value::as_object_mut) {
+        let mut s = Map::new();
+        take(
+            spec,
+            &mut s,
+            &[
+                "nodeName",
+                "affinity",
+                "hostname",
+                "subdomain",
+                "hostNetwork",
+                "restartPolicy",
+            ],
+        );
+        if let Some(cs) = spec.get_mut("containers").and_then(Value::as_array_mut) {
+            let slim: Vec<Value> = cs
+                .iter_mut()
+                .filter_map(Value::as_object_mut)
+                .map(|c| {
+                    let mut o = Map::new();
+                    take(c, &mut o, &["name", "ports"]);
+                    Value::Object(o)
+                })
+                .collect();
+            s.insert("containers".into(), Value::Array(slim));
+        }
+        out.insert("spec".into(), Value::Object(s));
+    }
+    if let Some(mut status) = v.get_mut("status").map(Value::take) {
+        if let Some(st) = status.as_object_mut() {
+            for f in [
+                "containerStatuses",
+                "initContainerStatuses",
+                "ephemeralContainerStatuses",
+            ] {
+                st.remove(f);
+            }
+        }
+        out.insert("status".into(), status);
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pod_projection_keeps_what_controllers_read() {
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "a", "namespace": "default", "uid": "u", "resourceVersion": "7",
+                "labels": {"app": "x"}, "ownerReferences": [{"uid": "o", "controller": true}],
+                "managedFields": [{"manager": "m"}]},
+            "spec": {"nodeName": "n1", "hostname": "h", "dnsPolicy": "ClusterFirst",
+                "containers": [{"name": "c", "image": "nginx", "ports": [{"name": "http", "containerPort": 80}],
+                    "resources": {}}]},
+            "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.1"}],
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "containerStatuses": [{"name": "c"}]}
+        });
+        let p = pod_projection(pod);
+        assert_eq!(
+            p,
+            json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "a", "namespace": "default", "uid": "u", "resourceVersion": "7",
+                    "labels": {"app": "x"}, "ownerReferences": [{"uid": "o", "controller": true}]},
+                "spec": {"nodeName": "n1", "hostname": "h",
+                    "containers": [{"name": "c", "ports": [{"name": "http", "containerPort": 80}]}]},
+                "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.1"}],
+                    "conditions": [{"type": "Ready", "status": "True"}]}
+            })
+        );
+        // The projection still reads as a typed Pod for the pure rules.
+        let typed: k8s_openapi::api::core::v1::Pod = serde_json::from_value(p).unwrap();
+        assert_eq!(typed.spec.unwrap().containers[0].name, "c");
+    }
+
+    #[test]
+    fn metadata_projection_drops_managed_fields_and_body() {
+        let s = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "s", "managedFields": []}, "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.0.0.1"]}]});
+        assert_eq!(
+            metadata_projection(s),
+            json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": "s"}, "addressType": "IPv4"})
+        );
+    }
+}
