@@ -31,9 +31,20 @@ pub async fn sync(ctl: &Ctl, w: &World) {
             .iter()
             .filter_map(|n| serde_json::from_value(Value::clone(n)).ok())
             .collect();
-        let mut pods_by_ns: BTreeMap<&str, Vec<&Arc<Value>>> = BTreeMap::new();
+        // Pods by (namespace, label, value): a selector reads the shortest of its lists.
+        let mut by_label: HashMap<(&str, &str, &str), Vec<&Arc<Value>>> = HashMap::new();
         for p in &w.pods {
-            pods_by_ns.entry(meta(p, "namespace")).or_default().push(p);
+            let ns = meta(p, "namespace");
+            for (k, v) in p
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(v) = v.as_str() {
+                    by_label.entry((ns, k, v)).or_default().push(p);
+                }
+            }
         }
         let mut slices_by_svc: BTreeMap<(&str, String), Vec<&Arc<Value>>> = BTreeMap::new();
         for s in &w.slices {
@@ -45,6 +56,7 @@ pub async fn sync(ctl: &Ctl, w: &World) {
                 .or_default()
                 .push(s);
         }
+        let no_pods: Vec<&Arc<Value>> = Vec::new();
         // Typed pods, parsed once per pass however many Services select them.
         let mut typed: HashMap<&str, Pod> = HashMap::new();
         for sv in services {
@@ -57,18 +69,29 @@ pub async fn sync(ctl: &Ctl, w: &World) {
                 .as_ref()
                 .and_then(|s| s.selector.as_ref())
             {
-                Some(sel) if !sel.is_empty() => pods_by_ns
-                    .get(ns)
-                    .into_iter()
-                    .flatten()
-                    .filter(|p| {
-                        let l = p.pointer("/metadata/labels");
-                        sel.iter().all(|(k, v)| {
-                            l.and_then(|l| l.get(k)).and_then(Value::as_str) == Some(v.as_str())
+                Some(sel) if !sel.is_empty() => {
+                    let lists: Vec<&Vec<&Arc<Value>>> = sel
+                        .iter()
+                        .map(|(k, v)| {
+                            by_label
+                                .get(&(ns, k.as_str(), v.as_str()))
+                                .unwrap_or(&no_pods)
                         })
-                    })
-                    .copied()
-                    .collect(),
+                        .collect();
+                    let shortest = lists.iter().min_by_key(|l| l.len()).copied();
+                    shortest
+                        .into_iter()
+                        .flatten()
+                        .filter(|p| {
+                            let l = p.pointer("/metadata/labels");
+                            sel.iter().all(|(k, v)| {
+                                l.and_then(|l| l.get(k)).and_then(Value::as_str)
+                                    == Some(v.as_str())
+                            })
+                        })
+                        .copied()
+                        .collect()
+                }
                 _ => Vec::new(),
             };
             for p in &selected {

@@ -47,115 +47,203 @@ struct Collection {
     objects: BTreeMap<String, Arc<Value>>,
 }
 
-pub struct Informer {
-    rt: Arc<Runtime>,
+/// The informer's state, shared between the task that applies the watch's events and the
+/// controllers' passes.
+struct State {
     collections: Vec<Collection>,
-    watcher: Watcher,
     changes: Vec<Change>,
+    /// Set when the collections were listed again (the watch lagged): every object may have
+    /// changed, so the next pass reconciles everything.
+    relisted: bool,
+    /// The store is shut down.
+    ended: bool,
 }
 
+/// A runtime's informer. Its own task applies the watch's events as they come, so the watch
+/// never falls behind while a pass runs; dropping the informer stops that task.
+pub struct Informer {
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Shared {
+    state: std::sync::Mutex<State>,
+    changed: tokio::sync::Notify,
+}
+
+/// What a pass reads of the informer.
+pub struct Snapshot {
+    pub lists: BTreeMap<&'static str, Vec<Arc<Value>>>,
+    pub changes: Vec<Change>,
+    /// Everything may have changed (first pass after a re-list).
+    pub relisted: bool,
+}
+
+impl Drop for Informer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub type KindOf = Arc<dyn Fn(&str, &str) -> Arc<dyn Kind> + Send + Sync>;
+
 impl Informer {
-    /// Watches the runtime's keys from the current revision, then lists each collection.
-    pub fn start(
-        store: &Store,
-        rt: Arc<Runtime>,
-        kinds: impl Fn(&str, &str) -> Arc<dyn Kind>,
-    ) -> Result<Informer, StoreError> {
-        let watcher = store.watch(&format!("/registry/{}/", rt.name()), store.current_revision())?;
-        let mut collections = Vec::new();
-        for (group, plural) in KINDS {
-            let kind = kinds(group, plural);
-            let prefix = collection_prefix(rt.name(), kind.as_ref(), None);
-            let (kvs, listed) = store.list(&prefix)?;
-            let mut objects = BTreeMap::new();
-            for kv in kvs {
-                if let Some(v) = decode(&rt, kind.as_ref(), plural, &kv.value) {
-                    objects.insert(kv.key, Arc::new(v));
+    /// Watches the runtime's keys from the current revision, lists each collection, and starts
+    /// the task that applies the watch's events.
+    pub fn start(store: Store, rt: Arc<Runtime>, kinds: KindOf) -> Result<Informer, StoreError> {
+        let (watcher, collections) = list_and_watch(&store, &rt, kinds.as_ref())?;
+        let shared = Arc::new(Shared {
+            state: std::sync::Mutex::new(State {
+                collections,
+                changes: Vec::new(),
+                relisted: true,
+                ended: false,
+            }),
+            changed: tokio::sync::Notify::new(),
+        });
+        let task = tokio::spawn(pump(store, rt, kinds, watcher, shared.clone()));
+        Ok(Informer { shared, task })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The collections now (projections for pods, slices and Endpoints, in key order) and the
+    /// changes since the last snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut st = self.state();
+        let lists = st
+            .collections
+            .iter()
+            .map(|c| (c.plural, c.objects.values().cloned().collect()))
+            .collect();
+        Snapshot {
+            lists,
+            changes: std::mem::take(&mut st.changes),
+            relisted: std::mem::take(&mut st.relisted),
+        }
+    }
+
+    /// Waits until a collection changes. Returns false once the store is shut down.
+    pub async fn changed(&self) -> bool {
+        if self.state().ended {
+            return false;
+        }
+        self.shared.changed.notified().await;
+        !self.state().ended
+    }
+}
+
+fn list_and_watch(
+    store: &Store,
+    rt: &Arc<Runtime>,
+    kinds: &(dyn Fn(&str, &str) -> Arc<dyn Kind> + Send + Sync),
+) -> Result<(Watcher, Vec<Collection>), StoreError> {
+    let watcher = store.watch(&format!("/registry/{}/", rt.name()), store.current_revision())?;
+    let mut collections = Vec::new();
+    for (group, plural) in KINDS {
+        let kind = kinds(group, plural);
+        let prefix = collection_prefix(rt.name(), kind.as_ref(), None);
+        let (kvs, listed) = store.list(&prefix)?;
+        let mut objects = BTreeMap::new();
+        for kv in kvs {
+            if let Some(v) = decode(rt, kind.as_ref(), plural, &kv.value) {
+                objects.insert(kv.key, Arc::new(v));
+            }
+        }
+        collections.push(Collection {
+            plural,
+            kind,
+            prefix,
+            listed,
+            objects,
+        });
+    }
+    Ok((watcher, collections))
+}
+
+/// Applies the watch's events to the shared state; lists again when the watch lags.
+async fn pump(
+    store: Store,
+    rt: Arc<Runtime>,
+    kinds: KindOf,
+    mut watcher: Watcher,
+    shared: Arc<Shared>,
+) {
+    let lock = || {
+        shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    loop {
+        match watcher.next().await {
+            Some(Ok(e)) => {
+                let relevant = {
+                    let mut st = lock();
+                    apply(&mut st, &rt, &e)
+                };
+                if relevant {
+                    shared.changed.notify_one();
                 }
             }
-            collections.push(Collection {
-                plural,
-                kind,
-                prefix,
-                listed,
-                objects,
-            });
-        }
-        Ok(Informer {
-            rt,
-            collections,
-            watcher,
-            changes: Vec::new(),
-        })
-    }
-
-    /// The objects of a collection (projections for pods, slices and Endpoints), by key order.
-    pub fn list(&self, plural: &str) -> Vec<Arc<Value>> {
-        self.collections
-            .iter()
-            .find(|c| c.plural == plural)
-            .map(|c| c.objects.values().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// The changes since the last call.
-    pub fn take_changes(&mut self) -> Vec<Change> {
-        std::mem::take(&mut self.changes)
-    }
-
-    /// Waits for the next store event and applies it; returns whether it touched a collection
-    /// (`Ok(false)` for events, leases and the like). `None` once the watch has ended.
-    pub async fn next(&mut self) -> Option<Result<bool, StoreError>> {
-        match self.watcher.next().await? {
-            Ok(e) => Some(Ok(self.apply(&e))),
-            Err(e) => Some(Err(e)),
-        }
-    }
-
-    /// Applies every event already queued, without waiting. Returns how many touched a
-    /// collection.
-    pub fn drain(&mut self) -> Result<usize, StoreError> {
-        let mut n = 0;
-        while let Some(e) = self.watcher.try_next()? {
-            n += usize::from(self.apply(&e));
-        }
-        Ok(n)
-    }
-
-    fn apply(&mut self, e: &Event) -> bool {
-        let Some(c) = self
-            .collections
-            .iter_mut()
-            .find(|c| e.kv.key.starts_with(&c.prefix))
-        else {
-            return false;
-        };
-        if e.revision <= c.listed {
-            return false;
-        }
-        let old = match e.kind {
-            EventKind::Put => match decode(&self.rt, c.kind.as_ref(), c.plural, &e.kv.value) {
-                Some(v) => {
-                    let new = Arc::new(v);
-                    let old = c.objects.insert(e.kv.key.clone(), new.clone());
-                    self.changes.push(Change {
-                        plural: c.plural,
-                        old,
-                        new: Some(new),
-                    });
-                    return true;
+            Some(Err(err)) => {
+                tracing::debug!(runtime = %rt.name(), "informer lists again: {err}");
+                match list_and_watch(&store, &rt, kinds.as_ref()) {
+                    Ok((w, collections)) => {
+                        watcher = w;
+                        let mut st = lock();
+                        st.collections = collections;
+                        st.changes.clear();
+                        st.relisted = true;
+                    }
+                    Err(err) => {
+                        tracing::warn!(runtime = %rt.name(), "informer cannot list: {err}");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
                 }
-                None => c.objects.remove(&e.kv.key),
-            },
-            EventKind::Delete => c.objects.remove(&e.kv.key),
-        };
-        self.changes.push(Change {
-            plural: c.plural,
-            old,
-            new: None,
-        });
-        true
+                shared.changed.notify_one();
+            }
+            None => {
+                lock().ended = true;
+                shared.changed.notify_one();
+                return;
+            }
+        }
     }
+}
+
+/// Applies one event; returns whether it touched a collection.
+fn apply(st: &mut State, rt: &Runtime, e: &Event) -> bool {
+    let Some(c) = st
+        .collections
+        .iter_mut()
+        .find(|c| e.kv.key.starts_with(&c.prefix))
+    else {
+        return false;
+    };
+    if e.revision <= c.listed {
+        return false;
+    }
+    let new = match e.kind {
+        EventKind::Put => decode(rt, c.kind.as_ref(), c.plural, &e.kv.value).map(Arc::new),
+        EventKind::Delete => None,
+    };
+    let old = match &new {
+        Some(n) => c.objects.insert(e.kv.key.clone(), n.clone()),
+        None => c.objects.remove(&e.kv.key),
+    };
+    st.changes.push(Change {
+        plural: c.plural,
+        old,
+        new,
+    });
+    true
 }
 
 fn decode(rt: &Runtime, kind: &dyn Kind, plural: &str, bytes: &[u8]) -> Option<Value> {

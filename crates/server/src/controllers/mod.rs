@@ -62,18 +62,19 @@ pub struct World {
 }
 
 impl World {
-    fn from_informer(inf: &informer::Informer) -> World {
+    fn from_snapshot(snap: &mut informer::Snapshot) -> World {
+        let mut take = |plural: &str| snap.lists.remove(plural).unwrap_or_default();
         World {
-            nodes: inf.list("nodes"),
-            pods: inf.list("pods"),
-            services: inf.list("services"),
-            slices: inf.list("endpointslices"),
-            endpoints: inf.list("endpoints"),
-            replicasets: inf.list("replicasets"),
-            deployments: inf.list("deployments"),
-            statefulsets: inf.list("statefulsets"),
-            daemonsets: inf.list("daemonsets"),
-            jobs: inf.list("jobs"),
+            nodes: take("nodes"),
+            pods: take("pods"),
+            services: take("services"),
+            slices: take("endpointslices"),
+            endpoints: take("endpoints"),
+            replicasets: take("replicasets"),
+            deployments: take("deployments"),
+            statefulsets: take("statefulsets"),
+            daemonsets: take("daemonsets"),
+            jobs: take("jobs"),
             dirty_services: None,
         }
     }
@@ -304,56 +305,50 @@ pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>) {
         rt: rt.clone(),
     };
     let alive = || reg.runtime(&name).is_some_and(|cur| Arc::ptr_eq(&cur, &rt));
-    'outer: while alive() {
-        let mut inf = match informer::Informer::start(&reg.store, rt.clone(), |g, p| ctl.kind(g, p))
-        {
-            Ok(i) => i,
+    let kinds: informer::KindOf = {
+        let reg = reg.clone();
+        Arc::new(move |g: &str, p: &str| {
+            reg.kind(g, p)
+                .unwrap_or_else(|| panic!("kind {p} is registered"))
+        })
+    };
+    let inf = loop {
+        match informer::Informer::start(reg.store.clone(), rt.clone(), kinds.clone()) {
+            Ok(i) => break i,
             Err(e) => {
                 tracing::warn!(runtime = %name, "controllers cannot watch: {e}");
                 tokio::time::sleep(TICK).await;
-                continue;
-            }
-        };
-        let mut resynced = std::time::Instant::now();
-        let mut full = true;
-        loop {
-            if !alive() {
-                break 'outer;
-            }
-            let changes = inf.take_changes();
-            let mut world = World::from_informer(&inf);
-            if !full {
-                world.dirty_services = world.services_touched_by(&changes);
-            }
-            drop(changes);
-            let deadline = pass(&ctl, &world).await;
-            drop(world);
-            full = resynced.elapsed() >= RESYNC;
-            if full {
-                resynced = std::time::Instant::now();
-            }
-            let wait = deadline
-                .and_then(|d| {
-                    let ms = d.as_millisecond() - jiff::Timestamp::now().as_millisecond();
-                    u64::try_from(ms.max(10)).ok()
-                })
-                .map(Duration::from_millis)
-                .map_or(TICK, |d| d.min(TICK));
-            // Wait for a change to a collection (events and the like only wake the loop), or
-            // for the next deadline or tick.
-            let until = tokio::time::Instant::now() + wait;
-            loop {
-                match tokio::time::timeout_at(until, inf.next()).await {
-                    Ok(None) => break 'outer,
-                    Ok(Some(Err(_))) => continue 'outer,
-                    Ok(Some(Ok(true))) | Err(_) => break,
-                    Ok(Some(Ok(false))) => {}
+                if !alive() {
+                    return;
                 }
             }
-            tokio::time::sleep(SETTLE).await;
-            if inf.drain().is_err() {
-                continue 'outer;
-            }
+        }
+    };
+    let mut resynced = std::time::Instant::now();
+    while alive() {
+        let mut snap = inf.snapshot();
+        let mut world = World::from_snapshot(&mut snap);
+        if resynced.elapsed() >= RESYNC || snap.relisted {
+            resynced = std::time::Instant::now();
+        } else {
+            world.dirty_services = world.services_touched_by(&snap.changes);
+        }
+        drop(snap);
+        let deadline = pass(&ctl, &world).await;
+        drop(world);
+        let wait = deadline
+            .and_then(|d| {
+                let ms = d.as_millisecond() - jiff::Timestamp::now().as_millisecond();
+                u64::try_from(ms.max(10)).ok()
+            })
+            .map(Duration::from_millis)
+            .map_or(TICK, |d| d.min(TICK));
+        // Wait for a change to a collection (events and the like do not wake the loop), or
+        // for the next deadline or tick; then let more changes arrive (batching).
+        match tokio::time::timeout(wait, inf.changed()).await {
+            Ok(false) => break,
+            Ok(true) => tokio::time::sleep(SETTLE).await,
+            Err(_) => {}
         }
     }
     tracing::debug!(runtime = %name, "controllers stopped");
