@@ -133,6 +133,11 @@ pub async fn start(cfg: Config) -> Result<Running> {
         // The page cache is a ceiling, not a reservation; 64 MiB holds tens of thousands of
         // objects and keeps the process small.
         cache_size: 64 * 1024 * 1024,
+        // Live watch events are held for this many revisions (each with the object before and
+        // after): 1,024 keeps a watcher a second or more of slack at full write rate, where
+        // 4,096 held ~200 MB while large EndpointSlices were rewritten. A watcher further
+        // behind is ended and re-lists, as with kube-apiserver's watch cache.
+        watch_buffer: 1_024,
         ..Default::default()
     };
     let store = twinstack_store::Store::open_with(&cfg.data_dir.join("store.redb"), store_options)

@@ -242,7 +242,7 @@ async fn main() {
             started.elapsed() < Duration::from_secs(1800),
             "slices not exact"
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
     };
     let cpu = cpu_seconds(child.id()) - cpu_before;
     let rss = peak_rss_mib(child.id());

@@ -64,8 +64,11 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
         }
     }
     let mut next: Option<jiff::Timestamp> = None;
-    let mut starts: Vec<(Cow<'_, Value>, Pod, &Node, bool)> = Vec::new();
-    for pv in &w.pods {
+    // The pods to start, as projections: holding thousands of whole pods at once would
+    // multiply the memory of a large rollout.
+    let mut starts: Vec<(&Value, &Node, bool)> = Vec::new();
+    for slim in &w.pods {
+        let pv = slim;
         // Most pods are running and need nothing: decide that from the projection.
         let terminating = pv.pointer("/metadata/deletionTimestamp").is_some();
         let settled = match phase(pv) {
@@ -142,7 +145,7 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
                         continue;
                     };
                     *load.entry(n).or_default() += 1;
-                    starts.push((pv, pod, *node, true));
+                    starts.push((slim, *node, true));
                 }
                 Err(msg) => unschedulable(ctl, &pv, &pod, &msg, now).await,
             }
@@ -155,15 +158,15 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
             // Bound by the user (`spec.nodeName`): the node's kubelet starts it. A pod bound to
             // a node that does not exist has no kubelet and stays Pending, as upstream.
             if let Some(node) = by_name.get(bound.as_str()) {
-                starts.push((pv, pod, *node, false));
+                starts.push((slim, *node, false));
             }
         }
     }
     // Bindings are decided in order (the load counts them); the writes run concurrently so
     // the store's group commit batches them.
     futures::stream::iter(starts)
-        .for_each_concurrent(CONCURRENCY, |(pv, pod, node, bind)| async move {
-            start(ctl, &pv, &pod, node, bind).await;
+        .for_each_concurrent(CONCURRENCY, |(pv, node, bind)| async move {
+            start(ctl, pv, node, bind).await;
         })
         .await;
     next
@@ -334,7 +337,7 @@ async fn unschedulable(ctl: &Ctl, pv: &Value, pod: &Pod, msg: &str, now: jiff::T
 
 /// Binds (when `bind`), allocates the pod's addresses and writes the Running status in one
 /// transaction, then records the scheduler's and kubelet's events. Returns whether it wrote.
-async fn start(ctl: &Ctl, pv: &Value, pod: &Pod, node: &Node, bind: bool) -> bool {
+async fn start(ctl: &Ctl, pv: &Value, node: &Node, bind: bool) -> bool {
     let now = jiff::Timestamp::now();
     let node_name = node.metadata.name.clone().unwrap_or_default();
     let cidrs = nodes::pod_cidrs(node);
@@ -399,8 +402,11 @@ async fn start(ctl: &Ctl, pv: &Value, pod: &Pod, node: &Node, bind: bool) -> boo
     let started = match res {
         Ok(c) => c.value,
         Err(twinstack_store::TxnError::Aborted(e)) if e != "gone" && e != "changed" => {
+            let Some(pod) = typed_pod(pv) else {
+                return false;
+            };
             ctl.event(events::event_for(
-                &events::pod_reference(pod, None),
+                &events::pod_reference(&pod, None),
                 "FailedCreatePodSandBox",
                 &format!(
                     "Failed to create pod sandbox: plugin type=\"calico\" failed (add): failed to allocate for range 0: {e}"
