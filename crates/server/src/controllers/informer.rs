@@ -278,7 +278,8 @@ fn metadata_projection(mut v: Value) -> Value {
 
 /// What the controllers read of a pod: metadata without managedFields; of the spec the node,
 /// node affinity (a daemon pod's node), hostname, subdomain, host network, restart policy and
-/// each container's name and ports; the status without container statuses.
+/// each container's name and ports; the status without container statuses, host addresses and
+/// conditions other than Ready.
 fn pod_projection(mut v: Value) -> Value {
     let mut out = match metadata_projection(v.clone()) {
         Value::Object(o) => o,
@@ -318,11 +319,30 @@ fn pod_projection(mut v: Value) -> Value {
                 "containerStatuses",
                 "initContainerStatuses",
                 "ephemeralContainerStatuses",
+                "hostIP",
+                "hostIPs",
+                "qosClass",
             ] {
                 st.remove(f);
             }
+            // The controllers read the Ready condition only (the scheduler reads the whole pod).
+            if let Some(cs) = st.get_mut("conditions").and_then(Value::as_array_mut) {
+                cs.retain(|c| c.get("type").and_then(Value::as_str) == Some("Ready"));
+            }
         }
         out.insert("status".into(), status);
+    }
+    out.remove("apiVersion");
+    out.remove("kind");
+    if let Some(m) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("generateName");
+        if m
+            .get("annotations")
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
+        {
+            m.remove("annotations");
+        }
     }
     Value::Object(out)
 }
@@ -343,14 +363,15 @@ mod tests {
                 "containers": [{"name": "c", "image": "nginx", "ports": [{"name": "http", "containerPort": 80}],
                     "resources": {}}]},
             "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.1"}],
-                "conditions": [{"type": "Ready", "status": "True"}],
+                "conditions": [{"type": "PodScheduled", "status": "True"},
+                    {"type": "Ready", "status": "True"}],
+                "hostIPs": [{"ip": "10.250.0.1"}],
                 "containerStatuses": [{"name": "c"}]}
         });
         let p = pod_projection(pod);
         assert_eq!(
             p,
             json!({
-                "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": "a", "namespace": "default", "uid": "u", "resourceVersion": "7",
                     "labels": {"app": "x"}, "ownerReferences": [{"uid": "o", "controller": true}]},
                 "spec": {"nodeName": "n1", "hostname": "h",
