@@ -9,10 +9,14 @@
 use super::{meta, Ctl, World};
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use futures::StreamExt;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use twinstack_kube::endpointslices::{self as eps, LABEL_SERVICE_NAME};
+
+/// Services reconciled concurrently in one pass.
+const CONCURRENCY: usize = 64;
 
 pub async fn sync(ctl: &Ctl, w: &World) {
     let wanted = |ns: &str, name: &str| {
@@ -59,6 +63,7 @@ pub async fn sync(ctl: &Ctl, w: &World) {
         let no_pods: Vec<&Arc<Value>> = Vec::new();
         // Typed pods, parsed once per pass however many Services select them.
         let mut typed: HashMap<&str, Pod> = HashMap::new();
+        let mut work = Vec::new();
         for sv in services {
             let Ok(svc) = serde_json::from_value::<Service>(Value::clone(sv)) else {
                 continue;
@@ -101,16 +106,25 @@ pub async fn sync(ctl: &Ctl, w: &World) {
                     }
                 }
             }
-            let pods: Vec<Pod> = selected
-                .iter()
-                .filter_map(|p| typed.get(meta(p, "uid")).cloned())
-                .collect();
+            let uids: Vec<&str> = selected.iter().map(|p| meta(p, "uid")).collect();
             let existing = slices_by_svc
                 .get(&(ns, meta(sv, "name").to_string()))
                 .cloned()
                 .unwrap_or_default();
-            reconcile_service(ctl, w, &svc, ns, &pods, &nodes, &existing).await;
+            work.push((svc, ns, uids, existing));
         }
+        // Services are reconciled concurrently so that the store's group commit batches their
+        // writes (one at a time, each write would wait for its own fsync).
+        let (typed, nodes) = (&typed, &nodes);
+        futures::stream::iter(work)
+            .for_each_concurrent(CONCURRENCY, |(svc, ns, uids, existing)| async move {
+                let pods: Vec<Pod> = uids
+                    .iter()
+                    .filter_map(|u| typed.get(u).cloned())
+                    .collect();
+                reconcile_service(ctl, w, &svc, ns, &pods, nodes, &existing).await;
+            })
+            .await;
     }
     // Endpoints of Services that are gone (the Endpoints controller deletes them).
     for e in &w.endpoints {
@@ -138,13 +152,9 @@ async fn reconcile_service(
     let name = svc.metadata.name.as_deref().unwrap_or("");
     // EndpointSlices.
     let desired = eps::desired_slices(svc, pods, nodes);
-    let existing_v: Vec<Value> = existing
+    let existing: Vec<EndpointSlice> = existing
         .iter()
-        .filter_map(|s| ctl.full("discovery.k8s.io", "endpointslices", s))
-        .collect();
-    let existing: Vec<EndpointSlice> = existing_v
-        .iter()
-        .filter_map(|v| serde_json::from_value(v.clone()).ok())
+        .filter_map(|s| ctl.full_typed("discovery.k8s.io", "endpointslices", s))
         .collect();
     let mut gen = || crate::kinds::pod::rand_suffix(5);
     let ch = eps::reconcile(&desired, &existing, &mut gen);
@@ -158,17 +168,22 @@ async fn reconcile_service(
             continue;
         };
         // Keep the stored identity (uid, resourceVersion) for the conditional write.
-        if let Some(cur) = existing_v
+        if let Some(cur) = existing
             .iter()
-            .find(|e| meta(e, "name") == s.metadata.name.as_deref().unwrap_or(""))
+            .find(|e| e.metadata.name == s.metadata.name)
         {
-            for f in ["uid", "resourceVersion", "creationTimestamp"] {
-                if let Some(x) = cur.pointer(&format!("/metadata/{f}")) {
-                    v["metadata"][f] = x.clone();
+            let m = &cur.metadata;
+            let identity = [
+                ("uid", serde_json::to_value(&m.uid)),
+                ("resourceVersion", serde_json::to_value(&m.resource_version)),
+                ("creationTimestamp", serde_json::to_value(&m.creation_timestamp)),
+                ("managedFields", serde_json::to_value(&m.managed_fields)),
+            ];
+            for (f, x) in identity {
+                match x {
+                    Ok(x) if !x.is_null() => v["metadata"][f] = x,
+                    _ => {}
                 }
-            }
-            if let Some(mf) = cur.pointer("/metadata/managedFields") {
-                v["metadata"]["managedFields"] = mf.clone();
             }
             v["apiVersion"] = Value::String("discovery.k8s.io/v1".into());
             v["kind"] = Value::String("EndpointSlice".into());

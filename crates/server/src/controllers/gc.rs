@@ -3,6 +3,7 @@
 //! as kube-controller-manager's garbage collector does after a `Background` delete.
 
 use super::{meta, Ctl, World};
+use futures::StreamExt;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -26,6 +27,7 @@ pub async fn sync(ctl: &Ctl, w: &World) {
         ("", "pods", &w.pods),
         ("discovery.k8s.io", "endpointslices", &w.slices),
     ];
+    let mut orphans: Vec<(&str, &str, &Value)> = Vec::new();
     for (group, plural, objs) in sets {
         for o in objs.iter() {
             let Some(refs) = o
@@ -40,10 +42,16 @@ pub async fn sync(ctl: &Ctl, w: &World) {
             }
             let all_gone = refs.iter().all(|r| !owner_exists(ctl, &uids, o, r));
             if all_gone {
-                let _ = ctl.delete(group, plural, o).await;
+                orphans.push((group, plural, o));
             }
         }
     }
+    // Concurrent deletes share the store's group commits.
+    futures::stream::iter(orphans)
+        .for_each_concurrent(64, |(group, plural, o)| async move {
+            let _ = ctl.delete(group, plural, o).await;
+        })
+        .await;
 }
 
 /// Whether the owner a reference names exists. Owners of kinds twinstack does not serve are

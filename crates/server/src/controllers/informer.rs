@@ -246,12 +246,44 @@ fn apply(st: &mut State, rt: &Runtime, e: &Event) -> bool {
     true
 }
 
+/// What an EndpointSlice or Endpoints projection keeps; serde skips the rest of the stored
+/// bytes without building it (a slice of 100 endpoints is ~25 KB of JSON).
+#[derive(serde::Deserialize)]
+struct MetadataOnly {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<Value>,
+    kind: Option<Value>,
+    metadata: Option<Value>,
+    #[serde(rename = "addressType")]
+    address_type: Option<Value>,
+}
+
+/// The metadata projection read straight from stored bytes.
+fn metadata_only(bytes: &[u8]) -> Option<Value> {
+    let m: MetadataOnly = serde_json::from_slice(bytes).ok()?;
+    let mut out = Map::new();
+    let fields = [
+        ("apiVersion", m.api_version),
+        ("kind", m.kind),
+        ("metadata", m.metadata),
+        ("addressType", m.address_type),
+    ];
+    for (k, v) in fields {
+        if let Some(v) = v {
+            out.insert(k.into(), v);
+        }
+    }
+    Some(metadata_projection(Value::Object(out)))
+}
+
 fn decode(rt: &Runtime, kind: &dyn Kind, plural: &str, bytes: &[u8]) -> Option<Value> {
+    if matches!(plural, "endpointslices" | "endpoints") {
+        return metadata_only(bytes);
+    }
     let mut v: Value = serde_json::from_slice(bytes).ok()?;
     kind.on_read(rt, &mut v);
     Some(match plural {
         "pods" => pod_projection(v),
-        "endpointslices" | "endpoints" => metadata_projection(v),
         _ => v,
     })
 }
@@ -383,6 +415,16 @@ mod tests {
         // The projection still reads as a typed Pod for the pure rules.
         let typed: k8s_openapi::api::core::v1::Pod = serde_json::from_value(p).unwrap();
         assert_eq!(typed.spec.unwrap().containers[0].name, "c");
+    }
+
+    #[test]
+    fn slices_decode_to_their_metadata() {
+        let bytes = br#"{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"s","managedFields":[{"manager":"m"}]},"addressType":"IPv6","endpoints":[{"addresses":["fd00::1"]}],"ports":[]}"#;
+        assert_eq!(
+            metadata_only(bytes),
+            Some(json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": "s"}, "addressType": "IPv6"}))
+        );
     }
 
     #[test]

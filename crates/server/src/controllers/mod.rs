@@ -180,6 +180,22 @@ impl Ctl {
             .unwrap_or_else(|| panic!("kind {plural} is registered"))
     }
 
+    /// The whole stored object of which `v` (from the [`World`]) is a projection, read
+    /// straight into a typed object (no intermediate `Value`), if it still exists. Only for
+    /// kinds without read-path defaulting.
+    pub fn full_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        group: &str,
+        plural: &str,
+        v: &Value,
+    ) -> Option<T> {
+        let kind = self.kind(group, plural);
+        let ns = Some(meta(v, "namespace")).filter(|n| !n.is_empty());
+        let key = crate::registry::object_key(self.rt.name(), kind.as_ref(), ns, meta(v, "name"));
+        let kv = self.reg.store.get(&key).ok()??;
+        serde_json::from_slice(&kv.value).ok()
+    }
+
     /// The whole stored object of which `v` (from the [`World`]) is a projection, if it
     /// still exists.
     pub fn full(&self, group: &str, plural: &str, v: &Value) -> Option<Value> {

@@ -112,6 +112,22 @@ fn delete_rank(p: &Value) -> (u8, u8, u8, std::cmp::Reverse<String>) {
     )
 }
 
+/// The ReplicaSet controller's delete of one of its pods, with its event.
+async fn delete_pod(ctl: &Ctl, rs: &Value, p: &Value) {
+    if ctl.delete("", "pods", p).await.is_ok() {
+        event(
+            ctl,
+            rs,
+            "apps/v1",
+            "ReplicaSet",
+            "replicaset-controller",
+            "SuccessfulDelete",
+            &format!("Deleted pod: {}", meta(p, "name")),
+        )
+        .await;
+    }
+}
+
 async fn replicasets(ctl: &Ctl, w: &World) {
     let now = jiff::Timestamp::now();
     let mut owned: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
@@ -162,23 +178,15 @@ async fn replicasets(ctl: &Ctl, w: &World) {
         } else if active.len() > desired {
             let mut victims = active.clone();
             victims.sort_by_key(|p| delete_rank(p));
-            for p in victims
+            let deletes: Vec<_> = victims
                 .into_iter()
                 .take((active.len() - desired).min(BURST))
-            {
-                if ctl.delete("", "pods", p).await.is_ok() {
-                    event(
-                        ctl,
-                        rs,
-                        "apps/v1",
-                        "ReplicaSet",
-                        "replicaset-controller",
-                        "SuccessfulDelete",
-                        &format!("Deleted pod: {}", meta(p, "name")),
-                    )
-                    .await;
-                }
-            }
+                .map(|p| delete_pod(ctl, rs, p))
+                .collect();
+            futures::stream::iter(deletes)
+                .buffer_unordered(64)
+                .collect::<Vec<()>>()
+                .await;
         }
         // Status from the pods as they are now (the next pass sees the writes above).
         let min_ready = int(rs, "/spec/minReadySeconds");
