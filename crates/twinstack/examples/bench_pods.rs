@@ -18,6 +18,34 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+type Counts = std::collections::HashMap<String, usize>;
+
+/// Reads a watch response line by line, keeping `counts` with `step`, until `step` says done;
+/// returns the time since `started`.
+async fn follow(
+    resp: reqwest::Response,
+    started: Instant,
+    mut step: impl FnMut(&Value, &mut Counts) -> bool,
+) -> Duration {
+    use futures_util::StreamExt;
+    let mut body = resp.bytes_stream();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut counts = Counts::new();
+    while let Some(chunk) = body.next().await {
+        buf.extend_from_slice(&chunk.unwrap());
+        while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=nl).collect();
+            let Ok(ev) = serde_json::from_slice::<Value>(&line) else {
+                continue;
+            };
+            if step(&ev, &mut counts) {
+                return started.elapsed();
+            }
+        }
+    }
+    panic!("watch ended before the condition held");
+}
+
 /// User plus system CPU seconds the process has used.
 fn cpu_seconds(pid: u32) -> f64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -114,8 +142,7 @@ async fn main() {
     };
     let create_all = |path: String, bodies: Vec<Value>| {
         use futures_util::StreamExt;
-        futures_util::stream::iter(bodies)
-            .for_each_concurrent(32, move |b| post(path.clone(), b))
+        futures_util::stream::iter(bodies).for_each_concurrent(32, move |b| post(path.clone(), b))
     };
     // The Services first, so that the timed part is the platform's work on the workloads.
     let services: Vec<Value> = (0..s)
@@ -132,7 +159,11 @@ async fn main() {
         })
         .collect();
     let t = Instant::now();
-    create_all(format!("{base}/api/v1/namespaces/default/services"), services).await;
+    create_all(
+        format!("{base}/api/v1/namespaces/default/services"),
+        services,
+    )
+    .await;
     let services_took = t.elapsed();
     let deployments: Vec<Value> = (0..d)
         .map(|i| {
@@ -166,29 +197,54 @@ async fn main() {
     assert!(watch.status().is_success());
     let cpu_before = cpu_seconds(child.id());
     let started = Instant::now();
-    let running = tokio::spawn(async move {
-        use futures_util::StreamExt;
-        let mut body = watch.bytes_stream();
-        let mut buf: Vec<u8> = Vec::new();
-        let mut running = std::collections::HashSet::<String>::new();
-        while let Some(chunk) = body.next().await {
-            buf.extend_from_slice(&chunk.unwrap());
-            while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=nl).collect();
-                let Ok(ev) = serde_json::from_slice::<Value>(&line) else {
-                    continue;
-                };
-                let name = ev["object"]["metadata"]["name"].as_str().unwrap_or("");
-                if ev["type"] != "DELETED" && ev["object"]["status"]["phase"] == "Running" {
-                    running.insert(name.to_string());
-                }
-                if running.len() >= total {
-                    return started.elapsed();
-                }
+    let running = tokio::spawn(follow(watch, started, move |ev, running: &mut Counts| {
+        let name = ev["object"]["metadata"]["name"].as_str().unwrap_or("");
+        let is_running = ev["type"] != "DELETED" && ev["object"]["status"]["phase"] == "Running";
+        running.insert(name.to_string(), usize::from(is_running));
+        running.values().sum::<usize>() >= total
+    }));
+    // EndpointSlices are followed with a watch too: each Service is exact once its slices
+    // hold 2·R ready endpoints.
+    let slices_watch = client
+        .get(format!(
+            "{base}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?watch=1&resourceVersion=0"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(slices_watch.status().is_success());
+    let slices = tokio::spawn(follow(
+        slices_watch,
+        started,
+        move |ev, ready: &mut Counts| {
+            let o = &ev["object"];
+            let name = o["metadata"]["name"].as_str().unwrap_or("").to_string();
+            let svc = o["metadata"]["labels"]["kubernetes.io/service-name"]
+                .as_str()
+                .unwrap_or("");
+            let n = if ev["type"] == "DELETED" {
+                0
+            } else {
+                o["endpoints"]
+                    .as_array()
+                    .map(|e| {
+                        e.iter()
+                            .filter(|x| x["conditions"]["ready"] == true)
+                            .count()
+                    })
+                    .unwrap_or(0)
+            };
+            ready.insert(format!("{svc}/{name}"), n);
+            let mut per_service = std::collections::HashMap::<&str, usize>::new();
+            for (k, n) in ready.iter() {
+                *per_service
+                    .entry(k.split('/').next().unwrap_or(""))
+                    .or_default() += n;
             }
-        }
-        panic!("watch ended with {}/{total} Running", running.len());
-    });
+            (0..s).all(|j| per_service.get(format!("svc-{j}").as_str()) == Some(&(2 * r)))
+        },
+    ));
     create_all(
         format!("{base}/apis/apps/v1/namespaces/default/deployments"),
         deployments,
@@ -199,51 +255,10 @@ async fn main() {
         .await
         .expect("all pods Running within 30 minutes")
         .unwrap();
-    let get = |path: String| {
-        let (client, token) = (client.clone(), token.clone());
-        async move {
-            client
-                .get(path)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let slices_at = loop {
-        let slices = get(format!(
-            "{base}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
-        ))
-        .await;
-        let mut per_service = std::collections::BTreeMap::<String, usize>::new();
-        for sl in slices["items"].as_array().unwrap() {
-            let svc = sl["metadata"]["labels"]["kubernetes.io/service-name"]
-                .as_str()
-                .unwrap_or("")
-                .to_string();
-            let ready = sl["endpoints"]
-                .as_array()
-                .map(|e| {
-                    e.iter()
-                        .filter(|x| x["conditions"]["ready"] == true)
-                        .count()
-                })
-                .unwrap_or(0);
-            *per_service.entry(svc).or_default() += ready;
-        }
-        let exact = (0..s).all(|j| per_service.get(&format!("svc-{j}")) == Some(&(2 * r)));
-        if exact {
-            break started.elapsed();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(1800),
-            "slices not exact"
-        );
-        tokio::time::sleep(Duration::from_millis(1000)).await;
-    };
+    let slices_at = tokio::time::timeout(Duration::from_secs(1800), slices)
+        .await
+        .expect("all slices exact within 30 minutes")
+        .unwrap();
     let cpu = cpu_seconds(child.id()) - cpu_before;
     let rss = peak_rss_mib(child.id());
     let _ = child.kill();

@@ -9,13 +9,12 @@
 use super::{meta, Ctl, World};
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use futures::StreamExt;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use twinstack_kube::endpointslices::{self as eps, LABEL_SERVICE_NAME};
 
-/// Services reconciled concurrently in one pass.
+/// Services reconciled concurrently (one chunk) in one pass.
 const CONCURRENCY: usize = 64;
 
 pub async fn sync(ctl: &Ctl, w: &World) {
@@ -61,70 +60,74 @@ pub async fn sync(ctl: &Ctl, w: &World) {
                 .push(s);
         }
         let no_pods: Vec<&Arc<Value>> = Vec::new();
-        // Typed pods, parsed once per pass however many Services select them.
-        let mut typed: HashMap<&str, Pod> = HashMap::new();
+        // Each Service with the pods it selects (projections) and its slices, grouped so that
+        // Services selecting the same pods are neighbours.
         let mut work = Vec::new();
         for sv in services {
             let Ok(svc) = serde_json::from_value::<Service>(Value::clone(sv)) else {
                 continue;
             };
             let ns = meta(sv, "namespace");
-            let selected: Vec<&Arc<Value>> = match svc
-                .spec
-                .as_ref()
-                .and_then(|s| s.selector.as_ref())
-            {
-                Some(sel) if !sel.is_empty() => {
-                    let lists: Vec<&Vec<&Arc<Value>>> = sel
-                        .iter()
-                        .map(|(k, v)| {
-                            by_label
-                                .get(&(ns, k.as_str(), v.as_str()))
-                                .unwrap_or(&no_pods)
-                        })
-                        .collect();
-                    let shortest = lists.iter().min_by_key(|l| l.len()).copied();
-                    shortest
-                        .into_iter()
-                        .flatten()
-                        .filter(|p| {
-                            let l = p.pointer("/metadata/labels");
-                            sel.iter().all(|(k, v)| {
-                                l.and_then(|l| l.get(k)).and_then(Value::as_str)
-                                    == Some(v.as_str())
+            let selected: Vec<&Arc<Value>> =
+                match svc.spec.as_ref().and_then(|s| s.selector.as_ref()) {
+                    Some(sel) if !sel.is_empty() => {
+                        let lists: Vec<&Vec<&Arc<Value>>> = sel
+                            .iter()
+                            .map(|(k, v)| {
+                                by_label
+                                    .get(&(ns, k.as_str(), v.as_str()))
+                                    .unwrap_or(&no_pods)
                             })
-                        })
-                        .copied()
-                        .collect()
-                }
-                _ => Vec::new(),
-            };
-            for p in &selected {
+                            .collect();
+                        let shortest = lists.iter().min_by_key(|l| l.len()).copied();
+                        shortest
+                            .into_iter()
+                            .flatten()
+                            .filter(|p| {
+                                let l = p.pointer("/metadata/labels");
+                                sel.iter().all(|(k, v)| {
+                                    l.and_then(|l| l.get(k)).and_then(Value::as_str)
+                                        == Some(v.as_str())
+                                })
+                            })
+                            .copied()
+                            .collect()
+                    }
+                    _ => Vec::new(),
+                };
+            let existing = slices_by_svc
+                .get(&(ns, meta(sv, "name").to_string()))
+                .cloned()
+                .unwrap_or_default();
+            let group = sv.pointer("/spec/selector").map(Value::to_string);
+            work.push((group, svc, ns, selected, existing));
+        }
+        work.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+        // A chunk at a time: its pods are parsed once however many of its Services select
+        // them, and only one chunk's typed pods are alive at once. Within a chunk, Services
+        // are reconciled concurrently so that the store's group commit batches their writes
+        // (one at a time, each write would wait for its own fsync).
+        for chunk in work.chunks(CONCURRENCY) {
+            let mut typed: HashMap<&str, Pod> = HashMap::new();
+            for p in chunk.iter().flat_map(|c| c.3.iter()) {
                 if let std::collections::hash_map::Entry::Vacant(e) = typed.entry(meta(p, "uid")) {
                     if let Ok(pod) = serde_json::from_value::<Pod>(Value::clone(p)) {
                         e.insert(pod);
                     }
                 }
             }
-            let uids: Vec<&str> = selected.iter().map(|p| meta(p, "uid")).collect();
-            let existing = slices_by_svc
-                .get(&(ns, meta(sv, "name").to_string()))
-                .cloned()
-                .unwrap_or_default();
-            work.push((svc, ns, uids, existing));
-        }
-        // Services are reconciled concurrently so that the store's group commit batches their
-        // writes (one at a time, each write would wait for its own fsync).
-        let (typed, nodes) = (&typed, &nodes);
-        futures::stream::iter(work)
-            .for_each_concurrent(CONCURRENCY, |(svc, ns, uids, existing)| async move {
-                let pods: Vec<Pod> = uids
-                    .iter()
-                    .filter_map(|u| typed.get(u).cloned())
-                    .collect();
-                reconcile_service(ctl, w, &svc, ns, &pods, nodes, &existing).await;
-            })
+            let (typed, nodes) = (&typed, &nodes);
+            futures::future::join_all(chunk.iter().map(
+                |(_, svc, ns, selected, existing)| async move {
+                    let pods: Vec<Pod> = selected
+                        .iter()
+                        .filter_map(|p| typed.get(meta(p, "uid")).cloned())
+                        .collect();
+                    reconcile_service(ctl, w, svc, ns, &pods, nodes, existing).await;
+                },
+            ))
             .await;
+        }
     }
     // Endpoints of Services that are gone (the Endpoints controller deletes them).
     for e in &w.endpoints {
@@ -168,15 +171,15 @@ async fn reconcile_service(
             continue;
         };
         // Keep the stored identity (uid, resourceVersion) for the conditional write.
-        if let Some(cur) = existing
-            .iter()
-            .find(|e| e.metadata.name == s.metadata.name)
-        {
+        if let Some(cur) = existing.iter().find(|e| e.metadata.name == s.metadata.name) {
             let m = &cur.metadata;
             let identity = [
                 ("uid", serde_json::to_value(&m.uid)),
                 ("resourceVersion", serde_json::to_value(&m.resource_version)),
-                ("creationTimestamp", serde_json::to_value(&m.creation_timestamp)),
+                (
+                    "creationTimestamp",
+                    serde_json::to_value(&m.creation_timestamp),
+                ),
                 ("managedFields", serde_json::to_value(&m.managed_fields)),
             ];
             for (f, x) in identity {

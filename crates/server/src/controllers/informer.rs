@@ -143,7 +143,10 @@ fn list_and_watch(
     rt: &Arc<Runtime>,
     kinds: &(dyn Fn(&str, &str) -> Arc<dyn Kind> + Send + Sync),
 ) -> Result<(Watcher, Vec<Collection>), StoreError> {
-    let watcher = store.watch(&format!("/registry/{}/", rt.name()), store.current_revision())?;
+    let watcher = store.watch(
+        &format!("/registry/{}/", rt.name()),
+        store.current_revision(),
+    )?;
     let mut collections = Vec::new();
     for (group, plural) in KINDS {
         let kind = kinds(group, plural);
@@ -300,7 +303,11 @@ fn take(from: &mut Map<String, Value>, to: &mut Map<String, Value>, fields: &[&s
 fn metadata_projection(mut v: Value) -> Value {
     let mut out = Map::new();
     if let Some(o) = v.as_object_mut() {
-        take(o, &mut out, &["apiVersion", "kind", "metadata", "addressType"]);
+        take(
+            o,
+            &mut out,
+            &["apiVersion", "kind", "metadata", "addressType"],
+        );
     }
     if let Some(m) = out.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("managedFields");
@@ -368,8 +375,7 @@ fn pod_projection(mut v: Value) -> Value {
     out.remove("kind");
     if let Some(m) = out.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("generateName");
-        if m
-            .get("annotations")
+        if m.get("annotations")
             .and_then(Value::as_object)
             .is_some_and(Map::is_empty)
         {
@@ -422,8 +428,10 @@ mod tests {
         let bytes = br#"{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"s","managedFields":[{"manager":"m"}]},"addressType":"IPv6","endpoints":[{"addresses":["fd00::1"]}],"ports":[]}"#;
         assert_eq!(
             metadata_only(bytes),
-            Some(json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                "metadata": {"name": "s"}, "addressType": "IPv6"}))
+            Some(
+                json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": "s"}, "addressType": "IPv6"})
+            )
         );
     }
 
