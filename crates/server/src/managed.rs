@@ -45,3 +45,15 @@ pub fn track_update(
         PatchKind::from_kind(info.kind),
     );
 }
+
+/// The managedFields of an object created by `manager` (an Update operation), computed without
+/// copying the object.
+pub fn for_create(info: &ResourceInfo, obj: &Value, manager: &str, now: &str) -> Value {
+    patch::managed_fields_for_create(
+        obj,
+        manager,
+        &info.api_version(),
+        now,
+        PatchKind::from_kind(info.kind),
+    )
+}

@@ -731,9 +731,8 @@ fn initial_managed_fields(
     obj: &Value,
     manager: &str,
 ) -> Option<Value> {
-    let mut tracked = obj.clone();
-    managed::track_update(info, None, &mut tracked, manager, &now_rfc3339());
-    tracked.pointer("/metadata/managedFields").cloned()
+    let mf = managed::for_create(info, obj, manager, &now_rfc3339());
+    mf.as_array().is_some_and(|a| !a.is_empty()).then_some(mf)
 }
 
 fn create_in_txn(

@@ -628,12 +628,16 @@ fn encode_managed(mut entries: Vec<Entry>) -> Value {
     )
 }
 
-fn without_managed(v: &Value) -> Value {
+/// The object without `metadata.managedFields` (borrowed when it has none).
+fn without_managed(v: &Value) -> std::borrow::Cow<'_, Value> {
+    if v.pointer("/metadata/managedFields").is_none() {
+        return std::borrow::Cow::Borrowed(v);
+    }
     let mut v = v.clone();
     if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         m.shift_remove("managedFields");
     }
-    v
+    std::borrow::Cow::Owned(v)
 }
 
 fn set_managed(v: &mut Value, entries: Vec<Entry>) {
@@ -660,16 +664,19 @@ fn diff(kind: PatchKind, old: Option<&Value>, new: &Value) -> Comparison {
 fn with_zero(v: &Value, zero: &Value) -> Value {
     match (v, zero) {
         (Value::Object(m), Value::Object(z)) => {
-            let mut out = m.clone();
+            // One copy of each node: children with a zero counterpart are filled as they are
+            // copied, then the zero's missing keys are appended (the order `insert` gave).
+            let mut out = Map::with_capacity(m.len() + z.len());
+            for (k, cur) in m {
+                let filled = match z.get(k) {
+                    Some(zv) => with_zero(cur, zv),
+                    None => cur.clone(),
+                };
+                out.insert(k.clone(), filled);
+            }
             for (k, zv) in z {
-                match out.get(k) {
-                    None => {
-                        out.insert(k.clone(), zv.clone());
-                    }
-                    Some(cur) => {
-                        let filled = with_zero(cur, zv);
-                        out.insert(k.clone(), filled);
-                    }
+                if !m.contains_key(k) {
+                    out.insert(k.clone(), zv.clone());
                 }
             }
             Value::Object(out)
@@ -884,7 +891,7 @@ fn apply_once(
             "metadata.managedFields must be nil".into(),
         ));
     }
-    let live_clean = live.map(without_managed);
+    let live_clean = live.map(|l| without_managed(l).into_owned());
     let mut entries = decode_managed(live).unwrap_or_default();
     if let (Some(l), true) = (&live_clean, entries.is_empty()) {
         // skipNonAppliedManager: the first apply to an untracked object gives what is there to
@@ -1065,6 +1072,51 @@ fn track(
     kind: PatchKind,
     subresource: &str,
 ) {
+    let entries = tracked_entries(
+        old,
+        new,
+        manager,
+        operation,
+        api_version,
+        now_rfc3339,
+        kind,
+        subresource,
+    );
+    set_managed(new, entries);
+}
+
+/// The managedFields [`track_update`] would give a new object `new` (no previous object),
+/// without copying or changing `new`.
+pub fn managed_fields_for_create(
+    new: &Value,
+    manager: &str,
+    api_version: &str,
+    now_rfc3339: &str,
+    kind: impl Into<PatchKind>,
+) -> Value {
+    encode_managed(tracked_entries(
+        None,
+        new,
+        manager,
+        Operation::Update,
+        api_version,
+        now_rfc3339,
+        kind.into(),
+        "",
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tracked_entries(
+    old: Option<&Value>,
+    new: &Value,
+    manager: &str,
+    operation: Operation,
+    api_version: &str,
+    now_rfc3339: &str,
+    kind: PatchKind,
+    subresource: &str,
+) -> Vec<Entry> {
     let scope = if subresource.is_empty() {
         Scope::Main
     } else {
@@ -1077,13 +1129,11 @@ fn track(
     };
     let new_clean = without_managed(new);
     if old.is_some() && entries.is_empty() {
-        set_managed(new, Vec::new());
-        return;
+        return Vec::new();
     }
-    let zero = kind.zero_object();
     let old_clean = match old {
         Some(o) => without_managed(o),
-        None => zero,
+        None => std::borrow::Cow::Owned(kind.zero_object()),
     };
     let c = diff_scoped(kind, Some(&old_clean), &new_clean, scope);
     let changed = c.added.union(&c.modified);
@@ -1110,7 +1160,7 @@ fn track(
         }
     }
     cap_update_managers(&mut entries);
-    set_managed(new, entries);
+    entries
 }
 
 /// `capManagersManager` (DefaultMaxUpdateManagers = 10): beyond ten Update entries, the oldest

@@ -21,7 +21,8 @@ mod strategic;
 mod tests;
 
 pub use apply::{
-    apply, track_subresource_update, track_update, ApplyConflicts, ApplyError, Conflict, Operation,
+    apply, managed_fields_for_create, track_subresource_update, track_update, ApplyConflicts,
+    ApplyError, Conflict, Operation,
 };
 pub use fieldpath::{path_string, FieldSet, OrdValue, Path, PathElement};
 pub use json::{create_merge_patch, json_patch, merge_patch};
