@@ -71,6 +71,28 @@ impl Encoder {
     }
 }
 
+/// The JSON watch line of a put event built from the stored bytes; `None` when the stored
+/// resourceVersion is not the event's (then the event is decoded and re-encoded).
+fn raw_line(ev: &Event) -> Option<Bytes> {
+    let ty = if ev.prev.is_some() {
+        "MODIFIED"
+    } else {
+        "ADDED"
+    };
+    let rv = format!("\"resourceVersion\":\"{}\"", ev.revision);
+    // The cheap check: the stored object carries this revision as its resourceVersion.
+    if !ev.kv.value.windows(rv.len()).any(|w| w == rv.as_bytes()) {
+        return None;
+    }
+    let mut b = Vec::with_capacity(ev.kv.value.len() + 32);
+    b.extend_from_slice(b"{\"type\":\"");
+    b.extend_from_slice(ty.as_bytes());
+    b.extend_from_slice(b"\",\"object\":");
+    b.extend_from_slice(&ev.kv.value);
+    b.extend_from_slice(b"}\n");
+    Some(Bytes::from(b))
+}
+
 /// Starts a watch and returns the streaming response.
 #[allow(clippy::too_many_arguments)]
 pub async fn serve(
@@ -123,6 +145,7 @@ pub async fn serve(
         })?
     };
 
+    let raw = labels.is_none() && fields.is_none() && output == Output::Json;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(256);
     let watcher = store.watch(&prefix, start_rev);
     let metrics = st.metrics.clone();
@@ -186,6 +209,17 @@ pub async fn serve(
                         None => return,
                     };
                     last_rev = ev.revision;
+                    if raw {
+                        // Without selectors a put is always sent, and the stored bytes are the
+                        // object as served (read-defaulted, resourceVersion written with it):
+                        // no decoding, as for lists.
+                        if let (EventKind::Put, Some(line)) = (ev.kind, raw_line(&ev)) {
+                            if tx.send(Ok(line)).await.is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
                     let kind = enc.kind.clone();
                     let new = match ev.kind {
                         EventKind::Put => enc.decode(&ev.kv.value, ev.revision),

@@ -18,30 +18,82 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-type Counts = std::collections::HashMap<String, usize>;
+/// The parts of watch events the benchmark reads; serde skips the rest without building it.
+mod ev {
+    use serde::Deserialize;
+    use std::collections::HashMap;
 
-/// Reads a watch response line by line, keeping `counts` with `step`, until `step` says done;
+    #[derive(Deserialize)]
+    pub struct Meta {
+        #[serde(default)]
+        pub name: String,
+        #[serde(default)]
+        pub labels: HashMap<String, String>,
+    }
+    #[derive(Deserialize)]
+    pub struct Pod {
+        pub r#type: String,
+        pub object: PodObject,
+    }
+    #[derive(Deserialize)]
+    pub struct PodObject {
+        pub metadata: Meta,
+        pub status: Option<PodStatus>,
+    }
+    #[derive(Deserialize)]
+    pub struct PodStatus {
+        pub phase: Option<String>,
+    }
+    #[derive(Deserialize)]
+    pub struct Slice {
+        pub r#type: String,
+        pub object: SliceObject,
+    }
+    #[derive(Deserialize)]
+    pub struct SliceObject {
+        pub metadata: Meta,
+        #[serde(default)]
+        pub endpoints: Vec<Endpoint>,
+    }
+    #[derive(Deserialize)]
+    pub struct Endpoint {
+        #[serde(default)]
+        pub conditions: Conditions,
+    }
+    #[derive(Deserialize, Default)]
+    pub struct Conditions {
+        pub ready: Option<bool>,
+    }
+}
+
+/// Reads a watch response line by line, handing each event to `step` until it says done;
 /// returns the time since `started`.
-async fn follow(
+async fn follow<T: serde::de::DeserializeOwned>(
     resp: reqwest::Response,
     started: Instant,
-    mut step: impl FnMut(&Value, &mut Counts) -> bool,
+    mut step: impl FnMut(T) -> bool,
 ) -> Duration {
     use futures_util::StreamExt;
     let mut body = resp.bytes_stream();
     let mut buf: Vec<u8> = Vec::new();
-    let mut counts = Counts::new();
     while let Some(chunk) = body.next().await {
-        buf.extend_from_slice(&chunk.unwrap());
-        while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=nl).collect();
-            let Ok(ev) = serde_json::from_slice::<Value>(&line) else {
-                continue;
-            };
-            if step(&ev, &mut counts) {
-                return started.elapsed();
+        let chunk = chunk.unwrap();
+        let scanned = buf.len();
+        buf.extend_from_slice(&chunk);
+        // Only the new bytes can hold a newline not yet seen.
+        let mut from = 0;
+        let mut search = scanned;
+        while let Some(i) = buf[search..].iter().position(|b| *b == b'\n') {
+            let end = search + i;
+            if let Ok(ev) = serde_json::from_slice::<T>(&buf[from..end]) {
+                if step(ev) {
+                    return started.elapsed();
+                }
             }
+            from = end + 1;
+            search = from;
         }
+        buf.drain(..from);
     }
     panic!("watch ended before the condition held");
 }
@@ -197,11 +249,16 @@ async fn main() {
     assert!(watch.status().is_success());
     let cpu_before = cpu_seconds(child.id());
     let started = Instant::now();
-    let running = tokio::spawn(follow(watch, started, move |ev, running: &mut Counts| {
-        let name = ev["object"]["metadata"]["name"].as_str().unwrap_or("");
-        let is_running = ev["type"] != "DELETED" && ev["object"]["status"]["phase"] == "Running";
-        running.insert(name.to_string(), usize::from(is_running));
-        running.values().sum::<usize>() >= total
+    let mut running = std::collections::HashSet::<String>::new();
+    let running = tokio::spawn(follow(watch, started, move |ev: ev::Pod| {
+        let name = ev.object.metadata.name;
+        let phase = ev.object.status.and_then(|s| s.phase);
+        if ev.r#type != "DELETED" && phase.as_deref() == Some("Running") {
+            running.insert(name);
+        } else {
+            running.remove(&name);
+        }
+        running.len() >= total
     }));
     // EndpointSlices are followed with a watch too: each Service is exact once its slices
     // hold 2·R ready endpoints.
@@ -214,37 +271,42 @@ async fn main() {
         .await
         .unwrap();
     assert!(slices_watch.status().is_success());
-    let slices = tokio::spawn(follow(
-        slices_watch,
-        started,
-        move |ev, ready: &mut Counts| {
-            let o = &ev["object"];
-            let name = o["metadata"]["name"].as_str().unwrap_or("").to_string();
-            let svc = o["metadata"]["labels"]["kubernetes.io/service-name"]
-                .as_str()
-                .unwrap_or("");
-            let n = if ev["type"] == "DELETED" {
-                0
-            } else {
-                o["endpoints"]
-                    .as_array()
-                    .map(|e| {
-                        e.iter()
-                            .filter(|x| x["conditions"]["ready"] == true)
-                            .count()
-                    })
-                    .unwrap_or(0)
-            };
-            ready.insert(format!("{svc}/{name}"), n);
-            let mut per_service = std::collections::HashMap::<&str, usize>::new();
-            for (k, n) in ready.iter() {
-                *per_service
-                    .entry(k.split('/').next().unwrap_or(""))
-                    .or_default() += n;
+    let mut per_slice = std::collections::HashMap::<String, (String, usize)>::new();
+    let mut per_service = std::collections::HashMap::<String, usize>::new();
+    let mut exact = 0usize;
+    let slices = tokio::spawn(follow(slices_watch, started, move |ev: ev::Slice| {
+        let o = ev.object;
+        let svc = o
+            .metadata
+            .labels
+            .get("kubernetes.io/service-name")
+            .cloned()
+            .unwrap_or_default();
+        let n = if ev.r#type == "DELETED" {
+            0
+        } else {
+            o.endpoints
+                .iter()
+                .filter(|e| e.conditions.ready == Some(true))
+                .count()
+        };
+        let want = 2 * r;
+        let mut adjust = |svc: &str, delta: isize| {
+            let sum = per_service.entry(svc.to_string()).or_default();
+            let before = *sum == want;
+            *sum = sum.saturating_add_signed(delta);
+            match (before, *sum == want) {
+                (false, true) => exact += 1,
+                (true, false) => exact -= 1,
+                _ => {}
             }
-            (0..s).all(|j| per_service.get(format!("svc-{j}").as_str()) == Some(&(2 * r)))
-        },
-    ));
+        };
+        if let Some((old_svc, old_n)) = per_slice.insert(o.metadata.name, (svc.clone(), n)) {
+            adjust(&old_svc, -(old_n as isize));
+        }
+        adjust(&svc, n as isize);
+        exact >= s
+    }));
     create_all(
         format!("{base}/apis/apps/v1/namespaces/default/deployments"),
         deployments,

@@ -121,9 +121,27 @@ async fn watch_semantics() {
     w.patch("w1", json!({"metadata": {"labels": {"x": "1"}}}))
         .await;
     w.delete("w1").await;
+    // (Without selectors, puts are sent from the stored bytes: the objects must read as
+    // the decoded path gives them, each with its own resourceVersion.)
+    let mut last_rv = first_rv.parse::<u64>().unwrap();
     for (ty, n) in [("ADDED", "w1"), ("MODIFIED", "w1"), ("DELETED", "w1")] {
         let ev = next(&mut rx).await;
         assert_eq!((ev["type"].as_str().unwrap(), name(&ev)), (ty, n), "{ev}");
+        let rv: u64 = ev["object"]["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(rv > last_rv, "{ev}");
+        last_rv = rv;
+        assert_eq!(ev["object"]["kind"], "Service", "{ev}");
+        if ty == "MODIFIED" {
+            assert_eq!(ev["object"]["metadata"]["labels"]["x"], "1", "{ev}");
+            assert_eq!(
+                ev["object"]["spec"]["ipFamilyPolicy"], "SingleStack",
+                "{ev}"
+            );
+        }
     }
 
     // resourceVersion=0: the current state as ADDED first.
