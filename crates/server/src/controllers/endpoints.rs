@@ -15,7 +15,7 @@ use std::sync::Arc;
 use twinstack_kube::endpointslices::{self as eps, LABEL_SERVICE_NAME};
 
 /// Services reconciled concurrently (one chunk) in one pass.
-const CONCURRENCY: usize = 64;
+const CONCURRENCY: usize = 32;
 
 pub async fn sync(ctl: &Ctl, w: &World) {
     let wanted = |ns: &str, name: &str| {

@@ -303,13 +303,12 @@ pub fn write_in_txn(txn: &mut dyn TxnExt, key: &str, mut obj: Value) -> Result<(
 
 /// One pass of every controller.
 async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
-    let w = w;
-    let next = kubelet::sync(ctl, &w).await;
-    workloads::sync(ctl, &w).await;
-    sets::sync(ctl, &w).await;
-    jobs::sync(ctl, &w).await;
-    endpoints::sync(ctl, &w).await;
-    gc::sync(ctl, &w).await;
+    let next = kubelet::sync(ctl, w).await;
+    workloads::sync(ctl, w).await;
+    sets::sync(ctl, w).await;
+    jobs::sync(ctl, w).await;
+    endpoints::sync(ctl, w).await;
+    gc::sync(ctl, w).await;
     next
 }
 
