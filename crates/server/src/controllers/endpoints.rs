@@ -166,32 +166,17 @@ async fn reconcile_service(
             let _ = ctl.delete("discovery.k8s.io", "endpointslices", &v).await;
         }
     }
-    for s in ch.update {
-        let Ok(mut v) = serde_json::to_value(&s) else {
-            continue;
-        };
+    for mut s in ch.update {
         // Keep the stored identity (uid, resourceVersion) for the conditional write.
         if let Some(cur) = existing.iter().find(|e| e.metadata.name == s.metadata.name) {
-            let m = &cur.metadata;
-            let identity = [
-                ("uid", serde_json::to_value(&m.uid)),
-                ("resourceVersion", serde_json::to_value(&m.resource_version)),
-                (
-                    "creationTimestamp",
-                    serde_json::to_value(&m.creation_timestamp),
-                ),
-                ("managedFields", serde_json::to_value(&m.managed_fields)),
-            ];
-            for (f, x) in identity {
-                match x {
-                    Ok(x) if !x.is_null() => v["metadata"][f] = x,
-                    _ => {}
-                }
-            }
-            v["apiVersion"] = Value::String("discovery.k8s.io/v1".into());
-            v["kind"] = Value::String("EndpointSlice".into());
+            let (m, c) = (&mut s.metadata, &cur.metadata);
+            m.uid = c.uid.clone();
+            m.resource_version = c.resource_version.clone();
+            m.creation_timestamp = c.creation_timestamp.clone();
+            m.managed_fields = c.managed_fields.clone();
         }
-        ctl.write("discovery.k8s.io", "endpointslices", v).await;
+        ctl.write_typed("discovery.k8s.io", "endpointslices", s)
+            .await;
     }
     for s in ch.create {
         if let Ok(v) = serde_json::to_value(&s) {

@@ -269,6 +269,53 @@ impl Ctl {
         res.is_ok()
     }
 
+    /// [`Ctl::write`] for a typed object, without building a `Value` of it or of the stored
+    /// object (an EndpointSlice of 100 endpoints is ~350 KB as a `Value`): written if the stored
+    /// object still has `obj`'s uid and resourceVersion.
+    pub async fn write_typed<T>(&self, group: &str, plural: &str, mut obj: T) -> bool
+    where
+        T: k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>
+            + serde::Serialize
+            + Send
+            + 'static,
+    {
+        #[derive(serde::Deserialize)]
+        struct Identity {
+            metadata: IdentityMeta,
+        }
+        #[derive(serde::Deserialize)]
+        struct IdentityMeta {
+            uid: Option<String>,
+            #[serde(rename = "resourceVersion")]
+            resource_version: Option<String>,
+        }
+        let kind = self.kind(group, plural);
+        let m = obj.metadata();
+        let ns = m.namespace.clone().filter(|n| !n.is_empty());
+        let name = m.name.clone().unwrap_or_default();
+        let key = crate::registry::object_key(self.rt.name(), kind.as_ref(), ns.as_deref(), &name);
+        self.reg
+            .store
+            .txn(move |txn| -> Result<(), Conflict> {
+                let txn: &mut dyn TxnExt = txn;
+                let cur: Identity = txn
+                    .get_raw(&key)
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .ok_or(Conflict)?;
+                let m = obj.metadata_mut();
+                if cur.metadata.uid != m.uid || cur.metadata.resource_version != m.resource_version
+                {
+                    return Err(Conflict);
+                }
+                m.resource_version = Some(txn.revision().to_string());
+                let bytes = serde_json::to_vec(&obj).map_err(|_| Conflict)?;
+                txn.put_raw(&key, bytes);
+                Ok(())
+            })
+            .await
+            .is_ok()
+    }
+
     /// Records an event; its name is deterministic, so recording it twice keeps one.
     pub async fn event(&self, ev: k8s_openapi::api::core::v1::Event) {
         let ns = ev.metadata.namespace.clone();
