@@ -243,9 +243,16 @@ fn forbidden(rr: Option<&ResourceRequest>, verb: &str, path: &str) -> Status {
                 kind: "",
             };
             let mut s = Status::forbidden(r.name.as_deref().unwrap_or(""), subject, &why);
+            // `NewForbidden(GroupResource, name, err)`: the group-qualified resource
+            // (`deployments.apps`), the core group's bare (`services`).
+            let qualified = if r.group.is_empty() {
+                r.resource.clone()
+            } else {
+                format!("{}.{}", r.resource, r.group)
+            };
             let target = match &r.name {
-                Some(n) => format!("{} \"{n}\"", r.resource),
-                None => r.resource.clone(),
+                Some(n) => format!("{qualified} \"{n}\""),
+                None => qualified,
             };
             s.message = format!("{target} is forbidden: {why}");
             s.details = Some(twinstack_core::status::StatusDetails {

@@ -426,6 +426,27 @@ fn cli_runtimes_per_plan_and_isolation() {
         .as_u16()
     });
     assert_eq!(code, 403);
+    // kube-apiserver's text names the group-qualified resource.
+    let body: serde_json::Value = rtm.block_on(async {
+        c.get(format!(
+            "https://127.0.0.1:{}/runtimes/aws-v4/apis/apps/v1/namespaces/default/deployments/web",
+            t.port
+        ))
+        .bearer_auth(token("aws-dual"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+    });
+    assert_eq!(
+        body["message"],
+        "deployments.apps \"web\" is forbidden: User \"admin\" cannot get resource \"deployments\" in API group \"apps\" in the namespace \"default\"",
+        "{body}"
+    );
+    assert_eq!(body["details"]["group"], "apps", "{body}");
+    assert_eq!(body["details"]["kind"], "deployments", "{body}");
 
     // Deleting one runtime leaves the others as they were.
     let before = ok(&kubectl_rt(
