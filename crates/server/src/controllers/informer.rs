@@ -4,10 +4,11 @@
 //! the last pass (the controllers' work queue).
 //!
 //! Objects with many or large instances are kept as projections: a pod without its
-//! managedFields, container details and container statuses; an EndpointSlice or Endpoints
-//! object as its metadata only. A controller that needs the whole object reads it from the
-//! store ([`super::Ctl::full`]). A running pod's projection is about a tenth of the memory of
-//! the whole object as a `serde_json::Value`.
+//! managedFields, container details and container statuses; a Service without managedFields
+//! and status; an EndpointSlice or Endpoints object as its metadata only. A controller that
+//! needs the whole object reads it from the store ([`super::Ctl::full`]). A running pod's
+//! projection takes about a quarter of the memory of the whole pod as a `serde_json::Value`
+//! (6.7 KB instead of 26 KB).
 
 use crate::kinds::Kind;
 use crate::registry::collection_prefix;
@@ -287,6 +288,7 @@ fn decode(rt: &Runtime, kind: &dyn Kind, plural: &str, bytes: &[u8]) -> Option<V
     kind.on_read(rt, &mut v);
     Some(match plural {
         "pods" => pod_projection(v),
+        "services" => service_projection(v),
         _ => v,
     })
 }
@@ -314,6 +316,23 @@ fn metadata_projection(mut v: Value) -> Value {
     }
     Value::Object(out)
 }
+
+/// What the controllers read of a Service: its metadata without managedFields or kubectl's
+/// last-applied annotation, and its spec (the status is the load balancers' business).
+fn service_projection(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("status");
+    }
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("managedFields");
+        if let Some(a) = m.get_mut("annotations").and_then(Value::as_object_mut) {
+            a.remove(LAST_APPLIED);
+        }
+    }
+    v
+}
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// What the controllers read of a pod: metadata without managedFields; of the spec the node,
 /// node affinity (a daemon pod's node), hostname, subdomain, host network, restart policy and
@@ -421,6 +440,21 @@ mod tests {
         // The projection still reads as a typed Pod for the pure rules.
         let typed: k8s_openapi::api::core::v1::Pod = serde_json::from_value(p).unwrap();
         assert_eq!(typed.spec.unwrap().containers[0].name, "c");
+    }
+
+    #[test]
+    fn service_projection_keeps_metadata_and_spec() {
+        let svc = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "s", "labels": {"a": "b"}, "managedFields": [{}],
+                "annotations": {"x": "y", LAST_APPLIED: "{}"}},
+            "spec": {"selector": {"app": "web"}, "ipFamilies": ["IPv6", "IPv4"]},
+            "status": {"loadBalancer": {}}});
+        assert_eq!(
+            service_projection(svc),
+            json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "s", "labels": {"a": "b"}, "annotations": {"x": "y"}},
+                "spec": {"selector": {"app": "web"}, "ipFamilies": ["IPv6", "IPv4"]}})
+        );
     }
 
     #[test]
