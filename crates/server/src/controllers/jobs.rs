@@ -4,15 +4,11 @@
 //! after they start (`kubelet::JOB_POD_RUN`). Pods carry no `batch.kubernetes.io/job-tracking`
 //! finalizer (a choice: counting is recomputed from the pods at every pass).
 
-use super::{controller_uid, fnv64, meta, Ctl, World};
+use super::{controller_uid, fnv64, int, is_ready, meta, Ctl, World};
 use k8s_openapi::api::core::v1::ObjectReference;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use twinstack_kube::events::{self, Reporter};
-
-fn int(v: &Value, p: &str) -> i64 {
-    v.pointer(p).and_then(Value::as_i64).unwrap_or(0)
-}
 
 fn phase(p: &Value) -> &str {
     p.pointer("/status/phase")
@@ -124,16 +120,7 @@ pub async fn sync(ctl: &Ctl, w: &World) {
                 Err(_) => break,
             }
         }
-        let ready = active
-            .iter()
-            .filter(|p| {
-                p.pointer("/status/conditions")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            })
-            .count();
+        let ready = active.iter().filter(|p| is_ready(p)).count();
         let mut status = job.get("status").cloned().unwrap_or(json!({}));
         if !status.is_object() {
             status = json!({});

@@ -153,6 +153,29 @@ pub fn labels(v: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// An integer field (0 when absent).
+pub fn int(v: &Value, p: &str) -> i64 {
+    v.pointer(p).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// A pod neither being deleted nor terminal (`controller.IsPodActive`).
+pub fn is_active(p: &Value) -> bool {
+    p.pointer("/metadata/deletionTimestamp").is_none()
+        && !matches!(
+            p.pointer("/status/phase").and_then(Value::as_str),
+            Some("Succeeded") | Some("Failed")
+        )
+}
+
+/// A pod whose Ready condition is True (`podutil.IsPodReady`).
+pub fn is_ready(p: &Value) -> bool {
+    p.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
 /// The uid of the controller owner (`ownerReferences[controller=true]`).
 pub fn controller_uid(v: &Value) -> Option<&str> {
     v.pointer("/metadata/ownerReferences")

@@ -4,7 +4,7 @@
 //! the highest ordinal, rolling update from the highest ordinal above the partition).
 
 use super::workloads::template_hash;
-use super::{controller_uid, fnv64, meta, Ctl, World};
+use super::{controller_uid, fnv64, int, is_active, is_ready, meta, Ctl, World};
 use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -12,26 +12,6 @@ use twinstack_kube::events::{self, Reporter};
 use twinstack_kube::pod as kpod;
 
 pub const REVISION_HASH: &str = "controller-revision-hash";
-
-fn int(v: &Value, p: &str) -> i64 {
-    v.pointer(p).and_then(Value::as_i64).unwrap_or(0)
-}
-
-fn is_active(p: &Value) -> bool {
-    p.pointer("/metadata/deletionTimestamp").is_none()
-        && !matches!(
-            p.pointer("/status/phase").and_then(Value::as_str),
-            Some("Succeeded") | Some("Failed")
-        )
-}
-
-fn is_ready(p: &Value) -> bool {
-    p.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-}
 
 async fn event(ctl: &Ctl, obj: &Value, kind: &str, component: &str, reason: &str, msg: &str) {
     let r = ObjectReference {

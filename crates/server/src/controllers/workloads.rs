@@ -4,7 +4,7 @@
 //! maxUnavailable or Recreate, scaling, status and conditions as `kubectl rollout status`
 //! reads them, revision history limited by `revisionHistoryLimit`).
 
-use super::{controller_uid, fnv64, labels, meta, Ctl, World};
+use super::{controller_uid, fnv64, int, is_active, is_ready, labels, meta, Ctl, World};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -16,26 +16,6 @@ pub const HASH_LABEL: &str = "pod-template-hash";
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
 /// Pods a ReplicaSet creates or deletes in one pass (upstream's burstReplicas).
 const BURST: usize = 500;
-
-fn int(v: &Value, p: &str) -> i64 {
-    v.pointer(p).and_then(Value::as_i64).unwrap_or(0)
-}
-
-fn is_active(p: &Value) -> bool {
-    p.pointer("/metadata/deletionTimestamp").is_none()
-        && !matches!(
-            p.pointer("/status/phase").and_then(Value::as_str),
-            Some("Succeeded") | Some("Failed")
-        )
-}
-
-fn is_ready(p: &Value) -> bool {
-    p.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-}
 
 /// Ready for at least `min_ready` seconds (`podutil.IsPodAvailable`).
 fn is_available(p: &Value, min_ready: i64, now: jiff::Timestamp) -> bool {
