@@ -470,6 +470,18 @@ mod tests {
     }
 
     #[test]
+    fn malformed_stored_bytes_are_skipped_not_a_panic() {
+        for bad in [&b"{not json"[..], b"", b"[]", &[0xff, 0xfe][..]] {
+            assert_eq!(metadata_only(bad), None, "{bad:?}");
+        }
+        // Well-formed but odd: kept as it is, without a panic.
+        assert_eq!(
+            metadata_only(br#"{"metadata": 3}"#),
+            Some(json!({"metadata": 3}))
+        );
+    }
+
+    #[test]
     fn metadata_projection_drops_managed_fields_and_body() {
         let s = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
             "metadata": {"name": "s", "managedFields": []}, "addressType": "IPv4",
