@@ -141,6 +141,8 @@ pub enum Target {
     ResourceList(String, String),
     OpenApiV2,
     OpenApiV3,
+    /// `/openapi/v3/<group/version path>` (`api/v1`, `apis/apps/v1`).
+    OpenApiV3Gv(String),
     Resource(ResourceRequest),
     Unknown,
 }
@@ -163,6 +165,7 @@ pub fn parse_target(segs: &[&str]) -> Target {
         ["apis"] => Target::Apis,
         ["openapi", "v2"] => Target::OpenApiV2,
         ["openapi", "v3"] => Target::OpenApiV3,
+        ["openapi", "v3", gv @ ..] => Target::OpenApiV3Gv(gv.join("/")),
         ["apis", g] => Target::ApiGroup(g.to_string()),
         ["api", "v1"] => Target::ResourceList(String::new(), "v1".into()),
         ["apis", g, v] => Target::ResourceList(g.to_string(), v.to_string()),
@@ -406,21 +409,13 @@ impl Ctx<'_> {
             Target::ResourceList(g, v) if is_get => discovery::api_resource_list(kinds, g, v)
                 .map(|v| json_response(StatusCode::OK, &v, &[]))
                 .ok_or_else(Status::path_not_found),
-            // An empty protobuf document: no schemas, so kubectl validates nothing client-side.
-            Target::OpenApiV2 if is_get => Ok((
-                StatusCode::OK,
-                [(
-                    header::CONTENT_TYPE,
-                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
-                )],
-                Vec::<u8>::new(),
-            )
-                .into_response()),
-            Target::OpenApiV3 if is_get => Ok(json_response(
-                StatusCode::OK,
-                &discovery::openapi_v3_index(),
-                &[],
-            )),
+            Target::OpenApiV2 if is_get => self.openapi_v2(),
+            Target::OpenApiV3 if is_get => {
+                let docs = crate::openapi::documents(kinds);
+                let prefix = format!("/runtimes/{}", self.rt.name());
+                Ok(json_response(StatusCode::OK, &docs.v3_index(&prefix), &[]))
+            }
+            Target::OpenApiV3Gv(gv) if is_get => self.openapi_v3(gv),
             Target::Resource(rr) => self.resource(rr, body).await,
             Target::Version
             | Target::Api
@@ -428,7 +423,8 @@ impl Ctx<'_> {
             | Target::ApiGroup(_)
             | Target::ResourceList(..)
             | Target::OpenApiV2
-            | Target::OpenApiV3 => Err(Status::method_not_allowed(
+            | Target::OpenApiV3
+            | Target::OpenApiV3Gv(_) => Err(Status::method_not_allowed(
                 self.method.as_str(),
                 twinstack_core::status::Subject {
                     group: "",
@@ -439,6 +435,62 @@ impl Ctx<'_> {
             Target::Unknown => Err(Status::path_not_found()),
         };
         r.unwrap_or_else(|s| status_response(s, &[]))
+    }
+
+    /// `/openapi/v2` as kube-openapi's handler serves it: JSON or gnostic protobuf by the
+    /// Accept header, with an ETag.
+    fn openapi_v2(&self) -> Result<Response, Status> {
+        let docs = crate::openapi::documents(self.st.registry.kinds());
+        let accept = header_str(self.headers, header::ACCEPT).unwrap_or("");
+        let Some(proto) = openapi_v2_wants_protobuf(accept) else {
+            return Err(Status::not_acceptable(
+                "only the following media types are accepted: application/json, application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+            ));
+        };
+        let (ct, body) = if proto {
+            (OPENAPI_V2_PROTO, docs.v2_proto.clone())
+        } else {
+            ("application/json", docs.v2_json.clone())
+        };
+        Ok(self.openapi_body(ct, body, None))
+    }
+
+    /// One group/version's v3 document; a stale `hash` is redirected to the current one, a
+    /// current one may be cached for good (kube-openapi `handler3`).
+    fn openapi_v3(&self, gv: &str) -> Result<Response, Status> {
+        let docs = crate::openapi::documents(self.st.registry.kinds());
+        let Some((hash, bytes)) = docs.v3.get(gv) else {
+            return Err(Status::path_not_found());
+        };
+        match self.query.get("hash") {
+            Some(h) if h != hash => {
+                let to = format!("/runtimes/{}/openapi/v3/{gv}?hash={hash}", self.rt.name());
+                Ok((
+                    StatusCode::MOVED_PERMANENTLY,
+                    [(header::LOCATION, to)],
+                    Vec::<u8>::new(),
+                )
+                    .into_response())
+            }
+            Some(_) => Ok(self.openapi_body("application/json", bytes.clone(), Some(hash))),
+            None => Ok(self.openapi_body("application/json", bytes.clone(), None)),
+        }
+    }
+
+    fn openapi_body(&self, ct: &'static str, body: Vec<u8>, immutable: Option<&str>) -> Response {
+        let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, ct)], body).into_response();
+        if let Some(hash) = immutable {
+            let h = resp.headers_mut();
+            h.insert(header::VARY, HeaderValue::from_static("Accept"));
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, immutable"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!("\"{hash}\"")) {
+                h.insert(header::ETAG, v);
+            }
+        }
+        resp
     }
 
     fn write_options(&self) -> Result<WriteOptions, Status> {
@@ -553,44 +605,85 @@ impl Ctx<'_> {
                 Ok(self.respond(code, &r.object, &r.warnings))
             }
             ("delete", Some(name)) => {
-                let bytes = read_body(body).await?;
-                let opts: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-                    json!({})
-                } else {
-                    serde_json::from_slice(&bytes)
-                        .map_err(|e| Status::bad_request(format!("invalid DeleteOptions: {e}")))?
-                };
-                let pre = Preconditions {
-                    uid: opts
-                        .pointer("/preconditions/uid")
-                        .and_then(Value::as_str)
-                        .map(String::from),
-                    resource_version: opts
-                        .pointer("/preconditions/resourceVersion")
-                        .and_then(Value::as_str)
-                        .map(String::from),
-                    grace_period_seconds: opts
-                        .get("gracePeriodSeconds")
-                        .and_then(Value::as_i64)
-                        .or_else(|| self.query.get("gracePeriodSeconds")?.parse().ok()),
-                    propagation_policy: opts
-                        .get("propagationPolicy")
-                        .and_then(Value::as_str)
-                        .map(String::from)
-                        .or_else(|| self.query.get("propagationPolicy").cloned()),
-                };
-                let dry_run = self.query.get("dryRun").is_some_and(|d| d == "All")
-                    || opts
-                        .get("dryRun")
-                        .and_then(Value::as_array)
-                        .is_some_and(|a| a.iter().any(|v| v == "All"));
-                let obj = reg
-                    .delete(rt, kind.clone(), ns, name.clone(), pre, dry_run)
+                let opts = self.delete_options(read_body(body).await?)?;
+                let d = reg
+                    .delete_object(rt, kind.clone(), ns, name.clone(), opts.pre, opts.dry_run)
                     .await?;
-                Ok(self.respond(StatusCode::OK, &obj, &[]))
+                // handlers/delete.go: 202 only when the object is not gone yet and the client
+                // asked for cascading deletion with the deprecated `orphanDependents: false`;
+                // graceful deletion and finalizers otherwise answer 200.
+                let code = if !d.deleted && opts.orphan_dependents == Some(false) {
+                    StatusCode::ACCEPTED
+                } else {
+                    StatusCode::OK
+                };
+                Ok(self.respond(code, &d.object, &[]))
+            }
+            ("deletecollection", None) if info.verbs.contains(&"deletecollection") => {
+                // Namespaced resources offer deletecollection only inside a namespace.
+                if info.namespaced && ns.is_none() {
+                    return Err(Status::method_not_allowed(
+                        "deletecollection",
+                        info.subject(),
+                    ));
+                }
+                let (labels, fields) = selectors(self.query, kind.as_ref())?;
+                let opts = self.delete_options(read_body(body).await?)?;
+                let list = reg
+                    .delete_collection(rt, kind.clone(), ns, labels, fields, opts.pre, opts.dry_run)
+                    .await?;
+                Ok(self.respond(StatusCode::OK, &list, &[]))
             }
             (verb, _) => Err(Status::method_not_allowed(verb, info.subject())),
         }
+    }
+
+    /// `DeleteOptions` from the body (JSON) and the query, as upstream's delete handlers read
+    /// them: the body wins over query parameters.
+    fn delete_options(&self, bytes: bytes_type::Bytes) -> Result<DeleteOpts, Status> {
+        let opts: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+            json!({})
+        } else {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| Status::bad_request(format!("invalid DeleteOptions: {e}")))?
+        };
+        let q = |k: &str| self.query.get(k).map(String::as_str);
+        let orphan_dependents = opts
+            .get("orphanDependents")
+            .and_then(Value::as_bool)
+            .or_else(|| q("orphanDependents").and_then(|v| v.parse().ok()));
+        // `orphanDependents: true` is the deprecated spelling of the Orphan policy.
+        let propagation_policy = opts
+            .get("propagationPolicy")
+            .and_then(Value::as_str)
+            .or_else(|| q("propagationPolicy"))
+            .map(String::from)
+            .or_else(|| (orphan_dependents == Some(true)).then(|| "Orphan".to_string()));
+        let pre = Preconditions {
+            uid: opts
+                .pointer("/preconditions/uid")
+                .and_then(Value::as_str)
+                .map(String::from),
+            resource_version: opts
+                .pointer("/preconditions/resourceVersion")
+                .and_then(Value::as_str)
+                .map(String::from),
+            grace_period_seconds: opts
+                .get("gracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .or_else(|| q("gracePeriodSeconds")?.parse().ok()),
+            propagation_policy,
+        };
+        let dry_run = q("dryRun") == Some("All")
+            || opts
+                .get("dryRun")
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|v| v == "All"));
+        Ok(DeleteOpts {
+            pre,
+            orphan_dependents,
+            dry_run,
+        })
     }
 
     /// `<workload>/scale` (autoscaling/v1 Scale), see `kinds::workload::serve_scale`.
@@ -736,6 +829,44 @@ impl Ctx<'_> {
         )
             .into_response())
     }
+}
+
+/// The content type kube-openapi answers the protobuf v2 document with.
+const OPENAPI_V2_PROTO: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// Which form of the v2 document an Accept header asks for: `Some(true)` protobuf,
+/// `Some(false)` JSON (also for no header or `*/*`), `None` neither.
+fn openapi_v2_wants_protobuf(accept: &str) -> Option<bool> {
+    if accept.trim().is_empty() {
+        return Some(false);
+    }
+    let mut clauses: Vec<(f32, &str)> = accept
+        .split(',')
+        .map(|c| {
+            let mut parts = c.split(';').map(str::trim);
+            let ty = parts.next().unwrap_or("");
+            let q = parts
+                .find_map(|p| p.strip_prefix("q="))
+                .and_then(|q| q.parse().ok())
+                .unwrap_or(1.0);
+            (q, ty)
+        })
+        .filter(|(q, _)| *q > 0.0)
+        .collect();
+    clauses.sort_by(|a, b| b.0.total_cmp(&a.0));
+    clauses.into_iter().find_map(|(_, ty)| match ty {
+        "application/json" | "application/*" | "*/*" => Some(false),
+        "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+        | "application/com.github.proto-openapi.spec.v2.v1.0+protobuf" => Some(true),
+        _ => None,
+    })
+}
+
+/// What a DELETE carries besides the target.
+struct DeleteOpts {
+    pre: Preconditions,
+    orphan_dependents: Option<bool>,
+    dry_run: bool,
 }
 
 /// Parses `labelSelector` and `fieldSelector`, refusing fields the kind does not index.

@@ -1,5 +1,6 @@
-//! `/version`, legacy discovery (`/api`, `/api/v1`, `/apis`) and the OpenAPI endpoints kubectl
-//! reads before `apply` validates (see shared/reference/rust-stack-and-kubectl.md §B.1–B.3).
+//! `/version` and legacy discovery (`/api`, `/api/v1`, `/apis`) (see
+//! shared/reference/rust-stack-and-kubectl.md §B.1–B.3). The OpenAPI documents are in
+//! `crate::openapi`.
 
 use crate::kinds::Kind;
 use serde_json::{json, Value};
@@ -107,10 +108,4 @@ pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) ->
     Some(
         json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
     )
-}
-
-/// OpenAPI v3 index with no paths: kubectl then asks v2, finds no schema for the kind, and
-/// leaves validation to the server (`fieldValidation=Strict`), which twinstack performs.
-pub fn openapi_v3_index() -> Value {
-    json!({"paths": {}})
 }

@@ -16,6 +16,7 @@ pub mod kubeconfig;
 pub mod managed;
 pub mod metrics;
 pub mod negotiate;
+pub mod openapi;
 pub mod platform;
 pub mod proto;
 pub mod registry;

@@ -65,6 +65,7 @@ pub struct Registry {
 enum Abort {
     Status(Box<Status>),
     DryRun(WriteResult),
+    DryRunDelete(Deleted),
 }
 
 impl From<Status> for Abort {
@@ -545,7 +546,7 @@ impl Registry {
         finish(res)
     }
 
-    /// DELETE of one object, with optional preconditions.
+    /// DELETE of one object, with optional preconditions: the object the API answers with.
     pub async fn delete(
         &self,
         rt: Arc<Runtime>,
@@ -555,73 +556,99 @@ impl Registry {
         pre: Preconditions,
         dry_run: bool,
     ) -> Result<Value, Status> {
+        self.delete_object(rt, kind, ns, name, pre, dry_run)
+            .await
+            .map(|d| d.object)
+    }
+
+    /// DELETE of one object (genericregistry `Store.Delete`): removed at once, or kept while
+    /// graceful deletion or finalizers hold it. [`Deleted::deleted`] tells which.
+    pub async fn delete_object(
+        &self,
+        rt: Arc<Runtime>,
+        kind: Arc<dyn Kind>,
+        ns: Option<String>,
+        name: String,
+        pre: Preconditions,
+        dry_run: bool,
+    ) -> Result<Deleted, Status> {
         let kinds = self.kinds.clone();
         let res = self
             .store
-            .txn(move |txn| -> Result<WriteResult, Abort> {
+            .txn(move |txn| -> Result<Deleted, Abort> {
                 let txn: &mut dyn TxnExt = txn;
                 let key = object_key(rt.name(), kind.as_ref(), ns.as_deref(), &name);
                 let Some(old) = txn.get_json(&key) else {
                     return Err(Status::not_found(&name, kind.info().subject()).into());
                 };
-                pre.check(&old, &name, kind.as_ref())?;
-                if pre.propagation_policy.as_deref() == Some("Orphan") {
-                    orphan_dependents(txn, &rt, &kinds, kind.as_ref(), &old);
+                let d = delete_in_txn(txn, &rt, &kinds, kind.as_ref(), &key, old, &pre)?;
+                if dry_run {
+                    return Err(Abort::DryRunDelete(d));
                 }
-                match kind.before_delete(&old, pre.grace_period_seconds)? {
-                    DeleteAction::Remove => {}
-                    DeleteAction::Unchanged => {
-                        let r = WriteResult {
-                            object: old,
-                            warnings: vec![],
-                            created: false,
-                        };
-                        return if dry_run {
-                            Err(Abort::DryRun(r))
-                        } else {
-                            Ok(r)
-                        };
+                Ok(d)
+            })
+            .await;
+        match res {
+            Ok(c) => Ok(c.value),
+            Err(twinstack_store::TxnError::Aborted(Abort::DryRunDelete(d))) => Ok(d),
+            Err(e) => finish(Err(e)).map(|r| Deleted {
+                object: r.object,
+                deleted: false,
+            }),
+        }
+    }
+
+    /// DELETE of a collection (genericregistry `Store.DeleteCollection`): every object of the
+    /// collection that the selectors match is deleted as one DELETE would, and the answer is
+    /// the list as it was read before (`<Kind>List`), as upstream returns `listObj`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn delete_collection(
+        &self,
+        rt: Arc<Runtime>,
+        kind: Arc<dyn Kind>,
+        ns: Option<String>,
+        labels: Option<twinstack_core::selector::LabelSelector>,
+        fields: Option<twinstack_core::selector::FieldSelector>,
+        pre: Preconditions,
+        dry_run: bool,
+    ) -> Result<Value, Status> {
+        let kinds = self.kinds.clone();
+        let res = self
+            .store
+            .txn(move |txn| -> Result<WriteResult, Abort> {
+                let txn: &mut dyn TxnExt = txn;
+                let list_rv = txn.revision().saturating_sub(1).to_string();
+                let prefix = collection_prefix(rt.name(), kind.as_ref(), ns.as_deref());
+                let mut items = Vec::new();
+                for (key, raw) in txn.scan(&prefix) {
+                    let Ok(mut old) = serde_json::from_slice::<Value>(&raw) else {
+                        continue;
+                    };
+                    kind.on_read(&rt, &mut old);
+                    if !crate::api::matches(kind.as_ref(), &old, &labels, &fields) {
+                        continue;
                     }
-                    DeleteAction::Keep(mut o) => {
-                        let rv = txn.revision().to_string();
-                        metadata_mut(&mut o).insert("resourceVersion".into(), Value::String(rv));
-                        txn.put_json(&key, &o);
-                        let r = WriteResult {
-                            object: o,
-                            warnings: vec![],
-                            created: false,
-                        };
-                        return if dry_run {
-                            Err(Abort::DryRun(r))
-                        } else {
-                            Ok(r)
-                        };
+                    // Deleting a namespace's object may already have removed this one.
+                    if txn.get_raw(&key).is_none() {
+                        continue;
+                    }
+                    items.push(old.clone());
+                    match delete_in_txn(txn, &rt, &kinds, kind.as_ref(), &key, old, &pre) {
+                        Ok(_) => {}
+                        // Upstream skips objects that are gone by the time it deletes them.
+                        Err(Abort::Status(s)) if s.code == 404 => {}
+                        Err(e) => return Err(e),
                     }
                 }
-                let mut cx = WriteCtx {
-                    txn: &mut *txn,
-                    rt: &rt,
-                };
-                kind.delete(&mut cx, &old)?;
-                if kind.info().plural == "namespaces" {
-                    delete_namespace_contents(txn, &rt, &kinds, &name)?;
-                }
-                txn.delete_raw(&key);
-                let object = if kind.delete_returns_object() {
-                    let mut o = old.clone();
-                    let now = now_rfc3339();
-                    metadata_mut(&mut o).insert("deletionTimestamp".into(), Value::String(now));
-                    if kind.info().plural == "namespaces" {
-                        o["status"] = json!({"phase": "Terminating"});
-                    }
-                    o
-                } else {
-                    let uid = meta_str(&old, "uid").map(String::from);
-                    serde_json::to_value(Status::success(&name, kind.info().subject(), uid))
-                        .unwrap()
-                };
+                let info = kind.info();
+                let list = json!({
+                    "kind": format!("{}List", info.kind),
+                    "apiVersion": info.api_version(),
+                    "metadata": {"resourceVersion": list_rv},
+                    "items": items,
+                });
                 let r = WriteResult {
-                    object,
+                    object: list,
                     warnings: vec![],
                     created: false,
                 };
@@ -692,6 +719,129 @@ impl Preconditions {
     }
 }
 
+/// The outcome of a DELETE: the object the API answers with, and whether the object is gone
+/// (`wasDeleted` of upstream's handler) or still kept by graceful deletion or finalizers.
+#[derive(Debug, Clone)]
+pub struct Deleted {
+    pub object: Value,
+    pub deleted: bool,
+}
+
+fn has_finalizers(obj: &Value) -> bool {
+    obj.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty())
+}
+
+/// genericregistry `markAsDeleting`: an object without graceful deletion that finalizers keep
+/// gets `deletionTimestamp` (kept when already set), `deletionGracePeriodSeconds: 0` and, the
+/// first time, a generation bump.
+fn mark_as_deleting(obj: &mut Value) {
+    let first = obj.pointer("/metadata/deletionTimestamp").is_none();
+    let m = metadata_mut(obj);
+    if first {
+        if let Some(g) = m
+            .get("generation")
+            .and_then(Value::as_i64)
+            .filter(|g| *g > 0)
+        {
+            m.insert("generation".into(), json!(g + 1));
+        }
+        m.insert("deletionTimestamp".into(), Value::String(now_rfc3339()));
+    }
+    m.insert("deletionGracePeriodSeconds".into(), json!(0));
+}
+
+/// Writes `obj` under a new resourceVersion when it differs from `old` (an unchanged object is
+/// not written, as etcd3's GuaranteedUpdate), and answers with it.
+fn keep_for_deletion(txn: &mut dyn TxnExt, key: &str, old: &Value, mut obj: Value) -> Deleted {
+    if &obj != old {
+        let rv = txn.revision().to_string();
+        metadata_mut(&mut obj).insert("resourceVersion".into(), Value::String(rv));
+        txn.put_json(key, &obj);
+    }
+    Deleted {
+        object: obj,
+        deleted: false,
+    }
+}
+
+/// One object's deletion inside a transaction (genericregistry `Store.Delete`): preconditions,
+/// `Orphan` propagation, the kind's graceful deletion, pending finalizers, and the removal with
+/// what the object holds. The answer is the object when the store keeps it or the resource
+/// storage sets `ReturnDeletedObject` ([`Kind::delete_returns_object`]), else a Success
+/// `Status` (`finalizeDelete`).
+fn delete_in_txn(
+    txn: &mut dyn TxnExt,
+    rt: &Runtime,
+    kinds: &[Arc<dyn Kind>],
+    kind: &dyn Kind,
+    key: &str,
+    old: Value,
+    pre: &Preconditions,
+) -> Result<Deleted, Abort> {
+    let name = meta_str(&old, "name").unwrap_or("").to_string();
+    pre.check(&old, &name, kind)?;
+    if pre.propagation_policy.as_deref() == Some("Orphan") {
+        orphan_dependents(txn, rt, kinds, kind, &old);
+    }
+    let is_namespace = kind.info().plural == "namespaces";
+    match kind.before_delete(&old, pre.grace_period_seconds)? {
+        DeleteAction::Remove => {}
+        DeleteAction::Unchanged => {
+            return Ok(Deleted {
+                object: old,
+                deleted: false,
+            })
+        }
+        DeleteAction::Keep(o) => return Ok(keep_for_deletion(txn, key, &old, o)),
+    }
+    let mut cx = WriteCtx { txn: &mut *txn, rt };
+    kind.delete(&mut cx, &old)?;
+    if is_namespace {
+        delete_namespace_contents(txn, rt, kinds, &name)?;
+    }
+    if has_finalizers(&old) {
+        // Pending finalizers keep any object (`updateForGracefulDeletionAndFinalizers`); the
+        // answer is then the object itself, whatever the resource's ReturnDeletedObject says.
+        let mut o = old.clone();
+        mark_as_deleting(&mut o);
+        if is_namespace {
+            o["status"] = json!({"phase": "Terminating"});
+        }
+        return Ok(keep_for_deletion(txn, key, &old, o));
+    }
+    txn.delete_raw(key);
+    let object = if kind.delete_returns_object() {
+        let mut o = old;
+        if kind.info().plural == "pods" {
+            // A pod deleted at once went through the graceful update with a zero grace period
+            // first (`BeforeDelete`), so the answer carries it.
+            let m = metadata_mut(&mut o);
+            m.entry("deletionTimestamp")
+                .or_insert_with(|| Value::String(now_rfc3339()));
+            m.insert("deletionGracePeriodSeconds".into(), json!(0));
+        }
+        if is_namespace {
+            // The namespace registry's Delete answers the namespace it marked Terminating; the
+            // namespace controller's work happened in this transaction.
+            metadata_mut(&mut o)
+                .entry("deletionTimestamp")
+                .or_insert_with(|| Value::String(now_rfc3339()));
+            o["status"] = json!({"phase": "Terminating"});
+        }
+        o
+    } else {
+        let uid = meta_str(&old, "uid").map(String::from);
+        serde_json::to_value(Status::success(&name, kind.info().subject(), uid))
+            .map_err(Status::internal)?
+    };
+    Ok(Deleted {
+        object,
+        deleted: true,
+    })
+}
+
 /// Puts the decoding warnings first and turns a dry run into an abort that commits nothing.
 fn conclude(
     mut r: WriteResult,
@@ -715,6 +865,11 @@ fn finish(
     match res {
         Ok(c) => Ok(c.value),
         Err(twinstack_store::TxnError::Aborted(Abort::DryRun(r))) => Ok(r),
+        Err(twinstack_store::TxnError::Aborted(Abort::DryRunDelete(d))) => Ok(WriteResult {
+            object: d.object,
+            warnings: vec![],
+            created: false,
+        }),
         Err(twinstack_store::TxnError::Aborted(Abort::Status(s))) => Err(*s),
         Err(twinstack_store::TxnError::Store(e)) => Err(Status::internal(e)),
         Err(twinstack_store::TxnError::Panicked(m)) => {
@@ -912,6 +1067,9 @@ fn update_in_txn(
             metadata_mut(&mut new).remove("managedFields");
         }
     }
+    if should_delete_during_update(&new, &old) {
+        return delete_without_finalizers(txn, rt, kind, key, old);
+    }
     // An update that changes nothing is not written (etcd3 GuaranteedUpdate): no new
     // resourceVersion, no watch event.
     let mut cmp_new = new.clone();
@@ -939,6 +1097,45 @@ fn update_in_txn(
     Ok(WriteResult {
         object: new,
         warnings,
+        created: false,
+    })
+}
+
+/// genericregistry `shouldDeleteDuringUpdate`: an update that takes the last finalizer off an
+/// object whose deletion was requested without a grace period deletes it.
+fn should_delete_during_update(new: &Value, old: &Value) -> bool {
+    !has_finalizers(new)
+        && old.pointer("/metadata/deletionTimestamp").is_some()
+        && old
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            == 0
+}
+
+/// genericregistry `deleteWithoutFinalizers`: the update becomes the deletion, answered as a
+/// DELETE would be (`finalizeDelete`).
+fn delete_without_finalizers(
+    txn: &mut dyn TxnExt,
+    rt: &Runtime,
+    kind: &dyn Kind,
+    key: &str,
+    old: Value,
+) -> Result<WriteResult, Abort> {
+    let mut cx = WriteCtx { txn: &mut *txn, rt };
+    kind.delete(&mut cx, &old)?;
+    txn.delete_raw(key);
+    let object = if kind.delete_returns_object() {
+        old
+    } else {
+        let name = meta_str(&old, "name").unwrap_or("");
+        let uid = meta_str(&old, "uid").map(String::from);
+        serde_json::to_value(Status::success(name, kind.info().subject(), uid))
+            .map_err(Status::internal)?
+    };
+    Ok(WriteResult {
+        object,
+        warnings: vec![],
         created: false,
     })
 }

@@ -53,6 +53,19 @@ impl ResourceInfo {
 }
 
 pub const ALL_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+/// Verbs of resources without deletecollection (namespaces: their registry has no
+/// `DeleteCollection`).
+pub const VERBS_WITHOUT_DELETECOLLECTION: &[&str] = &[
     "create", "delete", "get", "list", "patch", "update", "watch",
 ];
 
@@ -102,7 +115,10 @@ pub trait Kind: Send + Sync {
         generic_field(obj, name, self.info().namespaced)
     }
 
-    /// Whether DELETE answers with the object (true) or a Success `Status`.
+    /// Whether DELETE answers with the deleted object (true) or a Success `Status`: the
+    /// resource storage's `ReturnDeletedObject` in kube-apiserver 1.32 (pods, services,
+    /// serviceaccounts, persistentvolume(claim)s, podtemplates, resourcequotas; namespaces answer
+    /// the namespace from their own `Delete`). One line per kind that returns the object.
     fn delete_returns_object(&self) -> bool {
         false
     }

@@ -1,7 +1,7 @@
 //! Namespaces (core/v1): the `kubernetes.io/metadata.name` label, the `kubernetes` finalizer,
 //! phase Active, and the protected system namespaces.
 
-use super::{invalid, Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::{invalid, Kind, ResourceInfo, WriteCtx};
 use crate::decode;
 use k8s_openapi::api::core::v1::Namespace;
 use serde_json::{json, Value};
@@ -18,7 +18,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
     namespaced: false,
     short_names: &["ns"],
     categories: &[],
-    verbs: ALL_VERBS,
+    verbs: super::VERBS_WITHOUT_DELETECOLLECTION,
     storage: "namespaces",
 };
 

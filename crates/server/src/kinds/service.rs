@@ -158,6 +158,11 @@ impl Kind for ServiceKind {
         }
     }
 
+    /// Service storage sets `ReturnDeletedObject: true`.
+    fn delete_returns_object(&self) -> bool {
+        true
+    }
+
     fn columns(&self) -> Vec<Column> {
         table::service_columns()
     }
