@@ -145,6 +145,10 @@ pub async fn start(cfg: Config) -> Result<Running> {
     let store = twinstack_store::Store::open_with(&cfg.data_dir.join("store.redb"), store_options)
         .context("opening the store")?;
     let registry = Arc::new(Registry::new(store, all_kinds()));
+    // The OpenAPI documents are built once, off the request path (a request before they are
+    // ready waits for them).
+    let kinds = registry.kinds().to_vec();
+    std::thread::spawn(move || openapi::documents(&kinds));
     load_runtimes(&registry)?;
     let platform = Arc::new(Platform {
         registry: registry.clone(),

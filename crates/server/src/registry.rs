@@ -1068,7 +1068,7 @@ fn update_in_txn(
         }
     }
     if should_delete_during_update(&new, &old) {
-        return delete_without_finalizers(txn, rt, kind, key, old);
+        return delete_without_finalizers(txn, rt, kind, key, &old, new);
     }
     // An update that changes nothing is not written (etcd3 GuaranteedUpdate): no new
     // resourceVersion, no watch event.
@@ -1113,28 +1113,21 @@ fn should_delete_during_update(new: &Value, old: &Value) -> bool {
             == 0
 }
 
-/// genericregistry `deleteWithoutFinalizers`: the update becomes the deletion, answered as a
-/// DELETE would be (`finalizeDelete`).
+/// genericregistry `deleteWithoutFinalizers`: the update becomes the deletion. The answer is
+/// the updated object ("clients are expecting an updated object if a PUT succeeded").
 fn delete_without_finalizers(
     txn: &mut dyn TxnExt,
     rt: &Runtime,
     kind: &dyn Kind,
     key: &str,
-    old: Value,
+    old: &Value,
+    new: Value,
 ) -> Result<WriteResult, Abort> {
     let mut cx = WriteCtx { txn: &mut *txn, rt };
-    kind.delete(&mut cx, &old)?;
+    kind.delete(&mut cx, old)?;
     txn.delete_raw(key);
-    let object = if kind.delete_returns_object() {
-        old
-    } else {
-        let name = meta_str(&old, "name").unwrap_or("");
-        let uid = meta_str(&old, "uid").map(String::from);
-        serde_json::to_value(Status::success(name, kind.info().subject(), uid))
-            .map_err(Status::internal)?
-    };
     Ok(WriteResult {
-        object,
+        object: new,
         warnings: vec![],
         created: false,
     })

@@ -30,7 +30,10 @@ fn explain_prints_upstream_field_documentation() {
     let t = Twin::start(&[]);
     for k in kubectls() {
         let out = ok(&t.kubectl_with(&k, &["explain", "service.spec.ipFamilyPolicy"], None));
-        assert!(out.contains("KIND:") && out.contains("Service"), "{k}: {out}");
+        assert!(
+            out.contains("KIND:") && out.contains("Service"),
+            "{k}: {out}"
+        );
         assert!(out.contains("FIELD: ipFamilyPolicy <string>"), "{k}: {out}");
         assert!(unwrapped(&out).contains(SERVICE_FIELD_DOC), "{k}: {out}");
 
@@ -41,12 +44,14 @@ fn explain_prints_upstream_field_documentation() {
             "{k}: {out}"
         );
         assert!(
-            unwrapped(&out).contains(
-                "The deployment strategy to use to replace existing pods with new ones."
-            ),
+            unwrapped(&out)
+                .contains("The deployment strategy to use to replace existing pods with new ones."),
             "{k}: {out}"
         );
-        assert!(out.contains("rollingUpdate\t<RollingUpdateDeployment>"), "{k}: {out}");
+        assert!(
+            out.contains("rollingUpdate\t<RollingUpdateDeployment>"),
+            "{k}: {out}"
+        );
     }
 }
 
@@ -140,7 +145,10 @@ fn apply_computes_patches_from_the_documents() {
         ok(&t.kubectl_with(k, &["apply", "-f", "-"], Some(&manifest)));
         let without_b = manifest.replace("        - {name: B, value: b}\n", "");
         let out = ok(&t.kubectl_with(k, &["apply", "-f", "-"], Some(&without_b)));
-        assert!(out.contains(&format!("deployment.apps/{name} configured")), "{k}: {out}");
+        assert!(
+            out.contains(&format!("deployment.apps/{name} configured")),
+            "{k}: {out}"
+        );
         let env = ok(&t.kubectl_with(
             k,
             &[
@@ -180,7 +188,10 @@ async fn v3_index_hashes_and_v2_negotiation() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(url.starts_with("/runtimes/local/openapi/v3/api/v1?hash="), "{url}");
+    assert!(
+        url.starts_with("/runtimes/local/openapi/v3/api/v1?hash="),
+        "{url}"
+    );
     let hashed = url.trim_start_matches("/runtimes/local").to_string();
     let r = get(hashed.clone(), "application/json").await.unwrap();
     assert_eq!(r.status(), 200);

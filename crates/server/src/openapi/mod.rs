@@ -122,7 +122,20 @@ static DOCUMENTS: OnceLock<Arc<Documents>> = OnceLock::new();
 /// The documents of `kinds`, built on first use and kept for the life of the process (the
 /// served kinds never change while it runs).
 pub fn documents(kinds: &[Arc<dyn Kind>]) -> Arc<Documents> {
-    DOCUMENTS.get_or_init(|| Arc::new(build(kinds))).clone()
+    DOCUMENTS
+        .get_or_init(|| {
+            let started = std::time::Instant::now();
+            let d = build(kinds);
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                v3_json_bytes = d.v3.values().map(|(_, b)| b.len()).sum::<usize>(),
+                v2_json_bytes = d.v2_json.len(),
+                v2_protobuf_bytes = d.v2_proto.len(),
+                "OpenAPI documents built"
+            );
+            Arc::new(d)
+        })
+        .clone()
 }
 
 /// Builds every document.
