@@ -452,7 +452,7 @@ impl Ctx<'_> {
         } else {
             ("application/json", docs.v2_json.clone())
         };
-        Ok(self.openapi_body(ct, body, None))
+        Ok(openapi_body(ct, body, &docs.v2_etag, false))
     }
 
     /// One group/version's v3 document; a stale `hash` is redirected to the current one, a
@@ -472,25 +472,9 @@ impl Ctx<'_> {
                 )
                     .into_response())
             }
-            Some(_) => Ok(self.openapi_body("application/json", bytes.clone(), Some(hash))),
-            None => Ok(self.openapi_body("application/json", bytes.clone(), None)),
+            Some(_) => Ok(openapi_body("application/json", bytes.clone(), hash, true)),
+            None => Ok(openapi_body("application/json", bytes.clone(), hash, false)),
         }
-    }
-
-    fn openapi_body(&self, ct: &'static str, body: Vec<u8>, immutable: Option<&str>) -> Response {
-        let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, ct)], body).into_response();
-        if let Some(hash) = immutable {
-            let h = resp.headers_mut();
-            h.insert(header::VARY, HeaderValue::from_static("Accept"));
-            h.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, immutable"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&format!("\"{hash}\"")) {
-                h.insert(header::ETAG, v);
-            }
-        }
-        resp
     }
 
     fn write_options(&self) -> Result<WriteOptions, Status> {
@@ -829,6 +813,28 @@ impl Ctx<'_> {
         )
             .into_response())
     }
+}
+
+/// An OpenAPI document with its ETag; one addressed by its current hash may be cached for good.
+fn openapi_body(
+    ct: &'static str,
+    body: bytes_type::Bytes,
+    etag: &str,
+    immutable: bool,
+) -> Response {
+    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, ct)], body).into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+        h.insert(header::ETAG, v);
+    }
+    if immutable {
+        h.insert(header::VARY, HeaderValue::from_static("Accept"));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, immutable"),
+        );
+    }
+    resp
 }
 
 /// The content type kube-openapi answers the protobuf v2 document with.

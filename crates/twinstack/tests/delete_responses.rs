@@ -242,7 +242,7 @@ async fn check_kind<K>(
     a.create(&pp, &object::<K>(&manifest, &name("b"), none.clone(), &[]))
         .await
         .unwrap();
-    let (code, body) = raw_delete(&client, &a.resource_url(), &name("b"), json!({})).await;
+    let (code, body) = raw_delete(&client, a.resource_url(), &name("b"), json!({})).await;
     assert_eq!(code, 200, "{kind}: {body}");
     let want = match answer {
         Object => kind.as_str(),
@@ -269,7 +269,7 @@ async fn check_kind<K>(
     );
     let (code, body) = raw_delete(
         &client,
-        &a.resource_url(),
+        a.resource_url(),
         &name("c"),
         json!({"kind": "DeleteOptions", "apiVersion": "v1", "orphanDependents": false}),
     )

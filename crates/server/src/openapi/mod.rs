@@ -16,6 +16,7 @@ mod paths;
 pub mod proto;
 
 use crate::kinds::Kind;
+use axum::body::Bytes;
 use k8s_openapi::{ListableResource, Resource};
 use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
@@ -91,10 +92,12 @@ pub fn gv_path(group: &str, version: &str) -> String {
 
 /// The served documents, built once.
 pub struct Documents {
-    /// `api/v1` → (hash, JSON bytes of the v3 document).
-    pub v3: BTreeMap<String, (String, Vec<u8>)>,
-    pub v2_json: Vec<u8>,
-    pub v2_proto: Vec<u8>,
+    /// `api/v1` → (hash, JSON bytes of the v3 document). `Bytes`: answers share the buffers.
+    pub v3: BTreeMap<String, (String, Bytes)>,
+    pub v2_json: Bytes,
+    pub v2_proto: Bytes,
+    /// The v2 document's ETag (the hash of its JSON form).
+    pub v2_etag: String,
     /// Served kinds without a typed schema (a line missing in [`typed_kinds`]).
     pub untyped: Vec<String>,
 }
@@ -164,15 +167,17 @@ pub fn build(kinds: &[Arc<dyn Kind>]) -> Documents {
             .collect();
         let doc = v3_document(&table, &served, &gvs);
         let bytes = serde_json::to_vec(&doc).unwrap_or_default();
-        v3.insert(gv_path(g, v), (hash(&bytes), bytes));
+        v3.insert(gv_path(g, v), (hash(&bytes), Bytes::from(bytes)));
     }
     let all: Vec<&Arc<dyn Kind>> = kinds.iter().collect();
     let v2 = v2_document(&table, &all, &gvs);
     let v2_proto = proto::encode_document(&v2);
+    let v2_json = serde_json::to_vec(&v2).unwrap_or_default();
     Documents {
         v3,
-        v2_json: serde_json::to_vec(&v2).unwrap_or_default(),
-        v2_proto,
+        v2_etag: hash(&v2_json),
+        v2_json: Bytes::from(v2_json),
+        v2_proto: Bytes::from(v2_proto),
         untyped,
     }
 }

@@ -274,7 +274,7 @@ fn v2_protobuf_is_the_gnostic_document_of_the_json_one() {
     use prost::Message;
     let d = docs();
     let json: Value = serde_json::from_slice(&d.v2_json).unwrap();
-    let doc = gnostic::Document::decode(d.v2_proto.as_slice()).unwrap();
+    let doc = gnostic::Document::decode(&d.v2_proto[..]).unwrap();
     assert_eq!(doc.swagger, "2.0");
     let defs = doc.definitions.unwrap().additional_properties;
     assert_eq!(defs.len(), json["definitions"].as_object().unwrap().len());
