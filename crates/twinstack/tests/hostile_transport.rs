@@ -91,7 +91,7 @@ fn hostile_request(
         _ => format!("/runtimes/{a}"),
     };
     let r = c.request(method, url(t, &path));
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         r.bearer_auth(token)
     } else {
         r.bearer_auth(a)
@@ -598,7 +598,11 @@ async fn watchers_that_do_not_read_are_ended() {
         .collect()
         .await;
     assert!(codes.iter().all(|c| *c == 201), "{codes:?}");
-    eprintln!("writes done after {:?}", began.elapsed());
+    eprintln!(
+        "writes done after {:?}; peak RSS {} MiB",
+        began.elapsed(),
+        t.peak_rss_bytes() >> 20
+    );
 
     let seen = reading.await.unwrap();
     assert!(seen.iter().all(|e| e["type"] == "ADDED"));
