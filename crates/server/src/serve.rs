@@ -264,7 +264,10 @@ impl RequestService {
                 twinstack_core::status::Status::too_large(crate::api::MAX_BODY),
                 &[],
             );
-            return Ok(resp.map(|inner| TrackedBody { inner, request }));
+            return Ok(resp.map(|inner| TrackedBody {
+                inner,
+                _request: request,
+            }));
         }
         let long_running = is_long_running(req.uri());
         // The handler runs as its own task: on timeout it goes on (as upstream's does) while
@@ -289,7 +292,10 @@ impl RequestService {
                 )
             }
         };
-        Ok(resp.map(|inner| TrackedBody { inner, request }))
+        Ok(resp.map(|inner| TrackedBody {
+            inner,
+            _request: request,
+        }))
     }
 }
 
@@ -356,8 +362,8 @@ impl Drop for InFlight {
 /// A response body that keeps its request counted as in flight while it streams.
 struct TrackedBody {
     inner: Body,
-    #[allow(dead_code)] // held for its Drop
-    request: InFlight,
+    /// Held for its `Drop`.
+    _request: InFlight,
 }
 
 impl hyper::body::Body for TrackedBody {
