@@ -154,6 +154,13 @@ async fn random_paths_add_no_series_and_no_memory() {
         "{end}"
     );
     assert!(end.contains("resource=\"other\""), "{end}");
+    eprintln!(
+        "/metrics {} -> {} bytes; peak RSS {} -> {} MiB",
+        warm.len(),
+        end.len(),
+        warm_rss >> 20,
+        t.peak_rss_bytes() >> 20
+    );
     let grown = t.peak_rss_bytes().saturating_sub(warm_rss);
     assert!(grown < 32 << 20, "RSS grew {} MiB", grown >> 20);
     assert_rss_bounded(&t);
