@@ -3,7 +3,7 @@
 
 use crate::discovery;
 use crate::kinds::Kind;
-use crate::metrics::{Metrics, RequestLabels, VerbLabels};
+use crate::metrics::Metrics;
 use crate::negotiate::{self, Output};
 use crate::registry::{FieldValidation, Preconditions, Registry, WriteOptions};
 use crate::runtimes::Runtime;
@@ -42,6 +42,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v2/{*rest}", any(broker))
         .route("/twinstack/{*rest}", any(broker))
         .fallback(|| async { status_response(Status::path_not_found(), &[]) })
+        // `/runtimes/{rt}/metrics` overlaps the runtime's catch-all route: taken first here.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            runtime_metrics,
+        ))
         .with_state(state)
 }
 
@@ -78,16 +83,50 @@ async fn ready(State(st): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn metrics(State(st): State<Arc<AppState>>) -> Response {
-    st.metrics
-        .store_revision
-        .set(st.registry.store.current_revision());
+/// The aggregate metrics of all runtimes: for the platform's credential (the broker's) only,
+/// as they show every tenant's activity.
+async fn metrics(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if !st.broker.authorized(&headers) {
+        let mut resp = status_response(Status::unauthorized(), &[]);
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"twinstack\""),
+        );
+        return resp;
+    }
+    metrics_response(st.metrics.render(st.registry.store.current_revision()))
+}
+
+/// `GET /runtimes/{rt}/metrics`: one runtime's metrics, for its own token, as its
+/// kube-apiserver's `/metrics` would show them. Any other request goes on to the router.
+async fn runtime_metrics(
+    State(st): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let rt_name = match req.uri().path().strip_prefix("/runtimes/") {
+        Some(rest) if req.method() == Method::GET => rest.strip_suffix("/metrics"),
+        _ => None,
+    };
+    let Some(rt_name) = rt_name.filter(|n| !n.is_empty() && !n.contains('/')) else {
+        return next.run(req).await;
+    };
+    match bearer(req.headers()).and_then(|t| st.registry.runtime_for_token(t)) {
+        None => status_response(Status::unauthorized(), &[]),
+        Some(rt) if rt.name() != rt_name => {
+            status_response(forbidden(None, "get", "/metrics"), &[])
+        }
+        Some(rt) => metrics_response(st.metrics.runtime(&rt).render()),
+    }
+}
+
+fn metrics_response(text: String) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        st.metrics.render(),
+        text,
     )
         .into_response()
 }
@@ -303,15 +342,33 @@ async fn kube(
         _ => None,
     };
     let verb = verb_of(&method, rr, watch);
-    let resource_label = rr.map(|r| r.resource.clone()).unwrap_or_default();
 
     let resp = match bearer(&headers).and_then(|t| st.registry.runtime_for_token(t)) {
-        None => status_response(Status::unauthorized(), &[]),
+        None => {
+            st.metrics.authentication(false);
+            status_response(Status::unauthorized(), &[])
+        }
         Some(rt) if rt.name() != rt_name => {
+            st.metrics.authentication(true);
+            st.metrics.authorization(false);
             let sub_path = format!("/{}", segs.join("/"));
             status_response(forbidden(rr, verb, &sub_path), &[])
         }
         Some(rt) => {
+            st.metrics.authentication(true);
+            st.metrics.authorization(true);
+            // Labels from closed sets only (see `metrics`): the path's names never become one.
+            let apply = headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes)
+                == Some(b"application/apply-patch+yaml");
+            let labels = crate::metrics::request_labels(
+                &method,
+                &target,
+                st.registry.kinds(),
+                watch,
+                apply,
+                query.get("dryRun").map(String::as_str),
+            );
+            let metrics_rt = rt.clone();
             let ctx = Ctx {
                 st: &st,
                 rt,
@@ -321,26 +378,13 @@ async fn kube(
                 verb,
                 host: &headers,
             };
-            ctx.dispatch(&target, body).await
+            let resp = ctx.dispatch(&target, body).await;
+            let elapsed = (verb != "watch").then(|| started.elapsed());
+            st.metrics
+                .request(&metrics_rt, &labels, resp.status().as_u16(), elapsed);
+            resp
         }
     };
-    if verb != "watch" {
-        st.metrics
-            .latency
-            .get_or_create(&VerbLabels {
-                verb: verb.into(),
-                resource: resource_label.clone(),
-            })
-            .observe(started.elapsed().as_secs_f64());
-    }
-    st.metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            verb: verb.into(),
-            resource: resource_label,
-            code: resp.status().as_u16().to_string(),
-        })
-        .inc();
     tracing::debug!(%method, path = %path, status = resp.status().as_u16(), "request");
     resp
 }

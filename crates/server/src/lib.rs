@@ -46,6 +46,8 @@ pub struct Config {
     /// resourceVersions get 410 Expired, as after an etcd compaction.
     pub watch_history_revisions: u64,
     pub watch_history: std::time::Duration,
+    /// Connection limits and timeouts of the HTTPS port.
+    pub limits: serve::Limits,
 }
 
 /// A started server.
@@ -197,7 +199,9 @@ pub async fn start(cfg: Config) -> Result<Running> {
     let controllers = controllers::start(registry.clone());
     let router = api::router(state.clone());
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let serving = tokio::spawn(serve::serve_tls(listener, server_tls, router, rx));
+    let serving = tokio::spawn(serve::serve_tls(
+        listener, server_tls, router, cfg.limits, rx,
+    ));
     let task = tokio::spawn(async move {
         let _ = serving.await;
         controllers.abort();

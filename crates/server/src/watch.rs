@@ -1,6 +1,9 @@
 //! Watch streams: `{"type":…,"object":…}` lines, from a resourceVersion or from a synthetic
 //! initial state, filtered by selectors (objects moving out of a selector are DELETED, into it
 //! ADDED, as the apiserver's watch cache does), as JSON objects or one-row Tables.
+//!
+//! Each watch has a bounded send buffer ([`Outbox`]): a client that stops reading is ended, as
+//! kube-apiserver's cacher ends an unresponsive watcher, instead of being buffered without end.
 
 use crate::api::{matches, table_of, AppState};
 use crate::kinds::Kind;
@@ -11,9 +14,10 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Notify;
 use twinstack_core::selector::{FieldSelector, LabelSelector};
 use twinstack_core::status::Status;
 use twinstack_store::{Event, EventKind, StoreError};
@@ -93,6 +97,183 @@ fn raw_line(ev: &Event) -> Option<Bytes> {
     Some(Bytes::from(b))
 }
 
+/// Bytes of live events that may wait for one watch's client. A client further behind is not
+/// reading: its watch is ended (see [`Outbox`]). Upstream buffers 10 to 1,000 events per
+/// watcher (`suggestedWatchChannelSize`, about a second of history) as pointers into its watch
+/// cache; here each watcher holds its own encoded lines, so the bound is in bytes: 4 MiB is
+/// seconds of a busy collection's events, and 40 stalled watchers hold at most 160 MiB.
+pub const LIVE_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
+/// A watch's send buffer, between the task that follows the store and the response body.
+///
+/// Lines of the initial state (synthetic ADDED events, or the events replayed from the log for a
+/// watch from a resourceVersion) wait for room, as upstream sends its initial events blocking.
+/// Live events never wait: when a client lets more than [`LIVE_BUFFER_BYTES`] of them pile up,
+/// its watcher is ended and the queued lines dropped (upstream's cacher: "Forcing watcher close
+/// due to unresponsiveness"). The client sees its stream end cleanly after the events it did
+/// take, and watches again from the last resourceVersion it saw, or re-lists on 410.
+struct Outbox {
+    queue: Mutex<Queue>,
+    /// Wakes the body: a line was queued, or the stream ended.
+    readable: Notify,
+    /// Wakes the producer waiting for room for the initial state.
+    room: Notify,
+    /// Wakes the producer when the client has gone away.
+    left: Notify,
+}
+
+#[derive(Default)]
+struct Queue {
+    lines: VecDeque<Bytes>,
+    /// How many lines at the front belong to the initial state, and their bytes.
+    initial: usize,
+    initial_bytes: usize,
+    live_bytes: usize,
+    ended: bool,
+    /// The response body is gone: the client disconnected.
+    gone: bool,
+}
+
+/// What became of a live line offered to the [`Outbox`].
+#[derive(Debug, PartialEq)]
+enum Offer {
+    Queued,
+    /// The client has more than [`LIVE_BUFFER_BYTES`] waiting: it is not reading.
+    Full,
+    Gone,
+}
+
+impl Outbox {
+    fn new() -> Arc<Outbox> {
+        Arc::new(Outbox {
+            queue: Mutex::default(),
+            readable: Notify::new(),
+            room: Notify::new(),
+            left: Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a line of the initial state once there is room; `false` if the client is gone.
+    async fn send_initial(&self, line: Bytes) -> bool {
+        loop {
+            {
+                let mut q = self.lock();
+                if q.gone {
+                    return false;
+                }
+                if q.initial_bytes == 0 || q.initial_bytes + line.len() <= LIVE_BUFFER_BYTES {
+                    debug_assert_eq!(q.initial, q.lines.len(), "initial lines come first");
+                    q.initial += 1;
+                    q.initial_bytes += line.len();
+                    q.lines.push_back(line);
+                    drop(q);
+                    self.readable.notify_one();
+                    return true;
+                }
+            }
+            // A permit is stored if the body takes a line between the check and here.
+            self.room.notified().await;
+        }
+    }
+
+    /// Queues a live line without waiting. One line is always taken when none is waiting, so a
+    /// single object larger than the buffer still goes through.
+    fn offer(&self, line: Bytes) -> Offer {
+        let mut q = self.lock();
+        if q.gone {
+            return Offer::Gone;
+        }
+        if q.live_bytes > 0 && q.live_bytes + line.len() > LIVE_BUFFER_BYTES {
+            return Offer::Full;
+        }
+        q.live_bytes += line.len();
+        q.lines.push_back(line);
+        drop(q);
+        self.readable.notify_one();
+        Offer::Queued
+    }
+
+    /// Ends the stream after the queued lines.
+    fn end(&self) {
+        self.lock().ended = true;
+        self.readable.notify_one();
+    }
+
+    /// Ends the stream now: what the client did not take is dropped.
+    fn terminate(&self) {
+        let mut q = self.lock();
+        q.lines.clear();
+        q.initial = 0;
+        q.initial_bytes = 0;
+        q.live_bytes = 0;
+        q.ended = true;
+        drop(q);
+        self.readable.notify_one();
+    }
+
+    /// Resolves once the client has gone away.
+    async fn gone(&self) {
+        loop {
+            if self.lock().gone {
+                return;
+            }
+            self.left.notified().await;
+        }
+    }
+
+    /// The next line for the body; `None` once the stream has ended.
+    async fn next_line(&self) -> Option<Bytes> {
+        loop {
+            {
+                let mut q = self.lock();
+                if let Some(line) = q.lines.pop_front() {
+                    let initial = q.initial > 0;
+                    if initial {
+                        q.initial -= 1;
+                        q.initial_bytes -= line.len();
+                    } else {
+                        q.live_bytes -= line.len();
+                    }
+                    drop(q);
+                    if initial {
+                        // Only the initial state ever waits for room.
+                        self.room.notify_one();
+                    }
+                    return Some(line);
+                }
+                if q.ended {
+                    return None;
+                }
+            }
+            self.readable.notified().await;
+        }
+    }
+}
+
+/// The response body's end of an [`Outbox`]: dropping it (the client went away) stops the
+/// producer.
+struct OutboxBody(Arc<Outbox>);
+
+impl Drop for OutboxBody {
+    fn drop(&mut self) {
+        self.0.lock().gone = true;
+        self.0.room.notify_one();
+        self.0.left.notify_one();
+    }
+}
+
+fn response_body(outbox: Arc<Outbox>) -> Body {
+    let stream = futures::stream::unfold(OutboxBody(outbox), |body| async move {
+        let line = body.0.next_line().await?;
+        Some((Ok::<_, std::convert::Infallible>(line), body))
+    });
+    Body::from_stream(stream)
+}
+
 /// Starts a watch and returns the streaming response.
 #[allow(clippy::too_many_arguments)]
 pub async fn serve(
@@ -146,16 +327,18 @@ pub async fn serve(
     };
 
     let raw = labels.is_none() && fields.is_none() && output == Output::Json;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(256);
+    let outbox = Outbox::new();
     let watcher = store.watch(&prefix, start_rev);
+    let watching = st
+        .metrics
+        .watch_started(&rt, crate::metrics::watch_labels(kind.info(), ns.is_some()));
     let metrics = st.metrics.clone();
+    let producer = outbox.clone();
     tokio::spawn(async move {
-        metrics.watchers.inc();
-        let _guard = scopeguard(move || {
-            metrics.watchers.dec();
-        });
+        let _watching = watching;
+        let outbox = producer;
         for b in initial {
-            if tx.send(Ok(b)).await.is_err() {
+            if !outbox.send_initial(b).await {
                 return;
             }
         }
@@ -168,21 +351,21 @@ pub async fn serve(
                 let s = Status::expired(format!(
                     "too old resource version: {requested} ({compacted})"
                 ));
-                let _ = tx
-                    .send(Ok(enc.line("ERROR", serde_json::to_value(s).unwrap())))
+                outbox
+                    .send_initial(enc.line("ERROR", serde_json::to_value(s).unwrap()))
                     .await;
+                outbox.end();
                 return;
             }
             Err(e) => {
-                let _ = tx
-                    .send(Ok(enc.line(
-                        "ERROR",
-                        serde_json::to_value(Status::internal(e)).unwrap(),
-                    )))
-                    .await;
+                let s = serde_json::to_value(Status::internal(e)).unwrap();
+                outbox.send_initial(enc.line("ERROR", s)).await;
+                outbox.end();
                 return;
             }
         };
+        // Events up to this revision are replayed from the log: part of the initial state.
+        let replayed_until = watcher.seen_revision();
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -190,72 +373,111 @@ pub async fn serve(
         let mut last_rev = start_rev;
         loop {
             tokio::select! {
-                _ = &mut deadline => return,
-                _ = tx.closed() => return,
+                _ = &mut deadline => {
+                    outbox.end();
+                    return;
+                }
+                _ = outbox.gone() => return,
                 _ = tick.tick(), if bookmarks => {
-                    if tx.send(Ok(enc.bookmark(last_rev, false))).await.is_err() { return; }
+                    // As upstream, a bookmark that finds the buffer full is skipped.
+                    if outbox.offer(enc.bookmark(last_rev, false)) == Offer::Gone {
+                        return;
+                    }
                 }
                 ev = watcher.next() => {
                     let ev: Arc<Event> = match ev {
                         Some(Ok(ev)) => ev,
+                        Some(Err(StoreError::WatcherLagged { missed })) => {
+                            // Too far behind the store: end the stream after what was queued;
+                            // the client watches again from its last resourceVersion.
+                            metrics.watch_terminated(&rt, kind.info());
+                            tracing::info!(runtime = rt.name(), resource = kind.info().plural, missed, "watcher lagged behind the store; closing it");
+                            outbox.end();
+                            return;
+                        }
                         Some(Err(e)) => {
                             let s = match e {
                                 StoreError::Compacted { requested, compacted } => Status::expired(format!("too old resource version: {requested} ({compacted})")),
                                 other => Status::internal(other),
                             };
-                            let _ = tx.send(Ok(enc.line("ERROR", serde_json::to_value(s).unwrap()))).await;
+                            outbox.send_initial(enc.line("ERROR", serde_json::to_value(s).unwrap())).await;
+                            outbox.end();
                             return;
                         }
-                        None => return,
+                        None => {
+                            outbox.end();
+                            return;
+                        }
                     };
                     last_rev = ev.revision;
-                    if raw {
-                        // Without selectors a put is always sent, and the stored bytes are the
-                        // object as served (read-defaulted, resourceVersion written with it):
-                        // no decoding, as for lists.
-                        if let (EventKind::Put, Some(line)) = (ev.kind, raw_line(&ev)) {
-                            if tx.send(Ok(line)).await.is_err() {
-                                return;
-                            }
-                            continue;
+                    let Some(line) = event_line(&mut enc, &ev, raw, &labels, &fields) else {
+                        continue;
+                    };
+                    if ev.revision <= replayed_until {
+                        if !outbox.send_initial(line).await {
+                            return;
                         }
+                        continue;
                     }
-                    let kind = enc.kind.clone();
-                    let new = match ev.kind {
-                        EventKind::Put => enc.decode(&ev.kv.value, ev.revision),
-                        EventKind::Delete => None,
-                    };
-                    let old = ev.prev.as_ref().and_then(|p| enc.decode(&p.value, ev.revision));
-                    let now_in = new.as_ref().is_some_and(|o| matches(kind.as_ref(), o, &labels, &fields));
-                    let was_in = old.as_ref().is_some_and(|o| matches(kind.as_ref(), o, &labels, &fields));
-                    let line = match (was_in, now_in) {
-                        (false, true) => enc.line("ADDED", new.unwrap()),
-                        (true, true) => enc.line("MODIFIED", new.unwrap()),
-                        (true, false) => enc.line("DELETED", new.or(old).unwrap()),
-                        (false, false) => continue,
-                    };
-                    if tx.send(Ok(line)).await.is_err() {
-                        return;
+                    match outbox.offer(line) {
+                        Offer::Queued => {}
+                        Offer::Gone => return,
+                        Offer::Full => {
+                            metrics.watch_terminated(&rt, kind.info());
+                            tracing::info!(runtime = rt.name(), resource = kind.info().plural, "Forcing watcher close due to unresponsiveness");
+                            outbox.terminate();
+                            return;
+                        }
                     }
                 }
             }
         }
     });
-    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        body,
+        response_body(outbox),
     )
         .into_response())
 }
 
-struct Guard<F: FnMut()>(F);
-impl<F: FnMut()> Drop for Guard<F> {
-    fn drop(&mut self) {
-        (self.0)()
+/// The watch line of a store event, or `None` when the selectors leave it out.
+fn event_line(
+    enc: &mut Encoder,
+    ev: &Event,
+    raw: bool,
+    labels: &Option<LabelSelector>,
+    fields: &Option<FieldSelector>,
+) -> Option<Bytes> {
+    if raw {
+        // Without selectors a put is always sent, and the stored bytes are the object as served
+        // (read-defaulted, resourceVersion written with it): no decoding, as for lists.
+        if let (EventKind::Put, Some(line)) = (ev.kind, raw_line(ev)) {
+            return Some(line);
+        }
+    }
+    let kind = enc.kind.clone();
+    let new = match ev.kind {
+        EventKind::Put => enc.decode(&ev.kv.value, ev.revision),
+        EventKind::Delete => None,
+    };
+    let old = ev
+        .prev
+        .as_ref()
+        .and_then(|p| enc.decode(&p.value, ev.revision));
+    let now_in = new
+        .as_ref()
+        .is_some_and(|o| matches(kind.as_ref(), o, labels, fields));
+    let was_in = old
+        .as_ref()
+        .is_some_and(|o| matches(kind.as_ref(), o, labels, fields));
+    match (was_in, now_in, new, old) {
+        (false, true, Some(new), _) => Some(enc.line("ADDED", new)),
+        (true, true, Some(new), _) => Some(enc.line("MODIFIED", new)),
+        (true, false, new, old) => new.or(old).map(|o| enc.line("DELETED", o)),
+        _ => None,
     }
 }
-fn scopeguard<F: FnMut()>(f: F) -> Guard<F> {
-    Guard(f)
-}
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,9 @@
 //! acknowledgement; the parent kills it with SIGKILL mid-stream, reopens the store and checks
 //! that every acknowledged write survived with consistent revisions.
 //!
-//! The child is this test binary re-executed with `TWINSTACK_STORE_CRASH_CHILD` set.
+//! The child is this test binary re-executed on the same test with `TWINSTACK_STORE_CRASH_CHILD`
+//! set: the test then runs [`child_writer`] instead of the parent side. The child is not a test
+//! of its own, so no test can pass by finding its environment missing.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -14,17 +16,16 @@ use twinstack_store::{EventKind, Store};
 
 const ENV: &str = "TWINSTACK_STORE_CRASH_CHILD";
 
-/// Child side: does nothing in a normal test run.
-#[test]
-fn crash_child_writer() {
-    let Ok(path) = std::env::var(ENV) else {
-        return;
-    };
-    let round: u64 = std::env::var("TWINSTACK_STORE_CRASH_ROUND")
-        .unwrap()
+const ROUND_ENV: &str = "TWINSTACK_STORE_CRASH_ROUND";
+const TEST: &str = "kill9_keeps_every_acknowledged_write";
+
+/// Child side: writes and acknowledges keys until it is killed; never returns.
+fn child_writer(path: &str) -> ! {
+    let round: u64 = std::env::var(ROUND_ENV)
+        .expect("the parent sets the round")
         .parse()
-        .unwrap();
-    let store = Store::open(Path::new(&path)).unwrap();
+        .expect("a numeric round");
+    let store = Store::open(Path::new(path)).unwrap();
     // Several writer threads, so that group commits are in flight when the kill lands.
     let threads: Vec<_> = (0..6)
         .map(|t| {
@@ -54,19 +55,15 @@ fn crash_child_writer() {
     for t in threads {
         t.join().unwrap();
     }
+    unreachable!("the writers loop until the parent kills the process")
 }
 
 fn run_child_and_kill(path: &Path, round: u64, acks_before_kill: usize) -> Vec<(String, u64)> {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
-        .args([
-            "--exact",
-            "crash_child_writer",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
         .env(ENV, path)
-        .env("TWINSTACK_STORE_CRASH_ROUND", round.to_string())
+        .env(ROUND_ENV, round.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -111,6 +108,9 @@ fn parse_ack(line: &str) -> Option<(String, u64)> {
 
 #[test]
 fn kill9_keeps_every_acknowledged_write() {
+    if let Ok(path) = std::env::var(ENV) {
+        child_writer(&path);
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.redb");
     let mut all_acks: BTreeMap<String, u64> = BTreeMap::new();

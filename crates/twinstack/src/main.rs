@@ -188,6 +188,21 @@ struct UpArgs {
     /// Watch history kept, in seconds (whichever of the two keeps more wins)
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     watch_history_seconds: u64,
+    /// Open connections at most; beyond, new ones wait until one closes
+    #[arg(long, default_value_t = 4_096, value_name = "N")]
+    max_connections: usize,
+    /// Seconds a client gets to send a request's headers (HTTP/1.1; also the keep-alive
+    /// idle time), as kube-apiserver's ReadHeaderTimeout
+    #[arg(long, default_value_t = 32, value_name = "SECONDS")]
+    header_timeout: u64,
+    /// Seconds a connection may stay without a request in flight, as kube-apiserver's
+    /// IdleTimeout
+    #[arg(long, default_value_t = 90, value_name = "SECONDS")]
+    idle_timeout: u64,
+    /// Seconds to answer a request that is not a watch before 504, as kube-apiserver's
+    /// --request-timeout
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    request_timeout: u64,
 }
 
 fn runtime_spec(a: &UpArgs) -> Result<RuntimeSpec, String> {
@@ -228,6 +243,13 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
         default_runtime: spec,
         watch_history_revisions: a.watch_history_revisions,
         watch_history: std::time::Duration::from_secs(a.watch_history_seconds),
+        limits: twinstack_server::serve::Limits {
+            max_connections: a.max_connections.max(1),
+            header_read_timeout: std::time::Duration::from_secs(a.header_timeout),
+            idle_timeout: std::time::Duration::from_secs(a.idle_timeout),
+            request_timeout: std::time::Duration::from_secs(a.request_timeout),
+            ..Default::default()
+        },
     })
     .await?;
     let rt = running

@@ -243,9 +243,21 @@ fn authentication_and_isolation() {
             .as_u16()
     });
     assert_eq!(h, 200);
-    // Prometheus metrics, without a credential, counting the requests above.
+    // Prometheus metrics need the platform credential (see hostile_transport.rs); they count
+    // the unauthenticated requests above as failed authentication attempts.
+    let metrics = format!("https://127.0.0.1:{}/metrics", c.t.port);
+    let code =
+        c.rt.block_on(async { c.c.get(&metrics).send().await.unwrap().status() });
+    assert_eq!(code.as_u16(), 401);
+    let creds: Value =
+        serde_json::from_slice(&std::fs::read(c.t.data_dir().join("broker.json")).unwrap())
+            .unwrap();
     let m = c.rt.block_on(async {
-        c.c.get(format!("https://127.0.0.1:{}/metrics", c.t.port))
+        c.c.get(&metrics)
+            .basic_auth(
+                creds["username"].as_str().unwrap(),
+                creds["password"].as_str(),
+            )
             .send()
             .await
             .unwrap()
@@ -254,7 +266,7 @@ fn authentication_and_isolation() {
             .unwrap()
     });
     assert!(
-        m.contains("apiserver_request_total{verb=\"list\",resource=\"services\",code=\"401\"}"),
+        m.contains("authentication_attempts_total{result=\"failure\"} 2"),
         "{m}"
     );
     assert!(m.contains("twinstack_store_revision"), "{m}");

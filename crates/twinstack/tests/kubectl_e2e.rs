@@ -411,10 +411,13 @@ fn get_watch_prints_each_change_once() {
         s.lines()
             .any(|l| l.starts_with("DELETED") && l.contains("web-gcp"))
     });
-    std::thread::sleep(Duration::from_millis(500));
-    while let Ok(s) = rx.try_recv() {
-        seen.push_str(&s);
-    }
+    // A marker written after the delete: events arrive in revision order, so once the
+    // marker's ADDED is printed, any duplicate of the events above would have been printed too.
+    ok(&t.kubectl(&["create", "service", "clusterip", "marker", "--tcp=80"]));
+    wait_for(&|s| {
+        s.lines()
+            .any(|l| l.starts_with("ADDED") && l.contains("marker"))
+    });
     let _ = child.kill();
     let _ = child.wait();
     let count = |ev: &str| {

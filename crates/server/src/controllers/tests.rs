@@ -28,6 +28,7 @@ async fn server(dir: &std::path::Path, families: &str) -> crate::Running {
         default_runtime: RuntimeSpec::new("t", Provider::Aws, "eu-central-1", net, 3),
         watch_history_revisions: 10_000,
         watch_history: Duration::from_secs(300),
+        limits: Default::default(),
     })
     .await
     .unwrap()
