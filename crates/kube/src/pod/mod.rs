@@ -5,12 +5,14 @@
 //! [`validate_create`] → persist; on update: [`set_defaults`]`(new)` → [`validate_update`].
 //! The pod controller then calls [`schedule`] and writes [`pending_status`] /
 //! [`unschedulable_status`], allocates addresses ([`crate::podip`]) and writes
-//! [`running_status`]; DELETE goes through [`plan_deletion`].
+//! [`running_status`]; DELETE goes through [`plan_deletion`], and kubelet removes a terminating
+//! pod once [`termination`] says its containers have exited.
 
 mod defaults;
 mod schedule;
 mod status;
 mod terminate;
+pub mod termination;
 mod update;
 mod validation;
 

@@ -567,10 +567,13 @@ fn graceful_deletion() {
         plan_deletion(&p, Some(1)),
         Deletion::Graceful { grace_seconds: 1 }
     );
+    // Not started: nothing to stop, done at once; Running nginx: exits a second after SIGTERM.
+    assert!(termination_done(&p, now()));
+    p.status = Some(serde_json::from_value(json!({"phase":"Running"})).unwrap());
     assert!(!termination_done(&p, now()));
     assert!(termination_done(
         &p,
-        "2026-01-01T00:00:30Z".parse().unwrap()
+        "2026-01-01T00:00:01Z".parse().unwrap()
     ));
     let mut done = web();
     done.spec.as_mut().unwrap().node_name = Some("n1".into());
