@@ -21,7 +21,9 @@
 //!   [`pod::unschedulable_status`], [`pod::pending_status`], [`pod::running_status`]`(&Pod,
 //!   Option<&Node>, pod_ips, host_ips, now) -> PodStatus`, [`pod::qos_class`],
 //!   [`pod::plan_deletion`]`(&Pod, grace) -> Deletion`, [`pod::mark_terminating`],
-//!   [`pod::termination_done`], [`pod::is_ready`], [`pod::is_terminal`], plus
+//!   [`pod::termination::termination`]`(&Pod, grace) ->
+//!   Termination` (when each container exits after a graceful delete) and
+//!   [`pod::termination::containers_exited_at`], [`pod::is_ready`], [`pod::is_terminal`], plus
 //!   [`pod::validate_spec`], [`pod::spec_diff`], [`pod::image_tag`], [`pod::normalize_image`],
 //!   [`pod::image_id`], [`pod::tolerates`], [`pod::node_internal_ips`].
 //! - [`endpointslices`]: [`endpointslices::desired_slices`]`(&Service, &[Pod], &[Node]) ->

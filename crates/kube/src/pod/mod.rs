@@ -29,7 +29,7 @@ pub use status::{
     hex64, image_id, node_internal_ips, normalize_image, pending_status, qos_class, running_status,
     unschedulable_status,
 };
-pub use terminate::{mark_terminating, plan_deletion, termination_done, Deletion};
+pub use terminate::{mark_terminating, plan_deletion, Deletion};
 pub use update::{spec_diff, validate_update, UPDATE_FORBIDDEN};
 pub use validation::{port_name_errors, validate_create, validate_spec, PORT_RANGE_ERROR};
 

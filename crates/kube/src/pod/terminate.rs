@@ -67,9 +67,3 @@ pub fn mark_terminating(pod: &mut Pod, grace_seconds: i64, now: jiff::Timestamp)
     pod.metadata.deletion_timestamp = Some(Time(at));
     pod.metadata.deletion_grace_period_seconds = Some(grace_seconds);
 }
-
-/// Whether kubelet would have finished terminating the pod by `now` (its containers have
-/// exited, so the object can go).
-pub fn termination_done(pod: &Pod, now: jiff::Timestamp) -> bool {
-    super::termination::containers_exited_at(pod).is_some_and(|t| t <= now)
-}

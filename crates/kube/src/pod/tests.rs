@@ -567,14 +567,11 @@ fn graceful_deletion() {
         plan_deletion(&p, Some(1)),
         Deletion::Graceful { grace_seconds: 1 }
     );
-    // Not started: nothing to stop, done at once; Running nginx: exits a second after SIGTERM.
-    assert!(termination_done(&p, now()));
+    // Not started: nothing to stop, done when seen; Running nginx: half a second after SIGTERM.
+    let exited = |p: &Pod| termination::containers_exited_at(p, now());
+    assert_eq!(exited(&p), Some(now()));
     p.status = Some(serde_json::from_value(json!({"phase":"Running"})).unwrap());
-    assert!(!termination_done(&p, now()));
-    assert!(termination_done(
-        &p,
-        "2026-01-01T00:00:01Z".parse().unwrap()
-    ));
+    assert_eq!(exited(&p), Some("2026-01-01T00:00:00.5Z".parse().unwrap()));
     let mut done = web();
     done.spec.as_mut().unwrap().node_name = Some("n1".into());
     done.status = Some(serde_json::from_value(json!({"phase":"Succeeded"})).unwrap());

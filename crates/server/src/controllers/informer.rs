@@ -334,14 +334,35 @@ fn service_projection(mut v: Value) -> Value {
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
+/// What a terminating pod's containers keep: what decides how they stop
+/// (`twinstack_kube::pod::termination`).
+const TERMINATION_FIELDS: [&str; 5] = ["image", "command", "args", "lifecycle", "restartPolicy"];
+
 /// What the controllers read of a pod: metadata without managedFields; of the spec the node,
 /// node affinity (a daemon pod's node), hostname, subdomain, host network, restart policy and
 /// each container's name and ports; the status without container statuses, host addresses and
-/// conditions other than Ready.
+/// conditions other than Ready. A terminating pod also keeps what kubelet needs to stop it:
+/// each container's image, command, args and lifecycle, its sidecars and
+/// `shareProcessNamespace`.
 fn pod_projection(mut v: Value) -> Value {
     let mut out = match metadata_projection(v.clone()) {
         Value::Object(o) => o,
         _ => Map::new(),
+    };
+    let terminating = v.pointer("/metadata/deletionTimestamp").is_some();
+    let slim = |cs: &mut Vec<Value>, keep: &dyn Fn(&Map<String, Value>) -> bool| -> Vec<Value> {
+        cs.iter_mut()
+            .filter_map(Value::as_object_mut)
+            .filter(|c| keep(c))
+            .map(|c| {
+                let mut o = Map::new();
+                take(c, &mut o, &["name", "ports"]);
+                if terminating {
+                    take(c, &mut o, &TERMINATION_FIELDS);
+                }
+                Value::Object(o)
+            })
+            .collect()
     };
     if let Some(spec) = v.get_mut("spec").and_then(Value::as_object_mut) {
         let mut s = Map::new();
@@ -358,16 +379,19 @@ fn pod_projection(mut v: Value) -> Value {
             ],
         );
         if let Some(cs) = spec.get_mut("containers").and_then(Value::as_array_mut) {
-            let slim: Vec<Value> = cs
-                .iter_mut()
-                .filter_map(Value::as_object_mut)
-                .map(|c| {
-                    let mut o = Map::new();
-                    take(c, &mut o, &["name", "ports"]);
-                    Value::Object(o)
-                })
-                .collect();
-            s.insert("containers".into(), Value::Array(slim));
+            s.insert("containers".into(), Value::Array(slim(cs, &|_| true)));
+        }
+        if terminating {
+            take(spec, &mut s, &["shareProcessNamespace"]);
+            if let Some(cs) = spec.get_mut("initContainers").and_then(Value::as_array_mut) {
+                let sidecar = |c: &Map<String, Value>| {
+                    c.get("restartPolicy").and_then(Value::as_str) == Some("Always")
+                };
+                let sidecars = slim(cs, &sidecar);
+                if !sidecars.is_empty() {
+                    s.insert("initContainers".into(), Value::Array(sidecars));
+                }
+            }
         }
         out.insert("spec".into(), Value::Object(s));
     }
@@ -440,6 +464,28 @@ mod tests {
         // The projection still reads as a typed Pod for the pure rules.
         let typed: k8s_openapi::api::core::v1::Pod = serde_json::from_value(p).unwrap();
         assert_eq!(typed.spec.unwrap().containers[0].name, "c");
+    }
+
+    #[test]
+    fn a_terminating_pod_keeps_how_its_containers_stop() {
+        let pod = json!({
+            "metadata": {"name": "a", "deletionTimestamp": "2026-01-01T00:00:30Z",
+                "deletionGracePeriodSeconds": 30},
+            "spec": {"nodeName": "n1", "shareProcessNamespace": false,
+                "initContainers": [{"name": "init", "image": "busybox", "command": ["true"]},
+                    {"name": "proxy", "image": "envoy", "restartPolicy": "Always", "env": []}],
+                "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"],
+                    "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
+                    "resources": {}, "env": [{"name": "A", "value": "1"}]}]},
+            "status": {"phase": "Running"}
+        });
+        assert_eq!(
+            pod_projection(pod)["spec"],
+            json!({"nodeName": "n1", "shareProcessNamespace": false,
+                "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"],
+                    "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}}}],
+                "initContainers": [{"name": "proxy", "image": "envoy", "restartPolicy": "Always"}]})
+        );
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub const RESYNC: Duration = Duration::from_secs(30);
 pub struct Ctl {
     pub reg: Arc<Registry>,
     pub rt: Arc<Runtime>,
+    /// When the emulated kubelet first saw each terminating pod.
+    pub terminations: kubelet::Terminations,
 }
 
 /// The runtime's objects at one pass, from the informer: pods, EndpointSlices and Endpoints
@@ -388,6 +390,7 @@ pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>) {
     let ctl = Ctl {
         reg: reg.clone(),
         rt: rt.clone(),
+        terminations: Default::default(),
     };
     let alive = || reg.runtime(&name).is_some_and(|cur| Arc::ptr_eq(&cur, &rt));
     let kinds: informer::KindOf = {

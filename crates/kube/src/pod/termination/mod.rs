@@ -30,10 +30,11 @@ pub use process::OnSigterm;
 /// kubelet's `minimumGracePeriodInSeconds`: a container always gets this long after SIGTERM.
 pub const MINIMUM_GRACE_PERIOD_SECONDS: i64 = 2;
 
-/// From SIGTERM to kubelet seeing an ordinary container stopped: the process exits at once,
-/// the runtime reaps it and `StopContainer` returns. Chosen (not measured upstream): a second,
-/// what `kubectl delete pod` of an nginx pod takes on a real cluster.
-pub const SIGTERM_EXIT: SignedDuration = SignedDuration::from_secs(1);
+/// From SIGTERM to kubelet being done with an ordinary container: the process exits at once,
+/// the runtime reaps it, `StopContainer` returns and kubelet's final delete follows. Chosen,
+/// not measured upstream: half a second, within the second or so a real `kubectl delete pod`
+/// of an nginx pod takes.
+pub const SIGTERM_EXIT: SignedDuration = SignedDuration::from_millis(500);
 
 /// How one container stops.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,17 +175,26 @@ pub fn termination(pod: &Pod, grace_seconds: i64) -> Termination {
     Termination { containers }
 }
 
-/// When kubelet started stopping a terminating pod: `deletionTimestamp` is the delete's time
-/// plus `deletionGracePeriodSeconds` (stored to the second, so this is up to a second early).
-pub fn termination_started(pod: &Pod) -> Option<jiff::Timestamp> {
+/// When kubelet starts stopping a terminating pod: when it `saw` the deletion, but no later
+/// than the delete itself as `deletionTimestamp` − `deletionGracePeriodSeconds` tells it.
+/// `deletionTimestamp` is stored to the second (metav1.Time), so that bound is taken a second
+/// late: a kubelet that saw the deletion only after a restart starts at most a second after
+/// the delete, never before it.
+pub fn termination_started(pod: &Pod, saw: jiff::Timestamp) -> Option<jiff::Timestamp> {
     let at = pod.metadata.deletion_timestamp.as_ref()?.0;
     let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(0);
-    at.checked_sub(secs(grace)).ok()
+    let bound = at
+        .checked_sub(secs(grace))
+        .ok()?
+        .checked_add(secs(1))
+        .ok()?;
+    Some(saw.min(bound))
 }
 
-/// When every container of a terminating pod has exited (kubelet then removes the object).
-pub fn containers_exited_at(pod: &Pod) -> Option<jiff::Timestamp> {
-    let start = termination_started(pod)?;
+/// When every container of a terminating pod has exited (kubelet then removes the object),
+/// for a kubelet that `saw` the deletion then.
+pub fn containers_exited_at(pod: &Pod, saw: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    let start = termination_started(pod, saw)?;
     let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(0);
     start.checked_add(termination(pod, grace).done_after()).ok()
 }

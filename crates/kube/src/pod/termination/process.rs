@@ -342,7 +342,7 @@ pub fn split_commands(script: &str) -> Vec<Command> {
     let mut word = String::new();
     let mut in_word = false;
     let mut chars = script.chars().peekable();
-    let mut end = |words: &mut Vec<String>, background: bool, out: &mut Vec<Command>| {
+    let end = |words: &mut Vec<String>, background: bool, out: &mut Vec<Command>| {
         if !words.is_empty() {
             out.push(Command {
                 words: std::mem::take(words),

@@ -289,10 +289,10 @@ struct Case {
 fn when_each_container_exits() {
     let cases = [
         Case {
-            name: "ordinary container: a second after SIGTERM",
+            name: "ordinary container: half a second after SIGTERM",
             container: json!({}),
             grace: 30,
-            exits_after: ms(1000),
+            exits_after: ms(500),
             killed: false,
         },
         Case {
@@ -313,21 +313,21 @@ fn when_each_container_exits() {
             name: "preStop sleep 5, then SIGTERM",
             container: json!({"lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}}}),
             grace: 30,
-            exits_after: ms(6000),
+            exits_after: ms(5500),
             killed: false,
         },
         Case {
             name: "preStop sleep action",
             container: json!({"lifecycle": {"preStop": {"sleep": {"seconds": 3}}}}),
             grace: 30,
-            exits_after: ms(4000),
+            exits_after: ms(3500),
             killed: false,
         },
         Case {
             name: "preStop httpGet is quick",
             container: json!({"lifecycle": {"preStop": {"httpGet": {"port": 80}}}}),
             grace: 30,
-            exits_after: ms(1000),
+            exits_after: ms(500),
             killed: false,
         },
         Case {
@@ -399,16 +399,16 @@ fn sidecars_stop_after_the_regular_containers_in_reverse_order() {
     assert_eq!(
         by,
         vec![
-            ("app", ms(6000), false),
+            ("app", ms(5500), false),
             ("idle", ms(10_000), true),
             // The last sidecar waits for the regular containers (until 10 s: its grace is
             // spent, so it gets the minimum 2 s), then exits on SIGTERM; the first sidecar
             // waits for it, but no longer than its own grace period.
-            ("log", ms(11_000), false),
-            ("proxy", ms(11_000), false),
+            ("log", ms(10_500), false),
+            ("proxy", ms(10_500), false),
         ]
     );
-    assert_eq!(t.done_after(), ms(11_000));
+    assert_eq!(t.done_after(), ms(10_500));
 }
 
 #[test]
@@ -419,20 +419,32 @@ fn a_pod_not_running_stops_at_once() {
 }
 
 #[test]
-fn exit_time_counts_from_the_delete() {
+fn exit_time_counts_from_when_kubelet_saw_the_delete() {
     let mut p = pod_with(json!({"lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}}}));
-    // Deleted at 12:00:00 with 30 s: deletionTimestamp 12:00:30.
+    // Deleted at 12:00:00.4 with 30 s: deletionTimestamp 12:00:30 (stored to the second).
     p.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
         "2026-01-01T12:00:30Z".parse().unwrap(),
     ));
     p.metadata.deletion_grace_period_seconds = Some(30);
+    let t = |s: &str| -> jiff::Timestamp { s.parse().unwrap() };
+    // Seen at once: from then.
     assert_eq!(
-        termination_started(&p),
-        Some("2026-01-01T12:00:00Z".parse().unwrap())
+        termination_started(&p, t("2026-01-01T12:00:00.45Z")),
+        Some(t("2026-01-01T12:00:00.45Z"))
     );
     assert_eq!(
-        containers_exited_at(&p),
-        Some("2026-01-01T12:00:06Z".parse().unwrap())
+        containers_exited_at(&p, t("2026-01-01T12:00:00.45Z")),
+        Some(t("2026-01-01T12:00:05.95Z"))
+    );
+    // Seen late (after a restart): no later than a second after the stored second.
+    assert_eq!(
+        termination_started(&p, t("2026-01-01T12:00:20Z")),
+        Some(t("2026-01-01T12:00:01Z"))
+    );
+    // Not terminating: nothing to wait for.
+    assert_eq!(
+        containers_exited_at(&pod_with(json!({})), t("2026-01-01T12:00:00Z")),
+        None
     );
 }
 
