@@ -15,7 +15,7 @@
 //!   [`podip::allocate_pod_ips`] (one per family, all or nothing), [`podip::release_pod_ips`],
 //!   [`podip::PodIpError`].
 //! - [`pod`]: [`pod::set_defaults`]`(&mut Pod)`, [`pod::admit_create`]`(&mut Pod,
-//!   api_access_suffix)`, [`pod::validate_create`]`(&Pod) -> ErrorList`,
+//!   Option<&ServiceAccount>, api_access_suffix) -> Result<(), AdmissionError>`, [`pod::validate_create`]`(&Pod) -> ErrorList`,
 //!   [`pod::validate_update`]`(new, old) -> ErrorList`, [`pod::schedule`]`(&Pod, &[Node],
 //!   &BTreeMap<node, pods>) -> Result<node, FailedScheduling message>`,
 //!   [`pod::unschedulable_status`], [`pod::pending_status`], [`pod::running_status`]`(&Pod,
@@ -41,6 +41,10 @@
 //!   message builders (`scheduled_message`, `pulling_message`, `pulled_message`,
 //!   `already_present_message`, `created_message`, `started_message`, `killing_message`).
 //! - [`quantity`]: `resource.Quantity` parsing, comparison and canonical text.
+//! - [`serviceaccount`]: [`serviceaccount::default_service_account`]`(ns)`,
+//!   [`serviceaccount::root_ca_configmap`]`(ns, ca)`,
+//!   [`serviceaccount::root_ca_configmap_update`], [`serviceaccount::admit`] (the
+//!   ServiceAccount admission plugin), [`serviceaccount::AdmissionError`].
 
 pub mod endpointslices;
 pub mod events;
@@ -49,3 +53,4 @@ pub mod pod;
 pub mod podip;
 pub mod printers;
 pub mod quantity;
+pub mod serviceaccount;
