@@ -41,6 +41,9 @@
 //!   message builders (`scheduled_message`, `pulling_message`, `pulled_message`,
 //!   `already_present_message`, `created_message`, `started_message`, `killing_message`).
 //! - [`quantity`]: `resource.Quantity` parsing, comparison and canonical text.
+//! - [`rbac`]: [`rbac::set_binding_defaults`], [`rbac::validate_role`],
+//!   [`rbac::validate_cluster_role`], [`rbac::validate_binding`]`(&RoleRef, &[Subject],
+//!   namespaced)`, [`rbac::validate_binding_update`], [`rbac::binding_cells`] (table cells).
 //! - [`serviceaccount`]: [`serviceaccount::default_service_account`]`(ns)`,
 //!   [`serviceaccount::root_ca_configmap`]`(ns, ca)`,
 //!   [`serviceaccount::root_ca_configmap_update`], [`serviceaccount::admit`] (the
@@ -53,4 +56,5 @@ pub mod pod;
 pub mod podip;
 pub mod printers;
 pub mod quantity;
+pub mod rbac;
 pub mod serviceaccount;

@@ -71,6 +71,7 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
         Arc::new(kinds::service::ServiceKind),
         Arc::new(kinds::config::ConfigMapKind),
         Arc::new(kinds::config::SecretKind),
+        Arc::new(kinds::serviceaccount::ServiceAccountKind),
         Arc::new(kinds::node::NodeKind),
         Arc::new(kinds::pod::PodKind),
         Arc::new(kinds::endpointslice::EndpointSliceKind),
@@ -144,6 +145,8 @@ pub async fn start(cfg: Config) -> Result<Running> {
     let store = twinstack_store::Store::open_with(&cfg.data_dir.join("store.redb"), store_options)
         .context("opening the store")?;
     let registry = Arc::new(Registry::new(store, all_kinds()));
+    // Namespaces carry the CA in their kube-root-ca.crt from their creation on.
+    kinds::serviceaccount::store_root_ca(&registry.store, &tls.ca_pem).await?;
     load_runtimes(&registry)?;
     let platform = Arc::new(Platform {
         registry: registry.clone(),
@@ -156,6 +159,9 @@ pub async fn start(cfg: Config) -> Result<Running> {
     }
     for rt in registry.runtimes() {
         platform::ensure_system_objects(&registry, rt.clone()).await?;
+        // Namespaces of an older store, or edited while stopped, get their ServiceAccount and
+        // root CA before the first request.
+        kinds::serviceaccount::ensure_every_namespace(&registry, rt.clone()).await?;
     }
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

@@ -9,6 +9,7 @@ pub mod namespace;
 pub mod node;
 pub mod pod;
 pub mod service;
+pub mod serviceaccount;
 pub mod workload;
 
 use crate::runtimes::Runtime;
