@@ -5,6 +5,9 @@
 //!
 //! Public API (objects are `k8s-openapi` 1.32 types; printers read JSON):
 //!
+//! - [`apiserver`]: what kube-apiserver keeps of `default/kubernetes`:
+//!   [`apiserver::master_endpoints`]`(ip)`, [`apiserver::master_endpoint_slice`]`(ip)`, their
+//!   `*_update` checks, [`apiserver::master_service_ports`], [`apiserver::advertise_address`].
 //! - [`nodes`]: [`nodes::plan_nodes`]`(runtime, provider, region, &Network, count, now) ->
 //!   Vec<Node>`; helpers [`nodes::node_name`], [`nodes::zones`], [`nodes::machine_type`],
 //!   [`nodes::pod_cidrs`], [`nodes::internal_ips`]; constants such as
@@ -49,6 +52,7 @@
 //!   [`serviceaccount::root_ca_configmap_update`], [`serviceaccount::admit`] (the
 //!   ServiceAccount admission plugin), [`serviceaccount::AdmissionError`].
 
+pub mod apiserver;
 pub mod endpointslices;
 pub mod events;
 pub mod nodes;

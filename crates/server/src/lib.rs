@@ -79,6 +79,7 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
         Arc::new(kinds::event::EventKind),
         Arc::new(kinds::workload::DeploymentKind),
         Arc::new(kinds::workload::ReplicaSetKind),
+        Arc::new(kinds::workload::ReplicationControllerKind),
         Arc::new(kinds::workload::SetKind {
             info: &kinds::workload::STATEFULSET,
         }),
@@ -86,6 +87,18 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
             info: &kinds::workload::DAEMONSET,
         }),
         Arc::new(kinds::batch::JobKind),
+        Arc::new(kinds::rbac::RbacKind {
+            info: &kinds::rbac::ROLE,
+        }),
+        Arc::new(kinds::rbac::RbacKind {
+            info: &kinds::rbac::CLUSTER_ROLE,
+        }),
+        Arc::new(kinds::rbac::RbacKind {
+            info: &kinds::rbac::ROLE_BINDING,
+        }),
+        Arc::new(kinds::rbac::RbacKind {
+            info: &kinds::rbac::CLUSTER_ROLE_BINDING,
+        }),
     ]
 }
 

@@ -5,7 +5,8 @@
 //!
 //! Objects with many or large instances are kept as projections: a pod without its
 //! managedFields, container details and container statuses; a Service without managedFields
-//! and status; an EndpointSlice or Endpoints object as its metadata only. A controller that
+//! and status; an EndpointSlice, Endpoints or ServiceAccount object as its metadata only; of
+//! the ConfigMaps only the `kube-root-ca.crt` of each namespace. A controller that
 //! needs the whole object reads it from the store ([`super::Ctl::full`]). A running pod's
 //! projection takes about a quarter of the memory of the whole pod as a `serde_json::Value`
 //! (6.7 KB instead of 26 KB).
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use twinstack_store::{Event, EventKind, Store, StoreError, Watcher};
 
 /// The collections the controllers read.
-pub const KINDS: [(&str, &str); 10] = [
+pub const KINDS: [(&str, &str); 14] = [
     ("", "nodes"),
     ("", "pods"),
     ("", "services"),
@@ -30,6 +31,10 @@ pub const KINDS: [(&str, &str); 10] = [
     ("apps", "statefulsets"),
     ("apps", "daemonsets"),
     ("batch", "jobs"),
+    ("", "replicationcontrollers"),
+    ("", "namespaces"),
+    ("", "serviceaccounts"),
+    ("", "configmaps"),
 ];
 
 /// One change seen since the last pass: the object before and after (projections).
@@ -242,6 +247,10 @@ fn apply(st: &mut State, rt: &Runtime, e: &Event) -> bool {
         Some(n) => c.objects.insert(e.kv.key.clone(), n.clone()),
         None => c.objects.remove(&e.kv.key),
     };
+    // An object the collection does not keep (a ConfigMap other than kube-root-ca.crt).
+    if old.is_none() && new.is_none() {
+        return false;
+    }
     st.changes.push(Change {
         plural: c.plural,
         old,
@@ -281,8 +290,11 @@ fn metadata_only(bytes: &[u8]) -> Option<Value> {
 }
 
 fn decode(rt: &Runtime, kind: &dyn Kind, plural: &str, bytes: &[u8]) -> Option<Value> {
-    if matches!(plural, "endpointslices" | "endpoints") {
+    if matches!(plural, "endpointslices" | "endpoints" | "serviceaccounts") {
         return metadata_only(bytes);
+    }
+    if plural == "configmaps" {
+        return root_ca_configmap(bytes);
     }
     let mut v: Value = serde_json::from_slice(bytes).ok()?;
     kind.on_read(rt, &mut v);
@@ -291,6 +303,33 @@ fn decode(rt: &Runtime, kind: &dyn Kind, plural: &str, bytes: &[u8]) -> Option<V
         "services" => service_projection(v),
         _ => v,
     })
+}
+
+/// Of the ConfigMaps, the controllers keep only each namespace's `kube-root-ca.crt` (its
+/// metadata and data); the others are skipped without being parsed into a `Value`.
+fn root_ca_configmap(bytes: &[u8]) -> Option<Value> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        metadata: Option<NameOnly>,
+    }
+    #[derive(serde::Deserialize)]
+    struct NameOnly {
+        name: Option<String>,
+    }
+    let named: Named = serde_json::from_slice(bytes).ok()?;
+    let name = named.metadata.and_then(|m| m.name);
+    if name.as_deref() != Some(twinstack_kube::serviceaccount::ROOT_CA_CERT_CONFIGMAP_NAME) {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(bytes).ok()?;
+    let mut out = match metadata_projection(v.clone()) {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    };
+    if let Some(d) = v.get("data") {
+        out.insert("data".into(), d.clone());
+    }
+    Some(Value::Object(out))
 }
 
 fn take(from: &mut Map<String, Value>, to: &mut Map<String, Value>, fields: &[&str]) {

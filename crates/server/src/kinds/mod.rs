@@ -8,6 +8,7 @@ pub mod event;
 pub mod namespace;
 pub mod node;
 pub mod pod;
+pub mod rbac;
 pub mod service;
 pub mod serviceaccount;
 pub mod workload;
