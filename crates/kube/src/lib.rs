@@ -47,8 +47,8 @@
 //! - [`rbac`]: [`rbac::set_binding_defaults`], [`rbac::validate_role`],
 //!   [`rbac::validate_cluster_role`], [`rbac::validate_binding`]`(&RoleRef, &[Subject],
 //!   namespaced)`, [`rbac::validate_binding_update`], [`rbac::binding_cells`] (table cells).
-//! - [`serviceaccount`]: [`serviceaccount::default_service_account`]`(ns)`,
-//!   [`serviceaccount::root_ca_configmap`]`(ns, ca)`,
+//! - [`serviceaccount`]: what every namespace has, [`serviceaccount::default_service_account`]
+//!   `(ns)` and [`serviceaccount::root_ca_configmap`]`(ns, ca)`;
 //!   [`serviceaccount::root_ca_configmap_update`], [`serviceaccount::admit`] (the
 //!   ServiceAccount admission plugin), [`serviceaccount::AdmissionError`].
 

@@ -94,7 +94,13 @@ fn a_new_namespace_has_its_service_account_and_root_ca_at_once() {
     assert!(sa.get("secrets").is_none(), "{sa}");
     let cm = get_json(
         &t,
-        &["configmap", "kube-root-ca.crt", "-n", "shop", "--show-managed-fields"],
+        &[
+            "configmap",
+            "kube-root-ca.crt",
+            "-n",
+            "shop",
+            "--show-managed-fields",
+        ],
     );
     assert_eq!(cm["data"]["ca.crt"], ca.as_str());
     assert_eq!(

@@ -168,7 +168,8 @@ fn shared_process_namespace_makes_pause_pid1() {
 
 #[test]
 fn argv_from_command_args_and_image_defaults() {
-    let cases: &[(&str, Option<&[&str]>, Option<&[&str]>, Option<&[&str]>)] = &[
+    type Argv<'a> = Option<&'a [&'a str]>;
+    let cases: &[(&str, Argv, Argv, Argv)] = &[
         ("nginx", None, None, None),
         (
             "nginx",
