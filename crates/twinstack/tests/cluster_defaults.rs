@@ -260,7 +260,10 @@ fn pods_are_admitted_with_the_service_account_token_volume() {
             "--field-selector",
             "reason=FailedCreate",
         ]));
-        ev.contains(r#"is forbidden: error looking up service account shop/ghost: serviceaccount "ghost" not found"#)
+        // Admission names a pod by its generateName (`ghostly-<hash>-`): it runs before the
+        // name is generated.
+        (ev.contains(r#"Error creating: pods "ghostly-"#)
+            && ev.contains(r#"-" is forbidden: error looking up service account shop/ghost: serviceaccount "ghost" not found"#))
             .then_some(())
             .ok_or(ev)
     });
@@ -311,6 +314,22 @@ fn the_kubernetes_service_has_the_api_servers_endpoints() {
         svc["spec"]["ports"],
         json!([{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}])
     );
+    // The Service's ports are the kubernetesservice controller's (a store of an older twinstack
+    // had targetPort 6443): reset.
+    ok(&t.kubectl(&[
+        "patch",
+        "service",
+        "kubernetes",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/ports/0/targetPort","value":6443}]"#,
+    ]));
+    wait_for("the reset Service ports", Duration::from_secs(10), || {
+        let svc = get_json(&t, &["service", "kubernetes"]);
+        (svc["spec"]["ports"][0]["targetPort"] == 443)
+            .then_some(())
+            .ok_or(format!("{svc}"))
+    });
     // The Endpoints are the reconciler's: edits are reset.
     ok(&t.kubectl(&[
         "patch",

@@ -528,6 +528,21 @@ mod tests {
     }
 
     #[test]
+    fn of_the_configmaps_only_the_root_ca_is_kept() {
+        let ca = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"kube-root-ca.crt","namespace":"a","managedFields":[{}],"annotations":{"kubernetes.io/description":"d"}},"data":{"ca.crt":"PEM"}}"#;
+        assert_eq!(
+            root_ca_configmap(ca),
+            Some(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "kube-root-ca.crt", "namespace": "a",
+                    "annotations": {"kubernetes.io/description": "d"}},
+                "data": {"ca.crt": "PEM"}}))
+        );
+        let other = br#"{"metadata":{"name":"settings","namespace":"a"},"data":{"big":"x"}}"#;
+        assert_eq!(root_ca_configmap(other), None);
+        assert_eq!(root_ca_configmap(b"{not json"), None);
+    }
+
+    #[test]
     fn service_projection_keeps_metadata_and_spec() {
         let svc = json!({"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "s", "labels": {"a": "b"}, "managedFields": [{}],
