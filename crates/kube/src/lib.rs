@@ -5,6 +5,9 @@
 //!
 //! Public API (objects are `k8s-openapi` 1.32 types; printers read JSON):
 //!
+//! - [`apiserver`]: what kube-apiserver keeps of `default/kubernetes`:
+//!   [`apiserver::master_endpoints`]`(ip)`, [`apiserver::master_endpoint_slice`]`(ip)`, their
+//!   `*_update` checks, [`apiserver::master_service_ports`], [`apiserver::advertise_address`].
 //! - [`nodes`]: [`nodes::plan_nodes`]`(runtime, provider, region, &Network, count, now) ->
 //!   Vec<Node>`; helpers [`nodes::node_name`], [`nodes::zones`], [`nodes::machine_type`],
 //!   [`nodes::pod_cidrs`], [`nodes::internal_ips`]; constants such as
@@ -15,13 +18,15 @@
 //!   [`podip::allocate_pod_ips`] (one per family, all or nothing), [`podip::release_pod_ips`],
 //!   [`podip::PodIpError`].
 //! - [`pod`]: [`pod::set_defaults`]`(&mut Pod)`, [`pod::admit_create`]`(&mut Pod,
-//!   api_access_suffix)`, [`pod::validate_create`]`(&Pod) -> ErrorList`,
+//!   Option<&ServiceAccount>, api_access_suffix) -> Result<(), AdmissionError>`, [`pod::validate_create`]`(&Pod) -> ErrorList`,
 //!   [`pod::validate_update`]`(new, old) -> ErrorList`, [`pod::schedule`]`(&Pod, &[Node],
 //!   &BTreeMap<node, pods>) -> Result<node, FailedScheduling message>`,
 //!   [`pod::unschedulable_status`], [`pod::pending_status`], [`pod::running_status`]`(&Pod,
 //!   Option<&Node>, pod_ips, host_ips, now) -> PodStatus`, [`pod::qos_class`],
 //!   [`pod::plan_deletion`]`(&Pod, grace) -> Deletion`, [`pod::mark_terminating`],
-//!   [`pod::termination_done`], [`pod::is_ready`], [`pod::is_terminal`], plus
+//!   [`pod::termination::termination`]`(&Pod, grace) ->
+//!   Termination` (when each container exits after a graceful delete) and
+//!   [`pod::termination::containers_exited_at`], [`pod::is_ready`], [`pod::is_terminal`], plus
 //!   [`pod::validate_spec`], [`pod::spec_diff`], [`pod::image_tag`], [`pod::normalize_image`],
 //!   [`pod::image_id`], [`pod::tolerates`], [`pod::node_internal_ips`].
 //! - [`endpointslices`]: [`endpointslices::desired_slices`]`(&Service, &[Pod], &[Node]) ->
@@ -39,7 +44,15 @@
 //!   message builders (`scheduled_message`, `pulling_message`, `pulled_message`,
 //!   `already_present_message`, `created_message`, `started_message`, `killing_message`).
 //! - [`quantity`]: `resource.Quantity` parsing, comparison and canonical text.
+//! - [`rbac`]: [`rbac::set_binding_defaults`], [`rbac::validate_role`],
+//!   [`rbac::validate_cluster_role`], [`rbac::validate_binding`]`(&RoleRef, &[Subject],
+//!   namespaced)`, [`rbac::validate_binding_update`], [`rbac::binding_cells`] (table cells).
+//! - [`serviceaccount`]: what every namespace has, [`serviceaccount::default_service_account`]
+//!   `(ns)` and [`serviceaccount::root_ca_configmap`]`(ns, ca)`;
+//!   [`serviceaccount::root_ca_configmap_update`], [`serviceaccount::admit`] (the
+//!   ServiceAccount admission plugin), [`serviceaccount::AdmissionError`].
 
+pub mod apiserver;
 pub mod endpointslices;
 pub mod events;
 pub mod nodes;
@@ -47,3 +60,5 @@ pub mod pod;
 pub mod podip;
 pub mod printers;
 pub mod quantity;
+pub mod rbac;
+pub mod serviceaccount;

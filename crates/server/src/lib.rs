@@ -74,6 +74,7 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
         Arc::new(kinds::service::ServiceKind),
         Arc::new(kinds::config::ConfigMapKind),
         Arc::new(kinds::config::SecretKind),
+        Arc::new(kinds::serviceaccount::ServiceAccountKind),
         Arc::new(kinds::node::NodeKind),
         Arc::new(kinds::pod::PodKind),
         Arc::new(kinds::endpointslice::EndpointSliceKind),
@@ -81,6 +82,7 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
         Arc::new(kinds::event::EventKind),
         Arc::new(kinds::workload::DeploymentKind),
         Arc::new(kinds::workload::ReplicaSetKind),
+        Arc::new(kinds::workload::ReplicationControllerKind),
         Arc::new(kinds::workload::SetKind {
             info: &kinds::workload::STATEFULSET,
         }),
@@ -88,6 +90,18 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
             info: &kinds::workload::DAEMONSET,
         }),
         Arc::new(kinds::batch::JobKind),
+        Arc::new(kinds::rbac::RbacKind {
+            info: &kinds::rbac::ROLE,
+        }),
+        Arc::new(kinds::rbac::RbacKind {
+            info: &kinds::rbac::CLUSTER_ROLE,
+        }),
+        Arc::new(kinds::rbac::RbacKind {
+            info: &kinds::rbac::ROLE_BINDING,
+        }),
+        Arc::new(kinds::rbac::RbacKind {
+            info: &kinds::rbac::CLUSTER_ROLE_BINDING,
+        }),
     ]
 }
 
@@ -151,6 +165,8 @@ pub async fn start(cfg: Config) -> Result<Running> {
     // ready waits for them).
     let kinds = registry.kinds().to_vec();
     std::thread::spawn(move || openapi::documents(&kinds));
+    // Namespaces carry the CA in their kube-root-ca.crt from their creation on.
+    kinds::serviceaccount::store_root_ca(&registry.store, &tls.ca_pem).await?;
     load_runtimes(&registry)?;
     let platform = Arc::new(Platform {
         registry: registry.clone(),
@@ -163,6 +179,9 @@ pub async fn start(cfg: Config) -> Result<Running> {
     }
     for rt in registry.runtimes() {
         platform::ensure_system_objects(&registry, rt.clone()).await?;
+        // Namespaces of an older store, or edited while stopped, get their ServiceAccount and
+        // root CA before the first request.
+        kinds::serviceaccount::ensure_every_namespace(&registry, rt.clone()).await?;
     }
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

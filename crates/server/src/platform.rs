@@ -185,7 +185,7 @@ pub async fn ensure_system_objects(registry: &Registry, rt: Arc<Runtime>) -> Res
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {"type": "ClusterIP", "clusterIP": first, "clusterIPs": [first], "ipFamilyPolicy": "SingleStack",
-                     "sessionAffinity": "None", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}
+                     "sessionAffinity": "None", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}]}
         });
         registry
             .create_system(rt.clone(), svc_kind, Some("default".into()), svc)

@@ -140,6 +140,10 @@ fn name_rule(kind: &dyn Kind) -> meta::NameValidation {
     match kind.info().plural {
         "services" => meta::NameValidation::Dns1035Label,
         "namespaces" => meta::NameValidation::Dns1123Label,
+        // ValidateRBACName: `system:controller:x` and the like are valid role names.
+        "roles" | "clusterroles" | "rolebindings" | "clusterrolebindings" => {
+            meta::NameValidation::PathSegment
+        }
         _ => meta::NameValidation::Dns1123Subdomain,
     }
 }

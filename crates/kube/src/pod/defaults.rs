@@ -5,11 +5,10 @@
 //! kube-apiserver runs on pod create: `ServiceAccount`, `DefaultTolerationSeconds` and
 //! `Priority`.
 
+use crate::serviceaccount::AdmissionError;
 use k8s_openapi::api::core::v1::{
-    ConfigMapProjection, Container, DownwardAPIProjection, DownwardAPIVolumeFile,
-    EmptyDirVolumeSource, KeyToPath, ObjectFieldSelector, Pod, PodSecurityContext, PodSpec, Probe,
-    ProjectedVolumeSource, ResourceRequirements, ServiceAccountTokenProjection, Toleration, Volume,
-    VolumeMount, VolumeProjection,
+    Container, EmptyDirVolumeSource, ObjectFieldSelector, Pod, PodSecurityContext, PodSpec, Probe,
+    ResourceRequirements, ServiceAccount, Toleration, Volume,
 };
 
 /// `v1.DefaultTerminationGracePeriodSeconds`.
@@ -19,10 +18,10 @@ pub const TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
 /// `v1.DefaultSchedulerName`.
 pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";
 /// Where the ServiceAccount admission plugin mounts the API credentials.
-pub const SERVICE_ACCOUNT_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
-/// Token lifetime the ServiceAccount admission plugin requests (1 h + 7 s, so kubelet's
-/// refresh logic can tell it apart from user-requested tokens).
-pub const API_ACCESS_TOKEN_EXPIRATION_SECONDS: i64 = 3607;
+pub const SERVICE_ACCOUNT_MOUNT_PATH: &str = crate::serviceaccount::DEFAULT_API_TOKEN_MOUNT_PATH;
+/// Token lifetime the ServiceAccount admission plugin requests.
+pub const API_ACCESS_TOKEN_EXPIRATION_SECONDS: i64 =
+    crate::serviceaccount::WARN_ONLY_BOUND_TOKEN_EXPIRATION_SECONDS;
 /// `DefaultTolerationSeconds` admission default for not-ready and unreachable nodes.
 pub const DEFAULT_TOLERATION_SECONDS: i64 = 300;
 /// Mode every projected/secret/configMap volume defaults to (0644).
@@ -203,128 +202,30 @@ pub fn image_tag(image: &str) -> &str {
     }
 }
 
-/// Admission on pod create, after defaulting:
-/// - `ServiceAccount`: `serviceAccountName` defaults to `default` (mirrored into the deprecated
-///   `serviceAccount`); unless `automountServiceAccountToken` is false, adds the projected
-///   `kube-api-access-<suffix>` volume (token 3607 s, `kube-root-ca.crt`, namespace) and a
-///   read-only mount at `/var/run/secrets/kubernetes.io/serviceaccount` to every init and
-///   regular container that does not already mount that path (the volume only if some
-///   container got the mount; an existing `kube-api-access-*` volume is reused). `suffix` is the 5 characters
-///   upstream draws from `utilrand.String(5)`; the caller supplies them.
-/// - `DefaultTolerationSeconds`: NoExecute tolerations of 300 s for `not-ready` and
-///   `unreachable` unless the pod already tolerates those taints.
+/// Admission on pod create, after defaulting, in kube-apiserver's plugin order:
+/// - `ServiceAccount` ([`crate::serviceaccount::admit`]): `serviceAccountName` defaults to
+///   `default` (mirrored into the deprecated `serviceAccount`); a ServiceAccount that does not
+///   exist refuses the pod; unless `automountServiceAccountToken` is false, the projected
+///   `kube-api-access-<suffix>` volume and its read-only mount at
+///   `/var/run/secrets/kubernetes.io/serviceaccount`. `sa` is the ServiceAccount the pod names
+///   (if it exists); `suffix` the 5 characters upstream draws from `utilrand.String(5)`.
 /// - `Priority`: `priority: 0` and `preemptionPolicy: PreemptLowerPriority` when unset (no
 ///   PriorityClass objects exist in twinstack).
-pub fn admit_create(pod: &mut Pod, api_access_suffix: &str) {
+/// - `DefaultTolerationSeconds`: NoExecute tolerations of 300 s for `not-ready` and
+///   `unreachable` unless the pod already tolerates those taints.
+pub fn admit_create(
+    pod: &mut Pod,
+    sa: Option<&ServiceAccount>,
+    api_access_suffix: &str,
+) -> Result<(), AdmissionError> {
+    crate::serviceaccount::admit(pod, sa, api_access_suffix)?;
     let spec = pod.spec.get_or_insert_with(PodSpec::default);
-    if spec
-        .service_account_name
-        .as_deref()
-        .unwrap_or("")
-        .is_empty()
-    {
-        spec.service_account_name = Some(
-            spec.service_account
-                .clone()
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "default".into()),
-        );
-    }
-    spec.service_account = spec.service_account_name.clone();
-    if spec.automount_service_account_token != Some(false) {
-        mount_api_access(spec, api_access_suffix);
-    }
-    add_default_tolerations(spec);
     spec.priority.get_or_insert(0);
     if spec.preemption_policy.as_deref().unwrap_or("").is_empty() {
         spec.preemption_policy = Some("PreemptLowerPriority".into());
     }
-}
-
-fn mount_api_access(spec: &mut PodSpec, suffix: &str) {
-    // Reuse an existing kube-api-access-* volume (a re-admitted pod), else name a new one.
-    let existing = spec
-        .volumes
-        .iter()
-        .flatten()
-        .find(|v| v.name.starts_with("kube-api-access-"))
-        .map(|v| v.name.clone());
-    let name = existing
-        .clone()
-        .unwrap_or_else(|| format!("kube-api-access-{suffix}"));
-    let mount = VolumeMount {
-        name: name.clone(),
-        mount_path: SERVICE_ACCOUNT_MOUNT_PATH.into(),
-        read_only: Some(true),
-        ..Default::default()
-    };
-    // Every container without a mount at the token path gets one; a container that already
-    // mounts something there keeps it.
-    let mut needs_volume = false;
-    for c in spec
-        .init_containers
-        .iter_mut()
-        .flatten()
-        .chain(spec.containers.iter_mut())
-    {
-        let has = c
-            .volume_mounts
-            .iter()
-            .flatten()
-            .any(|m| m.mount_path == SERVICE_ACCOUNT_MOUNT_PATH);
-        if !has {
-            c.volume_mounts
-                .get_or_insert_with(Vec::new)
-                .push(mount.clone());
-            needs_volume = true;
-        }
-    }
-    if existing.is_some() || !needs_volume {
-        return;
-    }
-    let volume = Volume {
-        name: name.clone(),
-        projected: Some(ProjectedVolumeSource {
-            default_mode: Some(DEFAULT_VOLUME_MODE),
-            sources: Some(vec![
-                VolumeProjection {
-                    service_account_token: Some(ServiceAccountTokenProjection {
-                        expiration_seconds: Some(API_ACCESS_TOKEN_EXPIRATION_SECONDS),
-                        path: "token".into(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-                VolumeProjection {
-                    config_map: Some(ConfigMapProjection {
-                        name: "kube-root-ca.crt".into(),
-                        items: Some(vec![KeyToPath {
-                            key: "ca.crt".into(),
-                            path: "ca.crt".into(),
-                            mode: None,
-                        }]),
-                        optional: None,
-                    }),
-                    ..Default::default()
-                },
-                VolumeProjection {
-                    downward_api: Some(DownwardAPIProjection {
-                        items: Some(vec![DownwardAPIVolumeFile {
-                            path: "namespace".into(),
-                            field_ref: Some(ObjectFieldSelector {
-                                api_version: Some("v1".into()),
-                                field_path: "metadata.namespace".into(),
-                            }),
-                            ..Default::default()
-                        }]),
-                    }),
-                    ..Default::default()
-                },
-            ]),
-        }),
-        ..Default::default()
-    };
-    spec.volumes.get_or_insert_with(Vec::new).push(volume);
+    add_default_tolerations(spec);
+    Ok(())
 }
 
 fn add_default_tolerations(spec: &mut PodSpec) {

@@ -5,12 +5,14 @@
 //! [`validate_create`] → persist; on update: [`set_defaults`]`(new)` → [`validate_update`].
 //! The pod controller then calls [`schedule`] and writes [`pending_status`] /
 //! [`unschedulable_status`], allocates addresses ([`crate::podip`]) and writes
-//! [`running_status`]; DELETE goes through [`plan_deletion`].
+//! [`running_status`]; DELETE goes through [`plan_deletion`], and kubelet removes a terminating
+//! pod once [`termination`] says its containers have exited.
 
 mod defaults;
 mod schedule;
 mod status;
 mod terminate;
+pub mod termination;
 mod update;
 mod validation;
 
@@ -27,7 +29,7 @@ pub use status::{
     hex64, image_id, node_internal_ips, normalize_image, pending_status, qos_class, running_status,
     unschedulable_status,
 };
-pub use terminate::{mark_terminating, plan_deletion, termination_done, Deletion};
+pub use terminate::{mark_terminating, plan_deletion, Deletion};
 pub use update::{spec_diff, validate_update, UPDATE_FORBIDDEN};
 pub use validation::{port_name_errors, validate_create, validate_spec, PORT_RANGE_ERROR};
 

@@ -1,7 +1,7 @@
 //! Graceful pod deletion: the pod strategy's `CheckGracefulDelete` and the generic registry's
 //! `BeforeDelete` (pkg/registry/core/pod/strategy.go, staging apiserver
-//! pkg/registry/rest/delete.go), plus kubelet's side: once the grace period is over the pod
-//! object is removed.
+//! pkg/registry/rest/delete.go), plus kubelet's side: once the containers have exited
+//! ([`super::termination`]) the pod object is removed.
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -66,12 +66,4 @@ pub fn mark_terminating(pod: &mut Pod, grace_seconds: i64, now: jiff::Timestamp)
         .unwrap_or(now);
     pod.metadata.deletion_timestamp = Some(Time(at));
     pod.metadata.deletion_grace_period_seconds = Some(grace_seconds);
-}
-
-/// Whether kubelet would have finished terminating the pod by `now` (the object can go).
-pub fn termination_done(pod: &Pod, now: jiff::Timestamp) -> bool {
-    pod.metadata
-        .deletion_timestamp
-        .as_ref()
-        .is_some_and(|t| t.0 <= now)
 }

@@ -16,6 +16,10 @@ fn web() -> Pod {
     )
 }
 
+fn sa(name: &str) -> k8s_openapi::api::core::v1::ServiceAccount {
+    serde_json::from_value(json!({"metadata": {"name": name, "namespace": "default"}})).unwrap()
+}
+
 fn msgs(errs: &[FieldError]) -> Vec<String> {
     errs.iter().map(|e| e.to_string()).collect()
 }
@@ -79,7 +83,7 @@ fn defaults_like_set_defaults_pod() {
 fn admission_adds_service_account_volume_and_tolerations() {
     let mut p = web();
     set_defaults(&mut p);
-    admit_create(&mut p, "x7k2p");
+    admit_create(&mut p, Some(&sa("default")), "x7k2p").unwrap();
     let v = serde_json::to_value(&p).unwrap();
     let s = &v["spec"];
     assert_eq!(s["serviceAccountName"], "default");
@@ -117,7 +121,7 @@ fn admission_adds_service_account_volume_and_tolerations() {
         "containers":[{"name":"c","image":"busybox"}]}}),
     );
     set_defaults(&mut q);
-    admit_create(&mut q, "aaaaa");
+    admit_create(&mut q, Some(&sa("robot")), "aaaaa").unwrap();
     let v = serde_json::to_value(&q).unwrap();
     assert!(v["spec"].get("volumes").is_none());
     assert_eq!(v["spec"]["serviceAccount"], "robot");
@@ -238,7 +242,7 @@ fn validation_messages_are_upstreams() {
 fn updates_may_only_change_images_and_friends() {
     let mut old = web();
     set_defaults(&mut old);
-    admit_create(&mut old, "abcde");
+    admit_create(&mut old, Some(&sa("default")), "abcde").unwrap();
     let mut new = old.clone();
     new.spec.as_mut().unwrap().containers[0].image = Some("nginx:1.28".into());
     new.spec.as_mut().unwrap().active_deadline_seconds = Some(60);
@@ -431,7 +435,7 @@ fn running_status_dual_and_single_stack() {
     }
     // Mounted volumes are reported (RecursiveReadOnlyMounts is on in 1.32).
     let mut admitted = p.clone();
-    admit_create(&mut admitted, "abcde");
+    admit_create(&mut admitted, Some(&sa("default")), "abcde").unwrap();
     let st = running_status(
         &admitted,
         None,
@@ -567,11 +571,11 @@ fn graceful_deletion() {
         plan_deletion(&p, Some(1)),
         Deletion::Graceful { grace_seconds: 1 }
     );
-    assert!(!termination_done(&p, now()));
-    assert!(termination_done(
-        &p,
-        "2026-01-01T00:00:30Z".parse().unwrap()
-    ));
+    // Not started: nothing to stop, done when seen; Running nginx: half a second after SIGTERM.
+    let exited = |p: &Pod| termination::containers_exited_at(p, now());
+    assert_eq!(exited(&p), Some(now()));
+    p.status = Some(serde_json::from_value(json!({"phase":"Running"})).unwrap());
+    assert_eq!(exited(&p), Some("2026-01-01T00:00:00.5Z".parse().unwrap()));
     let mut done = web();
     done.spec.as_mut().unwrap().node_name = Some("n1".into());
     done.status = Some(serde_json::from_value(json!({"phase":"Succeeded"})).unwrap());

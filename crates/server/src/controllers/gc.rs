@@ -19,6 +19,7 @@ pub async fn sync(ctl: &Ctl, w: &World) {
         &w.statefulsets,
         &w.daemonsets,
         &w.jobs,
+        &w.replicationcontrollers,
     ] {
         uids.extend(v.iter().map(|o| meta(o, "uid")));
     }

@@ -5,7 +5,8 @@
 //!
 //! Objects with many or large instances are kept as projections: a pod without its
 //! managedFields, container details and container statuses; a Service without managedFields
-//! and status; an EndpointSlice or Endpoints object as its metadata only. A controller that
+//! and status; an EndpointSlice, Endpoints or ServiceAccount object as its metadata only; of
+//! the ConfigMaps only the `kube-root-ca.crt` of each namespace. A controller that
 //! needs the whole object reads it from the store ([`super::Ctl::full`]). A running pod's
 //! projection takes about a quarter of the memory of the whole pod as a `serde_json::Value`
 //! (6.7 KB instead of 26 KB).
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use twinstack_store::{Event, EventKind, Store, StoreError, Watcher};
 
 /// The collections the controllers read.
-pub const KINDS: [(&str, &str); 10] = [
+pub const KINDS: [(&str, &str); 14] = [
     ("", "nodes"),
     ("", "pods"),
     ("", "services"),
@@ -30,6 +31,10 @@ pub const KINDS: [(&str, &str); 10] = [
     ("apps", "statefulsets"),
     ("apps", "daemonsets"),
     ("batch", "jobs"),
+    ("", "replicationcontrollers"),
+    ("", "namespaces"),
+    ("", "serviceaccounts"),
+    ("", "configmaps"),
 ];
 
 /// One change seen since the last pass: the object before and after (projections).
@@ -242,6 +247,10 @@ fn apply(st: &mut State, rt: &Runtime, e: &Event) -> bool {
         Some(n) => c.objects.insert(e.kv.key.clone(), n.clone()),
         None => c.objects.remove(&e.kv.key),
     };
+    // An object the collection does not keep (a ConfigMap other than kube-root-ca.crt).
+    if old.is_none() && new.is_none() {
+        return false;
+    }
     st.changes.push(Change {
         plural: c.plural,
         old,
@@ -281,8 +290,11 @@ fn metadata_only(bytes: &[u8]) -> Option<Value> {
 }
 
 fn decode(rt: &Runtime, kind: &dyn Kind, plural: &str, bytes: &[u8]) -> Option<Value> {
-    if matches!(plural, "endpointslices" | "endpoints") {
+    if matches!(plural, "endpointslices" | "endpoints" | "serviceaccounts") {
         return metadata_only(bytes);
+    }
+    if plural == "configmaps" {
+        return root_ca_configmap(bytes);
     }
     let mut v: Value = serde_json::from_slice(bytes).ok()?;
     kind.on_read(rt, &mut v);
@@ -291,6 +303,33 @@ fn decode(rt: &Runtime, kind: &dyn Kind, plural: &str, bytes: &[u8]) -> Option<V
         "services" => service_projection(v),
         _ => v,
     })
+}
+
+/// Of the ConfigMaps, the controllers keep only each namespace's `kube-root-ca.crt` (its
+/// metadata and data); the others are skipped without being parsed into a `Value`.
+fn root_ca_configmap(bytes: &[u8]) -> Option<Value> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        metadata: Option<NameOnly>,
+    }
+    #[derive(serde::Deserialize)]
+    struct NameOnly {
+        name: Option<String>,
+    }
+    let named: Named = serde_json::from_slice(bytes).ok()?;
+    let name = named.metadata.and_then(|m| m.name);
+    if name.as_deref() != Some(twinstack_kube::serviceaccount::ROOT_CA_CERT_CONFIGMAP_NAME) {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(bytes).ok()?;
+    let mut out = match metadata_projection(v.clone()) {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    };
+    if let Some(d) = v.get("data") {
+        out.insert("data".into(), d.clone());
+    }
+    Some(Value::Object(out))
 }
 
 fn take(from: &mut Map<String, Value>, to: &mut Map<String, Value>, fields: &[&str]) {
@@ -334,14 +373,35 @@ fn service_projection(mut v: Value) -> Value {
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
+/// What a terminating pod's containers keep: what decides how they stop
+/// (`twinstack_kube::pod::termination`).
+const TERMINATION_FIELDS: [&str; 5] = ["image", "command", "args", "lifecycle", "restartPolicy"];
+
 /// What the controllers read of a pod: metadata without managedFields; of the spec the node,
 /// node affinity (a daemon pod's node), hostname, subdomain, host network, restart policy and
 /// each container's name and ports; the status without container statuses, host addresses and
-/// conditions other than Ready.
+/// conditions other than Ready. A terminating pod also keeps what kubelet needs to stop it:
+/// each container's image, command, args and lifecycle, its sidecars and
+/// `shareProcessNamespace`.
 fn pod_projection(mut v: Value) -> Value {
     let mut out = match metadata_projection(v.clone()) {
         Value::Object(o) => o,
         _ => Map::new(),
+    };
+    let terminating = v.pointer("/metadata/deletionTimestamp").is_some();
+    let slim = |cs: &mut Vec<Value>, keep: &dyn Fn(&Map<String, Value>) -> bool| -> Vec<Value> {
+        cs.iter_mut()
+            .filter_map(Value::as_object_mut)
+            .filter(|c| keep(c))
+            .map(|c| {
+                let mut o = Map::new();
+                take(c, &mut o, &["name", "ports"]);
+                if terminating {
+                    take(c, &mut o, &TERMINATION_FIELDS);
+                }
+                Value::Object(o)
+            })
+            .collect()
     };
     if let Some(spec) = v.get_mut("spec").and_then(Value::as_object_mut) {
         let mut s = Map::new();
@@ -358,16 +418,19 @@ fn pod_projection(mut v: Value) -> Value {
             ],
         );
         if let Some(cs) = spec.get_mut("containers").and_then(Value::as_array_mut) {
-            let slim: Vec<Value> = cs
-                .iter_mut()
-                .filter_map(Value::as_object_mut)
-                .map(|c| {
-                    let mut o = Map::new();
-                    take(c, &mut o, &["name", "ports"]);
-                    Value::Object(o)
-                })
-                .collect();
-            s.insert("containers".into(), Value::Array(slim));
+            s.insert("containers".into(), Value::Array(slim(cs, &|_| true)));
+        }
+        if terminating {
+            take(spec, &mut s, &["shareProcessNamespace"]);
+            if let Some(cs) = spec.get_mut("initContainers").and_then(Value::as_array_mut) {
+                let sidecar = |c: &Map<String, Value>| {
+                    c.get("restartPolicy").and_then(Value::as_str) == Some("Always")
+                };
+                let sidecars = slim(cs, &sidecar);
+                if !sidecars.is_empty() {
+                    s.insert("initContainers".into(), Value::Array(sidecars));
+                }
+            }
         }
         out.insert("spec".into(), Value::Object(s));
     }
@@ -440,6 +503,43 @@ mod tests {
         // The projection still reads as a typed Pod for the pure rules.
         let typed: k8s_openapi::api::core::v1::Pod = serde_json::from_value(p).unwrap();
         assert_eq!(typed.spec.unwrap().containers[0].name, "c");
+    }
+
+    #[test]
+    fn a_terminating_pod_keeps_how_its_containers_stop() {
+        let pod = json!({
+            "metadata": {"name": "a", "deletionTimestamp": "2026-01-01T00:00:30Z",
+                "deletionGracePeriodSeconds": 30},
+            "spec": {"nodeName": "n1", "shareProcessNamespace": false,
+                "initContainers": [{"name": "init", "image": "busybox", "command": ["true"]},
+                    {"name": "proxy", "image": "envoy", "restartPolicy": "Always", "env": []}],
+                "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"],
+                    "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
+                    "resources": {}, "env": [{"name": "A", "value": "1"}]}]},
+            "status": {"phase": "Running"}
+        });
+        assert_eq!(
+            pod_projection(pod)["spec"],
+            json!({"nodeName": "n1", "shareProcessNamespace": false,
+                "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"],
+                    "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}}}],
+                "initContainers": [{"name": "proxy", "image": "envoy", "restartPolicy": "Always"}]})
+        );
+    }
+
+    #[test]
+    fn of_the_configmaps_only_the_root_ca_is_kept() {
+        let ca = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"kube-root-ca.crt","namespace":"a","managedFields":[{}],"annotations":{"kubernetes.io/description":"d"}},"data":{"ca.crt":"PEM"}}"#;
+        assert_eq!(
+            root_ca_configmap(ca),
+            Some(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "kube-root-ca.crt", "namespace": "a",
+                    "annotations": {"kubernetes.io/description": "d"}},
+                "data": {"ca.crt": "PEM"}}))
+        );
+        let other = br#"{"metadata":{"name":"settings","namespace":"a"},"data":{"big":"x"}}"#;
+        assert_eq!(root_ca_configmap(other), None);
+        assert_eq!(root_ca_configmap(b"{not json"), None);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! (`twinstack_kube::pod::schedule`: nodeName and nodeSelector honoured, least loaded first),
 //! gets one address per runtime family from the node's `spec.podCIDRs` in the same store
 //! transaction that writes its Running status, and the events kubelet records. A terminating
-//! pod goes once its grace period is over and no finalizer remains.
+//! pod goes once its containers have exited (`twinstack_kube::pod::termination`: at once on
+//! SIGTERM, after a preStop hook, or at the end of the grace period for a process that ignores
+//! SIGTERM) and no finalizer remains.
 
 use super::{fnv64, meta, Ctl, World};
 use crate::kinds::pod::StorePodAllocator;
@@ -63,6 +65,7 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
             *load.entry(n.to_string()).or_default() += 1;
         }
     }
+    ctl.terminations.forget_all_but(&w.pods);
     let mut next: Option<jiff::Timestamp> = None;
     // The pods to start, as projections: holding thousands of whole pods at once would
     // multiply the memory of a large rollout.
@@ -90,7 +93,7 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
             Cow::Borrowed(&**pv)
         };
         let Some(pod) = typed_pod(&pv) else { continue };
-        if let Some(ts) = &pod.metadata.deletion_timestamp {
+        if pod.metadata.deletion_timestamp.is_some() {
             let finalizers = pod
                 .metadata
                 .finalizers
@@ -99,12 +102,17 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
             // A pod bound to a node that does not exist has no kubelet to stop it: the pod
             // garbage collector removes it (gcOrphaned).
             let orphaned = !node_name(&pv).is_empty() && !by_name.contains_key(node_name(&pv));
-            if orphaned || kpod::termination_done(&pod, now) {
+            // Its containers stop as kubelet stops them (preStop, SIGTERM, SIGKILL when the
+            // grace period ends), from when kubelet saw the delete; the object goes once they
+            // have all exited.
+            let saw = ctl.terminations.saw(&pod, now);
+            let exited = kpod::termination::containers_exited_at(&pod, saw).unwrap_or(now);
+            if orphaned || exited <= now {
                 if !finalizers {
                     remove(ctl, &pv).await;
                 }
             } else {
-                next = Some(next.map_or(ts.0, |n: jiff::Timestamp| n.min(ts.0)));
+                next = Some(next.map_or(exited, |n: jiff::Timestamp| n.min(exited)));
                 if !node_name(&pv).is_empty() {
                     killing_events(ctl, &pv, &pod, now).await;
                 }
@@ -170,6 +178,51 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
         })
         .await;
     next
+}
+
+/// When this kubelet first saw each terminating pod (by uid, with the deletionTimestamp it
+/// saw: a second delete that shortens the grace period starts over). Kept in memory as a real
+/// kubelet's pod workers are; after a restart `termination_started` bounds it by the delete.
+#[derive(Default)]
+pub struct Terminations {
+    seen: std::sync::Mutex<BTreeMap<String, (Option<jiff::Timestamp>, jiff::Timestamp)>>,
+}
+
+impl Terminations {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<String, (Option<jiff::Timestamp>, jiff::Timestamp)>>
+    {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// When the deletion of `pod` was first seen (now, if this is the first time).
+    pub fn saw(&self, pod: &Pod, now: jiff::Timestamp) -> jiff::Timestamp {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let at = pod.metadata.deletion_timestamp.as_ref().map(|t| t.0);
+        let mut seen = self.lock();
+        let entry = seen.entry(uid).or_insert((at, now));
+        if entry.0 != at {
+            *entry = (at, now);
+        }
+        entry.1
+    }
+
+    /// Forgets the pods that are gone or no longer terminating.
+    fn forget_all_but(&self, pods: &[std::sync::Arc<Value>]) {
+        let mut seen = self.lock();
+        if seen.is_empty() {
+            return;
+        }
+        let live: std::collections::BTreeSet<&str> = pods
+            .iter()
+            .filter(|p| p.pointer("/metadata/deletionTimestamp").is_some())
+            .map(|p| meta(p, "uid"))
+            .collect();
+        seen.retain(|uid, _| live.contains(uid.as_str()));
+    }
 }
 
 /// Pods started concurrently in one pass.

@@ -7,16 +7,21 @@
 //!
 //! - [`kubelet`]: scheduler and emulated kubelet (binding, pod addresses allocated in the
 //!   transaction that writes the Running status, events), graceful deletion.
-//! - [`workloads`]: ReplicaSet and Deployment controllers; [`sets`]: DaemonSet and
+//! - [`workloads`]: ReplicaSet (and ReplicationController) and Deployment controllers;
+//!   [`sets`]: DaemonSet and
 //!   StatefulSet controllers; [`jobs`]: the Job controller.
 //! - [`endpoints`]: EndpointSlice and legacy Endpoints controllers.
+//! - [`apiserver`]: kube-apiserver's `default/kubernetes` Service ports, Endpoints and slice.
+//! - [`serviceaccounts`]: every namespace's `default` ServiceAccount and `kube-root-ca.crt`.
 //! - [`gc`]: garbage collection of dependents whose owners are gone.
 
+pub mod apiserver;
 pub mod endpoints;
 pub mod gc;
 pub mod informer;
 pub mod jobs;
 pub mod kubelet;
+pub mod serviceaccounts;
 pub mod sets;
 pub mod workloads;
 
@@ -41,6 +46,8 @@ pub const RESYNC: Duration = Duration::from_secs(30);
 pub struct Ctl {
     pub reg: Arc<Registry>,
     pub rt: Arc<Runtime>,
+    /// When the emulated kubelet first saw each terminating pod.
+    pub terminations: kubelet::Terminations,
 }
 
 /// The runtime's objects at one pass, from the informer: pods, EndpointSlices and Endpoints
@@ -56,6 +63,12 @@ pub struct World {
     pub statefulsets: Vec<Arc<Value>>,
     pub daemonsets: Vec<Arc<Value>>,
     pub jobs: Vec<Arc<Value>>,
+    pub replicationcontrollers: Vec<Arc<Value>>,
+    pub namespaces: Vec<Arc<Value>>,
+    /// ServiceAccounts (metadata only).
+    pub serviceaccounts: Vec<Arc<Value>>,
+    /// Each namespace's `kube-root-ca.crt` (the informer keeps no other ConfigMap).
+    pub root_ca_configmaps: Vec<Arc<Value>>,
     /// The Services (namespace, name) the EndpointSlice controller reconciles in this pass;
     /// `None` for all of them.
     pub dirty_services: Option<std::collections::BTreeSet<(String, String)>>,
@@ -75,6 +88,10 @@ impl World {
             statefulsets: take("statefulsets"),
             daemonsets: take("daemonsets"),
             jobs: take("jobs"),
+            replicationcontrollers: take("replicationcontrollers"),
+            namespaces: take("namespaces"),
+            serviceaccounts: take("serviceaccounts"),
+            root_ca_configmaps: take("configmaps"),
             dirty_services: None,
         }
     }
@@ -378,6 +395,8 @@ async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     sets::sync(ctl, w).await;
     jobs::sync(ctl, w).await;
     endpoints::sync(ctl, w).await;
+    apiserver::sync(ctl, w).await;
+    serviceaccounts::sync(ctl, w).await;
     gc::sync(ctl, w).await;
     next
 }
@@ -388,6 +407,7 @@ pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>) {
     let ctl = Ctl {
         reg: reg.clone(),
         rt: rt.clone(),
+        terminations: Default::default(),
     };
     let alive = || reg.runtime(&name).is_some_and(|cur| Arc::ptr_eq(&cur, &rt));
     let kinds: informer::KindOf = {

@@ -1,5 +1,5 @@
 //! The ReplicaSet controller (pods named `<rs>-<5 chars>` with the ReplicaSet as controller
-//! owner, kept at `spec.replicas`) and the Deployment controller (a ReplicaSet per template
+//! owner, kept at `spec.replicas`; the same code runs the ReplicationControllers) and the Deployment controller (a ReplicaSet per template
 //! named `<deployment>-<pod-template-hash>`, rolling replacement within maxSurge and
 //! maxUnavailable or Recreate, scaling, status and conditions as `kubectl rollout status`
 //! reads them, revision history limited by `revisionHistoryLimit`).
@@ -71,8 +71,36 @@ async fn event(
 
 pub async fn sync(ctl: &Ctl, w: &World) {
     deployments(ctl, w).await;
-    replicasets(ctl, w).await;
+    replica_controller(ctl, w, &REPLICA_SET, &w.replicasets).await;
+    replica_controller(ctl, w, &REPLICATION_CONTROLLER, &w.replicationcontrollers).await;
 }
+
+/// What tells the ReplicaSet controller's two uses apart: upstream runs the same code for
+/// ReplicationControllers (pkg/controller/replication wraps the ReplicaSet controller).
+pub struct ReplicaKind {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub group: &'static str,
+    pub plural: &'static str,
+    /// The event source component.
+    pub component: &'static str,
+}
+
+pub const REPLICA_SET: ReplicaKind = ReplicaKind {
+    api_version: "apps/v1",
+    kind: "ReplicaSet",
+    group: "apps",
+    plural: "replicasets",
+    component: "replicaset-controller",
+};
+
+pub const REPLICATION_CONTROLLER: ReplicaKind = ReplicaKind {
+    api_version: "v1",
+    kind: "ReplicationController",
+    group: "",
+    plural: "replicationcontrollers",
+    component: "replication-controller",
+};
 
 // ---------------------------------------------------------------- ReplicaSets
 
@@ -93,14 +121,14 @@ fn delete_rank(p: &Value) -> (u8, u8, u8, std::cmp::Reverse<String>) {
 }
 
 /// The ReplicaSet controller's delete of one of its pods, with its event.
-async fn delete_pod(ctl: &Ctl, rs: &Value, p: &Value) {
+async fn delete_pod(ctl: &Ctl, k: &ReplicaKind, rs: &Value, p: &Value) {
     if ctl.delete("", "pods", p).await.is_ok() {
         event(
             ctl,
             rs,
-            "apps/v1",
-            "ReplicaSet",
-            "replicaset-controller",
+            k.api_version,
+            k.kind,
+            k.component,
             "SuccessfulDelete",
             &format!("Deleted pod: {}", meta(p, "name")),
         )
@@ -108,7 +136,8 @@ async fn delete_pod(ctl: &Ctl, rs: &Value, p: &Value) {
     }
 }
 
-async fn replicasets(ctl: &Ctl, w: &World) {
+/// The ReplicaSet controller over the ReplicaSets or the ReplicationControllers (`k`).
+async fn replica_controller(ctl: &Ctl, w: &World, k: &ReplicaKind, sets: &[std::sync::Arc<Value>]) {
     let now = jiff::Timestamp::now();
     let mut owned: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
     for p in &w.pods {
@@ -116,7 +145,7 @@ async fn replicasets(ctl: &Ctl, w: &World) {
             owned.entry(uid).or_default().push(p);
         }
     }
-    for rs in &w.replicasets {
+    for rs in sets {
         if rs.pointer("/metadata/deletionTimestamp").is_some() {
             continue;
         }
@@ -136,7 +165,7 @@ async fn replicasets(ctl: &Ctl, w: &World) {
                         "namespace": ns,
                         "labels": template.pointer("/metadata/labels").cloned().unwrap_or(json!({})),
                         "annotations": template.pointer("/metadata/annotations").cloned().unwrap_or(json!({})),
-                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                        "ownerReferences": [{"apiVersion": k.api_version, "kind": k.kind,
                             "name": meta(rs, "name"), "uid": uid, "controller": true, "blockOwnerDeletion": true}],
                     },
                     "spec": template.get("spec").cloned().unwrap_or(json!({})),
@@ -146,8 +175,7 @@ async fn replicasets(ctl: &Ctl, w: &World) {
                         Ok(p) => ("SuccessfulCreate", format!("Created pod: {}", meta(&p, "name"))),
                         Err(s) => ("FailedCreate", format!("Error creating: {}", s.message)),
                     };
-                    event(ctl, rs, "apps/v1", "ReplicaSet", "replicaset-controller", reason, &msg)
-                        .await;
+                    event(ctl, rs, k.api_version, k.kind, k.component, reason, &msg).await;
                 }
             });
             // Concurrent creates share the store's group commits.
@@ -161,7 +189,7 @@ async fn replicasets(ctl: &Ctl, w: &World) {
             let deletes: Vec<_> = victims
                 .into_iter()
                 .take((active.len() - desired).min(BURST))
-                .map(|p| delete_pod(ctl, rs, p))
+                .map(|p| delete_pod(ctl, k, rs, p))
                 .collect();
             futures::stream::iter(deletes)
                 .buffer_unordered(64)
@@ -202,7 +230,7 @@ async fn replicasets(ctl: &Ctl, w: &World) {
         if rs.get("status") != Some(&status) {
             let mut next = Value::clone(rs);
             next["status"] = status;
-            ctl.write("apps", "replicasets", next).await;
+            ctl.write(k.group, k.plural, next).await;
         }
     }
 }

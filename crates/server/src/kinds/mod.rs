@@ -8,7 +8,9 @@ pub mod event;
 pub mod namespace;
 pub mod node;
 pub mod pod;
+pub mod rbac;
 pub mod service;
+pub mod serviceaccount;
 pub mod workload;
 
 use crate::runtimes::Runtime;

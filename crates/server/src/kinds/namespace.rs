@@ -1,5 +1,6 @@
 //! Namespaces (core/v1): the `kubernetes.io/metadata.name` label, the `kubernetes` finalizer,
-//! phase Active, and the protected system namespaces.
+//! phase Active, the protected system namespaces, and the `default` ServiceAccount and
+//! `kube-root-ca.crt` ConfigMap every namespace has from its creation on.
 
 use super::{invalid, Kind, ResourceInfo, WriteCtx};
 use crate::decode;
@@ -91,7 +92,7 @@ impl Kind for NamespaceKind {
 
     fn create(
         &self,
-        _cx: &mut WriteCtx<'_>,
+        cx: &mut WriteCtx<'_>,
         obj: &mut Value,
         meta_errs: ErrorList,
     ) -> Result<Vec<String>, Status> {
@@ -99,6 +100,14 @@ impl Kind for NamespaceKind {
         obj["spec"] = json!({"finalizers": ["kubernetes"]});
         obj["status"] = json!({"phase": "Active"});
         invalid(&INFO, obj, meta_errs, validate_finalizers(obj))?;
+        // What the serviceaccounts controller and the root-CA publisher add, in the same
+        // transaction: a client can use them as soon as the namespace exists.
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        super::serviceaccount::ensure_namespace_defaults(cx.txn, cx.rt, &name);
         Ok(vec![])
     }
 

@@ -7,7 +7,7 @@ use super::{DeleteAction, Kind, ResourceInfo, WriteCtx, ALL_VERBS};
 use crate::decode;
 use crate::store_ext::TxnExt;
 use ipnet::IpNet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use serde_json::{json, Value};
 use std::net::IpAddr;
 use twinstack_core::field::ErrorList;
@@ -71,13 +71,16 @@ impl Kind for PodKind {
 
     fn create(
         &self,
-        _cx: &mut WriteCtx<'_>,
+        cx: &mut WriteCtx<'_>,
         obj: &mut Value,
         meta_errs: ErrorList,
     ) -> Result<Vec<String>, Status> {
         let name = name_of(obj).to_string();
         let mut pod = typed(obj)?;
-        kpod::admit_create(&mut pod, &rand_suffix(5));
+        // Admission runs before validation, as kube-apiserver's mutating admission does.
+        let sa = service_account_of(cx, &pod);
+        kpod::admit_create(&mut pod, sa.as_ref(), &rand_suffix(5))
+            .map_err(|e| Status::forbidden(admission_name(&pod), INFO.subject(), &e.to_string()))?;
         // `validate_create` repeats the ObjectMeta checks the registry already ran.
         let errs = if meta_errs.is_empty() {
             kpod::validate_create(&pod)
@@ -174,6 +177,32 @@ impl Kind for PodKind {
 
     fn field(&self, obj: &Value, name: &str) -> Option<String> {
         printers::selectable_field("pods", obj, name)
+    }
+}
+
+/// The ServiceAccount the pod names, if it exists in the pod's namespace.
+fn service_account_of(cx: &mut WriteCtx<'_>, pod: &Pod) -> Option<ServiceAccount> {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let name = twinstack_kube::serviceaccount::service_account_name(pod);
+    let key = crate::registry::object_key(
+        cx.rt.name(),
+        &super::serviceaccount::ServiceAccountKind,
+        Some(ns),
+        &name,
+    );
+    cx.txn
+        .get_json(&key)
+        .and_then(|v| serde_json::from_value(v).ok())
+}
+
+/// The name admission errors give the pod (`extractResourceName`): admission runs before the
+/// name is generated, so a pod named by `generateName` is called by its `generateName`. The
+/// registry has generated it by now (`generateName` + 5 characters).
+fn admission_name(pod: &Pod) -> &str {
+    let name = pod.metadata.name.as_deref().unwrap_or("");
+    match pod.metadata.generate_name.as_deref() {
+        Some(g) if !g.is_empty() && name.starts_with(g) && name.len() == g.len() + 5 => g,
+        _ => name,
     }
 }
 

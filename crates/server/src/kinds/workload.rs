@@ -6,7 +6,7 @@
 use super::{Kind, ResourceInfo, WriteCtx, ALL_VERBS};
 use crate::decode;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as MetaSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{json, Value};
@@ -42,6 +42,19 @@ pub static REPLICASET: ResourceInfo = ResourceInfo {
     verbs: ALL_VERBS,
     storage: "replicasets",
 };
+
+/// Columns printers.go types `integer` (kubectl right-aligns nothing on it, but clients read
+/// the type).
+trait IntegerColumn {
+    fn integer_type(self) -> Self;
+}
+
+impl IntegerColumn for Column {
+    fn integer_type(mut self) -> Self {
+        self.ty = "integer";
+        self
+    }
+}
 
 /// `SetDefaults_PodSpec` and friends on a pod template.
 pub fn default_template(t: &mut PodTemplateSpec) {
@@ -171,6 +184,18 @@ fn validate_selector_template(
             ));
         }
     }
+    replica_template_rules(t, &tpath, "ReplicaSet", errs);
+}
+
+/// What `ValidatePodTemplateSpecForReplicaSet` and `ValidatePodTemplateSpecForRC` share past
+/// the selector: the pod spec, `restartPolicy: Always`, no `activeDeadlineSeconds`.
+/// `controller` names the kind in the last message.
+fn replica_template_rules(
+    t: &PodTemplateSpec,
+    tpath: &Path,
+    controller: &str,
+    errs: &mut ErrorList,
+) {
     let default_spec = Default::default();
     let pspec = t.spec.as_ref().unwrap_or(&default_spec);
     errs.extend(kpod::validate_spec(pspec, &tpath.child("spec")));
@@ -185,7 +210,7 @@ fn validate_selector_template(
     if pspec.active_deadline_seconds.is_some() {
         errs.push(FieldError::forbidden(
             &tpath.child("spec").child("activeDeadlineSeconds"),
-            "activeDeadlineSeconds in ReplicaSet is not Supported",
+            format!("activeDeadlineSeconds in {controller} is not Supported"),
         ));
     }
 }
@@ -571,9 +596,9 @@ impl Kind for ReplicaSetKind {
     fn columns(&self) -> Vec<Column> {
         vec![
             Column::name_column(),
-            Column::new("Desired", "Replicas is the number of desired pods. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset/#how-a-replicaset-works"),
-            Column::new("Current", "Replicas is the most recently observed number of non-terminating pods. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset/#how-a-replicaset-works"),
-            Column::new("Ready", "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition."),
+            Column::new("Desired", "Replicas is the number of desired pods. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset/#how-a-replicaset-works").integer_type(),
+            Column::new("Current", "Replicas is the most recently observed number of non-terminating pods. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset/#how-a-replicaset-works").integer_type(),
+            Column::new("Ready", "The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.").integer_type(),
             Column::new("Age", table::AGE_DESCRIPTION),
             Column::new("Containers", "Names of each container in the template.").wide(),
             Column::new("Images", "Images referenced by each container in the template.").wide(),
@@ -597,6 +622,188 @@ impl Kind for ReplicaSetKind {
             json!(containers),
             json!(images),
             json!(selector_text(obj)),
+        ]
+    }
+}
+
+// ------------------------------------------------------ ReplicationControllers
+
+pub static REPLICATIONCONTROLLER: ResourceInfo = ResourceInfo {
+    group: "",
+    version: "v1",
+    plural: "replicationcontrollers",
+    singular: "replicationcontroller",
+    kind: "ReplicationController",
+    namespaced: true,
+    short_names: &["rc"],
+    categories: &["all"],
+    verbs: ALL_VERBS,
+    // kube-apiserver's etcd layout: /registry/controllers/<ns>/<name>.
+    storage: "controllers",
+};
+
+/// ReplicationControllers (core/v1): the ReplicaSet's older sibling with a map selector, run by
+/// the same controller (`crate::controllers::workloads`) and validated with the same template
+/// rules.
+pub struct ReplicationControllerKind;
+
+fn replication_controller(v: &Value) -> Result<ReplicationController, Status> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| Status::internal(format!("stored ReplicationController does not decode: {e}")))
+}
+
+/// `SetDefaults_ReplicationController`: selector and labels from the template's labels when
+/// unset, one replica; then the template's pod defaults.
+fn default_replication_controller(rc: &mut ReplicationController) {
+    let spec = rc.spec.get_or_insert_with(Default::default);
+    let tlabels = spec
+        .template
+        .as_ref()
+        .and_then(|t| t.metadata.as_ref())
+        .and_then(|m| m.labels.clone());
+    if let Some(labels) = tlabels {
+        if spec.selector.as_ref().is_none_or(|s| s.is_empty()) {
+            spec.selector = Some(labels.clone());
+        }
+        if rc.metadata.labels.as_ref().is_none_or(|l| l.is_empty()) {
+            rc.metadata.labels = Some(labels);
+        }
+    }
+    spec.replicas.get_or_insert(1);
+    if let Some(t) = spec.template.as_mut() {
+        default_template(t);
+    }
+}
+
+/// `ValidateReplicationControllerSpec`.
+fn validate_replication_controller(rc: &ReplicationController) -> ErrorList {
+    let mut errs = ErrorList::new();
+    let spec = rc.spec.clone().unwrap_or_default();
+    let p = Path::new("spec");
+    nonnegative(
+        spec.min_ready_seconds,
+        &p.child("minReadySeconds"),
+        &mut errs,
+    );
+    let selector = spec.selector.clone().unwrap_or_default();
+    if selector.is_empty() {
+        errs.push(FieldError::required(&p.child("selector"), ""));
+    }
+    nonnegative(spec.replicas, &p.child("replicas"), &mut errs);
+    let tpath = p.child("template");
+    match &spec.template {
+        None => errs.push(FieldError::required(&tpath, "")),
+        Some(t) => {
+            let tlabels = t
+                .metadata
+                .as_ref()
+                .and_then(|m| m.labels.clone())
+                .unwrap_or_default();
+            if !selector.is_empty() && !LabelSelector::from_set(&selector).matches(&tlabels) {
+                errs.push(FieldError::invalid(
+                    &tpath.child("metadata").child("labels"),
+                    BadValue::Raw(go_map(&tlabels)),
+                    "`selector` does not match template `labels`",
+                ));
+            }
+            replica_template_rules(t, &tpath, "ReplicationController", &mut errs);
+        }
+    }
+    errs
+}
+
+/// `labels.FormatLabels` of a map selector: `k=v` sorted by key, `<none>` when empty.
+fn map_selector_text(obj: &Value) -> String {
+    let m: BTreeMap<String, String> = obj
+        .pointer("/spec/selector")
+        .and_then(|s| serde_json::from_value(s.clone()).ok())
+        .unwrap_or_default();
+    if m.is_empty() {
+        return "<none>".into();
+    }
+    m.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Kind for ReplicationControllerKind {
+    fn info(&self) -> &'static ResourceInfo {
+        &REPLICATIONCONTROLLER
+    }
+
+    fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
+        let (mut rc, unknown): (ReplicationController, _) = decode::typed(v)?;
+        default_replication_controller(&mut rc);
+        Ok((
+            serde_json::to_value(rc).map_err(|e| e.to_string())?,
+            unknown,
+        ))
+    }
+
+    fn create(
+        &self,
+        _cx: &mut WriteCtx<'_>,
+        obj: &mut Value,
+        meta_errs: ErrorList,
+    ) -> Result<Vec<String>, Status> {
+        create_workload(&REPLICATIONCONTROLLER, obj, meta_errs, |obj| {
+            Ok(validate_replication_controller(&replication_controller(
+                obj,
+            )?))
+        })
+    }
+
+    /// The selector of a ReplicationController may change (unlike a ReplicaSet's).
+    fn update(
+        &self,
+        _cx: &mut WriteCtx<'_>,
+        new: &mut Value,
+        old: &Value,
+        meta_errs: ErrorList,
+    ) -> Result<Vec<String>, Status> {
+        update_workload(&REPLICATIONCONTROLLER, new, old, meta_errs, |new, _| {
+            Ok(validate_replication_controller(&replication_controller(
+                new,
+            )?))
+        })
+    }
+
+    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
+        Ok(())
+    }
+
+    /// printers.go `replicationControllerColumnDefinitions`.
+    fn columns(&self) -> Vec<Column> {
+        vec![
+            Column::name_column(),
+            Column::new("Desired", "Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller").integer_type(),
+            Column::new("Current", "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller").integer_type(),
+            Column::new("Ready", "The number of ready replicas for this replication controller.").integer_type(),
+            Column::new("Age", table::AGE_DESCRIPTION),
+            Column::new("Containers", "Names of each container in the template.").wide(),
+            Column::new("Images", "Images referenced by each container in the template.").wide(),
+            Column::new("Selector", "Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors").wide(),
+        ]
+    }
+
+    /// `printReplicationController`.
+    fn row(&self, obj: &Value, _wide: bool, now: jiff::Timestamp) -> Vec<Value> {
+        let i = |p: &str| obj.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+        let (containers, images) = containers_images(obj);
+        vec![
+            json!(name_of(obj)),
+            json!(i("/spec/replicas")),
+            json!(i("/status/replicas")),
+            json!(i("/status/readyReplicas")),
+            json!(table::age(
+                obj.pointer("/metadata/creationTimestamp")
+                    .and_then(Value::as_str),
+                now
+            )),
+            json!(containers),
+            json!(images),
+            json!(map_selector_text(obj)),
         ]
     }
 }
@@ -860,7 +1067,10 @@ impl Kind for SetKind {
 
 /// Kinds with a `scale` subresource (autoscaling/v1 Scale).
 pub fn has_scale(plural: &str) -> bool {
-    matches!(plural, "deployments" | "replicasets" | "statefulsets")
+    matches!(
+        plural,
+        "deployments" | "replicasets" | "statefulsets" | "replicationcontrollers"
+    )
 }
 
 const SCALE: twinstack_core::status::Subject<'static> = twinstack_core::status::Subject {
@@ -883,7 +1093,12 @@ pub fn to_scale(obj: &Value) -> Value {
     }
     let mut status =
         json!({"replicas": obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0)});
-    let sel = selector_text(obj);
+    // A ReplicationController's selector is a map (`labels.SelectorFromSet(...).String()`).
+    let sel = if obj.get("kind").and_then(Value::as_str) == Some("ReplicationController") {
+        map_selector_text(obj)
+    } else {
+        selector_text(obj)
+    };
     if sel != "<none>" {
         status["selector"] = json!(sel);
     }
