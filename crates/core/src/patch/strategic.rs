@@ -69,16 +69,62 @@ fn no_merge_key(m: &Map<String, Value>, key: &str) -> PatchError {
     ))
 }
 
+/// `mergepatch.ErrBadPatchType`: `unknown patch type: %s in map: %v`.
+fn bad_patch_type(directive: &Value, map: &Value) -> PatchError {
+    PatchError::Internal(format!(
+        "unknown patch type: {} in map: {}",
+        go_fmt_s(directive),
+        go_fmt(map)
+    ))
+}
+
+/// Go's `%s` rendering of a decoded JSON value: strings as they are, anything else marked as a
+/// bad verb (`%!s(int64=5)`, `%!s(bool=true)`, `%!s(<nil>)`), maps and slices element-wise.
+pub(crate) fn go_fmt_s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "%!s(<nil>)".into(),
+        Value::Bool(b) => format!("%!s(bool={b})"),
+        Value::Number(n) if n.is_i64() => format!("%!s(int64={n})"),
+        Value::Number(_) => format!("%!s(float64={})", go_fmt(v)),
+        Value::Array(a) => format!("[{}]", a.iter().map(go_fmt_s).collect::<Vec<_>>().join(" ")),
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{k}:{}", go_fmt_s(&m[*k])))
+                .collect();
+            format!("map[{}]", parts.join(" "))
+        }
+    }
+}
+
+/// Go's `%v` of a `float64` (`strconv.FormatFloat(f, 'g', -1, 64)` with the exponent threshold
+/// of 6 that shortest formatting uses): `1`, `1.5`, `1e+06`, `1e-05`.
+fn go_float_v(f: f64) -> String {
+    if !f.is_finite() {
+        return if f.is_nan() { "NaN".into() } else if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    let sci = format!("{f:e}"); // shortest digits: "1.5e6", "-1e-5"
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        format!("{f}")
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}
+
 /// Go's `%v` rendering of a decoded JSON value (used inside upstream error texts).
-pub(crate) fn go_fmt(v: &Value) -> String {
+pub fn go_fmt(v: &Value) -> String {
     match v {
         Value::Null => "<nil>".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 1e21 => format!("{}", f as i128),
-            Some(f) => format!("{f}"),
-            None => n.to_string(),
-        },
+        // Decoded with ints preserved (`int64`), anything else is a `float64`.
+        Value::Number(n) if n.is_i64() => n.to_string(),
+        Value::Number(n) => go_float_v(n.as_f64().unwrap_or(0.0)),
         Value::String(s) => s.clone(),
         Value::Array(a) => format!("[{}]", a.iter().map(go_fmt).collect::<Vec<_>>().join(" ")),
         Value::Object(m) => {
@@ -105,11 +151,7 @@ fn merge_map(
                 merge_map(Map::new(), patch, ty)
             }
             Some("delete") => Ok(Map::new()),
-            _ => Err(PatchError::Internal(format!(
-                "unknown patch type: {} in map: {}",
-                go_fmt(d),
-                go_fmt(&Value::Object(patch.clone()))
-            ))),
+            _ => Err(bad_patch_type(d, &Value::Object(patch.clone()))),
         };
     }
     apply_retain_keys(&mut original, &mut patch)?;
@@ -358,13 +400,7 @@ fn merge_special_elements(
                         "merging lists cannot yet be specified in the patch".into(),
                     ))
                 }
-                _ => {
-                    return Err(PatchError::Internal(format!(
-                        "unknown patch type: {} in map: {}",
-                        go_fmt(d),
-                        go_fmt(&v)
-                    )))
-                }
+                _ => return Err(bad_patch_type(d, &v)),
             },
         }
     }
