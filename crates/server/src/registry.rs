@@ -252,10 +252,11 @@ pub const REQUEST_TOO_LARGE: &str = "etcdserver: request is too large";
 /// The bytes to store for `obj`, within etcd's limit. As the create, update and (non-apply) patch
 /// handlers do on `etcdserver: request is too large`, an object over the limit is tried once
 /// more without its managedFields (which can be large); `keep_managed` (server-side apply) skips
-/// that.
-fn storage_bytes(obj: &mut Value, keep_managed: bool) -> Result<Vec<u8>, Status> {
+/// that. A dry run never reaches etcd upstream, so it is not limited (its transaction is thrown
+/// away).
+fn storage_bytes(obj: &mut Value, keep_managed: bool, dry_run: bool) -> Result<Vec<u8>, Status> {
     let bytes = serde_json::to_vec(obj).map_err(Status::internal)?;
-    if bytes.len() <= MAX_OBJECT_BYTES {
+    if bytes.len() <= MAX_OBJECT_BYTES || dry_run {
         return Ok(bytes);
     }
     if keep_managed || obj.pointer("/metadata/managedFields").is_none() {
@@ -1001,7 +1002,7 @@ fn create_in_txn(
     metadata_mut(&mut obj).insert("resourceVersion".into(), Value::String(rv));
     // Stored objects are already read-defaulted, so lists can serve the stored bytes as they are.
     kind.on_read(rt, &mut obj);
-    let bytes = storage_bytes(&mut obj, false)?;
+    let bytes = storage_bytes(&mut obj, false, opts.dry_run)?;
     txn.put_raw(&key, bytes);
     if opts.dry_run {
         metadata_mut(&mut obj).remove("resourceVersion");
@@ -1119,7 +1120,7 @@ fn update_in_txn(
     let rv = txn.revision().to_string();
     metadata_mut(&mut new).insert("resourceVersion".into(), Value::String(rv));
     kind.on_read(rt, &mut new);
-    let bytes = storage_bytes(&mut new, operation == "Apply")?;
+    let bytes = storage_bytes(&mut new, operation == "Apply", opts.dry_run)?;
     txn.put_raw(key, bytes);
     if opts.dry_run {
         metadata_mut(&mut new).insert("resourceVersion".into(), Value::String(old_rv));
