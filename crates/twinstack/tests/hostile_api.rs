@@ -144,11 +144,9 @@ fn yaml_alias_bomb() {
     assert_eq!(code, 400, "{body}");
     assert_eq!(body["reason"], "BadRequest");
     let msg = body["message"].as_str().unwrap();
-    assert!(
-        msg.starts_with(
-            "the object provided is unrecognized (must be of type ConfigMap): yaml: document contains excessive aliasing (61706956657273696f6e3a2076310a6b696e643a20436f6e6669 ...)"
-        ),
-        "{msg}"
+    assert_eq!(
+        msg,
+        "the object provided is unrecognized (must be of type ConfigMap): yaml: document contains excessive aliasing (61706956657273696f6e3a2076310a6b696e643a20436f6e6669674d6170 ...)"
     );
     assert_eq!(a.get(&format!("{CM}/bomb")).0, 404);
     a.assert_memory_bounded();
@@ -233,12 +231,13 @@ fn object_over_the_storage_limit() {
     a.assert_memory_bounded();
 }
 
-/// A strategic merge patch of two lists of 30,000 keyed items each (a 3 MB body) merges in time
-/// that grows with their size, not with its square: the single store writer is not held.
+/// A strategic merge patch of two lists of 10,000 keyed items each merges in time that grows
+/// with their size, not with its square: the store's single writer is not held for minutes
+/// (linear scans took over 8 minutes for this in a debug build).
 #[test]
 fn strategic_merge_patch_of_long_lists() {
     let a = Api::start();
-    let n = 30_000;
+    let n = 10_000;
     let env: Vec<Value> = (0..n)
         .map(|i| json!({"name": format!("E{i}"), "value": "v"}))
         .collect();
@@ -273,6 +272,7 @@ fn strategic_merge_patch_of_long_lists() {
             .len(),
         2 * n
     );
+    eprintln!("strategic merge of 2 x {n} items took {took:?}");
     assert!(took.as_secs() < 20, "took {took:?}");
     a.assert_memory_bounded();
 }
