@@ -343,7 +343,6 @@ impl GoScanner {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,8 +357,14 @@ mod tests {
             (b"x", "invalid character 'x' looking for beginning of value"),
             (b"\"\\q\"", "invalid character 'q' in string escape code"),
             (b"fals", "unexpected end of JSON input"),
-            (b"fa1se", "invalid character '1' in literal false (expecting 'l')"),
-            (b"\xff", "invalid character 'ÿ' looking for beginning of value"),
+            (
+                b"fa1se",
+                "invalid character '1' in literal false (expecting 'l')",
+            ),
+            (
+                b"\xff",
+                "invalid character 'ÿ' looking for beginning of value",
+            ),
         ] {
             assert_eq!(go_json_syntax_error(input).as_deref(), Some(want));
         }

@@ -125,8 +125,8 @@ fn unmarshal_token(data: &[u8]) -> Result<(String, i64, String), String> {
     if let Some(e) = crate::gojson::go_json_syntax_error(data) {
         return Err(e);
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(data).map_err(|_| "invalid character in string literal".to_string())?;
+    let value: serde_json::Value = serde_json::from_slice(data)
+        .map_err(|_| "invalid character in string literal".to_string())?;
     let obj = match value {
         serde_json::Value::Object(m) => m,
         serde_json::Value::Null => return Ok((String::new(), 0, String::new())),
@@ -352,7 +352,10 @@ mod tests {
                 revision: 42
             }
         );
-        assert_eq!(decode_continue(&encode_continue("a", -1)).unwrap().revision, -1);
+        assert_eq!(
+            decode_continue(&encode_continue("a", -1)).unwrap().revision,
+            -1
+        );
     }
 
     #[test]

@@ -184,10 +184,9 @@ pub fn parse_target(segs: &[&str]) -> Target {
 
 fn legacy_watch(t: Target) -> Target {
     match t {
-        Target::Resource(r) if r.subresource.is_none() => Target::Resource(ResourceRequest {
-            watch: true,
-            ..r
-        }),
+        Target::Resource(r) if r.subresource.is_none() => {
+            Target::Resource(ResourceRequest { watch: true, ..r })
+        }
         _ => Target::Unknown,
     }
 }
@@ -955,9 +954,10 @@ impl Ctx<'_> {
             let m = opts.resource_version_match.as_str();
             if m == "Exact" || (m.is_empty() && limit > 0) {
                 // Served by etcd at that revision.
-                at = Some(parsed.map_err(|e| {
-                    Status::bad_request(format!("invalid resource version: {e}"))
-                })?);
+                at =
+                    Some(parsed.map_err(|e| {
+                        Status::bad_request(format!("invalid resource version: {e}"))
+                    })?);
             } else {
                 // Served by the watch cache once it has seen that revision.
                 self.wait_for_revision(parsed.map_err(Status::unknown_error)?)

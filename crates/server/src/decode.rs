@@ -133,7 +133,9 @@ pub fn parse_yaml(bytes: &[u8]) -> Result<Decoded, DecodeError> {
 fn yaml_error_text(e: &serde_saphyr::Error) -> String {
     let e = e.without_snippet();
     let rendered = e.to_string();
-    if rendered.contains(EXCESSIVE_ALIASING) || rendered.contains("alias") && rendered.contains("limit") {
+    if rendered.contains(EXCESSIVE_ALIASING)
+        || rendered.contains("alias") && rendered.contains("limit")
+    {
         return EXCESSIVE_ALIASING.into();
     }
     // The first line, without the library's own location suffix or hint.
@@ -566,7 +568,10 @@ fn expected_at<T: DeserializeOwned>(
 }
 
 /// The struct at `path` inside `T` (k8s-openapi's visitors expect their Go type's name).
-fn struct_name_at<T: DeserializeOwned>(v: &Value, path: &[serde_path_to_error::Segment]) -> Option<String> {
+fn struct_name_at<T: DeserializeOwned>(
+    v: &Value,
+    path: &[serde_path_to_error::Segment],
+) -> Option<String> {
     expected_at::<T>(v, path, Value::Bool(true)).filter(|n| is_type_name(n))
 }
 

@@ -15,25 +15,12 @@ use twinstack_core::meta;
 use twinstack_core::status::Status;
 use twinstack_store::Store;
 
+/// `fieldValidation` (the apiserver's default is `Warn`; the API layer parses and validates it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldValidation {
     Strict,
     Warn,
     Ignore,
-}
-
-impl FieldValidation {
-    /// The real server's default when the parameter is absent is `Warn`.
-    pub fn parse(s: Option<&str>) -> Result<Self, Status> {
-        match s.unwrap_or("Warn") {
-            "Strict" => Ok(Self::Strict),
-            "Warn" | "" => Ok(Self::Warn),
-            "Ignore" => Ok(Self::Ignore),
-            other => Err(Status::bad_request(format!(
-                "fieldValidation parameter unsupported: {other}. Supported values: Ignore, Warn, Strict"
-            ))),
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -369,7 +356,12 @@ impl Registry {
     }
 
     /// A stored object as the API serves it (read defaulting applied).
-    pub fn read_stored(&self, rt: &Runtime, kind: &dyn Kind, bytes: &[u8]) -> Result<Value, Status> {
+    pub fn read_stored(
+        &self,
+        rt: &Runtime,
+        kind: &dyn Kind,
+        bytes: &[u8],
+    ) -> Result<Value, Status> {
         let v: Value = serde_json::from_slice(bytes).map_err(Status::internal)?;
         Ok(self.decorate(rt, kind, v))
     }
@@ -634,7 +626,12 @@ impl Registry {
                     let (mut obj, unknown) = kind
                         .decode(&applied)
                         .map_err(|e| decode_error(kind.as_ref(), &e))?;
-                    warnings.extend(unknown_fields(kind.as_ref(), &[], &unknown, opts.validation)?);
+                    warnings.extend(unknown_fields(
+                        kind.as_ref(),
+                        &[],
+                        &unknown,
+                        opts.validation,
+                    )?);
                     ensure_namespace(&mut obj, kind.as_ref(), ns.as_deref())?;
                     let managed_fields = obj.pointer("/metadata/managedFields").cloned();
                     let r = create_in_txn(
@@ -650,12 +647,14 @@ impl Registry {
                 };
                 let (patched, shown) = match ptype {
                     PatchType::Json => {
-                        let p = twinstack_core::patch::json_patch(&old, &patch).map_err(patch_error)?;
+                        let p =
+                            twinstack_core::patch::json_patch(&old, &patch).map_err(patch_error)?;
                         let shown = serde_json::to_string(&p).unwrap_or_default();
                         (p, shown)
                     }
                     PatchType::Merge => {
-                        let p = twinstack_core::patch::merge_patch(&old, &patch).map_err(patch_error)?;
+                        let p = twinstack_core::patch::merge_patch(&old, &patch)
+                            .map_err(patch_error)?;
                         let shown = serde_json::to_string(&p).unwrap_or_default();
                         (p, shown)
                     }
@@ -693,7 +692,12 @@ impl Registry {
                     let (obj, unknown) = kind
                         .decode(&patched)
                         .map_err(|e| decode_error(kind.as_ref(), &e))?;
-                    warnings.extend(unknown_fields(kind.as_ref(), &[], &unknown, opts.validation)?);
+                    warnings.extend(unknown_fields(
+                        kind.as_ref(),
+                        &[],
+                        &unknown,
+                        opts.validation,
+                    )?);
                     (obj, warnings)
                 } else {
                     // The patcher decodes the patched object; its failures are 422s on `patch`.

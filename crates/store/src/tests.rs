@@ -149,7 +149,10 @@ async fn list_at_a_past_revision() {
     assert!(!next.more);
     // The same pages now.
     let now = s.list_at("/p/", None, 0, None).unwrap();
-    assert_eq!(keys(&now), ["/p/0", "/p/1", "/p/25", "/p/3", "/p/4", "/p/5"]);
+    assert_eq!(
+        keys(&now),
+        ["/p/0", "/p/1", "/p/25", "/p/3", "/p/4", "/p/5"]
+    );
     assert_eq!(now.items[1].value, vec![10]);
     assert_eq!(now.revision, s.current_revision());
     assert_eq!(
@@ -164,7 +167,10 @@ async fn list_at_a_past_revision() {
         s.list_at("/p/", None, 0, Some(then)),
         Err(StoreError::Compacted { .. })
     ));
-    assert_eq!(keys(&s.list_at("/p/", None, 0, Some(then + 1)).unwrap()).len(), 6);
+    assert_eq!(
+        keys(&s.list_at("/p/", None, 0, Some(then + 1)).unwrap()).len(),
+        6
+    );
 }
 
 proptest! {

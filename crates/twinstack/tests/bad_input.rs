@@ -351,9 +351,25 @@ fn listens_on_ipv6_loopback() {
 }
 
 impl C {
-    fn call(&self, method: reqwest::Method, path: &str, ct: &str, body: &str) -> (u16, reqwest::header::HeaderMap, Value) {
-        let (code, h, b) = self.req(method, path, ct, body.as_bytes().to_vec(), Some(&self.t.token()));
-        (code, h, serde_json::from_str(&b).unwrap_or(Value::String(b)))
+    fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        ct: &str,
+        body: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let (code, h, b) = self.req(
+            method,
+            path,
+            ct,
+            body.as_bytes().to_vec(),
+            Some(&self.t.token()),
+        );
+        (
+            code,
+            h,
+            serde_json::from_str(&b).unwrap_or(Value::String(b)),
+        )
     }
     fn warnings(h: &reqwest::header::HeaderMap) -> Vec<String> {
         h.get_all("warning")
@@ -379,7 +395,10 @@ const CMS: &str = "/api/v1/namespaces/default/configmaps";
 fn patch_answers_are_kube_apiservers() {
     let c = C::new(Twin::start(&[]));
     let cm = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"p"},"data":{"a":"1"}}"#;
-    assert_eq!(c.call(reqwest::Method::POST, CMS, "application/json", cm).0, 201);
+    assert_eq!(
+        c.call(reqwest::Method::POST, CMS, "application/json", cm).0,
+        201
+    );
     let patch = |q: &str, ct: &str, body: &str| {
         c.call(reqwest::Method::PATCH, &format!("{CMS}/p{q}"), ct, body)
     };
@@ -397,7 +416,11 @@ fn patch_answers_are_kube_apiservers() {
                 "message": "Required value: is required for apply patch", "field": "fieldManager"}]},
             "code": 422})
     );
-    let (code, _, b) = patch("?fieldManager=me&force=true", "application/apply-patch+yaml", apply);
+    let (code, _, b) = patch(
+        "?fieldManager=me&force=true",
+        "application/apply-patch+yaml",
+        apply,
+    );
     assert_eq!(code, 200, "{b}");
 
     // `force` belongs to apply patches only, whatever its value.
@@ -430,48 +453,110 @@ fn patch_answers_are_kube_apiservers() {
     let ops = r#"[{"op":"add","path":"/data/x","value":"y","valu":"z"}]"#;
     let (code, h, b) = patch("", "application/json-patch+json", ops);
     assert_eq!(code, 200, "{b}");
-    assert_eq!(C::warnings(&h), ["299 - \"json patch unknown field \\\"[0].valu\\\"\""]);
-    let (code, _, b) = patch("?fieldValidation=Strict", "application/json-patch+json", ops);
+    assert_eq!(
+        C::warnings(&h),
+        ["299 - \"json patch unknown field \\\"[0].valu\\\"\""]
+    );
+    let (code, _, b) = patch(
+        "?fieldValidation=Strict",
+        "application/json-patch+json",
+        ops,
+    );
     assert_eq!(code, 422, "{b}");
     let msg = b["message"].as_str().unwrap();
-    assert!(msg.starts_with(" \"\" is invalid: patch: Invalid value: \"{"), "{msg}");
-    assert!(msg.ends_with("\": strict decoding error: json patch unknown field \"[0].valu\""), "{msg}");
+    assert!(
+        msg.starts_with(" \"\" is invalid: patch: Invalid value: \"{"),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with("\": strict decoding error: json patch unknown field \"[0].valu\""),
+        "{msg}"
+    );
     assert_eq!(b["details"]["causes"][0]["field"], "patch");
     assert_eq!(b["details"]["causes"][0]["reason"], "FieldValueInvalid");
-    let (code, _, b) = patch("", "application/json-patch+json", r#"[{"op":5,"path":"/data/x"}]"#);
+    let (code, _, b) = patch(
+        "",
+        "application/json-patch+json",
+        r#"[{"op":5,"path":"/data/x"}]"#,
+    );
     assert_eq!(
         (code, b),
         (400, status(400, "BadRequest", "error decoding patch: json: cannot unmarshal number into Go struct field jsonPatchOp.op of type string"))
     );
-    let (code, _, b) = patch("", "application/json-patch+json", r#"[{"op":"bogus","path":"/data/x"}]"#);
+    let (code, _, b) = patch(
+        "",
+        "application/json-patch+json",
+        r#"[{"op":"bogus","path":"/data/x"}]"#,
+    );
     assert_eq!(code, 422);
     assert_eq!(b["details"], json!({}));
-    let (code, _, b) = patch("", "application/json-patch+json", r#"[{"op":"add","path":"/data/x","value":"y"}"#);
+    let (code, _, b) = patch(
+        "",
+        "application/json-patch+json",
+        r#"[{"op":"add","path":"/data/x","value":"y"}"#,
+    );
     assert_eq!(
         (code, b),
-        (400, status(400, "BadRequest", "error decoding patch: unexpected end of JSON input"))
+        (
+            400,
+            status(
+                400,
+                "BadRequest",
+                "error decoding patch: unexpected end of JSON input"
+            )
+        )
     );
 
     // A strategic-merge `$patch` that is not a directive: strategicpatch's plain error, which
     // kube-apiserver answers with 500 and no reason.
-    let (code, _, b) = patch("", "application/strategic-merge-patch+json", r#"{"metadata":{"$patch":5}}"#);
-    assert_eq!(
-        (code, b),
-        (500, status(500, "", "unknown patch type: %!s(int64=5) in map: map[$patch:5]"))
+    let (code, _, b) = patch(
+        "",
+        "application/strategic-merge-patch+json",
+        r#"{"metadata":{"$patch":5}}"#,
     );
-    let (code, _, b) = patch("", "application/strategic-merge-patch+json", r#"{"data":{"$patch":"merge"}}"#);
     assert_eq!(
         (code, b),
-        (500, status(500, "", "unknown patch type: merge in map: map[$patch:merge]"))
+        (
+            500,
+            status(
+                500,
+                "",
+                "unknown patch type: %!s(int64=5) in map: map[$patch:5]"
+            )
+        )
+    );
+    let (code, _, b) = patch(
+        "",
+        "application/strategic-merge-patch+json",
+        r#"{"data":{"$patch":"merge"}}"#,
+    );
+    assert_eq!(
+        (code, b),
+        (
+            500,
+            status(
+                500,
+                "",
+                "unknown patch type: merge in map: map[$patch:merge]"
+            )
+        )
     );
 
     // The namespace of a patched object is the request's.
-    let (code, _, b) = patch("", "application/merge-patch+json", r#"{"metadata":{"namespace":"kube-system"}}"#);
+    let (code, _, b) = patch(
+        "",
+        "application/merge-patch+json",
+        r#"{"metadata":{"namespace":"kube-system"}}"#,
+    );
     assert_eq!(
         (code, b),
         (400, status(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request"))
     );
-    let (code, _, b) = patch("", "application/json-patch+json", r#"[{"op":"remove","path":"/metadata/namespace"}]"#);
+    let (code, _, b) = patch(
+        "",
+        "application/json-patch+json",
+        r#"[{"op":"remove","path":"/metadata/namespace"}]"#,
+    );
     assert_eq!(code, 200, "{b}");
     assert_eq!(b["metadata"]["namespace"], "default");
     let (_, _, now) = c.call(reqwest::Method::GET, &format!("{CMS}/p"), "", "");
@@ -485,7 +570,12 @@ fn patch_answers_are_kube_apiservers() {
 fn decoding_answers_are_kube_apiservers() {
     let c = C::new(Twin::start(&[]));
     let dup = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"d1","name":"d2"},"data":{"k":"a","k":"b"}}"#;
-    let (code, _, b) = c.call(reqwest::Method::POST, &format!("{CMS}?fieldValidation=Strict"), "application/json", dup);
+    let (code, _, b) = c.call(
+        reqwest::Method::POST,
+        &format!("{CMS}?fieldValidation=Strict"),
+        "application/json",
+        dup,
+    );
     assert_eq!(
         (code, b),
         (400, status(400, "BadRequest", "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: duplicate field \"metadata.name\", duplicate field \"data.k\""))
@@ -502,8 +592,14 @@ fn decoding_answers_are_kube_apiservers() {
         ]
     );
 
-    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y1\n  name: y2\ndata:\n  k: a\n";
-    let (code, _, b) = c.call(reqwest::Method::POST, &format!("{CMS}?fieldValidation=Strict"), "application/yaml", yaml);
+    let yaml =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y1\n  name: y2\ndata:\n  k: a\n";
+    let (code, _, b) = c.call(
+        reqwest::Method::POST,
+        &format!("{CMS}?fieldValidation=Strict"),
+        "application/yaml",
+        yaml,
+    );
     assert_eq!(
         (code, b),
         (400, status(400, "BadRequest", "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: yaml: unmarshal errors:\n  line 5: key \"name\" already set in map"))
@@ -511,13 +607,26 @@ fn decoding_answers_are_kube_apiservers() {
     let (code, h, b) = c.call(reqwest::Method::POST, CMS, "application/yaml", yaml);
     assert_eq!(code, 201, "{b}");
     assert_eq!(b["metadata"]["name"], "y2");
-    assert_eq!(C::warnings(&h), ["299 - \"line 5: key \\\"name\\\" already set in map\""]);
+    assert_eq!(
+        C::warnings(&h),
+        ["299 - \"line 5: key \\\"name\\\" already set in map\""]
+    );
     let yaml3 = yaml.replace("y2", "y3");
-    let (code, h, _) = c.call(reqwest::Method::POST, &format!("{CMS}?fieldValidation=Ignore"), "application/yaml", &yaml3);
+    let (code, h, _) = c.call(
+        reqwest::Method::POST,
+        &format!("{CMS}?fieldValidation=Ignore"),
+        "application/yaml",
+        &yaml3,
+    );
     assert_eq!(code, 201);
     assert!(C::warnings(&h).is_empty());
 
-    let (code, _, b) = c.call(reqwest::Method::POST, CMS, "application/json", "{\"apiVersion\": \"v1\", ");
+    let (code, _, b) = c.call(
+        reqwest::Method::POST,
+        CMS,
+        "application/json",
+        "{\"apiVersion\": \"v1\", ",
+    );
     assert_eq!(
         (code, b),
         (400, status(400, "BadRequest", "the object provided is unrecognized (must be of type ConfigMap): couldn't get version/kind; json parse error: unexpected end of JSON input ({\"apiVersion\": \"v1\", )"))
@@ -525,7 +634,12 @@ fn decoding_answers_are_kube_apiservers() {
     let (code, _, b) = c.call(reqwest::Method::POST, CMS, "application/yaml", "a: [\n");
     assert_eq!(code, 400);
     let msg = b["message"].as_str().unwrap();
-    assert!(msg.starts_with("the object provided is unrecognized (must be of type ConfigMap): yaml: line "), "{msg}");
+    assert!(
+        msg.starts_with(
+            "the object provided is unrecognized (must be of type ConfigMap): yaml: line "
+        ),
+        "{msg}"
+    );
     assert!(msg.ends_with(" (613a205b0a)"), "{msg}");
     let (code, _, b) = c.call(
         reqwest::Method::POST,
@@ -544,7 +658,10 @@ fn base64url(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..=chunk.len() {
             out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
@@ -559,39 +676,76 @@ fn base64url(data: &[u8]) -> String {
 fn list_pagination() {
     let c = C::new(Twin::start(&[]));
     let ns = r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"pages"}}"#;
-    assert_eq!(c.call(reqwest::Method::POST, "/api/v1/namespaces", "application/json", ns).0, 201);
+    assert_eq!(
+        c.call(
+            reqwest::Method::POST,
+            "/api/v1/namespaces",
+            "application/json",
+            ns
+        )
+        .0,
+        201
+    );
     let base = "/api/v1/namespaces/pages/configmaps";
     let mk = |name: &str| {
-        let body = format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"v":"1"}}}}"#);
-        assert_eq!(c.call(reqwest::Method::POST, base, "application/json", &body).0, 201);
+        let body = format!(
+            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"v":"1"}}}}"#
+        );
+        assert_eq!(
+            c.call(reqwest::Method::POST, base, "application/json", &body)
+                .0,
+            201
+        );
     };
     for i in 0..5 {
         mk(&format!("cm-{i}"));
     }
     // Only this test's ConfigMaps (a controller may add others to a new namespace).
     let names = |l: &Value| -> Vec<String> {
-        l["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap().to_string()).collect()
+        l["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
     };
-    let mine = |v: Vec<String>| -> Vec<String> { v.into_iter().filter(|n| n.starts_with("cm-")).collect() };
+    let mine = |v: Vec<String>| -> Vec<String> {
+        v.into_iter().filter(|n| n.starts_with("cm-")).collect()
+    };
 
     let (code, _, p1) = c.call(reqwest::Method::GET, &format!("{base}?limit=2"), "", "");
     assert_eq!(code, 200, "{p1}");
-    let rv = p1["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let rv = p1["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(names(&p1).len(), 2);
     let token = p1["metadata"]["continue"].as_str().unwrap().to_string();
     let last = names(&p1)[1].clone();
     assert_eq!(
         token,
-        base64url(format!("{{\"v\":\"meta.k8s.io/v1\",\"rv\":{rv},\"start\":\"{last}\\u0000\"}}").as_bytes())
+        base64url(
+            format!("{{\"v\":\"meta.k8s.io/v1\",\"rv\":{rv},\"start\":\"{last}\\u0000\"}}")
+                .as_bytes()
+        )
     );
 
     // Changes after the first page do not show in the next pages: they read its revision.
-    assert_eq!(c.call(reqwest::Method::DELETE, &format!("{base}/cm-4"), "", "").0, 200);
+    assert_eq!(
+        c.call(reqwest::Method::DELETE, &format!("{base}/cm-4"), "", "")
+            .0,
+        200
+    );
     mk("cm-9");
     let mut seen = names(&p1);
     let mut token = Some(token);
     while let Some(t) = token {
-        let (code, _, p) = c.call(reqwest::Method::GET, &format!("{base}?limit=2&continue={t}"), "", "");
+        let (code, _, p) = c.call(
+            reqwest::Method::GET,
+            &format!("{base}?limit=2&continue={t}"),
+            "",
+            "",
+        );
         assert_eq!(code, 200, "{p}");
         assert_eq!(p["metadata"]["resourceVersion"], json!(rv));
         seen.extend(names(&p));
@@ -602,50 +756,134 @@ fn list_pagination() {
     }
     assert_eq!(mine(seen.clone()), ["cm-0", "cm-1", "cm-2", "cm-3", "cm-4"]);
     // resourceVersionMatch=Exact reads that same past; NotOlderThan the present.
-    let (_, _, exact) = c.call(reqwest::Method::GET, &format!("{base}?resourceVersion={rv}&resourceVersionMatch=Exact"), "", "");
+    let (_, _, exact) = c.call(
+        reqwest::Method::GET,
+        &format!("{base}?resourceVersion={rv}&resourceVersionMatch=Exact"),
+        "",
+        "",
+    );
     assert_eq!(names(&exact), seen);
     assert_eq!(exact["metadata"]["resourceVersion"], json!(rv));
     assert_eq!(p1["metadata"]["remainingItemCount"], json!(seen.len() - 2));
-    let (_, _, newer) = c.call(reqwest::Method::GET, &format!("{base}?resourceVersion={rv}&resourceVersionMatch=NotOlderThan"), "", "");
-    assert_eq!(mine(names(&newer)), ["cm-0", "cm-1", "cm-2", "cm-3", "cm-9"]);
+    let (_, _, newer) = c.call(
+        reqwest::Method::GET,
+        &format!("{base}?resourceVersion={rv}&resourceVersionMatch=NotOlderThan"),
+        "",
+        "",
+    );
+    assert_eq!(
+        mine(names(&newer)),
+        ["cm-0", "cm-1", "cm-2", "cm-3", "cm-9"]
+    );
 
     // Selectors fill pages by reading on; no remainingItemCount then.
-    let (_, _, sel) = c.call(reqwest::Method::GET, &format!("{base}?limit=1&fieldSelector=metadata.name%3Dcm-3"), "", "");
+    let (_, _, sel) = c.call(
+        reqwest::Method::GET,
+        &format!("{base}?limit=1&fieldSelector=metadata.name%3Dcm-3"),
+        "",
+        "",
+    );
     assert_eq!(names(&sel), ["cm-3"]);
     assert!(sel["metadata"].get("remainingItemCount").is_none());
 
     // kubectl's chunked lists (Tables too) see everything there is now.
-    let out = ok(&c.t.kubectl(&["get", "configmaps", "-n", "pages", "--chunk-size=2", "-o", "name"]));
-    let listed: Vec<String> = out.lines().map(|l| l.trim_start_matches("configmap/").to_string()).collect();
-    assert_eq!(mine(listed), ["cm-0", "cm-1", "cm-2", "cm-3", "cm-9"], "{out}");
-    let table = ok(&c.t.kubectl(&["get", "configmaps", "-n", "pages", "--chunk-size=1"]));
-    assert_eq!(table.lines().filter(|l| l.starts_with("cm-")).count(), 5, "{table}");
+    let out = ok(&c.t.kubectl(&[
+        "get",
+        "configmaps",
+        "-n",
+        "pages",
+        "--chunk-size=2",
+        "-o",
+        "name",
+    ]));
+    let listed: Vec<String> = out
+        .lines()
+        .map(|l| l.trim_start_matches("configmap/").to_string())
+        .collect();
+    assert_eq!(
+        mine(listed),
+        ["cm-0", "cm-1", "cm-2", "cm-3", "cm-9"],
+        "{out}"
+    );
+    let table = ok(&c
+        .t
+        .kubectl(&["get", "configmaps", "-n", "pages", "--chunk-size=1"]));
+    assert_eq!(
+        table.lines().filter(|l| l.starts_with("cm-")).count(),
+        5,
+        "{table}"
+    );
 
     // Informers list with resourceVersion=0: the whole list, as the watch cache serves it.
-    let (_, _, whole) = c.call(reqwest::Method::GET, &format!("{base}?limit=2&resourceVersion=0"), "", "");
+    let (_, _, whole) = c.call(
+        reqwest::Method::GET,
+        &format!("{base}?limit=2&resourceVersion=0"),
+        "",
+        "",
+    );
     assert_eq!(mine(names(&whole)).len(), 5);
     assert!(whole["metadata"].get("continue").is_none());
 
     // Bad parameters, with upstream's answers.
-    let (code, _, b) = c.call(reqwest::Method::GET, &format!("{base}?limit=2&continue=garbage!"), "", "");
+    let (code, _, b) = c.call(
+        reqwest::Method::GET,
+        &format!("{base}?limit=2&continue=garbage!"),
+        "",
+        "",
+    );
     assert_eq!(
         (code, b),
         (400, status(400, "BadRequest", "invalid continue token: continue key is not valid: illegal base64 data at input byte 7"))
     );
-    let (code, _, b) = c.call(reqwest::Method::GET, &format!("{base}?continue={}&resourceVersion=3", base64url(b"{\"v\":\"meta.k8s.io/v1\",\"rv\":3,\"start\":\"a\"}")), "", "");
+    let (code, _, b) = c.call(
+        reqwest::Method::GET,
+        &format!(
+            "{base}?continue={}&resourceVersion=3",
+            base64url(b"{\"v\":\"meta.k8s.io/v1\",\"rv\":3,\"start\":\"a\"}")
+        ),
+        "",
+        "",
+    );
     assert_eq!(
         (code, b),
-        (400, status(400, "BadRequest", "specifying resource version is not allowed when using continue"))
+        (
+            400,
+            status(
+                400,
+                "BadRequest",
+                "specifying resource version is not allowed when using continue"
+            )
+        )
     );
     let (code, _, b) = c.call(reqwest::Method::GET, &format!("{base}?limit=ten"), "", "");
-    assert_eq!((code, b), (400, status(400, "BadRequest", "strconv.ParseInt: parsing \"ten\": invalid syntax")));
-    let (code, _, b) = c.call(reqwest::Method::GET, &format!("{base}?resourceVersionMatch=NotOlderThan"), "", "");
+    assert_eq!(
+        (code, b),
+        (
+            400,
+            status(
+                400,
+                "BadRequest",
+                "strconv.ParseInt: parsing \"ten\": invalid syntax"
+            )
+        )
+    );
+    let (code, _, b) = c.call(
+        reqwest::Method::GET,
+        &format!("{base}?resourceVersionMatch=NotOlderThan"),
+        "",
+        "",
+    );
     assert_eq!(code, 422);
     assert_eq!(
         b["message"],
         "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"
     );
-    let (code, _, b) = c.call(reqwest::Method::GET, &format!("{base}?resourceVersion=0&resourceVersionMatch=Exact"), "", "");
+    let (code, _, b) = c.call(
+        reqwest::Method::GET,
+        &format!("{base}?resourceVersion=0&resourceVersionMatch=Exact"),
+        "",
+        "",
+    );
     assert_eq!(code, 422);
     assert_eq!(
         b["message"],
@@ -653,11 +891,21 @@ fn list_pagination() {
     );
     // A revision the server has not reached: the watch cache gives up after 3 s.
     let future: u64 = rv.parse::<u64>().unwrap() + 1_000_000;
-    let (code, _, b) = c.call(reqwest::Method::GET, &format!("{base}?resourceVersion={future}&resourceVersionMatch=NotOlderThan"), "", "");
+    let (code, _, b) = c.call(
+        reqwest::Method::GET,
+        &format!("{base}?resourceVersion={future}&resourceVersionMatch=NotOlderThan"),
+        "",
+        "",
+    );
     assert_eq!(code, 504, "{b}");
     assert_eq!(b["reason"], "Timeout");
-    assert!(b["message"].as_str().unwrap().starts_with(&format!("Timeout: Too large resource version: {future}, current: ")));
-    assert_eq!(b["details"]["causes"][0]["reason"], "ResourceVersionTooLarge");
+    assert!(b["message"].as_str().unwrap().starts_with(&format!(
+        "Timeout: Too large resource version: {future}, current: "
+    )));
+    assert_eq!(
+        b["details"]["causes"][0]["reason"],
+        "ResourceVersionTooLarge"
+    );
     c.alive();
 }
 
@@ -665,21 +913,44 @@ fn list_pagination() {
 /// that goes on at the latest revision; an exact list of a compacted revision: 410 too.
 #[test]
 fn list_continue_after_compaction() {
-    let c = C::new(Twin::start(&["--watch-history-revisions", "5", "--watch-history-seconds", "0"]));
+    let c = C::new(Twin::start(&[
+        "--watch-history-revisions",
+        "5",
+        "--watch-history-seconds",
+        "0",
+    ]));
     for i in 0..4 {
-        let body = format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"c-{i}"}}}}"#);
-        assert_eq!(c.call(reqwest::Method::POST, CMS, "application/json", &body).0, 201);
+        let body =
+            format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"c-{i}"}}}}"#);
+        assert_eq!(
+            c.call(reqwest::Method::POST, CMS, "application/json", &body)
+                .0,
+            201
+        );
     }
     let (_, _, p1) = c.call(reqwest::Method::GET, &format!("{CMS}?limit=1"), "", "");
-    let rv = p1["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let rv = p1["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let token = p1["metadata"]["continue"].as_str().unwrap().to_string();
     // Write until the store has compacted the first page's revision away (each write commits
     // before it returns; compaction follows the window).
     let mut expired = None;
     for i in 0..200 {
-        let body = format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"f-{i}"}}}}"#);
-        assert_eq!(c.call(reqwest::Method::POST, CMS, "application/json", &body).0, 201);
-        let (code, _, b) = c.call(reqwest::Method::GET, &format!("{CMS}?limit=1&continue={token}"), "", "");
+        let body =
+            format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"f-{i}"}}}}"#);
+        assert_eq!(
+            c.call(reqwest::Method::POST, CMS, "application/json", &body)
+                .0,
+            201
+        );
+        let (code, _, b) = c.call(
+            reqwest::Method::GET,
+            &format!("{CMS}?limit=1&continue={token}"),
+            "",
+            "",
+        );
         if code != 200 {
             expired = Some((code, b));
             break;
@@ -693,14 +964,37 @@ fn list_continue_after_compaction() {
     let next = b["metadata"]["continue"].as_str().unwrap();
     assert_eq!(
         next,
-        base64url(format!("{{\"v\":\"meta.k8s.io/v1\",\"rv\":-1,\"start\":\"{first}\\u0000\"}}").as_bytes())
+        base64url(
+            format!("{{\"v\":\"meta.k8s.io/v1\",\"rv\":-1,\"start\":\"{first}\\u0000\"}}")
+                .as_bytes()
+        )
     );
     // That token goes on at the latest revision.
-    let (code, _, p2) = c.call(reqwest::Method::GET, &format!("{CMS}?limit=1&continue={next}"), "", "");
+    let (code, _, p2) = c.call(
+        reqwest::Method::GET,
+        &format!("{CMS}?limit=1&continue={next}"),
+        "",
+        "",
+    );
     assert_eq!(code, 200, "{p2}");
     assert_ne!(p2["metadata"]["resourceVersion"], json!(rv));
-    let (code, _, b) = c.call(reqwest::Method::GET, &format!("{CMS}?resourceVersion={rv}&resourceVersionMatch=Exact"), "", "");
-    assert_eq!((code, b), (410, status(410, "Expired", "The resourceVersion for the provided list is too old.")));
+    let (code, _, b) = c.call(
+        reqwest::Method::GET,
+        &format!("{CMS}?resourceVersion={rv}&resourceVersionMatch=Exact"),
+        "",
+        "",
+    );
+    assert_eq!(
+        (code, b),
+        (
+            410,
+            status(
+                410,
+                "Expired",
+                "The resourceVersion for the provided list is too old."
+            )
+        )
+    );
 }
 
 /// The deprecated watch paths (`/api/v1/watch/...`, `/apis/G/V/watch/...`) still watch.
@@ -708,21 +1002,44 @@ fn list_continue_after_compaction() {
 fn legacy_watch_paths() {
     let c = C::new(Twin::start(&[]));
     let cm = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w"}}"#;
-    assert_eq!(c.call(reqwest::Method::POST, CMS, "application/json", cm).0, 201);
+    assert_eq!(
+        c.call(reqwest::Method::POST, CMS, "application/json", cm).0,
+        201
+    );
     for (path, name) in [
-        ("/api/v1/watch/namespaces/default/configmaps?timeoutSeconds=1", "w"),
-        ("/api/v1/watch/namespaces/default/configmaps/w?timeoutSeconds=1", "w"),
+        (
+            "/api/v1/watch/namespaces/default/configmaps?timeoutSeconds=1",
+            "w",
+        ),
+        (
+            "/api/v1/watch/namespaces/default/configmaps/w?timeoutSeconds=1",
+            "w",
+        ),
         ("/api/v1/watch/configmaps?timeoutSeconds=1", "w"),
-        ("/api/v1/watch/namespaces/default?timeoutSeconds=1", "default"),
+        (
+            "/api/v1/watch/namespaces/default?timeoutSeconds=1",
+            "default",
+        ),
     ] {
         let (code, _, body) = c.req(reqwest::Method::GET, path, "", vec![], Some(&c.t.token()));
         assert_eq!(code, 200, "{path}: {body}");
-        let events: Vec<Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let events: Vec<Value> = body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert!(
-            events.iter().any(|e| e["type"] == "ADDED" && e["object"]["metadata"]["name"] == name),
+            events
+                .iter()
+                .any(|e| e["type"] == "ADDED" && e["object"]["metadata"]["name"] == name),
             "{path}: {body}"
         );
     }
-    let (code, _, body) = c.req(reqwest::Method::GET, "/apis/apps/v1/watch/namespaces/default/deployments?timeoutSeconds=1", "", vec![], Some(&c.t.token()));
+    let (code, _, body) = c.req(
+        reqwest::Method::GET,
+        "/apis/apps/v1/watch/namespaces/default/deployments?timeoutSeconds=1",
+        "",
+        vec![],
+        Some(&c.t.token()),
+    );
     assert_eq!(code, 200, "{body}");
 }

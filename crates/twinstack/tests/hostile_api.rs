@@ -39,7 +39,10 @@ impl Api {
             let resp = r.send().await.unwrap();
             let code = resp.status().as_u16();
             let text = resp.text().await.unwrap();
-            (code, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+            (
+                code,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
         })
     }
 
@@ -75,7 +78,11 @@ fn json_patch_copy_bomb() {
     let a = Api::start();
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "seed"},
         "data": {"a": "x".repeat(64)}});
-    assert_eq!(a.post(CM, "application/json", cm.to_string().into_bytes()).0, 201);
+    assert_eq!(
+        a.post(CM, "application/json", cm.to_string().into_bytes())
+            .0,
+        201
+    );
     let ops: Vec<Value> = (0..30)
         .map(|i| json!({"op": "copy", "from": "/data", "path": format!("/data/k{i:02}")}))
         .collect();
@@ -106,7 +113,11 @@ fn json_patch_copy_bomb() {
 fn json_patch_with_too_many_operations() {
     let a = Api::start();
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "seed"}});
-    assert_eq!(a.post(CM, "application/json", cm.to_string().into_bytes()).0, 201);
+    assert_eq!(
+        a.post(CM, "application/json", cm.to_string().into_bytes())
+            .0,
+        201
+    );
     let ops: Vec<Value> = (0..10_001)
         .map(|_| json!({"op": "test", "path": "/kind", "value": "ConfigMap"}))
         .collect();
@@ -190,7 +201,11 @@ fn oversized_configmap_and_secret() {
     // Exactly 1 MiB is allowed.
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "max"},
         "data": {"a": "x".repeat(1024 * 1024)}});
-    assert_eq!(a.post(CM, "application/json", cm.to_string().into_bytes()).0, 201);
+    assert_eq!(
+        a.post(CM, "application/json", cm.to_string().into_bytes())
+            .0,
+        201
+    );
     // Growing it by a merge patch is refused the same way.
     let (code, body) = a.req(
         reqwest::Method::PATCH,
@@ -255,7 +270,8 @@ fn strategic_merge_patch_of_long_lists() {
     let patch_env: Vec<Value> = (0..n)
         .map(|i| json!({"name": format!("P{i}"), "value": "w"}))
         .collect();
-    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "env": patch_env}]}}}});
+    let patch =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "env": patch_env}]}}}});
     let started = std::time::Instant::now();
     let (code, body) = a.req(
         reqwest::Method::PATCH,

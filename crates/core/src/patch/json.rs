@@ -98,7 +98,10 @@ pub fn json_patch_strict_errors(patch: &Value) -> Result<Vec<String>, PatchError
         };
         for (k, v) in m {
             if !JSON_PATCH_OP_FIELDS.contains(&k.as_str()) {
-                push_strict(&mut strict, format!("json patch unknown field \"[{i}].{k}\""));
+                push_strict(
+                    &mut strict,
+                    format!("json patch unknown field \"[{i}].{k}\""),
+                );
                 continue;
             }
             if k != "value" && !v.is_string() && !v.is_null() {
@@ -223,7 +226,9 @@ fn apply_op(doc: &mut Value, op: &Value, copied: &mut u64) -> Result<(), PatchEr
                     "{kind} operation failed to decode path: missing value"
                 ))
             })?;
-            let missing_from = || fail(format!("{kind} operation does not apply: doc is missing from path: {from}: missing value"));
+            let missing_from = || {
+                fail(format!("{kind} operation does not apply: doc is missing from path: {from}: missing value"))
+            };
             let moved = if kind == "move" {
                 if path.starts_with(from) && path[from.len()..].starts_with('/') {
                     return Err(fail(format!("move operation does not apply: cannot move {from} into its own child {path}")));

@@ -172,7 +172,13 @@ pub(crate) fn go_fmt_s(v: &Value) -> String {
 /// of 6 that shortest formatting uses): `1`, `1.5`, `1e+06`, `1e-05`.
 fn go_float_v(f: f64) -> String {
     if !f.is_finite() {
-        return if f.is_nan() { "NaN".into() } else if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f.is_nan() {
+            "NaN".into()
+        } else if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let sci = format!("{f:e}"); // shortest digits: "1.5e6", "-1e-5"
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
@@ -431,7 +437,6 @@ fn same_element(a: &Value, b: &Value, key: Option<&str>) -> bool {
         _ => false,
     }
 }
-
 
 fn partition(merged: Vec<Value>, order: &[Value], key: Option<&str>) -> (Vec<Value>, Vec<Value>) {
     let index = positions(order, key);

@@ -31,21 +31,42 @@ fn json_syntax_errors_are_go_texts() {
         (b"   ", "unexpected end of JSON input"),
         (b"{\"apiVersion\": \"v1\", ", "unexpected end of JSON input"),
         (b"{\"a\" 1}", "invalid character '1' after object key"),
-        (b"{\"a\":1 \"b\"}", "invalid character '\"' after object key:value pair"),
+        (
+            b"{\"a\":1 \"b\"}",
+            "invalid character '\"' after object key:value pair",
+        ),
         (b"[1 2]", "invalid character '2' after array element"),
-        (b"{1:2}", "invalid character '1' looking for beginning of object key string"),
+        (
+            b"{1:2}",
+            "invalid character '1' looking for beginning of object key string",
+        ),
         (b"x", "invalid character 'x' looking for beginning of value"),
         (b"{} {}", "invalid character '{' after top-level value"),
         (b"\"a\x01\"", "invalid character '\\x01' in string literal"),
         (b"\"\\q\"", "invalid character 'q' in string escape code"),
-        (b"\"\\u12x4\"", "invalid character 'x' in \\u hexadecimal character escape"),
+        (
+            b"\"\\u12x4\"",
+            "invalid character 'x' in \\u hexadecimal character escape",
+        ),
         (b"-a", "invalid character 'a' in numeric literal"),
-        (b"1.x", "invalid character 'x' after decimal point in numeric literal"),
-        (b"1ex", "invalid character 'x' in exponent of numeric literal"),
-        (b"trux", "invalid character 'x' in literal true (expecting 'e')"),
+        (
+            b"1.x",
+            "invalid character 'x' after decimal point in numeric literal",
+        ),
+        (
+            b"1ex",
+            "invalid character 'x' in exponent of numeric literal",
+        ),
+        (
+            b"trux",
+            "invalid character 'x' in literal true (expecting 'e')",
+        ),
         (b"nul", "unexpected end of JSON input"),
         (b"[\n", "unexpected end of JSON input"),
-        (b"'a'", "invalid character '\\'' looking for beginning of value"),
+        (
+            b"'a'",
+            "invalid character '\\'' looking for beginning of value",
+        ),
     ] {
         assert_eq!(
             go_json_syntax_error(input).as_deref(),
@@ -58,7 +79,11 @@ fn json_syntax_errors_are_go_texts() {
             DecodeError::Json(want.into())
         );
     }
-    for ok in [&b"{}"[..], b" [1, 2.5e-3, -0, true, null, \"\\u00e9\"] ", b"0"] {
+    for ok in [
+        &b"{}"[..],
+        b" [1, 2.5e-3, -0, true, null, \"\\u00e9\"] ",
+        b"0",
+    ] {
         assert_eq!(go_json_syntax_error(ok), None);
     }
     let deep = "[".repeat(10_001);
@@ -87,7 +112,10 @@ fn json_duplicates_are_strict_errors_and_the_last_value_wins() {
             "duplicate field \"kind\"",
         ]
     );
-    assert!(parse_json(br#"{"a":1,"b":2}"#).unwrap().strict_errors.is_empty());
+    assert!(parse_json(br#"{"a":1,"b":2}"#)
+        .unwrap()
+        .strict_errors
+        .is_empty());
 }
 
 #[test]
@@ -122,7 +150,10 @@ fn yaml_alias_bomb_is_bounded_by_output_size() {
     );
     // Modest reuse of anchors is fine.
     let ok = "base: &b {app: web}\nfirst: *b\nsecond: *b\n";
-    assert_eq!(parse_yaml(ok.as_bytes()).unwrap().value["second"]["app"], "web");
+    assert_eq!(
+        parse_yaml(ok.as_bytes()).unwrap().value["second"]["app"],
+        "web"
+    );
 }
 
 #[test]
@@ -141,10 +172,7 @@ fn decode_error_wrappers_are_the_apiservers() {
     assert_eq!(summarize(b""), "<empty>");
     assert_eq!(summarize(b"{\"a\":1}"), "{\"a\":1}");
     assert_eq!(summarize(b"[1,2,3]"), "5b312c322c335d");
-    assert_eq!(
-        summarize(&[b'{'; 40]),
-        format!("{} ...", "{".repeat(30))
-    );
+    assert_eq!(summarize(&[b'{'; 40]), format!("{} ...", "{".repeat(30)));
     assert_eq!(
         not_an_object(&json!([1])).unwrap(),
         "couldn't get version/kind; json parse error: json: cannot unmarshal array into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }"
@@ -228,7 +256,6 @@ fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
         ]
     })
 }
-
 
 /// go-yaml v2 resolves YAML 1.1 booleans in keys too (`y`, `on`), and sigs.k8s.io/yaml writes
 /// such a key as `"true"`.
