@@ -33,10 +33,11 @@ pub struct Continue {
     pub revision: i64,
 }
 
-/// Why a continue token was refused, in `storage.DecodeContinue`'s words; the apiserver answers
-/// 400 `invalid continue token: <this>`.
+/// Why list parameters were refused. A continue token's errors are `storage.DecodeContinue`'s
+/// words (the apiserver answers 400 `invalid continue token: <this>`); a bad `limit` is Go's
+/// `strconv.ParseInt` error (400 as it is).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ContinueError {
+pub enum PaginationError {
     /// `ErrGenericInvalidKey` with the decoding error.
     #[error("continue key is not valid: {0}")]
     Invalid(String),
@@ -51,6 +52,10 @@ pub enum ContinueError {
     /// `ErrUnrecognizedEncodedVersion`.
     #[error("continue key is not valid: server does not recognize this encoded version {0}")]
     UnrecognizedVersion(String),
+    /// `limit` is not an int64: the quoted value and Go's reason (`invalid syntax`, `value out
+    /// of range`).
+    #[error("strconv.ParseInt: parsing {0}: {1}")]
+    Limit(String, &'static str),
 }
 
 /// `storage.PrepareContinueToken`: the token for going on after `last_key` (relative to the
@@ -70,17 +75,17 @@ pub fn encode_continue_from(start: &str, revision: i64) -> String {
 }
 
 /// `storage.DecodeContinue`: the start key (relative to the prefix) and revision of a token.
-pub fn decode_continue(token: &str) -> Result<Continue, ContinueError> {
-    let data = base64_raw_url_decode(token).map_err(ContinueError::Invalid)?;
-    let (v, rv, start) = unmarshal_token(&data).map_err(ContinueError::Invalid)?;
+pub fn decode_continue(token: &str) -> Result<Continue, PaginationError> {
+    let data = base64_raw_url_decode(token).map_err(PaginationError::Invalid)?;
+    let (v, rv, start) = unmarshal_token(&data).map_err(PaginationError::Invalid)?;
     if v != CONTINUE_VERSION {
-        return Err(ContinueError::UnrecognizedVersion(v));
+        return Err(PaginationError::UnrecognizedVersion(v));
     }
     if rv == 0 {
-        return Err(ContinueError::InvalidStartRv);
+        return Err(PaginationError::InvalidStartRv);
     }
     if start.is_empty() {
-        return Err(ContinueError::EmptyStartKey);
+        return Err(PaginationError::EmptyStartKey);
     }
     // A token cannot reach above its collection: the key must be a clean path.
     let key = if start.starts_with('/') {
@@ -89,7 +94,7 @@ pub fn decode_continue(token: &str) -> Result<Continue, ContinueError> {
         format!("/{start}")
     };
     if clean_path(&key) != key {
-        return Err(ContinueError::Invalid(start));
+        return Err(PaginationError::Invalid(start));
     }
     Ok(Continue {
         start: key[1..].to_string(),
@@ -275,7 +280,7 @@ pub struct ListOptions {
 
 /// `runtime.Convert_Slice_string_To_int64` for `limit`: Go's `strconv.ParseInt` text on error,
 /// which the apiserver answers with 400.
-pub fn parse_limit(s: &str) -> Result<i64, String> {
+pub fn parse_limit(s: &str) -> Result<i64, PaginationError> {
     s.parse::<i64>().map_err(|e| {
         let why = match e.kind() {
             std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
@@ -283,10 +288,7 @@ pub fn parse_limit(s: &str) -> Result<i64, String> {
             }
             _ => "invalid syntax",
         };
-        format!(
-            "strconv.ParseInt: parsing {}: {why}",
-            crate::field::go_quote(s)
-        )
+        PaginationError::Limit(crate::field::go_quote(s), why)
     })
 }
 
@@ -412,11 +414,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            parse_limit("ten").unwrap_err(),
+            parse_limit("ten").unwrap_err().to_string(),
             "strconv.ParseInt: parsing \"ten\": invalid syntax"
         );
         assert_eq!(
-            parse_limit("99999999999999999999").unwrap_err(),
+            parse_limit("99999999999999999999").unwrap_err().to_string(),
             "strconv.ParseInt: parsing \"99999999999999999999\": value out of range"
         );
         assert_eq!(parse_limit("500"), Ok(500));

@@ -662,6 +662,10 @@ impl Ctx<'_> {
             return Err(Status::path_not_found());
         }
         let info = kind.info();
+        // The deprecated `/watch/` paths are routes for GET only.
+        if rr.watch && self.verb != "watch" {
+            return Err(Status::method_not_allowed(self.verb, info.subject()));
+        }
         // Namespaced kinds addressed without a namespace: only list/watch across namespaces.
         let ns = if info.namespaced {
             rr.namespace.clone()
@@ -913,7 +917,7 @@ impl Ctx<'_> {
             send_initial_events: q.contains_key("sendInitialEvents"),
         };
         if let Some(l) = q.get("limit") {
-            opts.limit = pg::parse_limit(l).map_err(Status::bad_request)?;
+            opts.limit = pg::parse_limit(l).map_err(|e| Status::bad_request(e.to_string()))?;
         }
         let errs = pg::validate_list_options(&opts);
         if !errs.is_empty() {
