@@ -645,29 +645,19 @@ impl Registry {
                     )?;
                     return conclude(r, warnings, opts.dry_run);
                 };
-                let (patched, shown) = match ptype {
+                let patched = match ptype {
                     PatchType::Json => {
-                        let p =
-                            twinstack_core::patch::json_patch(&old, &patch).map_err(patch_error)?;
-                        let shown = serde_json::to_string(&p).unwrap_or_default();
-                        (p, shown)
+                        twinstack_core::patch::json_patch(&old, &patch).map_err(patch_error)?
                     }
                     PatchType::Merge => {
-                        let p = twinstack_core::patch::merge_patch(&old, &patch)
-                            .map_err(patch_error)?;
-                        let shown = serde_json::to_string(&p).unwrap_or_default();
-                        (p, shown)
+                        twinstack_core::patch::merge_patch(&old, &patch).map_err(patch_error)?
                     }
-                    PatchType::Strategic => {
-                        let p = twinstack_core::patch::strategic_merge_patch(
-                            &old,
-                            &patch,
-                            twinstack_core::patch::PatchKind::from_kind(kind.info().kind),
-                        )
-                        .map_err(patch_error)?;
-                        // `fmt.Sprintf("%+v", patchMap)` in applyPatchToObject.
-                        (p, twinstack_core::patch::go_fmt(&patch))
-                    }
+                    PatchType::Strategic => twinstack_core::patch::strategic_merge_patch(
+                        &old,
+                        &patch,
+                        twinstack_core::patch::PatchKind::from_kind(kind.info().kind),
+                    )
+                    .map_err(patch_error)?,
                     PatchType::Apply => {
                         let mut body = patch.clone();
                         check_type(kind.as_ref(), &mut body)?;
@@ -676,16 +666,21 @@ impl Registry {
                             .map_err(|e| decode_error(kind.as_ref(), &e))?;
                         unknown_fields(kind.as_ref(), &[], &unknown, opts.validation)?;
                         let _ = cfg;
-                        let p = managed::apply(
+                        managed::apply(
                             kind.info(),
                             Some(&old),
                             &body,
                             &opts.manager,
                             opts.force,
                             &now_rfc3339(),
-                        )?;
-                        (p, String::new())
+                        )?
                     }
+                };
+                // The value the patcher's 422s show: the patched object as JSON, or Go's `%+v`
+                // of a strategic merge patch (`applyPatchToObject`). Only built on error.
+                let shown = |patched: &Value| match ptype {
+                    PatchType::Strategic => twinstack_core::patch::go_fmt(&patch),
+                    _ => serde_json::to_string(patched).unwrap_or_default(),
                 };
                 let (mut obj, warnings) = if ptype == PatchType::Apply {
                     let mut warnings = apply_strict_errors(&patch_strict, opts.validation)?;
@@ -703,13 +698,13 @@ impl Registry {
                     // The patcher decodes the patched object; its failures are 422s on `patch`.
                     let (obj, unknown) = kind
                         .decode(&patched)
-                        .map_err(|e| Abort::from(invalid_patch(&shown, &e)))?;
+                        .map_err(|e| Abort::from(invalid_patch(&shown(&patched), &e)))?;
                     let errs = strict_errors(&patch_strict, &unknown);
                     let warnings = match opts.validation {
                         _ if errs.is_empty() => vec![],
                         FieldValidation::Strict => {
                             let msg = format!("strict decoding error: {}", errs.join(", "));
-                            return Err(invalid_patch(&shown, &msg).into());
+                            return Err(invalid_patch(&shown(&patched), &msg).into());
                         }
                         FieldValidation::Warn => crate::decode::strict_warnings(&errs),
                         FieldValidation::Ignore => vec![],

@@ -1035,9 +1035,18 @@ fn legacy_watch_paths() {
         );
     }
     // They are GET routes: nothing is created through them.
-    let (code, _, _) = c.call(reqwest::Method::POST, "/api/v1/watch/namespaces/default/configmaps", "application/json", r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"sneaky"}}"#);
+    let (code, _, _) = c.call(
+        reqwest::Method::POST,
+        "/api/v1/watch/namespaces/default/configmaps",
+        "application/json",
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"sneaky"}}"#,
+    );
     assert_eq!(code, 405);
-    assert_eq!(c.call(reqwest::Method::GET, &format!("{CMS}/sneaky"), "", "").0, 404);
+    assert_eq!(
+        c.call(reqwest::Method::GET, &format!("{CMS}/sneaky"), "", "")
+            .0,
+        404
+    );
     let (code, _, body) = c.req(
         reqwest::Method::GET,
         "/apis/apps/v1/watch/namespaces/default/deployments?timeoutSeconds=1",
