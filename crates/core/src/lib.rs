@@ -2,8 +2,10 @@
 //! return values (objects, warnings, errors), so the server and offline checks share one rule.
 
 pub mod field;
+pub mod gojson;
 pub mod ipam;
 pub mod meta;
+pub mod pagination;
 pub mod patch;
 pub mod runtime;
 pub mod selector;

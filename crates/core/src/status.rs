@@ -169,14 +169,75 @@ impl Status {
         } else {
             format!("{} {} is invalid: {}", s.group_kind(), quoted, agg)
         };
+        // `StatusDetails` fields are `omitempty`: an empty name, group or kind is left out.
         let details = StatusDetails {
-            name: Some(name.into()),
+            name: (!name.is_empty()).then(|| name.into()),
             group: s.group_opt(),
-            kind: Some(s.kind.into()),
+            kind: (!s.kind.is_empty()).then(|| s.kind.into()),
             causes,
             ..Default::default()
         };
         Self::failure(422, "Invalid", msg, Some(details))
+    }
+
+    /// `NewInvalid(schema.GroupKind{Group: "meta.k8s.io", Kind: <options>}, "", errs)`: what the
+    /// handlers answer when `CreateOptions`, `UpdateOptions`, `PatchOptions` or `ListOptions`
+    /// do not validate (apimachinery `pkg/apis/meta/v1/validation`).
+    pub fn invalid_options(options_kind: &str, errs: &[FieldError]) -> Self {
+        Self::invalid(
+            "",
+            Subject {
+                group: "meta.k8s.io",
+                resource: "",
+                kind: options_kind,
+            },
+            errs,
+        )
+    }
+
+    /// `NewInvalid(schema.GroupKind{}, "", errs)`, as the patch handler words a patched object
+    /// that fails strict decoding: the message starts with a space (the empty kind).
+    pub fn invalid_patch(errs: &[FieldError]) -> Self {
+        Self::invalid(
+            "",
+            Subject {
+                group: "",
+                resource: "",
+                kind: "",
+            },
+            errs,
+        )
+    }
+
+    /// `NewRequestEntityTooLargeError(message)`: 413 `Request entity too large: <message>`.
+    pub fn request_entity_too_large(message: &str) -> Self {
+        Self::failure(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: {message}"),
+            None,
+        )
+    }
+
+    /// What `responsewriters.ErrorToAPIStatus` makes of an error that is not a Status (a plain
+    /// Go error from a library or etcd): 500, no reason (`StatusReasonUnknown` is empty), the
+    /// error's text as the message, no details. Examples: strategic merge patch errors
+    /// (`unknown patch type: ...`) and `etcdserver: request is too large`.
+    pub fn unknown_error(message: impl Into<String>) -> Self {
+        Self::failure(500, "", message.into(), None)
+    }
+
+    /// `NewTimeoutError(message, retryAfterSeconds)`: 504 `Timeout: <message>`.
+    pub fn timeout(message: &str, retry_after_seconds: i32) -> Self {
+        Self::failure(
+            504,
+            "Timeout",
+            format!("Timeout: {message}"),
+            Some(StatusDetails {
+                retry_after_seconds: (retry_after_seconds != 0).then_some(retry_after_seconds),
+                ..Default::default()
+            }),
+        )
     }
 
     pub fn bad_request(msg: impl Into<String>) -> Self {
@@ -215,13 +276,17 @@ impl Status {
         Self::failure(410, "Gone", msg.into(), None)
     }
 
+    /// The same failure with another code, reason and message (details kept).
+    pub fn with_code(mut self, code: u16, reason: &str, message: &str) -> Self {
+        self.code = code;
+        self.reason = reason.into();
+        self.message = message.into();
+        self
+    }
+
+    /// `limitedReadBody`: a request body over `limit` bytes.
     pub fn too_large(limit: usize) -> Self {
-        Self::failure(
-            413,
-            "RequestEntityTooLarge",
-            format!("Request entity too large: limit is {limit}"),
-            None,
-        )
+        Self::request_entity_too_large(&format!("limit is {limit}"))
     }
 
     pub fn unsupported_media_type(msg: impl Into<String>) -> Self {

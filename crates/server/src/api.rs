@@ -194,6 +194,9 @@ pub struct ResourceRequest {
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub subresource: Option<String>,
+    /// Addressed through the deprecated `/watch/` path prefix (`/api/v1/watch/pods`), which
+    /// makes a GET a watch as `?watch=true` does.
+    pub watch: bool,
 }
 
 /// Parses the path below `/runtimes/{runtime}`.
@@ -208,8 +211,24 @@ pub fn parse_target(segs: &[&str]) -> Target {
         ["apis", g] => Target::ApiGroup(g.to_string()),
         ["api", "v1"] => Target::ResourceList(String::new(), "v1".into()),
         ["apis", g, v] => Target::ResourceList(g.to_string(), v.to_string()),
+        // RequestInfoFactory's special verb `watch` right after the group version.
+        ["api", "v1", "watch", rest @ ..] if !rest.is_empty() => {
+            legacy_watch(resource_target("", "v1", rest))
+        }
+        ["apis", g, v, "watch", rest @ ..] if !rest.is_empty() => {
+            legacy_watch(resource_target(g, v, rest))
+        }
         ["api", "v1", rest @ ..] => resource_target("", "v1", rest),
         ["apis", g, v, rest @ ..] => resource_target(g, v, rest),
+        _ => Target::Unknown,
+    }
+}
+
+fn legacy_watch(t: Target) -> Target {
+    match t {
+        Target::Resource(r) if r.subresource.is_none() => {
+            Target::Resource(ResourceRequest { watch: true, ..r })
+        }
         _ => Target::Unknown,
     }
 }
@@ -223,6 +242,7 @@ fn resource_target(group: &str, version: &str, rest: &[&str]) -> Target {
             namespace: namespace.map(String::from),
             name: name.map(String::from),
             subresource: sub.map(String::from),
+            watch: false,
         })
     };
     match rest {
@@ -255,7 +275,7 @@ pub const USER: &str = "admin";
 fn verb_of(method: &Method, rr: Option<&ResourceRequest>, watch: bool) -> &'static str {
     let named = rr.is_some_and(|r| r.name.is_some());
     match *method {
-        Method::GET | Method::HEAD if watch => "watch",
+        Method::GET | Method::HEAD if watch || rr.is_some_and(|r| r.watch) => "watch",
         Method::GET | Method::HEAD if named || rr.is_none() => "get",
         Method::GET | Method::HEAD => "list",
         Method::POST => "create",
@@ -522,31 +542,188 @@ impl Ctx<'_> {
     }
 
     fn write_options(&self) -> Result<WriteOptions, Status> {
-        let dry_run = match self.query.get("dryRun").map(String::as_str) {
-            None | Some("") => false,
+        self.write_options_for("UpdateOptions", None)
+    }
+
+    /// The query's `CreateOptions`, `UpdateOptions` or `PatchOptions`, validated as
+    /// apimachinery's `ValidateCreateOptions`/`ValidateUpdateOptions`/`ValidatePatchOptions` do
+    /// (422 `PatchOptions.meta.k8s.io "" is invalid: ...`).
+    fn write_options_for(
+        &self,
+        options_kind: &str,
+        patch: Option<negotiate::PatchType>,
+    ) -> Result<WriteOptions, Status> {
+        use twinstack_core::field::{BadValue, FieldError, Path};
+        let q = self.query;
+        let field_manager = q.get("fieldManager").map(String::as_str).unwrap_or("");
+        let mut errs = Vec::new();
+        match patch {
+            Some(negotiate::PatchType::Apply) if field_manager.is_empty() => {
+                // kubectl defaults it; controllers have to set it.
+                errs.push(FieldError::required(
+                    &Path::new("fieldManager"),
+                    "is required for apply patch",
+                ));
+            }
+            Some(negotiate::PatchType::Apply) => {}
+            // Any value of `force` (even `false`) sets PatchOptions.Force.
+            Some(_) if q.contains_key("force") => errs.push(FieldError::forbidden(
+                &Path::new("force"),
+                "may not be specified for non-apply patch",
+            )),
+            _ => {}
+        }
+        errs.extend(validate_field_manager(field_manager));
+        let dry_run = match q.get("dryRun").map(String::as_str) {
+            None => false,
             Some("All") => true,
             Some(other) => {
-                return Err(Status::bad_request(format!(
-                    "Invalid dry run value: {other}. Supported values: All"
-                )))
+                errs.push(FieldError::not_supported(
+                    &Path::new("dryRun"),
+                    BadValue::list(&[other]),
+                    &["All"],
+                ));
+                false
             }
         };
-        let validation =
-            FieldValidation::parse(self.query.get("fieldValidation").map(String::as_str))?;
-        // Without fieldManager, the manager is the user agent's product name (as upstream).
-        let manager = self.query.get("fieldManager").cloned().unwrap_or_else(|| {
+        let validation = match q.get("fieldValidation").map(String::as_str) {
+            None | Some("") | Some("Warn") => FieldValidation::Warn,
+            Some("Strict") => FieldValidation::Strict,
+            Some("Ignore") => FieldValidation::Ignore,
+            Some(other) => {
+                errs.push(FieldError::not_supported(
+                    &Path::new("fieldValidation"),
+                    BadValue::str(other),
+                    &["", "Ignore", "Strict", "Warn"],
+                ));
+                FieldValidation::Warn
+            }
+        };
+        if !errs.is_empty() {
+            return Err(Status::invalid_options(options_kind, &errs));
+        }
+        // Without fieldManager, the manager is the user agent's product name (as upstream's
+        // managerOrUserAgent).
+        let manager = if field_manager.is_empty() {
             header_str(self.headers, header::USER_AGENT)
                 .and_then(|ua| ua.split('/').next())
                 .unwrap_or("unknown")
                 .to_string()
-        });
-        let force = self.query.get("force").is_some_and(|f| f == "true");
+        } else {
+            field_manager.to_string()
+        };
+        // PatchOptions.Force: absent is false; `0` and `false` (any case) are false; anything
+        // else, even empty, is true (`Convert_Slice_string_To_Pointer_bool`).
+        let force = q
+            .get("force")
+            .is_some_and(|f| f != "0" && !f.eq_ignore_ascii_case("false"));
         Ok(WriteOptions {
             dry_run,
             validation,
             manager,
             force,
         })
+    }
+
+    /// Decodes an object body of `bt` (create, update) as the apiserver's serializers do; JSON
+    /// and YAML errors are `the object provided is unrecognized (must be of type X): ...`.
+    fn decode_object(
+        &self,
+        kind: &dyn Kind,
+        bt: negotiate::BodyType,
+        bytes: &[u8],
+    ) -> Result<crate::decode::Decoded, Status> {
+        let info = kind.info();
+        let unrecognized =
+            |err: &str| Status::bad_request(crate::decode::unrecognized(info.kind, err, bytes));
+        let decoded = match bt {
+            negotiate::BodyType::Protobuf => {
+                return crate::proto::decode_k8s_protobuf_as(
+                    bytes,
+                    Some(&info.api_version()),
+                    Some(info.kind),
+                )
+                .map(crate::decode::Decoded::plain)
+                .map_err(|e| {
+                    Status::bad_request(format!(
+                        "{k} in version {v:?} cannot be handled as a {k}: {e}",
+                        k = info.kind,
+                        v = info.version
+                    ))
+                })
+            }
+            negotiate::BodyType::Yaml => crate::decode::parse_yaml(bytes),
+            negotiate::BodyType::Json => crate::decode::parse_json(bytes),
+        }
+        .map_err(|e| unrecognized(&crate::decode::interpret_error(&e)))?;
+        if let Some(e) = crate::decode::not_an_object(&decoded.value) {
+            return Err(unrecognized(&e));
+        }
+        Ok(decoded)
+    }
+
+    /// Decodes a PATCH body of `ptype` with the apiserver's texts: JSON syntax errors are
+    /// `error decoding patch: ...` under Warn/Strict (strictly decoded) and the library's own
+    /// otherwise; a JSON patch's operations are strictly decoded too
+    /// ([`twinstack_core::patch::json_patch_strict_errors`]).
+    fn decode_patch(
+        &self,
+        ptype: negotiate::PatchType,
+        bytes: &[u8],
+        validation: FieldValidation,
+    ) -> Result<crate::decode::Decoded, Status> {
+        use negotiate::PatchType;
+        let strict = validation != FieldValidation::Ignore;
+        if ptype == PatchType::Apply {
+            return crate::decode::parse_yaml(bytes).map_err(|e| {
+                Status::bad_request(format!(
+                    "error decoding YAML: error converting YAML to JSON: {e}"
+                ))
+            });
+        }
+        let mut decoded = crate::decode::parse_json(bytes).map_err(|e| {
+            Status::bad_request(match (ptype, strict) {
+                (PatchType::Json | PatchType::Merge, true) => format!("error decoding patch: {e}"),
+                // jsonpatch.MergePatch answers a syntax error with ErrBadJSONPatch.
+                (PatchType::Merge, false) => "Invalid JSON Patch".to_string(),
+                _ => e.to_string(),
+            })
+        })?;
+        if !strict {
+            decoded.strict_errors.clear();
+            return Ok(decoded);
+        }
+        match ptype {
+            PatchType::Json => {
+                let mut errs: Vec<String> = decoded
+                    .strict_errors
+                    .iter()
+                    .map(|e| format!("json patch {e}"))
+                    .collect();
+                errs.extend(
+                    twinstack_core::patch::json_patch_strict_errors(&decoded.value)
+                        .map_err(|e| e.to_status())?,
+                );
+                decoded.strict_errors = errs;
+            }
+            PatchType::Merge => {
+                // Strictly decoded into a map[string]interface{} first.
+                let kind = match &decoded.value {
+                    Value::Object(_) | Value::Null => None,
+                    Value::Array(_) => Some("array"),
+                    Value::String(_) => Some("string"),
+                    Value::Number(_) => Some("number"),
+                    Value::Bool(_) => Some("bool"),
+                };
+                if let Some(kind) = kind {
+                    return Err(Status::bad_request(format!(
+                        "error decoding patch: json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+                    )));
+                }
+            }
+            _ => {}
+        }
+        Ok(decoded)
     }
 
     async fn resource(&self, rr: &ResourceRequest, body: Body) -> Result<Response, Status> {
@@ -565,6 +742,10 @@ impl Ctx<'_> {
             return Err(Status::path_not_found());
         }
         let info = kind.info();
+        // The deprecated `/watch/` paths are routes for GET only.
+        if rr.watch && self.verb != "watch" {
+            return Err(Status::method_not_allowed(self.verb, info.subject()));
+        }
         // Namespaced kinds addressed without a namespace: only list/watch across namespaces.
         let ns = if info.namespaced {
             rr.namespace.clone()
@@ -581,7 +762,7 @@ impl Ctx<'_> {
                 let obj = reg.get(&rt, kind.as_ref(), ns.as_deref(), name)?;
                 self.object_or_table(kind.as_ref(), obj)
             }
-            ("list", None) => self.list(kind.as_ref(), ns.as_deref()),
+            ("list", None) => self.list(kind.as_ref(), ns.as_deref()).await,
             ("watch", _) => {
                 let mut q = self.query.clone();
                 if let Some(name) = &rr.name {
@@ -595,9 +776,10 @@ impl Ctx<'_> {
                 if info.namespaced && ns.is_none() {
                     return Err(Status::path_not_found());
                 }
-                let opts = self.write_options()?;
-                let body = self.body_json(kind.as_ref(), body).await?;
-                let r = reg.create(rt, kind.clone(), ns, body, opts).await?;
+                let (bt, bytes) = self.body_bytes(body).await?;
+                let opts = self.write_options_for("CreateOptions", None)?;
+                let body = self.decode_object(kind.as_ref(), bt, &bytes)?;
+                let r = reg.create_decoded(rt, kind.clone(), ns, body, opts).await?;
                 let code = if r.created {
                     StatusCode::CREATED
                 } else {
@@ -606,10 +788,11 @@ impl Ctx<'_> {
                 Ok(self.respond(code, &r.object, &r.warnings))
             }
             ("update", Some(name)) => {
-                let opts = self.write_options()?;
-                let body = self.body_json(kind.as_ref(), body).await?;
+                let (bt, bytes) = self.body_bytes(body).await?;
+                let opts = self.write_options_for("UpdateOptions", None)?;
+                let body = self.decode_object(kind.as_ref(), bt, &bytes)?;
                 let r = reg
-                    .update(rt, kind.clone(), ns, name.clone(), body, opts)
+                    .update_decoded(rt, kind.clone(), ns, name.clone(), body, opts)
                     .await?;
                 Ok(self.respond(StatusCode::OK, &r.object, &r.warnings))
             }
@@ -618,12 +801,11 @@ impl Ctx<'_> {
                     .ok_or_else(|| {
                     Status::unsupported_media_type(negotiate::PATCH_TYPES_MESSAGE)
                 })?;
-                let opts = self.write_options()?;
                 let bytes = read_body(body).await?;
-                let patch = crate::decode::parse_body(&bytes, ptype == negotiate::PatchType::Apply)
-                    .map_err(Status::bad_request)?;
+                let opts = self.write_options_for("PatchOptions", Some(ptype))?;
+                let patch = self.decode_patch(ptype, &bytes, opts.validation)?;
                 let r = reg
-                    .patch(rt, kind.clone(), ns, name.clone(), ptype, patch, opts)
+                    .patch_decoded(rt, kind.clone(), ns, name.clone(), ptype, patch, opts)
                     .await?;
                 let code = if r.created {
                     StatusCode::CREATED
@@ -756,33 +938,19 @@ impl Ctx<'_> {
         Ok(self.respond(StatusCode::OK, &v, &[]))
     }
 
-    async fn body_json(&self, kind: &dyn Kind, body: Body) -> Result<Value, Status> {
+    /// The body of a create or update and its media type (415 for an unknown one, 413 past
+    /// the body limit), in the order of the apiserver's handlers.
+    async fn body_bytes(
+        &self,
+        body: Body,
+    ) -> Result<(negotiate::BodyType, bytes_type::Bytes), Status> {
         let ct = header_str(self.headers, header::CONTENT_TYPE);
         let bt = negotiate::body_type(ct).ok_or_else(|| {
             Status::unsupported_media_type(
                 "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf",
             )
         })?;
-        let bytes = read_body(body).await?;
-        match bt {
-            negotiate::BodyType::Protobuf => {
-                let info = kind.info();
-                crate::proto::decode_k8s_protobuf_as(
-                    &bytes,
-                    Some(&info.api_version()),
-                    Some(info.kind),
-                )
-                .map_err(|e| {
-                    Status::bad_request(format!(
-                        "{k} in version {v:?} cannot be handled as a {k}: {e}",
-                        k = info.kind,
-                        v = info.version
-                    ))
-                })
-            }
-            _ => crate::decode::parse_body(&bytes, bt == negotiate::BodyType::Yaml)
-                .map_err(Status::bad_request),
-        }
+        Ok((bt, read_body(body).await?))
     }
 
     fn object_or_table(&self, kind: &dyn Kind, obj: Value) -> Result<Response, Status> {
@@ -800,63 +968,325 @@ impl Ctx<'_> {
         }
     }
 
-    fn list(&self, kind: &dyn Kind, ns: Option<&str>) -> Result<Response, Status> {
+    /// LIST with kube-apiserver's pagination: `limit`/`continue`, `resourceVersion` and
+    /// `resourceVersionMatch` (see [`Ctx::list_page`]).
+    async fn list(&self, kind: &dyn Kind, ns: Option<&str>) -> Result<Response, Status> {
         let (labels, fields) = selectors(self.query, kind)?;
-        if labels.is_none() && fields.is_none() && self.output()? == Output::Json {
-            return self.list_raw(kind, ns);
+        let output = self.output()?;
+        let filter = (labels.is_some() || fields.is_some()).then_some((&labels, &fields));
+        let page = self.list_page(kind, ns, filter).await?;
+        if filter.is_none() && output == Output::Json {
+            return Ok(list_raw(kind, page));
         }
-        let (objs, rev) = self.st.registry.list(&self.rt, kind, ns)?;
-        let items: Vec<Value> = objs
-            .into_iter()
-            .filter(|o| matches(kind, o, &labels, &fields))
-            .collect();
-        let rv = rev.to_string();
-        match self.output()? {
-            Output::Table => Ok(json_response(
-                StatusCode::OK,
-                &table_of(kind, &items, &rv, self.query, true),
-                &[],
-            )),
-            _ => {
-                let list = json!({
-                    "kind": format!("{}List", kind.info().kind),
-                    "apiVersion": kind.info().api_version(),
-                    "metadata": {"resourceVersion": rv},
-                    "items": items,
-                });
-                Ok(self.respond(StatusCode::OK, &list, &[]))
+        let mut items = Vec::with_capacity(page.items.len());
+        for item in page.items {
+            items.push(match item {
+                Listed::Object(v) => v,
+                Listed::Stored(kv) => self.st.registry.read_stored(&self.rt, kind, &kv.value)?,
+            });
+        }
+        let rv = page.revision.to_string();
+        let mut body = match output {
+            Output::Table => table_of(kind, &items, &rv, self.query, true),
+            _ => json!({
+                "kind": format!("{}List", kind.info().kind),
+                "apiVersion": kind.info().api_version(),
+                "metadata": {"resourceVersion": rv},
+                "items": items,
+            }),
+        };
+        if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+            if let Some(c) = page.continue_token {
+                m.insert("continue".into(), Value::String(c));
             }
+            if let Some(n) = page.remaining_item_count {
+                m.insert("remainingItemCount".into(), json!(n));
+            }
+        }
+        match output {
+            Output::Table => Ok(json_response(StatusCode::OK, &body, &[])),
+            _ => Ok(self.respond(StatusCode::OK, &body, &[])),
+        }
+    }
+
+    /// Reads one page of a collection as kube-apiserver 1.32 does (etcd3 store `GetList` and
+    /// the watch cache's `GetList`):
+    /// - `continue`: the token's revision (or the latest for `-1`) from the token's key; a
+    ///   compacted revision answers 410 with a token to go on at the latest revision;
+    /// - `resourceVersion=0`: the whole collection at the latest revision, `limit` ignored (the
+    ///   watch cache serves it);
+    /// - `resourceVersionMatch=Exact`, or a `resourceVersion` with `limit` and no match: that
+    ///   revision (410 when compacted);
+    /// - otherwise the latest revision, not older than `resourceVersion` (waiting up to 3 s);
+    /// - with `limit`, at most that many items and a continue token; with selectors, pages are
+    ///   filled by reading on (doubling the read up to 10000 keys); `remainingItemCount` only
+    ///   without selectors.
+    async fn list_page(
+        &self,
+        kind: &dyn Kind,
+        ns: Option<&str>,
+        filter: Option<(&Option<LabelSelector>, &Option<FieldSelector>)>,
+    ) -> Result<Page, Status> {
+        use twinstack_core::pagination as pg;
+        let q = self.query;
+        let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+        let mut opts = pg::ListOptions {
+            resource_version: get("resourceVersion"),
+            resource_version_match: get("resourceVersionMatch"),
+            limit: 0,
+            continue_token: get("continue"),
+            send_initial_events: q.contains_key("sendInitialEvents"),
+        };
+        if let Some(l) = q.get("limit") {
+            opts.limit = pg::parse_limit(l).map_err(|e| Status::bad_request(e.to_string()))?;
+        }
+        let errs = pg::validate_list_options(&opts);
+        if !errs.is_empty() {
+            return Err(Status::invalid_options("ListOptions", &errs));
+        }
+        let reg = &self.st.registry;
+        let prefix = crate::registry::collection_prefix(self.rt.name(), kind, ns);
+        let mut limit = usize::try_from(opts.limit.max(0)).unwrap_or(usize::MAX);
+        let rv = opts.resource_version.as_str();
+        let mut start: Option<String> = None;
+        let mut at: Option<u64> = None;
+        let continuing = !opts.continue_token.is_empty();
+        if continuing {
+            if !rv.is_empty() && rv != "0" {
+                return Err(Status::bad_request(
+                    "specifying resource version is not allowed when using continue",
+                ));
+            }
+            let c = pg::decode_continue(&opts.continue_token)
+                .map_err(|e| Status::bad_request(format!("invalid continue token: {e}")))?;
+            start = Some(format!("{prefix}{}", c.start));
+            at = u64::try_from(c.revision).ok();
+        } else if rv == "0" {
+            limit = 0;
+        } else if !rv.is_empty() {
+            let parsed = rv.parse::<u64>().map_err(|e| {
+                format!(
+                    "resourceVersion: Invalid value: {}: strconv.ParseUint: parsing {}: {}",
+                    twinstack_core::field::go_quote(rv),
+                    twinstack_core::field::go_quote(rv),
+                    if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) {
+                        "value out of range"
+                    } else {
+                        "invalid syntax"
+                    }
+                )
+            });
+            let m = opts.resource_version_match.as_str();
+            if m == "Exact" || (m.is_empty() && limit > 0) {
+                // Served by etcd at that revision.
+                at =
+                    Some(parsed.map_err(|e| {
+                        Status::bad_request(format!("invalid resource version: {e}"))
+                    })?);
+            } else {
+                // Served by the watch cache once it has seen that revision.
+                self.wait_for_revision(parsed.map_err(Status::unknown_error)?)
+                    .await?;
+            }
+        }
+        let store = &reg.store;
+        let mut page = Page {
+            items: Vec::new(),
+            revision: 0,
+            continue_token: None,
+            remaining_item_count: None,
+        };
+        let mut batch = limit;
+        let mut last_key = String::new();
+        let mut more;
+        loop {
+            let read = store
+                .list_at(&prefix, start.as_deref(), batch, at)
+                .map_err(|e| self.list_error(e, continuing, start.as_deref(), &prefix))?;
+            page.revision = read.revision;
+            at = Some(read.revision);
+            more = false;
+            let fetched = read.items.len();
+            for kv in read.items {
+                if limit > 0 && page.items.len() >= limit {
+                    more = true;
+                    break;
+                }
+                last_key.clone_from(&kv.key);
+                match filter {
+                    None => page.items.push(Listed::Stored(kv)),
+                    Some((labels, fields)) => {
+                        let obj = reg.read_stored(&self.rt, kind, &kv.value)?;
+                        if matches(kind, &obj, labels, fields) {
+                            page.items.push(Listed::Object(obj));
+                        }
+                    }
+                }
+            }
+            if filter.is_none() && read.more {
+                page.remaining_item_count = Some(read.remaining as i64);
+            }
+            if more || !read.more || limit == 0 {
+                more = more || (read.more && limit > 0);
+                break;
+            }
+            if page.items.len() >= limit {
+                more = true;
+                break;
+            }
+            // A selector dropped items: read on from the last key, twice as much.
+            let _ = fetched;
+            start = Some(format!("{last_key}\u{0}"));
+            batch = (batch * 2).min(pg::MAX_FETCH);
+        }
+        if more {
+            let rel = last_key.strip_prefix(&prefix).unwrap_or(&last_key);
+            page.continue_token = Some(pg::encode_continue(rel, page.revision as i64));
+        } else {
+            page.remaining_item_count = None;
+        }
+        Ok(page)
+    }
+
+    /// What a list answers when the store cannot read at the revision asked for.
+    fn list_error(
+        &self,
+        e: twinstack_store::StoreError,
+        continuing: bool,
+        start: Option<&str>,
+        prefix: &str,
+    ) -> Status {
+        use twinstack_core::pagination as pg;
+        match e {
+            twinstack_store::StoreError::Compacted { .. } if continuing => {
+                // handleCompactedErrorForPaging: go on from the same key at the latest revision.
+                let rel = start.and_then(|s| s.strip_prefix(prefix)).unwrap_or("");
+                let mut s = Status::expired(pg::INCONSISTENT_CONTINUE);
+                s.metadata = json!({"continue": pg::encode_continue_from(rel, -1)});
+                s
+            }
+            twinstack_store::StoreError::Compacted { .. } => Status::expired(pg::EXPIRED),
+            twinstack_store::StoreError::FutureRevision { .. } => {
+                Status::unknown_error("etcdserver: mvcc: required revision is a future revision")
+            }
+            other => Status::internal(other),
+        }
+    }
+
+    /// The watch cache's `waitUntilFreshAndBlock`: a list not older than `rv` waits up to 3 s for
+    /// the store to reach it, then answers 504 `Too large resource version`.
+    async fn wait_for_revision(&self, rv: u64) -> Result<(), Status> {
+        let store = &self.st.registry.store;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            let current = store.current_revision();
+            if current >= rv {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let mut s = Status::timeout(
+                    &format!("Too large resource version: {rv}, current: {current}"),
+                    1,
+                );
+                if let Some(d) = s.details.as_mut() {
+                    d.causes.push(twinstack_core::status::StatusCause {
+                        reason: Some("ResourceVersionTooLarge".into()),
+                        message: Some("Too large resource version".into()),
+                        field: None,
+                    });
+                }
+                return Err(s);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 }
 
-impl Ctx<'_> {
-    /// A JSON list built from the stored bytes without decoding them: the common
-    /// `kubectl get -o json` / client-library list stays cheap for large collections.
-    fn list_raw(&self, kind: &dyn Kind, ns: Option<&str>) -> Result<Response, Status> {
-        let (kvs, rev) = self.st.registry.list_raw(&self.rt, kind, ns)?;
-        let info = kind.info();
-        let head = json!({"kind": format!("{}List", info.kind), "apiVersion": info.api_version(),
-            "metadata": {"resourceVersion": rev.to_string()}});
-        let mut body = serde_json::to_vec(&head).unwrap();
-        body.pop(); // the closing brace
-        body.extend_from_slice(b",\"items\":[");
-        let total: usize = kvs.iter().map(|kv| kv.value.len() + 1).sum();
-        body.reserve(total + 2);
-        for (i, kv) in kvs.iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            body.extend_from_slice(&kv.value);
-        }
-        body.extend_from_slice(b"]}");
-        Ok((
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response())
+/// A page of a list.
+struct Page {
+    items: Vec<Listed>,
+    revision: u64,
+    continue_token: Option<String>,
+    remaining_item_count: Option<i64>,
+}
+
+/// An item of a page: the stored bytes, or the object already decoded to test a selector.
+enum Listed {
+    Stored(twinstack_store::KeyValue),
+    Object(Value),
+}
+
+/// A JSON list built from the stored bytes without decoding them: the common
+/// `kubectl get -o json` / client-library list stays cheap for large collections.
+fn list_raw(kind: &dyn Kind, page: Page) -> Response {
+    let info = kind.info();
+    let mut meta = json!({"resourceVersion": page.revision.to_string()});
+    if let Some(c) = page.continue_token {
+        meta["continue"] = Value::String(c);
     }
+    if let Some(n) = page.remaining_item_count {
+        meta["remainingItemCount"] = json!(n);
+    }
+    let head = json!({"kind": format!("{}List", info.kind), "apiVersion": info.api_version(),
+        "metadata": meta});
+    let mut body = serde_json::to_vec(&head).unwrap_or_default();
+    body.pop(); // the closing brace
+    body.extend_from_slice(b",\"items\":[");
+    let total: usize = page
+        .items
+        .iter()
+        .map(|i| match i {
+            Listed::Stored(kv) => kv.value.len() + 1,
+            Listed::Object(_) => 0,
+        })
+        .sum();
+    body.reserve(total + 2);
+    for (i, item) in page.items.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        match item {
+            Listed::Stored(kv) => body.extend_from_slice(&kv.value),
+            Listed::Object(v) => body.extend_from_slice(&serde_json::to_vec(v).unwrap_or_default()),
+        }
+    }
+    body.extend_from_slice(b"]}");
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// `apimachinery ValidateFieldManager`: at most 128 bytes of printable characters.
+fn validate_field_manager(m: &str) -> Vec<twinstack_core::field::FieldError> {
+    use twinstack_core::field::{BadValue, FieldError, Path};
+    let path = Path::new("fieldManager");
+    let mut errs = Vec::new();
+    if m.len() > 128 {
+        errs.push(FieldError::too_long(&path, 128));
+    }
+    for (i, c) in m.char_indices() {
+        if !go_is_print(c) {
+            errs.push(FieldError::invalid(
+                &path,
+                BadValue::str(m),
+                format!("invalid character U+{:04X} (at position {i})", c as u32),
+            ));
+        }
+    }
+    errs
+}
+
+/// Go's `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
+fn go_is_print(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    let format_char = matches!(c as u32, 0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB);
+    !(c.is_control() || c.is_whitespace() || format_char)
 }
 
 /// An OpenAPI document with its ETag; one addressed by its current hash may be cached for good.

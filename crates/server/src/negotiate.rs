@@ -91,7 +91,9 @@ pub fn patch_type(content_type: Option<&str>) -> Option<PatchType> {
         "application/json-patch+json" => Some(PatchType::Json),
         "application/merge-patch+json" => Some(PatchType::Merge),
         "application/strategic-merge-patch+json" => Some(PatchType::Strategic),
-        "application/apply-patch+yaml" | "application/apply-patch+cbor" => Some(PatchType::Apply),
+        // `application/apply-patch+cbor` needs the CBORServingAndStorage gate (alpha, off in
+        // 1.32): kube-apiserver answers it 415 like any unknown patch type.
+        "application/apply-patch+yaml" => Some(PatchType::Apply),
         _ => None,
     }
 }
@@ -101,6 +103,16 @@ pub const PATCH_TYPES_MESSAGE: &str = "the body of the request was in an unknown
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patch_types_of_kube_apiserver_1_32() {
+        assert_eq!(
+            patch_type(Some("application/apply-patch+yaml; charset=utf-8")),
+            Some(PatchType::Apply)
+        );
+        assert_eq!(patch_type(Some("application/apply-patch+cbor")), None);
+        assert_eq!(patch_type(Some("application/json")), None);
+    }
 
     #[test]
     fn kubectl_accept_headers() {

@@ -2,6 +2,7 @@
 //! kind's strategy inside one store transaction (decode → default → allocate → validate →
 //! persist), with kube-apiserver's metadata rules, optimistic concurrency and dry run.
 
+use crate::decode::Decoded;
 use crate::kinds::{DeleteAction, Kind, WriteCtx};
 use crate::managed;
 use crate::runtimes::Runtime;
@@ -14,25 +15,12 @@ use twinstack_core::meta;
 use twinstack_core::status::Status;
 use twinstack_store::Store;
 
+/// `fieldValidation` (the apiserver's default is `Warn`; the API layer parses and validates it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldValidation {
     Strict,
     Warn,
     Ignore,
-}
-
-impl FieldValidation {
-    /// The real server's default when the parameter is absent is `Warn`.
-    pub fn parse(s: Option<&str>) -> Result<Self, Status> {
-        match s.unwrap_or("Warn") {
-            "Strict" => Ok(Self::Strict),
-            "Warn" | "" => Ok(Self::Warn),
-            "Ignore" => Ok(Self::Ignore),
-            other => Err(Status::bad_request(format!(
-                "fieldValidation parameter unsupported: {other}. Supported values: Ignore, Warn, Strict"
-            ))),
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -148,35 +136,130 @@ fn name_rule(kind: &dyn Kind) -> meta::NameValidation {
     }
 }
 
-fn strict_decoding_error(kind: &dyn Kind, unknown: &[String]) -> Status {
-    let fields: Vec<String> = unknown
+/// The strict errors of a decode, in upstream's order: those found in the body's bytes
+/// (duplicate fields), then the unknown fields (`unknown field "spec.x"`).
+fn strict_errors(body_strict: &[String], unknown: &[String]) -> Vec<String> {
+    body_strict
         .iter()
-        .map(|f| format!("unknown field {}", twinstack_core::field::go_quote(f)))
-        .collect();
+        .cloned()
+        .chain(
+            unknown
+                .iter()
+                .map(|f| format!("unknown field {}", twinstack_core::field::go_quote(f))),
+        )
+        .collect()
+}
+
+fn strict_decoding_error(kind: &dyn Kind, errs: &[String]) -> Status {
     Status::bad_request(format!(
         "{k} in version {v:?} cannot be handled as a {k}: strict decoding error: {}",
-        fields.join(", "),
+        errs.join(", "),
         k = kind.info().kind,
         v = kind.info().version
     ))
 }
 
-/// Applies `fieldValidation` to the unknown fields decoding found.
+/// Applies `fieldValidation` to the strict errors of a create or update body: Strict refuses
+/// with 400, Warn turns each into a `Warning` (a YAML error one per line), Ignore drops them.
 fn unknown_fields(
     kind: &dyn Kind,
+    body_strict: &[String],
     unknown: &[String],
     v: FieldValidation,
 ) -> Result<Vec<String>, Status> {
-    if unknown.is_empty() {
+    let errs = strict_errors(body_strict, unknown);
+    if errs.is_empty() {
         return Ok(vec![]);
     }
     match v {
-        FieldValidation::Strict => Err(strict_decoding_error(kind, unknown)),
-        FieldValidation::Warn => Ok(unknown
-            .iter()
-            .map(|f| format!("unknown field {}", twinstack_core::field::go_quote(f)))
-            .collect()),
+        FieldValidation::Strict => Err(strict_decoding_error(kind, &errs)),
+        FieldValidation::Warn => Ok(crate::decode::strict_warnings(&errs)),
         FieldValidation::Ignore => Ok(vec![]),
+    }
+}
+
+/// `applyPatcher`: the apply configuration's duplicate keys (go-yaml's strict errors) refuse an
+/// apply under Strict (`error strict decoding YAML: ...`) and warn under Warn.
+fn apply_strict_errors(errs: &[String], v: FieldValidation) -> Result<Vec<String>, Status> {
+    let errs: Vec<String> = errs
+        .iter()
+        .map(|e| format!("error converting YAML to JSON: {e}"))
+        .collect();
+    match v {
+        _ if errs.is_empty() => Ok(vec![]),
+        FieldValidation::Strict => Err(Status::bad_request(format!(
+            "error strict decoding YAML: {}",
+            errs.join(", ")
+        ))),
+        FieldValidation::Warn => Ok(crate::decode::strict_warnings(&errs)),
+        FieldValidation::Ignore => Ok(vec![]),
+    }
+}
+
+/// How the patch handler reports a patched object that does not decode or, under Strict, has
+/// strict errors: `NewInvalid(GroupKind{}, "", [field.Invalid("patch", <shown>, err)])`.
+fn invalid_patch(shown: &str, err: &str) -> Status {
+    Status::invalid_patch(&[twinstack_core::field::FieldError::invalid(
+        &Path::new("patch"),
+        twinstack_core::field::BadValue::str(shown),
+        err,
+    )])
+}
+
+/// rest.EnsureObjectNamespaceMatchesRequestNamespace with ExpectedNamespaceForResource: a
+/// patched object keeps the request's namespace; another one is refused.
+fn ensure_namespace(obj: &mut Value, kind: &dyn Kind, ns: Option<&str>) -> Result<(), Status> {
+    let info = kind.info();
+    let request = if info.namespaced && !(info.group.is_empty() && info.plural == "namespaces") {
+        ns.unwrap_or("")
+    } else {
+        ""
+    };
+    let have = meta_str(obj, "namespace").unwrap_or("").to_string();
+    if have == request {
+        return Ok(());
+    }
+    if have.is_empty() || request.is_empty() {
+        let m = metadata_mut(obj);
+        if request.is_empty() {
+            m.remove("namespace");
+        } else {
+            m.insert("namespace".into(), Value::String(request.into()));
+        }
+        return Ok(());
+    }
+    Err(Status::bad_request(
+        "the namespace of the provided object does not match the namespace sent on the request",
+    ))
+}
+
+/// etcd's default `--max-request-bytes` (1.5 MiB), the largest object kube-apiserver's storage
+/// takes. twinstack applies it to the stored JSON.
+pub const MAX_OBJECT_BYTES: usize = 1536 * 1024;
+
+/// What etcd answers past [`MAX_OBJECT_BYTES`] (rpctypes `ErrRequestTooLarge`), passed on by
+/// kube-apiserver as a plain 500.
+pub const REQUEST_TOO_LARGE: &str = "etcdserver: request is too large";
+
+/// The bytes to store for `obj`, within etcd's limit. As the create, update and (non-apply) patch
+/// handlers do on `etcdserver: request is too large`, an object over the limit is tried once
+/// more without its managedFields (which can be large); `keep_managed` (server-side apply) skips
+/// that. A dry run never reaches etcd upstream, so it is not limited (its transaction is thrown
+/// away).
+fn storage_bytes(obj: &mut Value, keep_managed: bool, dry_run: bool) -> Result<Vec<u8>, Status> {
+    let bytes = serde_json::to_vec(obj).map_err(Status::internal)?;
+    if bytes.len() <= MAX_OBJECT_BYTES || dry_run {
+        return Ok(bytes);
+    }
+    if keep_managed || obj.pointer("/metadata/managedFields").is_none() {
+        return Err(Status::unknown_error(REQUEST_TOO_LARGE));
+    }
+    metadata_mut(obj).remove("managedFields");
+    let bytes = serde_json::to_vec(obj).map_err(Status::internal)?;
+    if bytes.len() <= MAX_OBJECT_BYTES {
+        Ok(bytes)
+    } else {
+        Err(Status::unknown_error(REQUEST_TOO_LARGE))
     }
 }
 
@@ -277,6 +360,17 @@ impl Registry {
         obj
     }
 
+    /// A stored object as the API serves it (read defaulting applied).
+    pub fn read_stored(
+        &self,
+        rt: &Runtime,
+        kind: &dyn Kind,
+        bytes: &[u8],
+    ) -> Result<Value, Status> {
+        let v: Value = serde_json::from_slice(bytes).map_err(Status::internal)?;
+        Ok(self.decorate(rt, kind, v))
+    }
+
     /// GET of one object.
     pub fn get(
         &self,
@@ -353,9 +447,27 @@ impl Registry {
         rt: Arc<Runtime>,
         kind: Arc<dyn Kind>,
         ns: Option<String>,
-        mut body: Value,
+        body: Value,
         opts: WriteOptions,
     ) -> Result<WriteResult, Status> {
+        self.create_decoded(rt, kind, ns, Decoded::plain(body), opts)
+            .await
+    }
+
+    /// POST of a decoded request body, whose strict errors (duplicate fields) count with the
+    /// unknown fields under `fieldValidation`.
+    pub async fn create_decoded(
+        &self,
+        rt: Arc<Runtime>,
+        kind: Arc<dyn Kind>,
+        ns: Option<String>,
+        body: Decoded,
+        opts: WriteOptions,
+    ) -> Result<WriteResult, Status> {
+        let Decoded {
+            value: mut body,
+            strict_errors: body_strict,
+        } = body;
         check_type(kind.as_ref(), &mut body)?;
         if let (Some(ns), Some(bns)) = (&ns, meta_str(&body, "namespace")) {
             if !bns.is_empty() && bns != ns && kind.info().namespaced {
@@ -365,7 +477,7 @@ impl Registry {
         let (obj, unknown) = kind
             .decode(&body)
             .map_err(|e| decode_error(kind.as_ref(), &e))?;
-        let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
+        let warnings = unknown_fields(kind.as_ref(), &body_strict, &unknown, opts.validation)?;
         // Field ownership depends only on the object as sent, so it is computed here rather
         // than on the store's single writer thread.
         let managed_fields = initial_managed_fields(kind.info(), &obj, &opts.manager);
@@ -395,9 +507,27 @@ impl Registry {
         kind: Arc<dyn Kind>,
         ns: Option<String>,
         name: String,
-        mut body: Value,
+        body: Value,
         opts: WriteOptions,
     ) -> Result<WriteResult, Status> {
+        self.update_decoded(rt, kind, ns, name, Decoded::plain(body), opts)
+            .await
+    }
+
+    /// PUT of a decoded request body (see [`Registry::create_decoded`]).
+    pub async fn update_decoded(
+        &self,
+        rt: Arc<Runtime>,
+        kind: Arc<dyn Kind>,
+        ns: Option<String>,
+        name: String,
+        body: Decoded,
+        opts: WriteOptions,
+    ) -> Result<WriteResult, Status> {
+        let Decoded {
+            value: mut body,
+            strict_errors: body_strict,
+        } = body;
         check_type(kind.as_ref(), &mut body)?;
         if let Some(bname) = meta_str(&body, "name") {
             if bname != name {
@@ -414,7 +544,7 @@ impl Registry {
         let (obj, unknown) = kind
             .decode(&body)
             .map_err(|e| decode_error(kind.as_ref(), &e))?;
-        let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
+        let warnings = unknown_fields(kind.as_ref(), &body_strict, &unknown, opts.validation)?;
         let res = self
             .store
             .txn(move |txn| -> Result<WriteResult, Abort> {
@@ -442,20 +572,37 @@ impl Registry {
         patch: Value,
         opts: WriteOptions,
     ) -> Result<WriteResult, Status> {
+        self.patch_decoded(rt, kind, ns, name, ptype, Decoded::plain(patch), opts)
+            .await
+    }
+
+    /// PATCH with the strict errors the patch body's decoding found (duplicate fields, a JSON
+    /// patch's unknown operation fields), handled as the apiserver's patcher does: warnings under
+    /// Warn; under Strict a 422 once the patch has applied (400 for an apply patch).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn patch_decoded(
+        &self,
+        rt: Arc<Runtime>,
+        kind: Arc<dyn Kind>,
+        ns: Option<String>,
+        name: String,
+        ptype: PatchType,
+        patch: Decoded,
+        opts: WriteOptions,
+    ) -> Result<WriteResult, Status> {
         if ptype == PatchType::Apply && opts.manager.is_empty() {
-            return Err(Status::invalid(
-                "",
-                twinstack_core::status::Subject {
-                    group: "meta.k8s.io",
-                    resource: "patchoptions",
-                    kind: "PatchOptions",
-                },
+            return Err(Status::invalid_options(
+                "PatchOptions",
                 &[twinstack_core::field::FieldError::required(
                     &Path::new("fieldManager"),
                     "is required for apply patch",
                 )],
             ));
         }
+        let Decoded {
+            value: patch,
+            strict_errors: patch_strict,
+        } = patch;
         let res = self
             .store
             .txn(move |txn| -> Result<WriteResult, Abort> {
@@ -480,10 +627,17 @@ impl Registry {
                         opts.force,
                         &now_rfc3339(),
                     )?;
-                    let (obj, unknown) = kind
+                    let mut warnings = apply_strict_errors(&patch_strict, opts.validation)?;
+                    let (mut obj, unknown) = kind
                         .decode(&applied)
                         .map_err(|e| decode_error(kind.as_ref(), &e))?;
-                    let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
+                    warnings.extend(unknown_fields(
+                        kind.as_ref(),
+                        &[],
+                        &unknown,
+                        opts.validation,
+                    )?);
+                    ensure_namespace(&mut obj, kind.as_ref(), ns.as_deref())?;
                     let managed_fields = obj.pointer("/metadata/managedFields").cloned();
                     let r = create_in_txn(
                         txn,
@@ -515,7 +669,7 @@ impl Registry {
                         let (cfg, unknown) = kind
                             .decode(&body)
                             .map_err(|e| decode_error(kind.as_ref(), &e))?;
-                        unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
+                        unknown_fields(kind.as_ref(), &[], &unknown, opts.validation)?;
                         let _ = cfg;
                         managed::apply(
                             kind.info(),
@@ -527,17 +681,49 @@ impl Registry {
                         )?
                     }
                 };
-                if meta_str(&patched, "name") != Some(name.as_str()) {
+                // The value the patcher's 422s show: the patched object as JSON, or Go's `%+v`
+                // of a strategic merge patch (`applyPatchToObject`). Only built on error.
+                let shown = |patched: &Value| match ptype {
+                    PatchType::Strategic => twinstack_core::patch::go_fmt(&patch),
+                    _ => serde_json::to_string(patched).unwrap_or_default(),
+                };
+                let (mut obj, warnings) = if ptype == PatchType::Apply {
+                    let mut warnings = apply_strict_errors(&patch_strict, opts.validation)?;
+                    let (obj, unknown) = kind
+                        .decode(&patched)
+                        .map_err(|e| decode_error(kind.as_ref(), &e))?;
+                    warnings.extend(unknown_fields(
+                        kind.as_ref(),
+                        &[],
+                        &unknown,
+                        opts.validation,
+                    )?);
+                    (obj, warnings)
+                } else {
+                    // The patcher decodes the patched object; its failures are 422s on `patch`.
+                    let (obj, unknown) = kind
+                        .decode(&patched)
+                        .map_err(|e| Abort::from(invalid_patch(&shown(&patched), &e)))?;
+                    let errs = strict_errors(&patch_strict, &unknown);
+                    let warnings = match opts.validation {
+                        _ if errs.is_empty() => vec![],
+                        FieldValidation::Strict => {
+                            let msg = format!("strict decoding error: {}", errs.join(", "));
+                            return Err(invalid_patch(&shown(&patched), &msg).into());
+                        }
+                        FieldValidation::Warn => crate::decode::strict_warnings(&errs),
+                        FieldValidation::Ignore => vec![],
+                    };
+                    (obj, warnings)
+                };
+                ensure_namespace(&mut obj, kind.as_ref(), ns.as_deref())?;
+                if meta_str(&obj, "name") != Some(name.as_str()) {
                     return Err(Status::bad_request(format!(
                         "the name of the object ({}) does not match the name on the URL ({name})",
-                        meta_str(&patched, "name").unwrap_or("")
+                        meta_str(&obj, "name").unwrap_or("")
                     ))
                     .into());
                 }
-                let (obj, unknown) = kind
-                    .decode(&patched)
-                    .map_err(|e| decode_error(kind.as_ref(), &e))?;
-                let warnings = unknown_fields(kind.as_ref(), &unknown, opts.validation)?;
                 let op = if ptype == PatchType::Apply {
                     "Apply"
                 } else {
@@ -974,7 +1160,8 @@ fn create_in_txn(
     metadata_mut(&mut obj).insert("resourceVersion".into(), Value::String(rv));
     // Stored objects are already read-defaulted, so lists can serve the stored bytes as they are.
     kind.on_read(rt, &mut obj);
-    txn.put_json(&key, &obj);
+    let bytes = storage_bytes(&mut obj, false, opts.dry_run)?;
+    txn.put_raw(&key, bytes);
     if opts.dry_run {
         metadata_mut(&mut obj).remove("resourceVersion");
     }
@@ -1094,7 +1281,8 @@ fn update_in_txn(
     let rv = txn.revision().to_string();
     metadata_mut(&mut new).insert("resourceVersion".into(), Value::String(rv));
     kind.on_read(rt, &mut new);
-    txn.put_json(key, &new);
+    let bytes = storage_bytes(&mut new, operation == "Apply", opts.dry_run)?;
+    txn.put_raw(key, bytes);
     if opts.dry_run {
         metadata_mut(&mut new).insert("resourceVersion".into(), Value::String(old_rv));
     }

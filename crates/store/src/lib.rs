@@ -125,6 +125,8 @@ pub struct ListPage {
     pub revision: u64,
     /// Whether more keys follow under the prefix (continue after the last item's key).
     pub more: bool,
+    /// How many keys follow the page under the prefix (etcd's `count` minus the page).
+    pub remaining: u64,
 }
 
 /// State shared between the handles and the writer thread.
@@ -390,7 +392,104 @@ impl Store {
             items,
             revision,
             more,
+            remaining: u64::from(more),
         })
+    }
+
+    /// A page of the keys under `prefix` from `start` on (inclusive; `None`: from the first), as
+    /// they were at `revision` (`None`: the current one), at most `limit` of them (0: no limit),
+    /// with the number of keys after the page: what etcd's range request at a revision gives the
+    /// apiserver's paginated lists.
+    ///
+    /// A past revision is rebuilt from the log: a key changed since keeps the value it had
+    /// before its first change after `revision` (absent if that change created it). Fails with
+    /// [`StoreError::Compacted`] below the compacted revision and [`StoreError::FutureRevision`]
+    /// beyond the current one. The cost is one key scan from `start` (for the count) plus the
+    /// log since `revision`; only the page's values are copied.
+    pub fn list_at(
+        &self,
+        prefix: &str,
+        start: Option<&str>,
+        limit: usize,
+        revision: Option<u64>,
+    ) -> Result<ListPage, StoreError> {
+        let r = self.read()?;
+        let (current, compacted) = Self::snapshot_revision(&r)?;
+        let at = revision.unwrap_or(current);
+        if at > current {
+            return Err(StoreError::FutureRevision {
+                requested: at,
+                current,
+            });
+        }
+        if at < compacted {
+            return Err(StoreError::Compacted {
+                requested: at,
+                compacted,
+            });
+        }
+        let from = |key: &str| key.starts_with(prefix) && start.is_none_or(|s| key >= s);
+        // Keys changed after `at`, with what they held at `at`.
+        let mut past: std::collections::BTreeMap<String, Option<KeyValue>> = Default::default();
+        if at < current {
+            let log = r.open_table(LOG)?;
+            for item in log.range::<u64>((at + 1)..=current)? {
+                let (k, v) = item?;
+                for e in decode_log(k.value(), v.value())? {
+                    if from(&e.kv.key) {
+                        past.entry(e.kv.key).or_insert(e.prev);
+                    }
+                }
+            }
+        }
+        let limit = if limit == 0 { usize::MAX } else { limit };
+        let mut page = ListPage {
+            items: Vec::new(),
+            revision: at,
+            more: false,
+            remaining: 0,
+        };
+        let take = |kv: Option<KeyValue>, page: &mut ListPage| {
+            let Some(kv) = kv else { return };
+            if page.items.len() < limit {
+                page.items.push(kv);
+            } else {
+                page.remaining += 1;
+            }
+        };
+        let mut past = past.into_iter().peekable();
+        let kv = r.open_table(KV)?;
+        let lower = txn::effective_start(prefix, start.map_or(Bound::Unbounded, Bound::Included));
+        for item in kv.range::<&str>((lower, Bound::Unbounded))? {
+            let (k, v) = item?;
+            let key = k.value();
+            if !key.starts_with(prefix) {
+                break;
+            }
+            // Keys deleted since `at` that sort before this one.
+            while let Some((pk, _)) = past.peek() {
+                if pk.as_str() >= key {
+                    break;
+                }
+                let (_, old) = past.next().expect("peeked");
+                take(old, &mut page);
+            }
+            match past.peek() {
+                Some((pk, _)) if pk == key => {
+                    let (_, old) = past.next().expect("peeked");
+                    take(old, &mut page);
+                }
+                _ if page.items.len() < limit => {
+                    take(Some(types::decode_kv(key, v.value())?), &mut page)
+                }
+                _ => page.remaining += 1,
+            }
+        }
+        for (_, old) in past {
+            take(old, &mut page);
+        }
+        page.more = page.remaining > 0;
+        Ok(page)
     }
 
     /// Number of keys under `prefix` (a key scan without decoding values) and the snapshot

@@ -123,6 +123,93 @@ async fn pagination() {
     assert_eq!(page.items[0].key, "/p/00");
 }
 
+/// Pages at a past revision show the keys as they were then, whatever changed since, and
+/// count what follows; compacted and future revisions fail as etcd's range does.
+#[tokio::test]
+async fn list_at_a_past_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(&dir);
+    for i in 0..6 {
+        s.put(&format!("/p/{i}"), vec![i]).await.unwrap();
+    }
+    let then = s.current_revision();
+    // After `then`: one key changed, one deleted, one created, and a key outside the prefix.
+    s.put("/p/1", vec![10]).await.unwrap();
+    s.delete("/p/2").await.unwrap();
+    s.put("/p/25", vec![25]).await.unwrap();
+    s.put("/q", vec![]).await.unwrap();
+
+    let keys = |p: &ListPage| p.items.iter().map(|kv| kv.key.clone()).collect::<Vec<_>>();
+    let page = s.list_at("/p/", None, 3, Some(then)).unwrap();
+    assert_eq!(keys(&page), ["/p/0", "/p/1", "/p/2"]);
+    assert_eq!(page.items[1].value, vec![1]);
+    assert_eq!((page.revision, page.more, page.remaining), (then, true, 3));
+    let next = s.list_at("/p/", Some("/p/2\0"), 3, Some(then)).unwrap();
+    assert_eq!(keys(&next), ["/p/3", "/p/4", "/p/5"]);
+    assert!(!next.more);
+    // The same pages now.
+    let now = s.list_at("/p/", None, 0, None).unwrap();
+    assert_eq!(
+        keys(&now),
+        ["/p/0", "/p/1", "/p/25", "/p/3", "/p/4", "/p/5"]
+    );
+    assert_eq!(now.items[1].value, vec![10]);
+    assert_eq!(now.revision, s.current_revision());
+    assert_eq!(
+        s.list_at("/p/", None, 0, Some(then + 100)).unwrap_err(),
+        StoreError::FutureRevision {
+            requested: then + 100,
+            current: s.current_revision()
+        }
+    );
+    s.compact(then + 1).await.unwrap();
+    assert!(matches!(
+        s.list_at("/p/", None, 0, Some(then)),
+        Err(StoreError::Compacted { .. })
+    ));
+    assert_eq!(
+        keys(&s.list_at("/p/", None, 0, Some(then + 1)).unwrap()).len(),
+        6
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Reading at every past revision matches a model of the key space kept at each revision.
+    #[test]
+    fn list_at_matches_the_history(ops in proptest::collection::vec((0u8..6, proptest::option::of(0u8..50)), 1..40), limit in 0usize..4) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let s = open(&dir);
+            let mut model: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+            let mut history = vec![(s.current_revision(), model.clone())];
+            for (k, v) in ops {
+                let key = format!("/m/{k}");
+                match v {
+                    Some(v) => { s.put(&key, vec![v]).await.unwrap(); model.insert(key, vec![v]); }
+                    None => { s.delete(&key).await.unwrap(); model.remove(&key); }
+                }
+                history.push((s.current_revision(), model.clone()));
+            }
+            for (rev, want) in history {
+                // Walk all pages at `rev` as a client would.
+                let mut got = Vec::new();
+                let mut start: Option<String> = None;
+                loop {
+                    let page = s.list_at("/m/", start.as_deref(), limit, Some(rev)).unwrap();
+                    got.extend(page.items.iter().map(|kv| (kv.key.clone(), kv.value.clone())));
+                    if !page.more { break; }
+                    start = Some(format!("{}\0", page.items.last().unwrap().key));
+                }
+                let want: Vec<_> = want.into_iter().collect();
+                prop_assert_eq!(got, want);
+            }
+            Ok(())
+        })?;
+    }
+}
+
 #[tokio::test]
 async fn failed_or_panicking_closure_commits_nothing() {
     let dir = tempfile::tempdir().unwrap();

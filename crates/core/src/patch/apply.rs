@@ -20,6 +20,7 @@ use super::json::{json_eq, prune_nulls};
 use super::schema::{field, key_default, FieldMeta, PatchKind, SsaList, Ty};
 use crate::status::{Status, StatusCause, StatusDetails};
 use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// `metav1.ManagedFieldsOperationType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -324,14 +325,22 @@ fn compare(
         let la = l.and_then(Value::as_array).unwrap_or(&empty);
         let ra = r.and_then(Value::as_array).unwrap_or(&empty);
         if let (Some(lp), Some(rp)) = (list_elements(la, meta.ssa), list_elements(ra, meta.ssa)) {
-            let mut seen: Vec<&PathElement> = Vec::new();
+            // First position of each element (lookups stay logarithmic for long lists).
+            fn first(pes: &[PathElement]) -> BTreeMap<&PathElement, usize> {
+                let mut m = BTreeMap::new();
+                for (i, p) in pes.iter().enumerate() {
+                    m.entry(p).or_insert(i);
+                }
+                m
+            }
+            let (lpos, rpos) = (first(&lp), first(&rp));
+            let mut seen: BTreeSet<&PathElement> = BTreeSet::new();
             for pe in lp.iter().chain(rp.iter()) {
-                if seen.contains(&pe) {
+                if !seen.insert(pe) {
                     continue;
                 }
-                seen.push(pe);
-                let li = lp.iter().position(|p| p == pe).map(|i| &la[i]);
-                let ri = rp.iter().position(|p| p == pe).map(|i| &ra[i]);
+                let li = lpos.get(pe).map(|i| &la[*i]);
+                let ri = rpos.get(pe).map(|i| &ra[*i]);
                 path.push(pe.clone());
                 compare(li, ri, item_meta(&meta), path, out);
                 path.pop();
@@ -399,19 +408,21 @@ fn merge_list_items(
     rp: &[PathElement],
     im: FieldMeta,
 ) -> Vec<Value> {
-    fn dedup(pes: &[PathElement]) -> Vec<(usize, &PathElement)> {
+    fn dedup(pes: &[PathElement]) -> (Vec<(usize, &PathElement)>, BTreeMap<&PathElement, usize>) {
         let mut out: Vec<(usize, &PathElement)> = Vec::new();
+        let mut first: BTreeMap<&PathElement, usize> = BTreeMap::new();
         for (i, pe) in pes.iter().enumerate() {
-            if !out.iter().any(|(_, p)| *p == pe) {
+            if let std::collections::btree_map::Entry::Vacant(e) = first.entry(pe) {
+                e.insert(i);
                 out.push((i, pe));
             }
         }
-        out
+        (out, first)
     }
-    let lo = dedup(lp);
-    let ro = dedup(rp);
-    let in_l = |pe: &PathElement| lo.iter().find(|(_, p)| *p == pe).map(|(i, _)| *i);
-    let in_r = |pe: &PathElement| ro.iter().find(|(_, p)| *p == pe).map(|(i, _)| *i);
+    let (lo, lfirst) = dedup(lp);
+    let (ro, rfirst) = dedup(rp);
+    let in_l = |pe: &PathElement| lfirst.get(pe).copied();
+    let in_r = |pe: &PathElement| rfirst.get(pe).copied();
     let mut shared: std::collections::VecDeque<&PathElement> = ro
         .iter()
         .filter(|(_, p)| in_l(p).is_some())
@@ -465,39 +476,67 @@ fn merge_list_items(
 // ---------------------------------------------------------------------------------------------
 // Removal of a path (prune)
 
-fn remove_path(v: &mut Value, path: &[PathElement], meta: FieldMeta) {
-    let Some((first, rest)) = path.split_first() else {
-        return;
-    };
-    match (first, v) {
-        (PathElement::Field(k), Value::Object(m)) => {
-            if rest.is_empty() {
-                m.shift_remove(k);
-            } else if let Some(child) = m.get_mut(k) {
-                remove_path(child, rest, field(meta.ty, k));
-            }
+/// Removes every path of `paths` (none empty) from `v` in one walk: each list's items are
+/// identified once, not once per path, so dropping many items of a long list stays linear.
+/// Items of associative and set lists are matched by their first occurrence, as a lookup by
+/// element finds them; index paths address the list as it was before the walk.
+fn remove_paths(v: &mut Value, paths: &[&[PathElement]], meta: FieldMeta) {
+    // Per first element: whether it goes entirely, and the paths below it.
+    let mut groups: BTreeMap<&PathElement, (bool, Vec<&[PathElement]>)> = BTreeMap::new();
+    for p in paths {
+        let Some((first, rest)) = p.split_first() else {
+            continue;
+        };
+        let g = groups.entry(first).or_default();
+        if rest.is_empty() {
+            g.0 = true;
+        } else {
+            g.1.push(rest);
         }
-        (PathElement::Index(i), Value::Array(a)) => {
-            if rest.is_empty() {
-                if *i < a.len() {
-                    a.remove(*i);
+    }
+    match v {
+        Value::Object(m) => {
+            for (pe, (whole, rests)) in groups {
+                let PathElement::Field(k) = pe else {
+                    continue;
+                };
+                if whole {
+                    m.shift_remove(k);
+                } else if let Some(child) = m.get_mut(k) {
+                    remove_paths(child, &rests, field(meta.ty, k));
                 }
-            } else if let Some(child) = a.get_mut(*i) {
-                remove_path(child, rest, item_meta(&meta));
             }
         }
-        (pe, Value::Array(a)) => {
-            let Some(idx) = a
-                .iter()
-                .position(|item| item_element(item, meta.ssa).as_ref() == Some(pe))
-            else {
-                return;
-            };
-            if rest.is_empty() {
-                a.remove(idx);
-            } else {
-                remove_path(&mut a[idx], rest, item_meta(&meta));
+        Value::Array(a) => {
+            let mut first_of: BTreeMap<PathElement, usize> = BTreeMap::new();
+            if groups.keys().any(|pe| !matches!(pe, PathElement::Index(_))) {
+                for (i, item) in a.iter().enumerate() {
+                    if let Some(pe) = item_element(item, meta.ssa) {
+                        first_of.entry(pe).or_insert(i);
+                    }
+                }
             }
+            let mut delete = vec![false; a.len()];
+            for (pe, (whole, rests)) in groups {
+                let idx = match pe {
+                    PathElement::Index(i) => (*i < a.len()).then_some(*i),
+                    other => first_of.get(other).copied(),
+                };
+                let Some(idx) = idx else {
+                    continue;
+                };
+                if whole {
+                    delete[idx] = true;
+                } else {
+                    remove_paths(&mut a[idx], &rests, item_meta(&meta));
+                }
+            }
+            let mut i = 0;
+            a.retain(|_| {
+                let keep = !delete[i];
+                i += 1;
+                keep
+            });
         }
         _ => {}
     }
@@ -936,16 +975,14 @@ fn apply_once(
         (Some(PathElement::Key(kv)), Some(PathElement::Field(f))) => kv.iter().any(|(k, _)| k == f),
         _ => false,
     };
-    let mut to_remove: Vec<&Path> = last_set
+    let to_remove: Vec<&[PathElement]> = last_set
         .iter()
         .filter(|p| {
             !(owned.has_prefix(p) || is_key_field(p) && owned.has_prefix(&p[..p.len() - 1]))
         })
+        .map(Vec::as_slice)
         .collect();
-    to_remove.reverse();
-    for p in to_remove {
-        remove_path(&mut merged, p, root_meta(kind));
-    }
+    remove_paths(&mut merged, &to_remove, root_meta(kind));
 
     let c = diff(kind, live_clean.as_ref(), &merged);
     let changed = c.added.union(&c.modified);

@@ -1,15 +1,32 @@
 //! `application/json-patch+json` (RFC 6902) and `application/merge-patch+json` (RFC 7396), with
 //! the semantics of the library kube-apiserver uses (`gopkg.in/evanphx/json-patch.v4`):
 //! negative array indices count from the end, a missing `value` is `null`, the patch is atomic.
+//!
+//! Bounds, as kube-apiserver 1.32 sets them:
+//! - at most [`MAX_JSON_PATCH_OPERATIONS`] operations (apiserver
+//!   `pkg/endpoints/handlers/patch.go` `maxJSONPatchOperations`), else 413;
+//! - `copy` operations may add at most [`JSON_PATCH_MAX_COPY_BYTES`] bytes in total (the
+//!   library's `AccumulatedCopySizeLimit`, which apiserver `pkg/server/config.go` sets from
+//!   `JSONPatchMaxCopyBytes`, 3 MiB), else the operation fails with the library's text. Without it
+//!   a 2.4 KB patch of 30 self-appending copies doubles the document 30 times.
 
 use super::PatchError;
 use serde_json::{Map, Value};
 
+/// apiserver `maxJSONPatchOperations`.
+pub const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+
+/// apiserver `Config.JSONPatchMaxCopyBytes` default (3 MiB), installed as json-patch's
+/// `AccumulatedCopySizeLimit`.
+pub const JSON_PATCH_MAX_COPY_BYTES: u64 = 3 * 1024 * 1024;
+
 /// Apply an RFC 6902 JSON patch. Atomic: on any failure `doc` is untouched and an error returned.
 ///
 /// Errors: a patch that is not an array of objects is [`PatchError::BadRequest`] (400, the
-/// apiserver's `DecodePatch` failure); an operation that does not apply is
-/// [`PatchError::JsonPatchFailed`] (422 with the generic text the apiserver answers).
+/// apiserver's `DecodePatch` failure); more than [`MAX_JSON_PATCH_OPERATIONS`] operations is
+/// [`PatchError::TooLarge`] (413); an operation that does not apply (including a copy past
+/// [`JSON_PATCH_MAX_COPY_BYTES`]) is [`PatchError::JsonPatchFailed`] (422 with the generic text
+/// the apiserver answers).
 pub fn json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
     let ops = match patch {
         Value::Array(ops) => ops,
@@ -21,18 +38,128 @@ pub fn json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
         }
     };
     for op in ops {
-        if !op.is_object() {
+        if !op.is_object() && !op.is_null() {
             return Err(PatchError::BadRequest(format!(
                 "json: cannot unmarshal {} into Go value of type jsonpatch.Operation",
                 go_json_kind(op)
             )));
         }
     }
+    if ops.len() > MAX_JSON_PATCH_OPERATIONS {
+        return Err(PatchError::TooLarge(format!(
+            "The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {}",
+            ops.len()
+        )));
+    }
     let mut out = doc.clone();
+    let mut copied: u64 = 0;
     for op in ops {
-        apply_op(&mut out, op)?;
+        apply_op(&mut out, op, &mut copied)?;
     }
     Ok(out)
+}
+
+/// The fields of the apiserver's `jsonPatchOp` struct, which it strictly decodes the patch into
+/// when `fieldValidation` is `Warn` (the default) or `Strict`.
+const JSON_PATCH_OP_FIELDS: [&str; 4] = ["op", "path", "from", "value"];
+
+/// The apiserver's strict decoding of a JSON patch into `[]jsonPatchOp`
+/// (`kjson.UnmarshalStrict`, run under `fieldValidation=Warn|Strict` before the patch is
+/// applied). A value of the wrong type is a 400 `error decoding patch: json: cannot unmarshal
+/// ...`; unknown fields are returned as strict errors (`json patch unknown field "[0].x"`), which
+/// the caller turns into warnings or, under Strict, a 422 once the patch has applied.
+pub fn json_patch_strict_errors(patch: &Value) -> Result<Vec<String>, PatchError> {
+    let bad = |m: String| PatchError::BadRequest(format!("error decoding patch: {m}"));
+    let ops = match patch {
+        Value::Array(ops) => ops,
+        Value::Null => return Ok(Vec::new()),
+        other => {
+            return Err(bad(format!(
+                "json: cannot unmarshal {} into Go value of type []handlers.jsonPatchOp",
+                go_json_kind(other)
+            )))
+        }
+    };
+    let mut type_error = None;
+    let mut strict = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let m = match op {
+            Value::Object(m) => m,
+            Value::Null => continue,
+            other => {
+                type_error.get_or_insert_with(|| {
+                    format!(
+                        "json: cannot unmarshal {} into Go value of type handlers.jsonPatchOp",
+                        go_json_kind(other)
+                    )
+                });
+                continue;
+            }
+        };
+        for (k, v) in m {
+            if !JSON_PATCH_OP_FIELDS.contains(&k.as_str()) {
+                push_strict(
+                    &mut strict,
+                    format!("json patch unknown field \"[{i}].{k}\""),
+                );
+                continue;
+            }
+            if k != "value" && !v.is_string() && !v.is_null() {
+                type_error.get_or_insert_with(|| {
+                    format!(
+                        "json: cannot unmarshal {} into Go struct field jsonPatchOp.{k} of type string",
+                        go_json_kind(v)
+                    )
+                });
+            }
+        }
+    }
+    // Go's decoder reports the first type error and drops the strict errors with it.
+    match type_error {
+        Some(e) => Err(bad(e)),
+        None => Ok(strict),
+    }
+}
+
+/// Keeps at most 100 distinct strict errors, as sigs.k8s.io/json's `saveStrictError` does.
+pub(crate) fn push_strict(errs: &mut Vec<String>, e: String) {
+    if errs.len() < 100 && !errs.contains(&e) {
+        errs.push(e);
+    }
+}
+
+/// The length of `v` as Go's `json.Marshal` writes it (compact, `<`, `>`, `&`, U+2028 and
+/// U+2029 escaped): what json-patch's `deepCopy` counts against the copy limit.
+pub fn go_json_len(v: &Value) -> u64 {
+    match v {
+        Value::Null => 4,
+        Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => n.to_string().len() as u64,
+        Value::String(s) => go_string_len(s),
+        Value::Array(a) => {
+            2 + a.iter().map(go_json_len).sum::<u64>() + a.len().saturating_sub(1) as u64
+        }
+        Value::Object(m) => {
+            2 + m
+                .iter()
+                .map(|(k, v)| go_string_len(k) + 1 + go_json_len(v))
+                .sum::<u64>()
+                + m.len().saturating_sub(1) as u64
+        }
+    }
+}
+
+fn go_string_len(s: &str) -> u64 {
+    2 + s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' => 2,
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => 6,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8() as u64,
+        })
+        .sum::<u64>()
 }
 
 fn go_json_kind(v: &Value) -> &'static str {
@@ -54,7 +181,7 @@ fn fail(msg: String) -> PatchError {
     PatchError::JsonPatchFailed(msg)
 }
 
-fn apply_op(doc: &mut Value, op: &Value) -> Result<(), PatchError> {
+fn apply_op(doc: &mut Value, op: &Value, copied: &mut u64) -> Result<(), PatchError> {
     let kind = op_str(op, "op").unwrap_or("unknown");
     let path = op_str(op, "path");
     let value = op.get("value").cloned().unwrap_or(Value::Null);
@@ -99,15 +226,25 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<(), PatchError> {
                     "{kind} operation failed to decode path: missing value"
                 ))
             })?;
+            let missing_from = || {
+                fail(format!("{kind} operation does not apply: doc is missing from path: {from}: missing value"))
+            };
             let moved = if kind == "move" {
                 if path.starts_with(from) && path[from.len()..].starts_with('/') {
                     return Err(fail(format!("move operation does not apply: cannot move {from} into its own child {path}")));
                 }
-                remove(doc, from)
+                remove(doc, from).map_err(|_| missing_from())?
             } else {
-                get(doc, from).cloned().ok_or(())
-            }
-            .map_err(|_| fail(format!("{kind} operation does not apply: doc is missing from path: {from}: missing value")))?;
+                let source = get(doc, from).ok_or_else(missing_from)?;
+                // Counted before the value is cloned, so a refused copy costs no memory.
+                *copied += go_json_len(source);
+                if *copied > JSON_PATCH_MAX_COPY_BYTES {
+                    return Err(fail(format!(
+                        "Unable to complete the copy, the accumulated size increase of copy is {copied}, exceeding the limit {JSON_PATCH_MAX_COPY_BYTES}"
+                    )));
+                }
+                source.clone()
+            };
             add(doc, path, moved)
                 .map_err(|_| fail(format!("{kind} operation does not apply: doc is missing destination path: {path}: missing value")))
         }

@@ -25,9 +25,12 @@ pub use apply::{
     ApplyError, Conflict, Operation,
 };
 pub use fieldpath::{path_string, FieldSet, OrdValue, Path, PathElement};
-pub use json::{create_merge_patch, json_patch, merge_patch};
+pub use json::{
+    create_merge_patch, go_json_len, json_patch, json_patch_strict_errors, merge_patch,
+    JSON_PATCH_MAX_COPY_BYTES, MAX_JSON_PATCH_OPERATIONS,
+};
 pub use schema::PatchKind;
-pub use strategic::strategic_merge_patch;
+pub use strategic::{go_fmt, strategic_merge_patch};
 
 use crate::status::{Status, StatusDetails};
 
@@ -49,8 +52,13 @@ pub enum PatchError {
     /// `NewGenericServerResponse(422, ...)`, whose message is the fixed generic text.
     #[error("{0}")]
     Unprocessable(String),
-    /// Any other strategic merge patch error: the apiserver returns the raw Go error, which
-    /// becomes a 500 `Internal error occurred: <msg>` (e.g. a missing merge key).
+    /// More operations than the apiserver takes: 413 `Request entity too large: <msg>`.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Any other strategic merge patch error (e.g. `unknown patch type: ...`, a missing merge
+    /// key): the apiserver passes the library's plain Go error on (`interpretStrategicMergePatchError`
+    /// returns it unchanged), and `ErrorToAPIStatus` answers 500 with the error's text as the
+    /// message and no reason.
     #[error("{0}")]
     Internal(String),
 }
@@ -58,27 +66,21 @@ pub enum PatchError {
 impl PatchError {
     /// The `Status` kube-apiserver answers for this error.
     pub fn to_status(&self) -> Status {
-        let failure = |code: u16, reason: &str, message: String| Status {
-            kind: "Status".into(),
-            api_version: "v1".into(),
-            metadata: serde_json::json!({}),
-            status: "Failure".into(),
-            message,
-            reason: reason.into(),
-            details: None,
-            code,
-        };
         match self {
-            PatchError::BadRequest(m) => failure(400, "BadRequest", m.clone()),
+            PatchError::BadRequest(m) => Status::bad_request(m.clone()),
+            // `NewGenericServerResponse(422, "", GroupResource{}, "", err, 0, false)`: the fixed
+            // text, empty details (no causes: `isUnexpectedResponse` is false).
             PatchError::JsonPatchFailed(_) | PatchError::Unprocessable(_) => Status {
                 details: Some(StatusDetails::default()),
-                ..failure(
-                    422,
-                    "Invalid",
-                    "the server rejected our request due to an error in our request".into(),
-                )
-            },
-            PatchError::Internal(m) => Status::internal(m),
+                ..Status::bad_request(String::new())
+            }
+            .with_code(
+                422,
+                "Invalid",
+                "the server rejected our request due to an error in our request",
+            ),
+            PatchError::TooLarge(m) => Status::request_entity_too_large(m),
+            PatchError::Internal(m) => Status::unknown_error(m.clone()),
         }
     }
 }

@@ -15,6 +15,74 @@ use super::json::json_eq;
 use super::schema::{field, FieldMeta, PatchKind, SmpList, Ty};
 use super::PatchError;
 use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+/// A JSON value as a hash key with [`json_eq`]'s equality (`1` equals `1.0`), so that list
+/// merges look items up in constant time: upstream's linear scans are quadratic in the list
+/// lengths, and here they would run on the store's single writer.
+#[derive(Clone, Copy)]
+struct JsonKey<'a>(&'a Value);
+
+impl PartialEq for JsonKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        json_eq(self.0, other.0)
+    }
+}
+
+impl Eq for JsonKey<'_> {}
+
+impl Hash for JsonKey<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        hash_json(self.0, h);
+    }
+}
+
+fn hash_json<H: Hasher>(v: &Value, h: &mut H) {
+    match v {
+        Value::Null => 0u8.hash(h),
+        Value::Bool(b) => (1u8, b).hash(h),
+        Value::Number(n) => {
+            // Equal numbers have equal f64 values; -0 and 0 are equal.
+            let f = n.as_f64().unwrap_or(0.0);
+            let f = if f == 0.0 { 0.0 } else { f };
+            (2u8, f.to_bits()).hash(h);
+        }
+        Value::String(s) => (3u8, s).hash(h),
+        Value::Array(a) => {
+            (4u8, a.len()).hash(h);
+            for x in a {
+                hash_json(x, h);
+            }
+        }
+        Value::Object(m) => {
+            // Key order does not matter to json_eq, so combine entries commutatively.
+            let sum = m.iter().fold(0u64, |acc, (k, x)| {
+                let mut e = std::collections::hash_map::DefaultHasher::new();
+                k.hash(&mut e);
+                hash_json(x, &mut e);
+                acc.wrapping_add(e.finish())
+            });
+            (5u8, m.len(), sum).hash(h);
+        }
+    }
+}
+
+/// The first position of each element of `list` by its merge key (or its value for a
+/// primitive list), for constant-time lookups.
+fn positions<'a>(list: &'a [Value], key: Option<&str>) -> HashMap<JsonKey<'a>, usize> {
+    let mut m = HashMap::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        if let Some(kv) = key_value(v, key) {
+            m.entry(JsonKey(kv)).or_insert(i);
+        }
+    }
+    m
+}
+
+fn position_in(index: &HashMap<JsonKey<'_>, usize>, v: &Value, key: Option<&str>) -> Option<usize> {
+    key_value(v, key).and_then(|kv| index.get(&JsonKey(kv)).copied())
+}
 
 const DIRECTIVE: &str = "$patch";
 const RETAIN_KEYS: &str = "$retainKeys";
@@ -69,16 +137,68 @@ fn no_merge_key(m: &Map<String, Value>, key: &str) -> PatchError {
     ))
 }
 
+/// `mergepatch.ErrBadPatchType`: `unknown patch type: %s in map: %v`.
+fn bad_patch_type(directive: &Value, map: &Value) -> PatchError {
+    PatchError::Internal(format!(
+        "unknown patch type: {} in map: {}",
+        go_fmt_s(directive),
+        go_fmt(map)
+    ))
+}
+
+/// Go's `%s` rendering of a decoded JSON value: strings as they are, anything else marked as a
+/// bad verb (`%!s(int64=5)`, `%!s(bool=true)`, `%!s(<nil>)`), maps and slices element-wise.
+pub(crate) fn go_fmt_s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "%!s(<nil>)".into(),
+        Value::Bool(b) => format!("%!s(bool={b})"),
+        Value::Number(n) if n.is_i64() => format!("%!s(int64={n})"),
+        Value::Number(_) => format!("%!s(float64={})", go_fmt(v)),
+        Value::Array(a) => format!("[{}]", a.iter().map(go_fmt_s).collect::<Vec<_>>().join(" ")),
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{k}:{}", go_fmt_s(&m[*k])))
+                .collect();
+            format!("map[{}]", parts.join(" "))
+        }
+    }
+}
+
+/// Go's `%v` of a `float64` (`strconv.FormatFloat(f, 'g', -1, 64)` with the exponent threshold
+/// of 6 that shortest formatting uses): `1`, `1.5`, `1e+06`, `1e-05`.
+fn go_float_v(f: f64) -> String {
+    if !f.is_finite() {
+        return if f.is_nan() {
+            "NaN".into()
+        } else if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    let sci = format!("{f:e}"); // shortest digits: "1.5e6", "-1e-5"
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        format!("{f}")
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}
+
 /// Go's `%v` rendering of a decoded JSON value (used inside upstream error texts).
-pub(crate) fn go_fmt(v: &Value) -> String {
+pub fn go_fmt(v: &Value) -> String {
     match v {
         Value::Null => "<nil>".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 1e21 => format!("{}", f as i128),
-            Some(f) => format!("{f}"),
-            None => n.to_string(),
-        },
+        // Decoded with ints preserved (`int64`), anything else is a `float64`.
+        Value::Number(n) if n.is_i64() => n.to_string(),
+        Value::Number(n) => go_float_v(n.as_f64().unwrap_or(0.0)),
         Value::String(s) => s.clone(),
         Value::Array(a) => format!("[{}]", a.iter().map(go_fmt).collect::<Vec<_>>().join(" ")),
         Value::Object(m) => {
@@ -105,11 +225,7 @@ fn merge_map(
                 merge_map(Map::new(), patch, ty)
             }
             Some("delete") => Ok(Map::new()),
-            _ => Err(PatchError::Internal(format!(
-                "unknown patch type: {} in map: {}",
-                go_fmt(d),
-                go_fmt(&Value::Object(patch.clone()))
-            ))),
+            _ => Err(bad_patch_type(d, &Value::Object(patch.clone()))),
         };
     }
     apply_retain_keys(&mut original, &mut patch)?;
@@ -145,7 +261,8 @@ fn merge_map(
             ));
         };
         if let Some(Value::Array(ol)) = original.get_mut(&k) {
-            ol.retain(|v| !del.iter().any(|d| json_eq(d, v)));
+            let del: HashSet<JsonKey<'_>> = del.iter().map(JsonKey).collect();
+            ol.retain(|v| !del.contains(&JsonKey(v)));
         }
     }
     Ok(original)
@@ -176,16 +293,17 @@ fn apply_retain_keys(
         .into_iter()
         .map(|v| v.as_str().map(str::to_string).ok_or_else(bad))
         .collect::<Result<_, _>>()?;
+    let keys: HashSet<String> = keys.into_iter().collect();
     for (k, v) in patch.iter() {
         if k.starts_with('$') || v.is_null() {
             continue;
         }
-        if !keys.iter().any(|r| r == k) {
+        if !keys.contains(k) {
             // applyRetainKeysDirective answers ErrBadPatchFormatForRetainKeys (400) here.
             return Err(bad());
         }
     }
-    original.retain(|k, _| keys.iter().any(|r| r == k));
+    original.retain(|k, _| keys.contains(k));
     Ok(())
 }
 
@@ -283,12 +401,14 @@ fn merge_slice(
     let kind = element_kind(&original, &patch)?;
     let key = merge_key_of(meta);
     let (original, patch, merged) = if kind != Elem::Map {
-        let mut merged: Vec<Value> = Vec::new();
-        for v in original.iter().chain(patch.iter()) {
-            if !merged.iter().any(|m| json_eq(m, v)) {
-                merged.push(v.clone());
-            }
-        }
+        // deduplicateScalars: the first of equal values stays.
+        let mut seen: HashSet<JsonKey<'_>> = HashSet::new();
+        let merged: Vec<Value> = original
+            .iter()
+            .chain(patch.iter())
+            .filter(|v| seen.insert(JsonKey(v)))
+            .cloned()
+            .collect();
         (original, patch, merged)
     } else {
         let Some(key) = key else {
@@ -318,14 +438,11 @@ fn same_element(a: &Value, b: &Value, key: Option<&str>) -> bool {
     }
 }
 
-fn index_in(list: &[Value], item: &Value, key: Option<&str>) -> Option<usize> {
-    list.iter().position(|v| same_element(v, item, key))
-}
-
 fn partition(merged: Vec<Value>, order: &[Value], key: Option<&str>) -> (Vec<Value>, Vec<Value>) {
+    let index = positions(order, key);
     merged
         .into_iter()
-        .partition(|v| index_in(order, v, key).is_some())
+        .partition(|v| position_in(&index, v, key).is_some())
 }
 
 fn merge_special_elements(
@@ -336,6 +453,8 @@ fn merge_special_elements(
     let mut original = original;
     let mut without = Vec::new();
     let mut replace = false;
+    // deleteMatchingEntries for every `$patch: delete`, done in one pass at the end.
+    let mut deletes: Vec<Value> = Vec::new();
     for v in patch {
         let Value::Object(m) = &v else {
             return Err(PatchError::Internal(format!(
@@ -350,7 +469,7 @@ fn merge_special_elements(
                     let Some(kv) = m.get(key) else {
                         return Err(no_merge_key(m, key));
                     };
-                    original.retain(|o| !o.get(key).is_some_and(|ok| json_eq(ok, kv)));
+                    deletes.push(kv.clone());
                 }
                 Some("replace") => replace = true,
                 Some("merge") => {
@@ -358,20 +477,35 @@ fn merge_special_elements(
                         "merging lists cannot yet be specified in the patch".into(),
                     ))
                 }
-                _ => {
-                    return Err(PatchError::Internal(format!(
-                        "unknown patch type: {} in map: {}",
-                        go_fmt(d),
-                        go_fmt(&v)
-                    )))
-                }
+                _ => return Err(bad_patch_type(d, &v)),
             },
         }
+    }
+    if !deletes.is_empty() {
+        let del: HashSet<JsonKey<'_>> = deletes.iter().map(JsonKey).collect();
+        original.retain(|o| !o.get(key).is_some_and(|ok| del.contains(&JsonKey(ok))));
     }
     if replace {
         Ok((without, Vec::new()))
     } else {
         Ok((original, without))
+    }
+}
+
+/// An owned merge-key value with [`JsonKey`]'s equality and hash.
+struct KeyOf(Value);
+
+impl PartialEq for KeyOf {
+    fn eq(&self, other: &Self) -> bool {
+        json_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for KeyOf {}
+
+impl Hash for KeyOf {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        hash_json(&self.0, h);
     }
 }
 
@@ -381,6 +515,13 @@ fn merge_without_special_elements(
     key: &str,
     ty: Ty,
 ) -> Result<Vec<Value>, PatchError> {
+    // The first item of each key value, by key value (owned: items are merged in place).
+    let mut index: HashMap<KeyOf, usize> = HashMap::with_capacity(original.len());
+    for (i, o) in original.iter().enumerate() {
+        if let Some(ok) = o.get(key) {
+            index.entry(KeyOf(ok.clone())).or_insert(i);
+        }
+    }
     for v in patch {
         let Value::Object(pm) = v else {
             return Err(PatchError::Internal(
@@ -390,18 +531,18 @@ fn merge_without_special_elements(
         let Some(kv) = pm.get(key).cloned() else {
             return Err(no_merge_key(&pm, key));
         };
-        match original
-            .iter()
-            .position(|o| o.get(key).is_some_and(|ok| json_eq(ok, &kv)))
-        {
-            Some(i) => {
+        match index.get(&KeyOf(kv.clone())) {
+            Some(&i) => {
                 let om = match std::mem::take(&mut original[i]) {
                     Value::Object(om) => om,
                     _ => Map::new(),
                 };
                 original[i] = Value::Object(merge_map(om, pm, ty)?);
             }
-            None => original.push(Value::Object(merge_map(Map::new(), pm, ty)?)),
+            None => {
+                index.insert(KeyOf(kv), original.len());
+                original.push(Value::Object(merge_map(Map::new(), pm, ty)?));
+            }
         }
     }
     Ok(original)
@@ -409,7 +550,7 @@ fn merge_without_special_elements(
 
 /// `normalizeSliceOrder`: stable sort of `to_sort` by the position of each item in `order`.
 fn normalize_slice_order(
-    mut to_sort: Vec<Value>,
+    to_sort: Vec<Value>,
     order: &[Value],
     key: Option<&str>,
 ) -> Result<Vec<Value>, PatchError> {
@@ -422,8 +563,13 @@ fn normalize_slice_order(
             }
         }
     }
-    to_sort.sort_by_key(|v| index_in(order, v, key).unwrap_or(usize::MAX));
-    Ok(to_sort)
+    let index = positions(order, key);
+    let mut ranked: Vec<(usize, Value)> = to_sort
+        .into_iter()
+        .map(|v| (position_in(&index, &v, key).unwrap_or(usize::MAX), v))
+        .collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    Ok(ranked.into_iter().map(|(_, v)| v).collect())
 }
 
 /// `normalizeElementOrder` + `mergeSortedSlice`: patch items in patch order, server-only items
@@ -438,6 +584,7 @@ fn normalize_element_order(
     let right = normalize_slice_order(patch, patch_order, key)?;
     let left = normalize_slice_order(server_only, server_order, key)?;
     let size = left.len() + right.len();
+    let server_index = positions(server_order, key);
     let mut out = Vec::with_capacity(size);
     let (mut li, mut ri) = (left.into_iter().peekable(), right.into_iter().peekable());
     while out.len() < size {
@@ -446,8 +593,8 @@ fn normalize_element_order(
             (None, Some(_)) => false,
             (Some(l), Some(r)) => {
                 match (
-                    index_in(server_order, l, key),
-                    index_in(server_order, r, key),
+                    position_in(&server_index, l, key),
+                    position_in(&server_index, r, key),
                 ) {
                     (Some(a), Some(b)) => a < b,
                     _ => false,
@@ -523,14 +670,19 @@ fn merge_set_element_order(
 /// (written in place while the length is below the original capacity).
 fn aliased_live_order(original: &[Value], patch: &[Value], key: &str) -> Vec<Value> {
     let n = original.len();
-    let mut backing = original.to_vec();
+    let mut backing: Vec<Value> = original.to_vec();
+    // The live slice is always the originals not yet deleted, in order, so its last element
+    // is the highest-indexed survivor.
+    let mut alive = vec![true; n];
+    let mut last = n;
     let mut len = n;
-    let mut overflow: Vec<&Value> = Vec::new();
-    let same = |a: &Value, b: &Value| {
-        a.get(key)
-            .zip(b.get(key))
-            .is_some_and(|(x, y)| json_eq(x, y))
-    };
+    let mut by_key: HashMap<JsonKey<'_>, Vec<usize>> = HashMap::new();
+    for (i, o) in original.iter().enumerate() {
+        if let Some(kv) = o.get(key) {
+            by_key.entry(JsonKey(kv)).or_default().push(i);
+        }
+    }
+    let mut ghosts: Vec<(usize, usize)> = Vec::new();
     let mut replace = false;
     let mut additions = Vec::new();
     for v in patch {
@@ -538,28 +690,52 @@ fn aliased_live_order(original: &[Value], patch: &[Value], key: &str) -> Vec<Val
             None => additions.push(v),
             Some("replace") => replace = true,
             Some("delete") => {
-                while let Some(k) = backing[..len].iter().position(|o| same(o, v)) {
-                    // append(s[:k], s[k+1:]...): shift left, the old last element stays.
-                    let last = backing[len - 1].clone();
-                    backing[k..len].rotate_left(1);
-                    backing[len - 1] = last;
+                let Some(matching) = v.get(key).and_then(|kv| by_key.get(&JsonKey(kv))) else {
+                    continue;
+                };
+                for &k in matching {
+                    if !alive[k] {
+                        continue;
+                    }
+                    // append(s[:k], s[k+1:]...) shifts left and leaves the old last element
+                    // at the slot that falls out of the slice.
+                    while last > 0 && !alive[last - 1] {
+                        last -= 1;
+                    }
+                    ghosts.push((len - 1, last - 1));
+                    alive[k] = false;
                     len -= 1;
                 }
             }
             Some(_) => {}
         }
     }
+    let survivors: Vec<usize> = (0..n).filter(|&i| alive[i]).collect();
+    for (slot, &i) in survivors.iter().enumerate() {
+        backing[slot] = original[i].clone();
+    }
+    for (slot, i) in ghosts {
+        backing[slot] = original[i].clone();
+    }
     if !replace {
+        let mut present: HashSet<JsonKey<'_>> = survivors
+            .iter()
+            .filter_map(|&i| original[i].get(key).map(JsonKey))
+            .collect();
         for v in additions {
-            let present = backing[..len.min(n)].iter().any(|o| same(o, v))
-                || overflow.iter().any(|o| same(o, v));
-            if present {
+            let Some(kv) = v.get(key) else {
+                // Without a key nothing matches it: it is always added.
+                if len < n {
+                    backing[len] = v.clone();
+                }
+                len += 1;
+                continue;
+            };
+            if !present.insert(JsonKey(kv)) {
                 continue;
             }
             if len < n {
                 backing[len] = v.clone();
-            } else {
-                overflow.push(v);
             }
             len += 1;
         }

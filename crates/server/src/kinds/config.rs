@@ -93,6 +93,39 @@ fn validate_keys(obj: &Value, fields: &[&str]) -> ErrorList {
     errs
 }
 
+/// `core.MaxSecretSize`: a ConfigMap's or Secret's data may total at most 1 MiB.
+pub const MAX_SECRET_SIZE: usize = 1024 * 1024;
+
+/// `ValidateConfigMap`/`ValidateSecret`'s size check: the bytes of `plain` fields' values plus
+/// the decoded bytes of `base64` fields' values over [`MAX_SECRET_SIZE`] is `field.TooLong` on
+/// `path` (ConfigMap: `field.NewPath("")`, which Go renders `[]`; Secret: `data`).
+fn size_errors(obj: &Value, plain: &[&str], base64: &[&str], path: &str) -> ErrorList {
+    let plain_len: usize = plain
+        .iter()
+        .filter_map(|f| obj.get(*f).and_then(Value::as_object))
+        .flat_map(|m| m.values().filter_map(Value::as_str))
+        .map(str::len)
+        .sum();
+    if plain_len + obj_base64_len(obj, base64) > MAX_SECRET_SIZE {
+        vec![FieldError::too_long(&Path::new(path), MAX_SECRET_SIZE)]
+    } else {
+        vec![]
+    }
+}
+
+/// Decoded length of the base64 values of `fields`.
+fn obj_base64_len(obj: &Value, fields: &[&str]) -> usize {
+    fields
+        .iter()
+        .filter_map(|f| obj.get(*f).and_then(Value::as_object))
+        .flat_map(|m| m.values().filter_map(Value::as_str))
+        .map(|s| {
+            let pad = s.bytes().rev().take_while(|b| *b == b'=').count();
+            (s.len() / 4 * 3).saturating_sub(pad)
+        })
+        .sum()
+}
+
 fn immutable_errors(new: &Value, old: &Value, fields: &[&str]) -> ErrorList {
     let mut errs = ErrorList::new();
     if old.get("immutable") == Some(&Value::Bool(true)) {
@@ -141,12 +174,9 @@ impl Kind for ConfigMapKind {
         obj: &mut Value,
         meta_errs: ErrorList,
     ) -> Result<Vec<String>, Status> {
-        invalid(
-            &CONFIGMAP,
-            obj,
-            meta_errs,
-            validate_keys(obj, &["data", "binaryData"]),
-        )?;
+        let mut errs = validate_keys(obj, &["data", "binaryData"]);
+        errs.extend(size_errors(obj, &["data"], &["binaryData"], "[]"));
+        invalid(&CONFIGMAP, obj, meta_errs, errs)?;
         Ok(vec![])
     }
     fn update(
@@ -158,6 +188,7 @@ impl Kind for ConfigMapKind {
     ) -> Result<Vec<String>, Status> {
         let mut errs = immutable_errors(new, old, &["data", "binaryData"]);
         errs.extend(validate_keys(new, &["data", "binaryData"]));
+        errs.extend(size_errors(new, &["data"], &["binaryData"], "[]"));
         invalid(&CONFIGMAP, new, meta_errs, errs)?;
         Ok(vec![])
     }
@@ -232,7 +263,9 @@ impl Kind for SecretKind {
         obj: &mut Value,
         meta_errs: ErrorList,
     ) -> Result<Vec<String>, Status> {
-        invalid(&SECRET, obj, meta_errs, validate_keys(obj, &["data"]))?;
+        let mut errs = validate_keys(obj, &["data"]);
+        errs.extend(size_errors(obj, &[], &["data"], "data"));
+        invalid(&SECRET, obj, meta_errs, errs)?;
         Ok(vec![])
     }
     fn update(
@@ -252,6 +285,7 @@ impl Kind for SecretKind {
         }
         errs.extend(immutable_errors(new, old, &["data"]));
         errs.extend(validate_keys(new, &["data"]));
+        errs.extend(size_errors(new, &[], &["data"], "data"));
         invalid(&SECRET, new, meta_errs, errs)?;
         Ok(vec![])
     }
