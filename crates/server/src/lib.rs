@@ -100,6 +100,65 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The data dir holds every credential (tokens in `store.redb` and the kubeconfigs, the CA key,
+/// the broker's password): it is made 0700 and everything in it 0600 (directories 0700), on
+/// every start, whatever an older version or the user left. Each change is logged. Symbolic
+/// links inside are not followed.
+pub fn secure_data_dir(dir: &Path) -> Result<()> {
+    create_private_dir(dir)?;
+    restrict(dir, 0o700)?;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let entries = std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))?;
+        for entry in entries {
+            let path = entry?.path();
+            let meta = std::fs::symlink_metadata(&path)?;
+            if meta.is_dir() {
+                restrict(&path, 0o700)?;
+                pending.push(path);
+            } else if meta.is_file() {
+                restrict(&path, 0o600)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Takes group and other permissions away from `path` (setting `mode`), logging the change.
+fn restrict(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let current = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    if current != mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("restricting {}", path.display()))?;
+        tracing::warn!(
+            path = %path.display(),
+            "mode was {current:04o}; set to {mode:04o} (the data directory holds credentials)"
+        );
+    }
+    Ok(())
+}
+
+/// Removes kubeconfig files of runtimes that no longer exist (a deletion interrupted between
+/// its transaction and the file).
+fn remove_stale_kubeconfigs(registry: &Registry, data_dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(data_dir.join("kubeconfigs"))? {
+        let path = entry?.path();
+        let stale = match path.file_name().and_then(|n| n.to_str()) {
+            Some(n) => match n.strip_suffix(".yaml") {
+                Some(rt) => registry.runtime(rt).is_none(),
+                None => n.ends_with(".tmp"),
+            },
+            None => false,
+        };
+        if stale {
+            let _ = std::fs::remove_file(&path);
+            tracing::info!(path = %path.display(), "removed the kubeconfig of a deleted runtime");
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn write_private(path: &Path, contents: &str) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -123,7 +182,7 @@ pub fn kubeconfig_path(data_dir: &Path, runtime: &str) -> PathBuf {
 /// Opens the data dir, makes sure the default runtime and every runtime's system objects
 /// exist, writes kubeconfigs and starts serving.
 pub async fn start(cfg: Config) -> Result<Running> {
-    create_private_dir(&cfg.data_dir)?;
+    secure_data_dir(&cfg.data_dir)?;
     let tls = tls::load_or_create(&cfg.data_dir)?;
     let server_tls = tls::server_config(&tls)?;
     let store_options = twinstack_store::StoreOptions {
@@ -144,12 +203,14 @@ pub async fn start(cfg: Config) -> Result<Running> {
     let store = twinstack_store::Store::open_with(&cfg.data_dir.join("store.redb"), store_options)
         .context("opening the store")?;
     let registry = Arc::new(Registry::new(store, all_kinds()));
+    broker::migrate_legacy_records(&registry.store).await?;
     load_runtimes(&registry)?;
     let platform = Arc::new(Platform {
         registry: registry.clone(),
         data_dir: cfg.data_dir.clone(),
         ca_pem: tls.ca_pem.clone(),
         addr: Default::default(),
+        runtime_locks: Default::default(),
     });
     if registry.runtimes().is_empty() {
         platform.provision(&cfg.default_runtime).await?;
@@ -167,17 +228,19 @@ pub async fn start(cfg: Config) -> Result<Running> {
     for rt in registry.runtimes() {
         platform.write_kubeconfig(&rt)?;
     }
+    remove_stale_kubeconfigs(&registry, &cfg.data_dir)?;
     let default_runtime = if registry.runtime(&cfg.default_runtime.name).is_some() {
         cfg.default_runtime.name.clone()
     } else {
         registry.runtimes()[0].name().to_string()
     };
     let kubeconfig = cfg.data_dir.join("kubeconfig");
-    std::fs::copy(
-        kubeconfig_path(&cfg.data_dir, &default_runtime),
+    write_private(
         &kubeconfig,
+        &std::fs::read_to_string(kubeconfig_path(&cfg.data_dir, &default_runtime))?,
     )?;
     let broker = broker::Broker::load_or_create(platform.clone())?;
+    broker.resume().await?;
     write_private(
         &cfg.data_dir.join("server.json"),
         &serde_json::json!({"url": format!("https://{}", kubeconfig::host_port(addr))}).to_string(),

@@ -122,8 +122,10 @@ fn osb_endpoints_and_statuses() {
         (code, body),
         (400, json!({"description": "service_id missing"}))
     );
-    let (code, _) = o.provision("i1", "no-such-plan", json!({"name": "i1"}));
-    assert_eq!(code, 400);
+    assert_eq!(
+        o.provision("i1", "no-such-plan", json!({"name": "i1"})),
+        (400, json!({"description": "plan-id not in the catalog"}))
+    );
     let (code, body) = o.provision(
         "i1",
         AWS,
@@ -149,12 +151,19 @@ fn osb_endpoints_and_statuses() {
     );
     assert_eq!(code, 200);
     assert_eq!(st["state"], "succeeded");
-    // Same request again is fine; a different one for the same ID conflicts.
-    assert_eq!(o.provision("i1", AWS, params.clone()).0, 200);
+    // Same request again gets the same operation (KEB `handleExistingOperation`); a different
+    // one for the same ID conflicts.
+    let (code, again) = o.provision("i1", AWS, params.clone());
     assert_eq!(
-        o.provision("i1", AWS, json!({"name": "i1", "region": "eu-west-1"}))
-            .0,
-        409
+        (code, again["operation"].as_str()),
+        (202, Some(op.as_str()))
+    );
+    assert_eq!(
+        o.provision("i1", AWS, json!({"name": "i1", "region": "eu-west-2"})),
+        (
+            409,
+            json!({"description": "provisioning operation already exist"})
+        )
     );
 
     // Fetch.
@@ -162,9 +171,11 @@ fn osb_endpoints_and_statuses() {
     assert_eq!(code, 200);
     assert_eq!(inst["plan_id"], AWS);
     assert_eq!(
-        o.call(reqwest::Method::GET, "/v2/service_instances/nope", None)
-            .0,
-        404
+        o.call(reqwest::Method::GET, "/v2/service_instances/nope", None),
+        (
+            404,
+            json!({"description": "instance with instanceID nope does not exist"})
+        )
     );
 
     // Update trying to turn dual stack off: accepted as KEB does, families unchanged.
@@ -181,9 +192,11 @@ fn osb_endpoints_and_statuses() {
             reqwest::Method::PATCH,
             "/v2/service_instances/nope?accepts_incomplete=true",
             Some(json!({"service_id": SERVICE, "plan_id": AWS, "parameters": {}}))
+        ),
+        (
+            404,
+            json!({"description": "Instance with id nope not exist"})
         )
-        .0,
-        404
     );
 
     // Deprovision.
@@ -212,8 +225,26 @@ fn osb_endpoints_and_statuses() {
         &format!("/v2/service_instances/i1/last_operation?operation={op}"),
         None,
     );
+    // KEB deletes the operations and archives the instance: every operation ID handed out
+    // still answers, from the archive.
+    assert_eq!(
+        (code, st),
+        (
+            200,
+            json!({"state": "succeeded", "description": "Operation succeeded. The instance was deprovisioned."})
+        )
+    );
+    let (code, st) = o.call(
+        reqwest::Method::GET,
+        "/v2/service_instances/i1/last_operation",
+        None,
+    );
     assert_eq!((code, st["state"].as_str()), (200, Some("succeeded")));
-    assert_eq!(o.call(reqwest::Method::DELETE, &format!("/v2/service_instances/i1?accepts_incomplete=true&service_id={SERVICE}&plan_id={AWS}"), None).0, 410);
+    // KEB answers a deprovision of an instance that does not exist synchronously.
+    assert_eq!(
+        o.call(reqwest::Method::DELETE, &format!("/v2/service_instances/i1?accepts_incomplete=true&service_id={SERVICE}&plan_id={AWS}"), None),
+        (200, json!({}))
+    );
     assert_eq!(
         o.call(reqwest::Method::GET, "/v2/service_instances/i1", None)
             .0,
@@ -224,9 +255,8 @@ fn osb_endpoints_and_statuses() {
             reqwest::Method::GET,
             "/v2/service_instances/never/last_operation",
             None
-        )
-        .0,
-        410
+        ),
+        (404, json!({"description": "Operation not found"}))
     );
     // The runtime is gone.
     let e = cli(&o.t, &["runtime", "show", "i1"]);
