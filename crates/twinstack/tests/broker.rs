@@ -509,6 +509,51 @@ fn cli_runtimes_per_plan_and_isolation() {
     assert_eq!(gone, 403);
 }
 
+/// KEB accepts any `name` of letters, digits and dashes; a name that is no lowercase DNS label
+/// gives the runtime a name of its own (`rt-` and the instance ID's start), and the CLI finds the
+/// runtime by its instance (before: it created `rt-...` and reported `runtime "UPPER" not found`).
+#[test]
+fn cli_create_with_a_name_that_is_no_dns_label() {
+    let t = Twin::start(&[]);
+    let out = cli(&t, &["runtime", "create", "UPPER", "--plan", "aws"]);
+    let show = ok(&out);
+    let name = show
+        .lines()
+        .find_map(|l| l.strip_prefix("Name:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(name.starts_with("rt-") && name.len() == 11, "{show}");
+    assert!(show.contains("Instance name: UPPER"), "{show}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "the runtime is named {name:?}: the instance name \"UPPER\" is not a lowercase DNS label"
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(t
+        .data_dir()
+        .join(format!("kubeconfigs/{name}.yaml"))
+        .exists());
+    // The instance name finds it too, as long as it is unambiguous.
+    assert!(ok(&cli(&t, &["runtime", "show", "UPPER"])).contains(&format!("Name:        {name}")));
+    ok(&cli(&t, &["runtime", "create", "UPPER", "--plan", "gcp"]));
+    let e = fails(&cli(&t, &["runtime", "show", "UPPER"]));
+    assert!(
+        e.contains("several runtimes belong to instances named \"UPPER\""),
+        "{e}"
+    );
+    ok(&cli(&t, &["runtime", "delete", &name]));
+    assert!(ok(&cli(&t, &["runtime", "show", "UPPER"])).contains("Plan:        gcp"));
+    // A name KEB's schema refuses is refused with KEB's message.
+    let e = fails(&cli(&t, &["runtime", "create", "a_b", "--plan", "aws"]));
+    assert!(
+        e.contains("the broker refused (400): while validating input parameters: at '/name': 'a_b' does not match pattern '^[a-zA-Z0-9-]*$'"),
+        "{e}"
+    );
+}
+
 #[test]
 fn twenty_runtimes_survive_sigkill() {
     let mut t = Twin::start(&[]);

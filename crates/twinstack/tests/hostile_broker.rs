@@ -39,7 +39,12 @@ impl Osb {
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Vec<u8>>) -> (u16, Value) {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> (u16, Value) {
         let mut r = self
             .c
             .request(method, format!("{}{path}", self.base))
@@ -51,7 +56,10 @@ impl Osb {
         let resp = r.send().await.expect("the broker answers");
         let code = resp.status().as_u16();
         let text = resp.text().await.expect("a whole body");
-        (code, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            code,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn provision(&self, id: &str, params: Value) -> (u16, Value) {
@@ -65,7 +73,8 @@ impl Osb {
     }
 
     async fn update(&self, id: &str) -> (u16, Value) {
-        let body = json!({"service_id": SERVICE, "plan_id": AWS, "parameters": {"autoScalerMax": 10}});
+        let body =
+            json!({"service_id": SERVICE, "plan_id": AWS, "parameters": {"autoScalerMax": 10}});
         self.call(
             reqwest::Method::PATCH,
             &format!("/v2/service_instances/{id}?accepts_incomplete=true"),
@@ -84,9 +93,13 @@ impl Osb {
     }
 
     async fn fetch(&self, id: &str) -> u16 {
-        self.call(reqwest::Method::GET, &format!("/v2/service_instances/{id}"), None)
-            .await
-            .0
+        self.call(
+            reqwest::Method::GET,
+            &format!("/v2/service_instances/{id}"),
+            None,
+        )
+        .await
+        .0
     }
 
     async fn last_operation(&self, id: &str, op: &str) -> (u16, Value) {
@@ -221,10 +234,18 @@ fn parallel_puts_of_one_id_make_one_runtime_and_one_operation() {
             body["operation"].as_str().unwrap()
         })
         .collect();
-    assert_eq!(ops.len(), 1, "one operation for identical requests: {ops:?}");
+    assert_eq!(
+        ops.len(),
+        1,
+        "one operation for identical requests: {ops:?}"
+    );
     let op = ops.into_iter().next().unwrap().to_string();
     let (code, st) = rt.block_on(o.last_operation("one-id", &op));
-    assert_eq!((code, st["state"].as_str()), (200, Some("succeeded")), "{st}");
+    assert_eq!(
+        (code, st["state"].as_str()),
+        (200, Some("succeeded")),
+        "{st}"
+    );
 
     // Different requests for one new ID: one wins, the others conflict as KEB answers.
     let answers = rt.block_on(futures_util::future::join_all(
@@ -243,7 +264,11 @@ fn parallel_puts_of_one_id_make_one_runtime_and_one_operation() {
     }
     let runtimes = rt.block_on(o.runtimes());
     let owned: Vec<(&String, &String)> = runtimes.iter().filter(|(_, i)| !i.is_empty()).collect();
-    assert_eq!(owned.len(), 2, "no runtime without its instance: {runtimes:?}");
+    assert_eq!(
+        owned.len(),
+        2,
+        "no runtime without its instance: {runtimes:?}"
+    );
     assert_eq!(runtimes.get("one").map(String::as_str), Some("one-id"));
     assert_no_panic(&t);
     assert_rss(&t);
@@ -260,7 +285,26 @@ fn put_racing_delete_leaves_no_half_instance() {
         let id = format!("race-{round}");
         let name = format!("race-{round}");
         let put = o.provision(&id, params(&name));
-        let deletes = futures_util::future::join_all((0..3).map(|_| o.deprovision(&id)));
+        // Even rounds send the DELETEs with the PUT; odd rounds send them as soon as the
+        // instance is visible (its provisioning operation known), inside the PUT's work.
+        let deletes = async {
+            if round % 2 == 1 {
+                loop {
+                    let (code, _) = o
+                        .call(
+                            reqwest::Method::GET,
+                            &format!("/v2/service_instances/{id}/last_operation"),
+                            None,
+                        )
+                        .await;
+                    if code == 200 {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            }
+            futures_util::future::join_all((0..3).map(|_| o.deprovision(&id))).await
+        };
         let ((put_code, put_body), deleted) = rt.block_on(async { tokio::join!(put, deletes) });
         assert_eq!(put_code, 202, "{put_body}");
         for (code, body) in &deleted {
@@ -311,6 +355,141 @@ fn a_runtime_named_twinstack_deletes_no_broker_record() {
     assert_rss(&t);
 }
 
+/// Rewrites a stopped twin's platform records into the layout of earlier versions (records
+/// under `/registry/twinstack/`, operations inside the instance, `deleted` instead of an archive).
+fn write_legacy_layout(data_dir: &std::path::Path, rt: &tokio::runtime::Runtime) {
+    let store = twinstack_store::Store::open(&data_dir.join("store.redb")).unwrap();
+    let list = |prefix: &str| -> Vec<(String, Value)> {
+        store
+            .list(prefix)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|kv| (kv.key, serde_json::from_slice(&kv.value).unwrap()))
+            .collect()
+    };
+    let mut puts: Vec<(String, Value)> = Vec::new();
+    let mut deletes: Vec<String> = Vec::new();
+    for (key, record) in list("/twinstack/runtimes/") {
+        puts.push((key.replace("/twinstack/", "/registry/twinstack/"), record));
+        deletes.push(key);
+    }
+    let operations: BTreeMap<String, Value> = list("/twinstack/operations/")
+        .into_iter()
+        .map(|(k, v)| (k.rsplit('/').next().unwrap().to_string(), v))
+        .collect();
+    deletes.extend(
+        operations
+            .keys()
+            .map(|id| format!("/twinstack/operations/{id}")),
+    );
+    for (key, inst) in list("/twinstack/instances/") {
+        let ops: Vec<Value> = inst["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .map(|id| {
+                let op = &operations[id.as_str().unwrap()];
+                json!({"id": op["id"], "kind": op["type"], "state": op["state"], "description": op["description"]})
+            })
+            .collect();
+        let legacy = json!({
+            "instanceId": inst["instanceId"], "serviceId": inst["serviceId"], "planId": inst["planId"],
+            "runtime": inst["runtime"], "plan": inst["plan"], "parameters": inst["parameters"],
+            "context": inst["context"], "operations": ops, "deleted": false,
+        });
+        puts.push((key.replace("/twinstack/", "/registry/twinstack/"), legacy));
+        deletes.push(key);
+    }
+    for (key, archived) in list("/twinstack/instances-archived/") {
+        // Earlier versions kept a deleted instance with its plan; the archive has none, so a
+        // minimal plan of a live instance stands in.
+        let plan = puts
+            .iter()
+            .find(|(k, _)| k.starts_with("/registry/twinstack/instances/"))
+            .map(|(_, v)| v["plan"].clone())
+            .unwrap();
+        let id = archived["instanceId"].clone();
+        let legacy = json!({
+            "instanceId": id, "serviceId": SERVICE, "planId": archived["planId"],
+            "runtime": archived["runtime"], "plan": plan, "parameters": {}, "context": {},
+            "operations": [{"id": "old-deprovision", "kind": "deprovision", "state": "succeeded", "description": "Operation succeeded"}],
+            "deleted": true,
+        });
+        puts.push((
+            format!("/registry/twinstack/instances/{}", id.as_str().unwrap()),
+            legacy,
+        ));
+        deletes.push(key);
+    }
+    rt.block_on(store.txn(move |txn| {
+        for k in &deletes {
+            txn.delete(k);
+        }
+        for (k, v) in &puts {
+            txn.put(k, serde_json::to_vec(v).unwrap());
+        }
+        Ok::<_, std::convert::Infallible>(())
+    }))
+    .unwrap();
+}
+
+/// Data dirs of earlier versions keep their records under `/registry/twinstack/`: they are
+/// moved on start, and every instance, operation and runtime answers as before.
+#[test]
+fn legacy_records_are_moved_out_of_a_runtimes_reach() {
+    let mut t = Twin::start(&[]);
+    let o = Osb::new(&t);
+    let rt = tokio_rt();
+    let (_, body) = rt.block_on(o.provision("kept", params("kept")));
+    let provision = body["operation"].as_str().unwrap().to_string();
+    let (code, body) = rt.block_on(o.update("kept"));
+    assert_eq!(code, 202, "{body}");
+    let update = body["operation"].as_str().unwrap().to_string();
+    assert_eq!(rt.block_on(o.provision("gone", params("gone"))).0, 202);
+    assert_eq!(rt.block_on(o.deprovision("gone")).0, 202);
+    t.stop();
+    write_legacy_layout(t.data_dir(), &rt);
+
+    t.spawn();
+    assert!(
+        t.stderr().contains("moved platform records"),
+        "{}",
+        t.stderr()
+    );
+    let o = Osb::new(&t);
+    assert_eq!(rt.block_on(o.fetch("kept")), 200);
+    for op in [&provision, &update] {
+        let (code, st) = rt.block_on(o.last_operation("kept", op));
+        assert_eq!(
+            (code, st["state"].as_str()),
+            (200, Some("succeeded")),
+            "{st}"
+        );
+    }
+    let (code, st) = rt.block_on(o.last_operation("gone", "old-deprovision"));
+    assert_eq!(
+        (code, st["state"].as_str()),
+        (200, Some("succeeded")),
+        "{st}"
+    );
+    let runtimes = rt.block_on(o.runtimes());
+    assert_eq!(runtimes.get("kept").map(String::as_str), Some("kept"));
+    assert!(runtimes.contains_key("local") && !runtimes.contains_key("gone"));
+    // A runtime named `twinstack` now reaches nothing of the platform's.
+    assert_eq!(rt.block_on(o.provision("tw", params("twinstack"))).0, 202);
+    assert_eq!(rt.block_on(o.deprovision("tw")).0, 202);
+    assert_eq!(rt.block_on(o.fetch("kept")), 200);
+    assert_eq!(rt.block_on(o.deprovision("kept")).0, 202);
+    assert!(!rt.block_on(o.runtimes()).contains_key("kept"));
+    assert_no_panic(&t);
+    assert_rss(&t);
+    t.stop();
+    let store = twinstack_store::Store::open(&t.data_dir().join("store.redb")).unwrap();
+    assert!(store.list("/registry/twinstack/").unwrap().0.is_empty());
+}
+
 /// Finding 3: the fallback runtime name sliced a filtered ID by the unfiltered length.
 #[test]
 fn ids_without_enough_letters_do_not_panic() {
@@ -321,7 +500,11 @@ fn ids_without_enough_letters_do_not_panic() {
         let (code, body) = rt.block_on(o.provision(id, params("UPPER")));
         assert_eq!(code, 202, "{id}: {body}");
         let runtimes = rt.block_on(o.runtimes());
-        assert_eq!(runtimes.get(want).map(String::as_str), Some(id), "{runtimes:?}");
+        assert_eq!(
+            runtimes.get(want).map(String::as_str),
+            Some(id),
+            "{runtimes:?}"
+        );
     }
     assert_no_panic(&t);
     assert_rss(&t);
@@ -382,25 +565,33 @@ fn no_request_body_or_id_panics() {
     let o = Osb::new(&t);
     let rt = tokio_rt();
     let body = prop_oneof![
-        arb_json().prop_map(|v| serde_json::to_vec(&v).unwrap()),
+        1 => arb_json().prop_map(|v| serde_json::to_vec(&v).unwrap()),
         // Bodies that pass brokerapi's checks, so KEB's validation and provisioning run.
-        arb_json().prop_map(|p| serde_json::to_vec(
+        1 => arb_json().prop_map(|p| serde_json::to_vec(
             &json!({"service_id": SERVICE, "plan_id": AWS, "parameters": p})
         )
         .unwrap()),
-        (".{0,20}", "[a-z]{1,3}").prop_map(|(name, region)| serde_json::to_vec(
+        1 => (".{0,20}", "[a-z]{1,3}").prop_map(|(name, region)| serde_json::to_vec(
             &json!({"service_id": SERVICE, "plan_id": AWS, "parameters": {"name": name, "region": format!("eu-{region}")}})
         )
         .unwrap()),
-        proptest::collection::vec(any::<u8>(), 0..64),
+        // Valid for KEB but no DNS label: the runtime is named after the instance ID.
+        3 => "[A-Z][A-Za-z0-9-]{0,6}".prop_map(|name| serde_json::to_vec(
+            &json!({"service_id": SERVICE, "plan_id": AWS, "parameters": {"name": name, "region": "eu-central-1"}})
+        )
+        .unwrap()),
+        1 => proptest::collection::vec(any::<u8>(), 0..64),
     ];
+    // IDs of any text, and IDs with few letters or digits (the fallback runtime name).
+    let id = prop_oneof![".{0,24}", "[-a-c]{0,10}"];
+    let verb = prop_oneof![3 => Just(0u8), 1 => Just(1), 1 => Just(2), 1 => Just(3)];
     let mut runner = TestRunner::new(ProptestConfig {
         cases: 96,
         failure_persistence: None,
         ..ProptestConfig::default()
     });
     runner
-        .run(&(".{0,24}", body, 0..4u8), |(id, body, verb)| {
+        .run(&(id, body, verb), |(id, body, verb)| {
             let seg = path_segment(&id);
             let (method, path) = match verb {
                 0 => (reqwest::Method::PUT, format!("/v2/service_instances/{seg}?accepts_incomplete=true")),
@@ -426,9 +617,17 @@ fn no_request_body_or_id_panics() {
 enum Op {
     /// Provision instance `id` with name `name` (index 3 is not a DNS label) and `variant`
     /// (region) of the parameters.
-    Provision { id: usize, name: usize, variant: usize },
-    Update { id: usize },
-    Deprovision { id: usize },
+    Provision {
+        id: usize,
+        name: usize,
+        variant: usize,
+    },
+    Update {
+        id: usize,
+    },
+    Deprovision {
+        id: usize,
+    },
     // Bindings (issue 10) join here: Bind { id, binding } / Unbind { id, binding }, with the
     // model keeping each instance's bindings and the checks below requiring none without its
     // instance.
@@ -554,7 +753,12 @@ async fn run_op(o: &Osb, names: &Names, op: Op) -> (u16, Value) {
 /// The system's state, read back: which instances exist and which runtime each owns. Fails on
 /// orphans: a runtime whose owner does not exist, an instance without its runtime, a kubeconfig
 /// without a runtime or the reverse.
-fn observe(t: &Twin, o: &Osb, rt: &tokio::runtime::Runtime, names: &Names) -> Result<Model, TestCaseError> {
+fn observe(
+    t: &Twin,
+    o: &Osb,
+    rt: &tokio::runtime::Runtime,
+    names: &Names,
+) -> Result<Model, TestCaseError> {
     let runtimes = rt.block_on(o.runtimes());
     let mut seen = Model::new();
     for i in 0..IDS {
@@ -566,7 +770,13 @@ fn observe(t: &Twin, o: &Osb, rt: &tokio::runtime::Runtime, names: &Names) -> Re
             .map(|(n, _)| n)
             .collect();
         prop_assert!(owned.len() <= 1, "{id} owns {owned:?}");
-        prop_assert_eq!(exists, owned.len() == 1, "instance {} vs runtimes {:?}", id, runtimes);
+        prop_assert_eq!(
+            exists,
+            owned.len() == 1,
+            "instance {} vs runtimes {:?}",
+            id,
+            runtimes
+        );
         if let Some(rt_name) = owned.first() {
             prop_assert!(kubeconfig_exists(t, rt_name), "kubeconfig of {}", rt_name);
             let name = (0..NAMES)
@@ -597,7 +807,11 @@ fn observe(t: &Twin, o: &Osb, rt: &tokio::runtime::Runtime, names: &Names) -> Re
         for i in 0..IDS {
             let rt_name = names.runtime(i, n);
             if !runtimes.contains_key(&rt_name) {
-                prop_assert!(!kubeconfig_exists(t, &rt_name), "stale kubeconfig {}", rt_name);
+                prop_assert!(
+                    !kubeconfig_exists(t, &rt_name),
+                    "stale kubeconfig {}",
+                    rt_name
+                );
             }
         }
     }
@@ -614,6 +828,12 @@ fn random_concurrent_lifecycles_match_the_model() {
     let o = Osb::new(&t);
     let rt = tokio_rt();
     let case = AtomicUsize::new(0);
+    // What the cases exercised (so the property cannot pass on trivial sequences).
+    let (created, conflicts, deleted) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
     let rounds = proptest::collection::vec(proptest::collection::vec(arb_op(), 1..=4), 1..=5);
     let mut runner = TestRunner::new(ProptestConfig {
         cases: 16,
@@ -646,9 +866,17 @@ fn random_concurrent_lifecycles_match_the_model() {
                     model
                 );
                 for (op, (code, body)) in round.iter().zip(&answers) {
+                    match (op, *code) {
+                        (Op::Provision { .. }, 202) => created.fetch_add(1, Ordering::Relaxed),
+                        (Op::Provision { .. }, 409) => conflicts.fetch_add(1, Ordering::Relaxed),
+                        (Op::Deprovision { .. }, 202) => deleted.fetch_add(1, Ordering::Relaxed),
+                        _ => 0,
+                    };
                     if *code == 202 {
                         let id = match op {
-                            Op::Provision { id, .. } | Op::Update { id } | Op::Deprovision { id } => *id,
+                            Op::Provision { id, .. }
+                            | Op::Update { id }
+                            | Op::Deprovision { id } => *id,
                         };
                         let operation = body["operation"].as_str().unwrap_or_default();
                         handed_out.push((names.id(id), operation.to_string()));
@@ -668,6 +896,11 @@ fn random_concurrent_lifecycles_match_the_model() {
             Ok(())
         })
         .unwrap();
+    let exercised = [&created, &conflicts, &deleted].map(|c| c.load(Ordering::Relaxed));
+    assert!(
+        exercised.iter().all(|n| *n > 0),
+        "provisions, conflicts, deprovisions: {exercised:?}"
+    );
     assert_no_panic(&t);
     assert_rss(&t);
 }
@@ -711,7 +944,10 @@ fn cli_output_into_a_closed_pipe_exits_quietly() {
         let out = cli_into_closed_pipe(&t, args, false);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
-        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
     }
     // The runtime made while nobody read the output exists, and went again.
     assert!(!ok(&Command::new(bin())
@@ -734,7 +970,10 @@ fn modes(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u32)> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(d) = pending.pop() {
-        out.push((d.clone(), std::fs::metadata(&d).unwrap().permissions().mode() & 0o777));
+        out.push((
+            d.clone(),
+            std::fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+        ));
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             let m = std::fs::symlink_metadata(&p).unwrap();
@@ -766,7 +1005,14 @@ fn the_data_dir_is_private_and_fixed_on_start() {
     let rt = tokio_rt();
     assert_eq!(rt.block_on(o.provision("secret", params("secret"))).0, 202);
     let dir = t.data_dir().to_path_buf();
-    for f in ["store.redb", "broker.json", "kubeconfig", "pki/ca.key", "pki/ca.crt", "kubeconfigs/secret.yaml"] {
+    for f in [
+        "store.redb",
+        "broker.json",
+        "kubeconfig",
+        "pki/ca.key",
+        "pki/ca.crt",
+        "kubeconfigs/secret.yaml",
+    ] {
         assert!(dir.join(f).exists(), "{f}");
     }
     assert_private(&dir);
@@ -775,7 +1021,12 @@ fn the_data_dir_is_private_and_fixed_on_start() {
     t.stop();
     chmod(&dir, 0o755);
     chmod(&dir.join("pki"), 0o755);
-    for f in ["store.redb", "broker.json", "pki/ca.key", "kubeconfigs/secret.yaml"] {
+    for f in [
+        "store.redb",
+        "broker.json",
+        "pki/ca.key",
+        "kubeconfigs/secret.yaml",
+    ] {
         chmod(&dir.join(f), 0o644);
     }
     t.spawn();
@@ -783,7 +1034,8 @@ fn the_data_dir_is_private_and_fixed_on_start() {
     let log = t.stderr();
     for f in ["store.redb", "broker.json", "ca.key"] {
         assert!(
-            log.lines().any(|l| l.contains(f) && l.contains("mode was 0644; set to 0600")),
+            log.lines()
+                .any(|l| l.contains(f) && l.contains("mode was 0644; set to 0600")),
             "{f} not logged:\n{log}"
         );
     }
