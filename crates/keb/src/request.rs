@@ -136,15 +136,13 @@ fn decode_details(body: &[u8], go_type: &str) -> Result<Fields, OsbError> {
                 Value::Null => {}
                 other => mismatch("plan_id", "string", &other),
             },
-            "organization_guid" | "space_guid" => {
-                if !matches!(v, Value::String(_) | Value::Null) {
-                    mismatch(&k.to_ascii_lowercase(), "string", &v);
-                }
+            field @ ("organization_guid" | "space_guid")
+                if !matches!(v, Value::String(_) | Value::Null) =>
+            {
+                mismatch(field, "string", &v)
             }
-            "maintenance_info" => {
-                if !matches!(v, Value::Object(_) | Value::Null) {
-                    mismatch("maintenance_info", "domain.MaintenanceInfo", &v);
-                }
+            "maintenance_info" if !matches!(v, Value::Object(_) | Value::Null) => {
+                mismatch("maintenance_info", "domain.MaintenanceInfo", &v)
             }
             "parameters" => f.parameters = v,
             "context" => f.context = v,
@@ -379,6 +377,114 @@ mod tests {
             let b = body(v);
             let _ = provision_details(&b);
             let _ = update_details(&b);
+        }
+    }
+
+    /// KEB-shaped parameters, mostly valid (so validation passes and the later rules run),
+    /// with wrong types, bad CIDRs, IPv6 ranges and unknown keys mixed in. `region: null` is
+    /// replaced by a region of the plan.
+    fn arb_params() -> impl Strategy<Value = Value> {
+        let cidr = prop_oneof![
+            8 => Just(json!("10.250.0.0/20")),
+            1 => Just(json!("10.250.0.0/24")),
+            1 => Just(json!("10.96.0.0/13")),
+            1 => Just(json!("10.250.0.1/22")),
+            1 => Just(json!("fd00::/16")),
+            1 => Just(json!("0.0.0.0/0")),
+            1 => "[0-9a-f:./]{0,20}".prop_map(Value::String),
+            1 => any::<i64>().prop_map(|i| json!(i)),
+        ];
+        let v6 = prop_oneof![
+            Just(json!("2600:1f18:0:100::/56")),
+            Just(json!("2600:1f18:0:100:0:0:10::/108")),
+            Just(json!("2600:1900:4000::/64")),
+            Just(json!("::/0")),
+            Just(json!("10.0.0.0/8")),
+            "[0-9a-f:/]{0,16}".prop_map(Value::String),
+        ];
+        let family = prop_oneof![
+            4 => Just(json!("IPv4")),
+            4 => Just(json!("IPv6")),
+            1 => Just(json!("IPv5")),
+            1 => Just(json!(4)),
+        ];
+        (
+            prop_oneof![4 => "[a-z][a-z0-9-]{0,10}", 1 => "[a-zA-Z0-9-]{0,70}", 1 => ".{0,8}"],
+            prop_oneof![8 => Just(Value::Null), 1 => ".{0,6}".prop_map(Value::String), 1 => any::<bool>().prop_map(Value::Bool)],
+            proptest::option::of((cidr, proptest::option::of(any::<bool>()))),
+            proptest::option::of((
+                proptest::collection::vec(family, 0..3),
+                proptest::option::of((v6.clone(), v6.clone(), v6)),
+            )),
+            proptest::option::of((0..30i64, 0..30i64)),
+            proptest::option::of(proptest::collection::vec("[a-z0-9-]{0,4}", 0..6)),
+            proptest::option::weighted(0.1, arb_json()),
+        )
+            .prop_map(|(name, region, net, ts, scaler, zones, extra)| {
+                let mut p = json!({"name": name, "region": region});
+                if let Some(extra) = extra {
+                    p["extra"] = extra;
+                }
+                if let Some((nodes, ds)) = net {
+                    p["networking"] = json!({"nodes": nodes});
+                    if let Some(ds) = ds {
+                        p["networking"]["dualStack"] = json!(ds);
+                    }
+                }
+                if let Some((families, v6)) = ts {
+                    p["twinstack"] = json!({"ipFamilies": families});
+                    if let Some((n, po, s)) = v6 {
+                        p["twinstack"]["ipv6"] = json!({"nodes": n, "pods": po, "services": s});
+                    }
+                }
+                if let Some((min, max)) = scaler {
+                    p["autoScalerMin"] = json!(min);
+                    p["autoScalerMax"] = json!(max);
+                }
+                if let Some(z) = zones {
+                    p["zones"] = json!(z);
+                }
+                p
+            })
+    }
+
+    /// A region the plan's schema offers (the first of its enum), where it has one.
+    fn plan_region(info: &crate::PlanInfo, opts: &crate::KebOptions) -> Value {
+        crate::schema::create_schema(info, opts)
+            .pointer("/properties/region/enum/0")
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// What the broker runs on a request body before it touches the store: decoding,
+        /// KEB's validation for every plan, the runtime name and the Shoot networking, for
+        /// create and update. None of it may panic.
+        #[test]
+        fn provisioning_rules_never_panic(
+            plan in 0..crate::plans::PLANS.len(),
+            mut params in arb_params(),
+            update in arb_params(),
+            id in ".{0,12}",
+            strict in any::<bool>(),
+        ) {
+            let info = &crate::plans::PLANS[plan];
+            let opts = if strict { crate::KebOptions::strict() } else { crate::KebOptions::default() };
+            if params["region"].is_null() {
+                params["region"] = plan_region(info, &opts);
+            }
+            let body = body(json!({"service_id": KYMA_SERVICE_ID, "plan_id": info.plan.id(), "parameters": params}));
+            if let Ok(d) = provision_details(&body) {
+                if let Ok(p) = crate::validate_provision(&d.plan_id, &d.parameters, &opts) {
+                    let name = runtime_name(&p.name, &id);
+                    let shoot = crate::shoot_networking(&p, &name);
+                    let _ = shoot.to_network();
+                    let _ = crate::kube_dns_service(&shoot);
+                    let _ = crate::validate_update(info.plan.id(), &p, &update, &opts);
+                }
+            }
         }
     }
 

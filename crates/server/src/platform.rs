@@ -52,13 +52,15 @@ pub struct KeyGuard<'a> {
 impl KeyLocks {
     /// Waits until `key` is free and takes it.
     pub async fn lock(&self, key: &str) -> KeyGuard<'_> {
-        let mutex = self
-            .held
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key.to_string())
-            .or_default()
-            .clone();
+        let mutex = {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            // A waiter whose future was dropped can leave an entry nobody uses (only the map
+            // refers to it); sweep those before the map grows.
+            if held.len() >= 64 {
+                held.retain(|_, m| Arc::strong_count(m) > 1);
+            }
+            held.entry(key.to_string()).or_default().clone()
+        };
         let mut g = KeyGuard {
             locks: self,
             key: key.to_string(),
@@ -399,3 +401,57 @@ fn first_address(net: &ipnet::IpNet) -> String {
 
 #[allow(dead_code)]
 fn _assert_kind_object_safe(_: &dyn Kind) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn key_locks_serialize_one_key_and_keep_nothing() {
+        let locks = Arc::new(KeyLocks::default());
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let (locks, inside, most) = (locks.clone(), inside.clone(), most.clone());
+                tokio::spawn(async move {
+                    let _g = locks.lock("one").await;
+                    let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(n, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 1);
+        assert!(locks.is_empty());
+
+        // Another key is not blocked by a held one.
+        let a = locks.lock("a").await;
+        let b = tokio::time::timeout(Duration::from_secs(5), locks.lock("b"))
+            .await
+            .expect("b is free while a is held");
+        assert_eq!(locks.len(), 2);
+        drop((a, b));
+        assert!(locks.is_empty());
+
+        // A waiter that gives up leaves at most its key, swept once the map grows.
+        let a = locks.lock("a").await;
+        let gave_up = tokio::time::timeout(Duration::from_millis(20), locks.lock("a")).await;
+        assert!(gave_up.is_err());
+        drop(a);
+        let mut held = Vec::new();
+        for i in 0..64 {
+            held.push(locks.lock(&format!("k{i}")).await);
+        }
+        held.push(locks.lock("x").await);
+        assert_eq!(locks.len(), 65, "the unused entry was swept");
+        drop(held);
+        assert!(locks.is_empty());
+    }
+}
