@@ -101,39 +101,47 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 }
 
 /// The data dir holds every credential (tokens in `store.redb` and the kubeconfigs, the CA key,
-/// the broker's password): it is made 0700 and everything in it 0600 (directories 0700), on
-/// every start, whatever an older version or the user left. Each change is logged. Symbolic
-/// links inside are not followed.
+/// the broker's password): on every start, whatever an older version or the user left, the
+/// directory loses all group and other permissions (0700), and so does everything twinstack
+/// keeps in it (0600 for its files): every file directly in it, and `pki/` and `kubeconfigs/`
+/// with their contents. Other subdirectories are not twinstack's and are left alone; owner bits
+/// are never changed (a data dir pointed at an existing directory keeps its executables). Each
+/// change is logged. Symbolic links are not followed.
 pub fn secure_data_dir(dir: &Path) -> Result<()> {
     create_private_dir(dir)?;
-    restrict(dir, 0o700)?;
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
+    restrict(dir)?;
+    let mut pending = vec![(dir.to_path_buf(), true)];
+    while let Some((d, top)) = pending.pop() {
         let entries = std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))?;
         for entry in entries {
             let path = entry?.path();
             let meta = std::fs::symlink_metadata(&path)?;
-            if meta.is_dir() {
-                restrict(&path, 0o700)?;
-                pending.push(path);
+            let ours = !top
+                || path
+                    .file_name()
+                    .is_some_and(|n| n == "pki" || n == "kubeconfigs");
+            if meta.is_dir() && ours {
+                restrict(&path)?;
+                pending.push((path, false));
             } else if meta.is_file() {
-                restrict(&path, 0o600)?;
+                restrict(&path)?;
             }
         }
     }
     Ok(())
 }
 
-/// Takes group and other permissions away from `path` (setting `mode`), logging the change.
-fn restrict(path: &Path, mode: u32) -> Result<()> {
+/// Takes group and other permissions away from `path`, logging the change.
+fn restrict(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let current = std::fs::metadata(path)?.permissions().mode() & 0o777;
-    if current != mode {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    let current = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+    let private = current & !0o077;
+    if current != private {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(private))
             .with_context(|| format!("restricting {}", path.display()))?;
         tracing::warn!(
             path = %path.display(),
-            "mode was {current:04o}; set to {mode:04o} (the data directory holds credentials)"
+            "mode was {current:04o}; set to {private:04o} (the data directory holds credentials)"
         );
     }
     Ok(())

@@ -145,6 +145,7 @@ fn params(name: &str) -> Value {
 
 fn assert_rss(t: &Twin) {
     let rss = t.peak_rss_bytes();
+    eprintln!("server peak RSS: {} MB", rss / (1024 * 1024));
     assert!(rss < MAX_RSS, "peak RSS {} MB", rss / (1024 * 1024));
 }
 
@@ -966,6 +967,7 @@ fn cli_output_into_a_closed_pipe_exits_quietly() {
 
 // ---- Secrets at rest (finding 7) ----
 
+/// Modes of everything twinstack keeps in a data dir (not of a foreign `other/`).
 fn modes(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u32)> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
@@ -977,6 +979,9 @@ fn modes(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u32)> {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             let m = std::fs::symlink_metadata(&p).unwrap();
+            if p.file_name().unwrap() == "other" {
+                continue;
+            }
             if m.is_dir() {
                 pending.push(p);
             } else {
@@ -1029,7 +1034,18 @@ fn the_data_dir_is_private_and_fixed_on_start() {
     ] {
         chmod(&dir.join(f), 0o644);
     }
+    // What is not twinstack's keeps its owner's bits (a data dir pointed at an existing
+    // directory must not lose its executables) and foreign subdirectories stay as they are.
+    std::fs::create_dir(dir.join("other")).unwrap();
+    std::fs::write(dir.join("other/tool.sh"), "#!/bin/sh\n").unwrap();
+    chmod(&dir.join("other/tool.sh"), 0o755);
+    std::fs::write(dir.join("run.sh"), "#!/bin/sh\n").unwrap();
+    chmod(&dir.join("run.sh"), 0o755);
     t.spawn();
+    let mode = |f: &str| std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("run.sh"), 0o700);
+    assert_eq!((mode("other"), mode("other/tool.sh")), (0o755, 0o755));
+    std::fs::remove_file(dir.join("run.sh")).unwrap();
     assert_private(&dir);
     let log = t.stderr();
     for f in ["store.redb", "broker.json", "ca.key"] {
