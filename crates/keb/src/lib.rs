@@ -14,6 +14,12 @@
 //!   [`PlanInfo::provider_on`](plans::PlanInfo::provider_on) for `free`/`trial`.
 //! * [`schema::create_schema`], [`schema::update_schema`] → the plan's JSON schemas.
 //!
+//! Requests ([`request`]):
+//! * [`provision_details`]`(body)` / [`update_details`]`(body)` → brokerapi's decoding and ID
+//!   checks with its texts (422 Go decoding errors, 400 `service_id missing`, ...), KEB's 64 KiB
+//!   [`MAX_RAW_PARAMETERS_SIZE`].
+//! * [`runtime_name`]`(instance name, instance ID)` → the twinstack runtime name (a DNS label).
+//!
 //! Validation:
 //! * [`validate_provision`]`(plan_id, &params, &KebOptions) -> Result<ProvisionPlan, OsbError>`
 //! * [`validate_update`]`(plan_id, &stored ProvisionPlan, &params, &KebOptions) -> Result<UpdateOutcome, OsbError>`
@@ -73,6 +79,7 @@ pub mod error;
 pub mod gonet;
 pub mod plans;
 pub mod provision;
+pub mod request;
 pub mod schema;
 pub mod shoot;
 pub mod update;
@@ -82,6 +89,10 @@ pub use error::OsbError;
 pub use plans::{plan_by_id, plan_by_name, Plan, PlanInfo, KYMA_SERVICE_ID, KYMA_SERVICE_NAME};
 pub use provision::{
     validate_provision, Ipv6Ranges, ProvisionPlan, RequestedNetworking, TWINSTACK_KEY,
+};
+pub use request::{
+    provision_details, runtime_name, update_details, ProvisionDetails, UpdateDetails,
+    MAX_RAW_PARAMETERS_SIZE,
 };
 pub use shoot::{
     kube_dns_service, provisioning_info_configmap, shoot_networking, ProvisioningInfo,

@@ -117,6 +117,73 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The data dir holds every credential (tokens in `store.redb` and the kubeconfigs, the CA key,
+/// the broker's password): on every start, whatever an older version or the user left, the
+/// directory loses all group and other permissions (0700), and so does everything twinstack
+/// keeps in it (0600 for its files): every file directly in it, and `pki/` and `kubeconfigs/`
+/// with their contents. Other subdirectories are not twinstack's and are left alone; owner bits
+/// are never changed (a data dir pointed at an existing directory keeps its executables). Each
+/// change is logged. Symbolic links are not followed.
+pub fn secure_data_dir(dir: &Path) -> Result<()> {
+    create_private_dir(dir)?;
+    restrict(dir)?;
+    let mut pending = vec![(dir.to_path_buf(), true)];
+    while let Some((d, top)) = pending.pop() {
+        let entries = std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))?;
+        for entry in entries {
+            let path = entry?.path();
+            let meta = std::fs::symlink_metadata(&path)?;
+            let ours = !top
+                || path
+                    .file_name()
+                    .is_some_and(|n| n == "pki" || n == "kubeconfigs");
+            if meta.is_dir() && ours {
+                restrict(&path)?;
+                pending.push((path, false));
+            } else if meta.is_file() {
+                restrict(&path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Takes group and other permissions away from `path`, logging the change.
+fn restrict(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let current = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+    let private = current & !0o077;
+    if current != private {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(private))
+            .with_context(|| format!("restricting {}", path.display()))?;
+        tracing::warn!(
+            path = %path.display(),
+            "mode was {current:04o}; set to {private:04o} (the data directory holds credentials)"
+        );
+    }
+    Ok(())
+}
+
+/// Removes kubeconfig files of runtimes that no longer exist (a deletion interrupted between
+/// its transaction and the file).
+fn remove_stale_kubeconfigs(registry: &Registry, data_dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(data_dir.join("kubeconfigs"))? {
+        let path = entry?.path();
+        let stale = match path.file_name().and_then(|n| n.to_str()) {
+            Some(n) => match n.strip_suffix(".yaml") {
+                Some(rt) => registry.runtime(rt).is_none(),
+                None => n.ends_with(".tmp"),
+            },
+            None => false,
+        };
+        if stale {
+            let _ = std::fs::remove_file(&path);
+            tracing::info!(path = %path.display(), "removed the kubeconfig of a deleted runtime");
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn write_private(path: &Path, contents: &str) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -140,7 +207,7 @@ pub fn kubeconfig_path(data_dir: &Path, runtime: &str) -> PathBuf {
 /// Opens the data dir, makes sure the default runtime and every runtime's system objects
 /// exist, writes kubeconfigs and starts serving.
 pub async fn start(cfg: Config) -> Result<Running> {
-    create_private_dir(&cfg.data_dir)?;
+    secure_data_dir(&cfg.data_dir)?;
     let tls = tls::load_or_create(&cfg.data_dir)?;
     let server_tls = tls::server_config(&tls)?;
     let store_options = twinstack_store::StoreOptions {
@@ -167,12 +234,14 @@ pub async fn start(cfg: Config) -> Result<Running> {
     std::thread::spawn(move || openapi::documents(&kinds));
     // Namespaces carry the CA in their kube-root-ca.crt from their creation on.
     kinds::serviceaccount::store_root_ca(&registry.store, &tls.ca_pem).await?;
+    broker::migrate_legacy_records(&registry.store).await?;
     load_runtimes(&registry)?;
     let platform = Arc::new(Platform {
         registry: registry.clone(),
         data_dir: cfg.data_dir.clone(),
         ca_pem: tls.ca_pem.clone(),
         addr: Default::default(),
+        runtime_locks: Default::default(),
     });
     if registry.runtimes().is_empty() {
         platform.provision(&cfg.default_runtime).await?;
@@ -193,17 +262,19 @@ pub async fn start(cfg: Config) -> Result<Running> {
     for rt in registry.runtimes() {
         platform.write_kubeconfig(&rt)?;
     }
+    remove_stale_kubeconfigs(&registry, &cfg.data_dir)?;
     let default_runtime = if registry.runtime(&cfg.default_runtime.name).is_some() {
         cfg.default_runtime.name.clone()
     } else {
         registry.runtimes()[0].name().to_string()
     };
     let kubeconfig = cfg.data_dir.join("kubeconfig");
-    std::fs::copy(
-        kubeconfig_path(&cfg.data_dir, &default_runtime),
+    write_private(
         &kubeconfig,
+        &std::fs::read_to_string(kubeconfig_path(&cfg.data_dir, &default_runtime))?,
     )?;
     let broker = broker::Broker::load_or_create(platform.clone())?;
+    broker.resume().await?;
     write_private(
         &cfg.data_dir.join("server.json"),
         &serde_json::json!({"url": format!("https://{}", kubeconfig::host_port(addr))}).to_string(),

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use twinstack_core::runtime::{Network, Provider};
 use twinstack_core::service::ClusterConfig;
 
-/// What is stored for a runtime under `/registry/twinstack/runtimes/<name>`.
+/// What is stored for a runtime under `/twinstack/runtimes/<name>`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct RuntimeRecord {
@@ -21,7 +21,8 @@ pub struct RuntimeRecord {
     /// The KEB plan the runtime was provisioned with (empty for the runtime `up` creates).
     #[serde(default)]
     pub plan: String,
-    /// The OSB instance ID when the runtime came through the broker.
+    /// The owner: the OSB instance ID when the runtime came through the broker (empty for the
+    /// runtime of `up`). Only its owner may delete the runtime.
     #[serde(default)]
     pub instance_id: String,
 }
@@ -31,7 +32,12 @@ pub struct Runtime {
     pub services: ClusterConfig,
 }
 
-pub const RUNTIMES_PREFIX: &str = "/registry/twinstack/runtimes/";
+/// Runtime records. Outside `/registry/`: no runtime's `/registry/<name>/` prefix reaches them.
+pub const RUNTIMES_PREFIX: &str = "/twinstack/runtimes/";
+
+/// Where runtime records lived before: a runtime named `twinstack` owned the prefix
+/// `/registry/twinstack/` and its deletion took every record with it. Moved on start.
+pub const LEGACY_RUNTIMES_PREFIX: &str = "/registry/twinstack/runtimes/";
 
 impl Runtime {
     pub fn new(record: RuntimeRecord) -> anyhow::Result<Runtime> {

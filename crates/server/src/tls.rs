@@ -30,13 +30,21 @@ pub fn load_or_create(dir: &Path) -> Result<TlsMaterial> {
             key_pem: std::fs::read_to_string(pki.join(SERVING_KEY))?,
         });
     }
-    std::fs::create_dir_all(&pki).with_context(|| format!("creating {}", pki.display()))?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&pki)
+            .with_context(|| format!("creating {}", pki.display()))?;
+    }
     let m = generate()?;
     let ca_key_pem = m.1;
     let m = m.0;
+    // Every file of the data dir is private to its user (0600), certificates included.
     write_private(&pki.join(CA_KEY), &ca_key_pem)?;
-    std::fs::write(pki.join(CA_CERT), &m.ca_pem)?;
-    std::fs::write(pki.join(SERVING_CERT), &m.cert_pem)?;
+    write_private(&pki.join(CA_CERT), &m.ca_pem)?;
+    write_private(&pki.join(SERVING_CERT), &m.cert_pem)?;
     // The key goes last: its presence marks the set complete (see the check above).
     write_private(&pki.join(SERVING_KEY), &m.key_pem)?;
     Ok(m)

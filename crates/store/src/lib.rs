@@ -101,6 +101,27 @@ impl Default for StoreOptions {
     }
 }
 
+/// Creates the database file readable and writable by its owner only (0600), before redb
+/// initialises it (redb creates files with the process umask, typically 0644; the store holds
+/// secrets). An existing file is left as it is.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StoreError::storage(e)),
+        }
+    }
+    Ok(())
+}
+
 /// The outcome of a committed transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committed<R> {
@@ -183,6 +204,7 @@ impl Store {
     /// Creates or opens the store at `path`. After a crash, redb recovers the last durable
     /// commit (this may take a while on a large file).
     pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        create_private_file(path)?;
         let db = redb::Builder::new()
             .set_cache_size(options.cache_size)
             .create(path)?;

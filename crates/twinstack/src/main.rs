@@ -3,7 +3,9 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+mod output;
 mod runtime_cli;
+use output::{errln, out};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -232,7 +234,7 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
     let spec = match runtime_spec(&a) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Ok(ExitCode::from(2));
         }
     };
@@ -264,16 +266,22 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
         .map(|f| f.as_str())
         .collect();
     tracing::info!(addr = %running.addr, "serving");
-    println!(
-        "twinstack is ready: runtime {:?} ({} {}, {}) at {}",
+    // The server keeps serving if nobody reads its stdout any more.
+    let ready = format!(
+        "twinstack is ready: runtime {:?} ({} {}, {}) at {}\nkubeconfig written to {}\nexport KUBECONFIG={}\n",
         rt.name(),
         rt.record.provider.as_str(),
         rt.record.region,
         families.join(","),
-        twinstack_server::kubeconfig::server_url(running.addr, rt.name())
+        twinstack_server::kubeconfig::server_url(running.addr, rt.name()),
+        running.kubeconfig.display(),
+        running.kubeconfig.display()
     );
-    println!("kubeconfig written to {}", running.kubeconfig.display());
-    println!("export KUBECONFIG={}", running.kubeconfig.display());
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(ready.as_bytes()).and_then(|()| out.flush());
+    }
     wait_for_signal().await;
     tracing::info!("shutting down");
     running.shutdown().await;
@@ -297,16 +305,16 @@ fn kubeconfig(runtime: Option<String>, data_dir: DataDir) -> Result<ExitCode> {
     };
     match std::fs::read_to_string(&path) {
         Ok(k) => {
-            print!("{k}");
+            out!("{k}");
             Ok(ExitCode::SUCCESS)
         }
         Err(_) => {
             match runtime {
-                Some(r) => eprintln!(
+                Some(r) => errln!(
                     "error: no runtime {r:?} in {} (has `twinstack up` run with this data dir?)",
                     dir.display()
                 ),
-                None => eprintln!(
+                None => errln!(
                     "error: no kubeconfig in {} (run `twinstack up` first)",
                     dir.display()
                 ),
@@ -329,6 +337,8 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // A log line that cannot be written is dropped, not reported with a panicking eprintln.
+        .log_internal_errors(false)
         .init();
     let result = match cli.command {
         Command::Kubeconfig { runtime, data_dir } => kubeconfig(runtime, data_dir),
@@ -350,7 +360,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             ExitCode::from(1)
         }
     }

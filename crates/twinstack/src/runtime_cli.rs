@@ -1,9 +1,9 @@
 //! `twinstack runtime ...`: runtimes through the broker API of a running twinstack, as a Kyma
 //! user creates them through KEB (BTP cockpit or the btp CLI).
 
+use crate::output::{errln, out, outln};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -83,12 +83,34 @@ impl BrokerClient {
         Ok(v["runtimes"].as_array().cloned().unwrap_or_default())
     }
 
+    /// The runtime named `name`, else the one runtime whose instance has that name (an
+    /// instance name that is not a DNS label gives the runtime another name).
     async fn runtime(&self, name: &str) -> Result<Value> {
+        let all = self.runtimes().await?;
+        if let Some(r) = all.iter().find(|r| r["name"] == name) {
+            return Ok(r.clone());
+        }
+        let by_instance: Vec<&Value> = all.iter().filter(|r| r["instanceName"] == name).collect();
+        match by_instance.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => bail!("runtime {name:?} not found"),
+            many => bail!(
+                "several runtimes belong to instances named {name:?}: {}",
+                many.iter()
+                    .filter_map(|r| r["name"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// The runtime a service instance owns.
+    async fn runtime_of_instance(&self, instance: &str) -> Result<Value> {
         self.runtimes()
             .await?
             .into_iter()
-            .find(|r| r["name"] == name)
-            .with_context(|| format!("runtime {name:?} not found"))
+            .find(|r| r["instanceId"] == instance)
+            .with_context(|| format!("no runtime belongs to instance {instance}"))
     }
 
     /// Polls `last_operation` until the operation ends, showing its progress on stderr.
@@ -103,13 +125,15 @@ impl BrokerClient {
                     None,
                 )
                 .await?;
-            let state = if code == 410 {
-                "succeeded".to_string()
-            } else {
-                v["state"].as_str().unwrap_or("unknown").to_string()
-            };
+            if code != 200 {
+                bail!(
+                    "{what}: the broker answered {code}: {}",
+                    v["description"].as_str().unwrap_or(&v.to_string())
+                );
+            }
+            let state = v["state"].as_str().unwrap_or("unknown").to_string();
             if state != last {
-                eprintln!("{what}: {state} ({:.1}s)", started.elapsed().as_secs_f64());
+                errln!("{what}: {state} ({:.1}s)", started.elapsed().as_secs_f64());
                 last = state.clone();
             }
             match state.as_str() {
@@ -173,7 +197,7 @@ pub fn provisioning_parameters(a: &CreateArgs<'_>) -> Result<Value> {
 pub async fn create(data_dir: &Path, a: CreateArgs<'_>) -> Result<ExitCode> {
     let b = BrokerClient::new(data_dir)?;
     let Some(plan) = twinstack_keb::plan_by_name(a.plan) else {
-        eprintln!("error: unknown plan {:?}", a.plan);
+        errln!("error: unknown plan {:?}", a.plan);
         return Ok(ExitCode::from(2));
     };
     let params = provisioning_parameters(&a)?;
@@ -184,7 +208,7 @@ pub async fn create(data_dir: &Path, a: CreateArgs<'_>) -> Result<ExitCode> {
         "context": {"platform": "twinstack"},
         "parameters": params,
     });
-    eprintln!("provisioning runtime {:?} (plan {}) ...", a.name, a.plan);
+    errln!("provisioning runtime {:?} (plan {}) ...", a.name, a.plan);
     let (code, v) = b
         .call(
             reqwest::Method::PUT,
@@ -193,7 +217,7 @@ pub async fn create(data_dir: &Path, a: CreateArgs<'_>) -> Result<ExitCode> {
         )
         .await?;
     if code != 202 && code != 200 {
-        eprintln!(
+        errln!(
             "error: the broker refused ({code}): {}",
             v["description"].as_str().unwrap_or(&v.to_string())
         );
@@ -202,13 +226,21 @@ pub async fn create(data_dir: &Path, a: CreateArgs<'_>) -> Result<ExitCode> {
     let op = v["operation"].as_str().unwrap_or("");
     let end = b.wait(&instance, op, "provisioning").await?;
     if end["state"] != "succeeded" {
-        eprintln!(
+        errln!(
             "error: {}",
             end["description"].as_str().unwrap_or("provisioning failed")
         );
         return Ok(ExitCode::from(1));
     }
-    print_show(&b.runtime(a.name).await?);
+    let rt = b.runtime_of_instance(&instance).await?;
+    let rt_name = rt["name"].as_str().unwrap_or("");
+    if rt_name != a.name {
+        errln!(
+            "the runtime is named {rt_name:?}: the instance name {:?} is not a lowercase DNS label",
+            a.name
+        );
+    }
+    print_show(&rt);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -247,7 +279,6 @@ pub async fn list(data_dir: &Path) -> Result<ExitCode> {
             widths[i] = widths[i].max(c.len());
         }
     }
-    let mut out = std::io::stdout().lock();
     let line = |cells: Vec<&str>| -> String {
         let parts: Vec<String> = cells
             .iter()
@@ -262,45 +293,51 @@ pub async fn list(data_dir: &Path) -> Result<ExitCode> {
             .collect();
         parts.join("   ")
     };
-    writeln!(out, "{}", line(header.to_vec()))?;
+    outln!("{}", line(header.to_vec()));
     for r in &rows {
-        writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
+        outln!("{}", line(r.iter().map(String::as_str).collect()));
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_show(r: &Value) {
-    println!("Name:        {}", r["name"].as_str().unwrap_or(""));
-    println!(
+    outln!("Name:        {}", r["name"].as_str().unwrap_or(""));
+    outln!(
         "Plan:        {}",
         r["plan"]
             .as_str()
             .filter(|p| !p.is_empty())
             .unwrap_or("<none>")
     );
-    println!("Provider:    {}", r["provider"].as_str().unwrap_or(""));
-    println!("Region:      {}", r["region"].as_str().unwrap_or(""));
+    outln!("Provider:    {}", r["provider"].as_str().unwrap_or(""));
+    outln!("Region:      {}", r["region"].as_str().unwrap_or(""));
     if let Some(i) = r["instanceId"].as_str().filter(|i| !i.is_empty()) {
-        println!("Instance:    {i}");
+        outln!("Instance:    {i}");
+    }
+    if let Some(n) = r["instanceName"]
+        .as_str()
+        .filter(|n| !n.is_empty() && Some(*n) != r["name"].as_str())
+    {
+        outln!("Instance name: {n}");
     }
     let n = &r["network"];
     let fams: Vec<&str> = n["families"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    println!("IP families: {}", fams.join(","));
+    outln!("IP families: {}", fams.join(","));
     for (i, f) in fams.iter().enumerate() {
-        println!("{f}:");
+        outln!("{f}:");
         for (label, key) in [
             ("nodes", "nodes"),
             ("pods", "pods"),
             ("services", "services"),
         ] {
-            println!("  {label:<9} {}", n[key][i].as_str().unwrap_or(""));
+            outln!("  {label:<9} {}", n[key][i].as_str().unwrap_or(""));
         }
     }
-    println!("State:       {}", r["state"].as_str().unwrap_or(""));
-    println!("Kubeconfig:  {}", r["kubeconfig"].as_str().unwrap_or(""));
+    outln!("State:       {}", r["state"].as_str().unwrap_or(""));
+    outln!("Kubeconfig:  {}", r["kubeconfig"].as_str().unwrap_or(""));
 }
 
 pub async fn show(data_dir: &Path, name: &str) -> Result<ExitCode> {
@@ -311,7 +348,7 @@ pub async fn show(data_dir: &Path, name: &str) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Ok(ExitCode::from(1))
         }
     }
@@ -322,7 +359,7 @@ pub async fn delete(data_dir: &Path, name: &str) -> Result<ExitCode> {
     let r = match b.runtime(name).await {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Ok(ExitCode::from(1));
         }
     };
@@ -336,7 +373,7 @@ pub async fn delete(data_dir: &Path, name: &str) -> Result<ExitCode> {
             )
             .await?;
         if code != 200 {
-            eprintln!("error: {code} {v}");
+            errln!("error: {code} {v}");
             return Ok(ExitCode::from(1));
         }
     } else {
@@ -352,7 +389,7 @@ pub async fn delete(data_dir: &Path, name: &str) -> Result<ExitCode> {
             )
             .await?;
         if code != 202 {
-            eprintln!(
+            errln!(
                 "error: the broker refused ({code}): {}",
                 v["description"].as_str().unwrap_or(&v.to_string())
             );
@@ -361,7 +398,7 @@ pub async fn delete(data_dir: &Path, name: &str) -> Result<ExitCode> {
         let op = v["operation"].as_str().unwrap_or("");
         b.wait(instance, op, "deprovisioning").await?;
     }
-    println!("runtime {name:?} deleted");
+    outln!("runtime {:?} deleted", r["name"].as_str().unwrap_or(name));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -369,11 +406,11 @@ pub fn kubeconfig(data_dir: &Path, name: &str) -> Result<ExitCode> {
     let path = twinstack_server::kubeconfig_path(data_dir, name);
     match std::fs::read_to_string(&path) {
         Ok(k) => {
-            print!("{k}");
+            out!("{k}");
             Ok(ExitCode::SUCCESS)
         }
         Err(_) => {
-            eprintln!("error: no runtime {name:?} in {}", data_dir.display());
+            errln!("error: no runtime {name:?} in {}", data_dir.display());
             Ok(ExitCode::from(1))
         }
     }

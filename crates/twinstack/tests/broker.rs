@@ -122,8 +122,10 @@ fn osb_endpoints_and_statuses() {
         (code, body),
         (400, json!({"description": "service_id missing"}))
     );
-    let (code, _) = o.provision("i1", "no-such-plan", json!({"name": "i1"}));
-    assert_eq!(code, 400);
+    assert_eq!(
+        o.provision("i1", "no-such-plan", json!({"name": "i1"})),
+        (400, json!({"description": "plan-id not in the catalog"}))
+    );
     let (code, body) = o.provision(
         "i1",
         AWS,
@@ -149,12 +151,19 @@ fn osb_endpoints_and_statuses() {
     );
     assert_eq!(code, 200);
     assert_eq!(st["state"], "succeeded");
-    // Same request again is fine; a different one for the same ID conflicts.
-    assert_eq!(o.provision("i1", AWS, params.clone()).0, 200);
+    // Same request again gets the same operation (KEB `handleExistingOperation`); a different
+    // one for the same ID conflicts.
+    let (code, again) = o.provision("i1", AWS, params.clone());
     assert_eq!(
-        o.provision("i1", AWS, json!({"name": "i1", "region": "eu-west-1"}))
-            .0,
-        409
+        (code, again["operation"].as_str()),
+        (202, Some(op.as_str()))
+    );
+    assert_eq!(
+        o.provision("i1", AWS, json!({"name": "i1", "region": "eu-west-2"})),
+        (
+            409,
+            json!({"description": "provisioning operation already exist"})
+        )
     );
 
     // Fetch.
@@ -162,9 +171,11 @@ fn osb_endpoints_and_statuses() {
     assert_eq!(code, 200);
     assert_eq!(inst["plan_id"], AWS);
     assert_eq!(
-        o.call(reqwest::Method::GET, "/v2/service_instances/nope", None)
-            .0,
-        404
+        o.call(reqwest::Method::GET, "/v2/service_instances/nope", None),
+        (
+            404,
+            json!({"description": "instance with instanceID nope does not exist"})
+        )
     );
 
     // Update trying to turn dual stack off: accepted as KEB does, families unchanged.
@@ -181,9 +192,11 @@ fn osb_endpoints_and_statuses() {
             reqwest::Method::PATCH,
             "/v2/service_instances/nope?accepts_incomplete=true",
             Some(json!({"service_id": SERVICE, "plan_id": AWS, "parameters": {}}))
+        ),
+        (
+            404,
+            json!({"description": "Instance with id nope not exist"})
         )
-        .0,
-        404
     );
 
     // Deprovision.
@@ -212,8 +225,26 @@ fn osb_endpoints_and_statuses() {
         &format!("/v2/service_instances/i1/last_operation?operation={op}"),
         None,
     );
+    // KEB deletes the operations and archives the instance: every operation ID handed out
+    // still answers, from the archive.
+    assert_eq!(
+        (code, st),
+        (
+            200,
+            json!({"state": "succeeded", "description": "Operation succeeded. The instance was deprovisioned."})
+        )
+    );
+    let (code, st) = o.call(
+        reqwest::Method::GET,
+        "/v2/service_instances/i1/last_operation",
+        None,
+    );
     assert_eq!((code, st["state"].as_str()), (200, Some("succeeded")));
-    assert_eq!(o.call(reqwest::Method::DELETE, &format!("/v2/service_instances/i1?accepts_incomplete=true&service_id={SERVICE}&plan_id={AWS}"), None).0, 410);
+    // KEB answers a deprovision of an instance that does not exist synchronously.
+    assert_eq!(
+        o.call(reqwest::Method::DELETE, &format!("/v2/service_instances/i1?accepts_incomplete=true&service_id={SERVICE}&plan_id={AWS}"), None),
+        (200, json!({}))
+    );
     assert_eq!(
         o.call(reqwest::Method::GET, "/v2/service_instances/i1", None)
             .0,
@@ -224,9 +255,8 @@ fn osb_endpoints_and_statuses() {
             reqwest::Method::GET,
             "/v2/service_instances/never/last_operation",
             None
-        )
-        .0,
-        410
+        ),
+        (404, json!({"description": "Operation not found"}))
     );
     // The runtime is gone.
     let e = cli(&o.t, &["runtime", "show", "i1"]);
@@ -477,6 +507,51 @@ fn cli_runtimes_per_plan_and_isolation() {
         .as_u16()
     });
     assert_eq!(gone, 403);
+}
+
+/// KEB accepts any `name` of letters, digits and dashes; a name that is no lowercase DNS label
+/// gives the runtime a name of its own (`rt-` and the instance ID's start), and the CLI finds the
+/// runtime by its instance (before: it created `rt-...` and reported `runtime "UPPER" not found`).
+#[test]
+fn cli_create_with_a_name_that_is_no_dns_label() {
+    let t = Twin::start(&[]);
+    let out = cli(&t, &["runtime", "create", "UPPER", "--plan", "aws"]);
+    let show = ok(&out);
+    let name = show
+        .lines()
+        .find_map(|l| l.strip_prefix("Name:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(name.starts_with("rt-") && name.len() == 11, "{show}");
+    assert!(show.contains("Instance name: UPPER"), "{show}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "the runtime is named {name:?}: the instance name \"UPPER\" is not a lowercase DNS label"
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(t
+        .data_dir()
+        .join(format!("kubeconfigs/{name}.yaml"))
+        .exists());
+    // The instance name finds it too, as long as it is unambiguous.
+    assert!(ok(&cli(&t, &["runtime", "show", "UPPER"])).contains(&format!("Name:        {name}")));
+    ok(&cli(&t, &["runtime", "create", "UPPER", "--plan", "gcp"]));
+    let e = fails(&cli(&t, &["runtime", "show", "UPPER"]));
+    assert!(
+        e.contains("several runtimes belong to instances named \"UPPER\""),
+        "{e}"
+    );
+    ok(&cli(&t, &["runtime", "delete", &name]));
+    assert!(ok(&cli(&t, &["runtime", "show", "UPPER"])).contains("Plan:        gcp"));
+    // A name KEB's schema refuses is refused with KEB's message.
+    let e = fails(&cli(&t, &["runtime", "create", "a_b", "--plan", "aws"]));
+    assert!(
+        e.contains("the broker refused (400): while validating input parameters: at '/name': 'a_b' does not match pattern '^[a-zA-Z0-9-]*$'"),
+        "{e}"
+    );
 }
 
 #[test]
