@@ -189,7 +189,7 @@ struct Conn {
 impl Conn {
     async fn serve(mut self, tcp: TcpStream) {
         let peer = self.peer;
-        let io = WriteStall::new(tcp, self.limits.write_stall_timeout);
+        let io = WriteStall::new(Linger(Some(tcp)), self.limits.write_stall_timeout);
         let handshake =
             tokio::time::timeout(self.limits.tls_handshake_timeout, self.acceptor.accept(io));
         let tls = match handshake.await {
@@ -383,6 +383,88 @@ impl hyper::body::Body for TrackedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// How long a closed connection goes on taking what its peer still sends: Go's
+/// `rstAvoidanceDelay` (net/http `server.go`, 500 ms).
+const RST_AVOIDANCE_DELAY: Duration = Duration::from_millis(500);
+
+/// A TCP connection that closes as Go's server closes one: when it is dropped, its write side is
+/// shut (FIN) and what the peer still sends is read and dropped for [`RST_AVOIDANCE_DELAY`]
+/// before the socket is closed (`closeWriteAndWait`). Closing a socket with unread data makes
+/// the kernel answer with a reset, and a client still sending a body the server refused (a 413
+/// after 3 MiB of a 100 MB upload) would lose the answer already on its way to it.
+struct Linger(Option<TcpStream>);
+
+impl Drop for Linger {
+    fn drop(&mut self) {
+        let (Some(tcp), Ok(rt)) = (self.0.take(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        rt.spawn(close_lingering(tcp));
+    }
+}
+
+async fn close_lingering(mut tcp: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tcp.shutdown().await;
+    let mut sink = vec![0u8; 16 * 1024];
+    let _ = tokio::time::timeout(RST_AVOIDANCE_DELAY, async {
+        while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
+impl Linger {
+    fn tcp(self: Pin<&mut Self>) -> Pin<&mut TcpStream> {
+        // Only `Drop` takes the stream out.
+        Pin::new(
+            self.get_mut()
+                .0
+                .as_mut()
+                .expect("the stream is there until the connection is dropped"),
+        )
+    }
+}
+
+impl AsyncRead for Linger {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.tcp().poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Linger {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.tcp().poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        self.tcp().poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.as_ref().is_some_and(|t| t.is_write_vectored())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.tcp().poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.tcp().poll_shutdown(cx)
     }
 }
 

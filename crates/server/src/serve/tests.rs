@@ -74,3 +74,24 @@ async fn idle_means_nothing_in_flight_for_the_whole_time() {
         "{waited:?}"
     );
 }
+
+/// A peer still sending when the server answers and closes (a refused upload) gets the answer
+/// and an orderly end, not a reset that throws the answer away.
+#[tokio::test]
+async fn a_closed_connection_lets_a_peer_still_sending_read_the_answer() {
+    use tokio::io::AsyncReadExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    let body = vec![b'x'; 64 * 1024];
+    client.write_all(&body).await.unwrap();
+    let mut server = Linger(Some(server));
+    server.write_all(b"413").await.unwrap();
+    drop(server);
+    // The client goes on sending, then reads: the answer, then the end.
+    client.write_all(&body).await.unwrap();
+    let mut answer = Vec::new();
+    client.read_to_end(&mut answer).await.unwrap();
+    assert_eq!(answer, b"413");
+}
