@@ -1,7 +1,7 @@
 //! Accept and Content-Type negotiation never panics.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use twinstack_server::negotiate;
+use twinstack_api::negotiate;
 
 fuzz_target!(|data: &[u8]| {
     let s = String::from_utf8_lossy(data);

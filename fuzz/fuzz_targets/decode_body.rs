@@ -3,14 +3,14 @@
 //! alias bound, and a JSON body Go's scanner refuses is refused.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use twinstack_server::kinds::{service::ServiceKind, Kind};
+use twinstack_registry::kinds::{service::ServiceKind, Kind};
 
 fuzz_target!(|data: &[u8]| {
     let (yaml, body) = match data.split_first() {
         Some((flag, rest)) => (flag & 1 == 1, rest),
         None => return,
     };
-    use twinstack_server::decode;
+    use twinstack_registry::decode;
     let parsed = if yaml { decode::parse_yaml(body) } else { decode::parse_json(body) };
     if !yaml && decode::go_json_syntax_error(body).is_some() {
         assert!(parsed.is_err(), "Go refuses it, so must we");

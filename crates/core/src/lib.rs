@@ -3,6 +3,7 @@
 
 pub mod field;
 pub mod gojson;
+pub mod hash;
 pub mod ipam;
 pub mod meta;
 pub mod pagination;

@@ -128,15 +128,6 @@ fn family_of(net: &IpNet) -> Family {
     }
 }
 
-fn fnv1a(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in s.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
-}
-
 /// The provider's public IPv6 pool a runtime's ranges are carved from.
 fn ipv6_pool(provider: Provider, region: &str) -> Ipv6Net {
     let base = match (provider, region) {
@@ -161,7 +152,7 @@ pub fn ipv6_layout(
     zones: usize,
 ) -> (Ipv6Net, Ipv6Net, Ipv6Net, Vec<Ipv6Net>) {
     let pool = ipv6_pool(provider, region);
-    let h = fnv1a(&format!("{}/{}/{}", provider.as_str(), region, runtime));
+    let h = crate::hash::fnv1a64(&format!("{}/{}/{}", provider.as_str(), region, runtime));
     let zones = zones.max(1);
     match provider {
         Provider::Gcp => {

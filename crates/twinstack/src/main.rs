@@ -9,8 +9,8 @@ use output::{errln, out};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use twinstack::{Config, RuntimeSpec};
 use twinstack_core::runtime::{resolve_network, validate_runtime_name, NetworkRequest, Provider};
-use twinstack_server::{Config, RuntimeSpec};
 
 #[derive(Parser)]
 #[command(
@@ -239,13 +239,13 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
         }
     };
     let data_dir = a.data_dir.resolve()?;
-    let running = twinstack_server::start(Config {
+    let running = twinstack::start(Config {
         data_dir: data_dir.clone(),
         listen: a.listen,
         default_runtime: spec,
         watch_history_revisions: a.watch_history_revisions,
         watch_history: std::time::Duration::from_secs(a.watch_history_seconds),
-        limits: twinstack_server::serve::Limits {
+        limits: twinstack::Limits {
             max_connections: a.max_connections.max(1),
             header_read_timeout: std::time::Duration::from_secs(a.header_timeout),
             idle_timeout: std::time::Duration::from_secs(a.idle_timeout),
@@ -273,7 +273,7 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
         rt.record.provider.as_str(),
         rt.record.region,
         families.join(","),
-        twinstack_server::kubeconfig::server_url(running.addr, rt.name()),
+        twinstack_platform::kubeconfig::server_url(running.addr, rt.name()),
         running.kubeconfig.display(),
         running.kubeconfig.display()
     );
@@ -300,7 +300,7 @@ async fn wait_for_signal() {
 fn kubeconfig(runtime: Option<String>, data_dir: DataDir) -> Result<ExitCode> {
     let dir = data_dir.resolve()?;
     let path = match &runtime {
-        Some(r) => twinstack_server::kubeconfig_path(&dir, r),
+        Some(r) => twinstack_platform::kubeconfig_path(&dir, r),
         None => dir.join("kubeconfig"),
     };
     match std::fs::read_to_string(&path) {

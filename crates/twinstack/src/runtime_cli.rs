@@ -403,7 +403,7 @@ pub async fn delete(data_dir: &Path, name: &str) -> Result<ExitCode> {
 }
 
 pub fn kubeconfig(data_dir: &Path, name: &str) -> Result<ExitCode> {
-    let path = twinstack_server::kubeconfig_path(data_dir, name);
+    let path = twinstack_platform::kubeconfig_path(data_dir, name);
     match std::fs::read_to_string(&path) {
         Ok(k) => {
             out!("{k}");

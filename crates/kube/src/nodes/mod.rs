@@ -43,16 +43,6 @@ pub const GARDENER_PROJECT: &str = "kyma";
 /// `maxPods` of a Gardener worker.
 pub const MAX_PODS: u32 = 110;
 
-/// Deterministic FNV-1a, so a runtime gets the same nodes on every start.
-fn fnv(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in s.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
-}
-
 /// Zones of a region, as the provider names them (Kyma spreads workers over three).
 pub fn zones(provider: Provider, region: &str, count: usize) -> Vec<String> {
     let letters = ["a", "b", "c", "d"];
@@ -147,7 +137,8 @@ fn node_ipv4(
         let (zone_step, worker_bits) = (1u32 << (32 - (p + 2).min(32)), 32 - (p + 3).min(32));
         let subnet = base.wrapping_add(zone_step.wrapping_mul(zone as u32));
         let hosts = (1u32 << worker_bits).saturating_sub(5).max(1);
-        let mut off = (fnv(&format!("{runtime}/{index}")) % hosts as u64) as u32;
+        let mut off =
+            (twinstack_core::hash::fnv1a64(&format!("{runtime}/{index}")) % hosts as u64) as u32;
         let mut tries = 0;
         loop {
             let cand = Ipv4Addr::from(subnet.wrapping_add(4 + off));
@@ -186,7 +177,8 @@ fn node_ipv6(
     };
     if provider == Provider::Aws {
         // Interface IDs with the top bit set never fall into the /80 pod prefixes below.
-        let iid = (fnv(&format!("{runtime}/v6/{index}")) | (1 << 63)) as u128;
+        let iid =
+            (twinstack_core::hash::fnv1a64(&format!("{runtime}/v6/{index}")) | (1 << 63)) as u128;
         let pods = base + (((in_zone as u128) + 1) << 48);
         (
             Ipv6Addr::from(base + iid),
@@ -204,7 +196,7 @@ fn node_ipv6(
 fn short_hash(s: &str) -> String {
     // Gardener's machine hashes use lower-case alphanumerics.
     const ALPHA: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut h = fnv(s);
+    let mut h = twinstack_core::hash::fnv1a64(s);
     (0..5)
         .map(|_| {
             let c = ALPHA[(h % ALPHA.len() as u64) as usize] as char;
@@ -236,7 +228,10 @@ pub fn node_name(
             )
         }
         (Provider::Aws, None) => {
-            let id = format!("{:016x}", fnv(&format!("{runtime}/i/{index}")));
+            let id = format!(
+                "{:016x}",
+                twinstack_core::hash::fnv1a64(&format!("{runtime}/i/{index}"))
+            );
             format!("i-0{}.{}", &id[..16], aws_domain(region))
         }
         _ => format!(
@@ -363,13 +358,17 @@ fn build_node(
     let provider_id = match provider {
         Provider::Aws => format!(
             "aws:///{zone_name}/i-0{}",
-            &format!("{:016x}", fnv(&format!("{runtime}/i/{index}")))[..16]
+            &format!("{:016x}", twinstack_core::hash::fnv1a64(&format!("{runtime}/i/{index}")))[..16]
         ),
         Provider::Gcp => format!("gce://sap-kyma-prod/{zone_name}/{name}"),
         Provider::Azure => format!("azure:///subscriptions/kyma/resourceGroups/shoot--{GARDENER_PROJECT}--{runtime}/providers/Microsoft.Compute/virtualMachines/{name}"),
-        Provider::Openstack => format!("openstack:///{:032x}", fnv(&name) as u128),
+        Provider::Openstack => format!("openstack:///{:032x}", twinstack_core::hash::fnv1a64(&name) as u128),
     };
-    let id = format!("{:016x}{:016x}", fnv(&name), fnv(&format!("{name}/boot")));
+    let id = format!(
+        "{:016x}{:016x}",
+        twinstack_core::hash::fnv1a64(&name),
+        twinstack_core::hash::fnv1a64(&format!("{name}/boot"))
+    );
     Node {
         metadata: ObjectMeta {
             name: Some(name.clone()),
@@ -449,8 +448,8 @@ fn build_node(
                 kubelet_version: KUBELET_VERSION.into(),
                 machine_id: format!(
                     "{:016x}{:016x}",
-                    fnv(&format!("{name}/machine")),
-                    fnv(&name)
+                    twinstack_core::hash::fnv1a64(&format!("{name}/machine")),
+                    twinstack_core::hash::fnv1a64(&name)
                 ),
                 operating_system: "linux".into(),
                 os_image: OS_IMAGE.into(),

@@ -1,0 +1,111 @@
+//! `/version` and legacy discovery (`/api`, `/api/v1`, `/apis`) (see
+//! shared/reference/rust-stack-and-kubectl.md §B.1–B.3). The OpenAPI documents are in
+//! `crate::openapi`.
+
+use serde_json::{json, Value};
+use std::sync::Arc;
+use twinstack_registry::kinds::Kind;
+
+/// The Kubernetes version twinstack reports. kubectl's dispatcher picks its binary by it, so it
+/// must be 1.32 for the installed kubectl to run its own 1.32 code.
+pub const GIT_VERSION: &str = "v1.32.4";
+
+pub fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": "32",
+        "gitVersion": GIT_VERSION,
+        "gitCommit": "twinstack",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.23.6",
+        "compiler": "gc",
+        "platform": "linux/amd64"
+    })
+}
+
+pub fn api_versions(server_address: &str) -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]
+    })
+}
+
+fn groups_of(kinds: &[Arc<dyn Kind>]) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for k in kinds {
+        let i = k.info();
+        if !i.group.is_empty() && !out.contains(&(i.group, i.version)) {
+            out.push((i.group, i.version));
+        }
+    }
+    out
+}
+
+pub fn api_group_list(kinds: &[Arc<dyn Kind>]) -> Value {
+    let groups: Vec<Value> = groups_of(kinds)
+        .into_iter()
+        .map(|(g, v)| {
+            let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+            json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+pub fn api_group(kinds: &[Arc<dyn Kind>], group: &str) -> Option<Value> {
+    let (g, v) = groups_of(kinds).into_iter().find(|(g, _)| *g == group)?;
+    let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+    Some(
+        json!({"kind": "APIGroup", "apiVersion": "v1", "name": g, "versions": [gv.clone()], "preferredVersion": gv}),
+    )
+}
+
+pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) -> Option<Value> {
+    let resources: Vec<Value> = kinds
+        .iter()
+        .map(|k| k.info())
+        .filter(|i| i.group == group && i.version == version)
+        .map(|i| {
+            let mut r = json!({
+                "name": i.plural,
+                "singularName": i.singular,
+                "namespaced": i.namespaced,
+                "kind": i.kind,
+                "verbs": i.verbs,
+            });
+            if !i.short_names.is_empty() {
+                r["shortNames"] = json!(i.short_names);
+            }
+            if !i.categories.is_empty() {
+                r["categories"] = json!(i.categories);
+            }
+            r
+        })
+        .flat_map(|r| {
+            // Workloads with a scale subresource list it, so `kubectl scale` finds Scale.
+            let plural = r["name"].as_str().unwrap_or("").to_string();
+            let mut out = vec![r.clone()];
+            if twinstack_registry::kinds::workload::has_scale(&plural) {
+                out.push(
+                    json!({"name": format!("{plural}/scale"), "singularName": "",
+                    "namespaced": r["namespaced"], "group": "autoscaling", "version": "v1",
+                    "kind": "Scale", "verbs": ["get", "patch", "update"]}),
+                );
+            }
+            out
+        })
+        .collect();
+    if resources.is_empty() {
+        return None;
+    }
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
+}

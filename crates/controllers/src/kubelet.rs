@@ -1,0 +1,570 @@
+//! kube-scheduler and the emulated kubelet: a Pending pod is bound to a node
+//! (`twinstack_kube::pod::schedule`: nodeName and nodeSelector honoured, least loaded first),
+//! gets one address per runtime family from the node's `spec.podCIDRs` in the same store
+//! transaction that writes its Running status, and the events kubelet records. A terminating
+//! pod goes once its containers have exited (`twinstack_kube::pod::termination`: at once on
+//! SIGTERM, after a preStop hook, or at the end of the grace period for a process that ignores
+//! SIGTERM) and no finalizer remains.
+
+use super::{meta, Ctl, World};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use serde_json::{json, Value};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use twinstack_kube::events::{self, Reporter};
+use twinstack_kube::{nodes, pod as kpod, podip};
+use twinstack_registry::kinds::pod::StorePodAllocator;
+use twinstack_registry::registry::{object_key, Preconditions};
+use twinstack_registry::store_ext::TxnExt;
+
+fn typed_pod(v: &Value) -> Option<Pod> {
+    serde_json::from_value(v.clone()).ok()
+}
+
+fn phase(v: &Value) -> &str {
+    v.pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn node_name(v: &Value) -> &str {
+    v.pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// Deterministic event name suffix: the same event about the same object is recorded once.
+fn suffix(pod: &Value, reason: &str, extra: &str) -> u64 {
+    twinstack_core::hash::fnv1a64(&format!("{}/{reason}/{extra}", meta(pod, "uid")))
+}
+
+/// Deterministic suffix that also orders a pod's start events by name (upstream's names are
+/// `<pod>.<unix nanos hex>`, so listing order is recording order): a per-pod base, then `seq`.
+fn ordered_suffix(pod: &Value, seq: u64) -> u64 {
+    (twinstack_core::hash::fnv1a64(meta(pod, "uid")) & 0x0fff_ffff_ffff_0000) | (seq & 0xffff)
+}
+
+/// One pass; returns the earliest graceful-deletion deadline still ahead.
+pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
+    let now = jiff::Timestamp::now();
+    let node_objs: Vec<Node> = w
+        .nodes
+        .iter()
+        .filter_map(|n| serde_json::from_value(Value::clone(n)).ok())
+        .collect();
+    let by_name: BTreeMap<&str, &Node> = node_objs
+        .iter()
+        .map(|n| (n.metadata.name.as_deref().unwrap_or(""), n))
+        .collect();
+    let mut load: BTreeMap<String, usize> = BTreeMap::new();
+    for p in &w.pods {
+        let n = node_name(p);
+        if !n.is_empty() && !matches!(phase(p), "Succeeded" | "Failed") {
+            *load.entry(n.to_string()).or_default() += 1;
+        }
+    }
+    ctl.terminations.forget_all_but(&w.pods);
+    let mut next: Option<jiff::Timestamp> = None;
+    // The pods to start, as projections: holding thousands of whole pods at once would
+    // multiply the memory of a large rollout.
+    let mut starts: Vec<(&Value, &Node, bool)> = Vec::new();
+    for slim in &w.pods {
+        let pv = slim;
+        // Most pods are running and need nothing: decide that from the projection.
+        let terminating = pv.pointer("/metadata/deletionTimestamp").is_some();
+        let settled = match phase(pv) {
+            "Succeeded" | "Failed" => true,
+            "Running" => !owned_by_job(pv),
+            _ => false,
+        };
+        if settled && !terminating {
+            continue;
+        }
+        // Scheduling and status writes need the whole pod; the projection serves the rest.
+        let needs_whole = !terminating && (node_name(pv).is_empty() || phase(pv) == "Running");
+        let pv: Cow<'_, Value> = if needs_whole {
+            match ctl.full("", "pods", pv) {
+                Some(v) => Cow::Owned(v),
+                None => continue,
+            }
+        } else {
+            Cow::Borrowed(&**pv)
+        };
+        let Some(pod) = typed_pod(&pv) else { continue };
+        if pod.metadata.deletion_timestamp.is_some() {
+            let finalizers = pod
+                .metadata
+                .finalizers
+                .as_ref()
+                .is_some_and(|f| !f.is_empty());
+            // A pod bound to a node that does not exist has no kubelet to stop it: the pod
+            // garbage collector removes it (gcOrphaned).
+            let orphaned = !node_name(&pv).is_empty() && !by_name.contains_key(node_name(&pv));
+            // Its containers stop as kubelet stops them (preStop, SIGTERM, SIGKILL when the
+            // grace period ends), from when kubelet saw the delete; the object goes once they
+            // have all exited.
+            let saw = ctl.terminations.saw(&pod, now);
+            let exited = kpod::termination::containers_exited_at(&pod, saw).unwrap_or(now);
+            if orphaned || exited <= now {
+                if !finalizers {
+                    remove(ctl, &pv).await;
+                }
+            } else {
+                next = Some(next.map_or(exited, |n: jiff::Timestamp| n.min(exited)));
+                if !node_name(&pv).is_empty() {
+                    killing_events(ctl, &pv, &pod, now).await;
+                }
+            }
+            continue;
+        }
+        if kpod::is_terminal(&pod) {
+            continue;
+        }
+        if phase(&pv) == "Running" && owned_by_job(&pv) {
+            // The emulated containers of a Job's pod exit 0 after JOB_POD_RUN.
+            let started = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.start_time.as_ref())
+                .map_or(now, |t| t.0);
+            let at = started
+                .checked_add(jiff::SignedDuration::from_millis(JOB_POD_RUN_MS))
+                .unwrap_or(now);
+            if at <= now {
+                complete(ctl, &pv, &pod, now).await;
+            } else {
+                next = Some(next.map_or(at, |n: jiff::Timestamp| n.min(at)));
+            }
+            continue;
+        }
+        let bound = node_name(&pv).to_string();
+        if bound.is_empty() {
+            let (sched_pod, candidates) = pinned_by_fields(&pod, &node_objs);
+            let result = match &candidates {
+                Some(c) if c.is_empty() => kpod::schedule(&pod, &node_objs, &load),
+                Some(c) => kpod::schedule(&sched_pod, c, &load),
+                None => kpod::schedule(&pod, &node_objs, &load),
+            };
+            match result {
+                Ok(n) => {
+                    let Some(node) = by_name.get(n.as_str()) else {
+                        continue;
+                    };
+                    *load.entry(n).or_default() += 1;
+                    starts.push((slim, *node, true));
+                }
+                Err(msg) => unschedulable(ctl, &pv, &pod, &msg, now).await,
+            }
+        } else if phase(&pv) == "Pending"
+            && pv
+                .pointer("/status/podIPs")
+                .and_then(Value::as_array)
+                .is_none_or(|a| a.is_empty())
+        {
+            // Bound by the user (`spec.nodeName`): the node's kubelet starts it. A pod bound to
+            // a node that does not exist has no kubelet and stays Pending, as upstream.
+            if let Some(node) = by_name.get(bound.as_str()) {
+                starts.push((slim, *node, false));
+            }
+        }
+    }
+    // Bindings are decided in order (the load counts them); the writes run concurrently so
+    // the store's group commit batches them.
+    futures::stream::iter(starts)
+        .for_each_concurrent(CONCURRENCY, |(pv, node, bind)| async move {
+            start(ctl, pv, node, bind).await;
+        })
+        .await;
+    next
+}
+
+/// When this kubelet first saw each terminating pod (by uid, with the deletionTimestamp it
+/// saw: a second delete that shortens the grace period starts over). Kept in memory as a real
+/// kubelet's pod workers are; after a restart `termination_started` bounds it by the delete.
+#[derive(Default)]
+pub struct Terminations {
+    seen: std::sync::Mutex<BTreeMap<String, (Option<jiff::Timestamp>, jiff::Timestamp)>>,
+}
+
+impl Terminations {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<String, (Option<jiff::Timestamp>, jiff::Timestamp)>>
+    {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// When the deletion of `pod` was first seen (now, if this is the first time).
+    pub fn saw(&self, pod: &Pod, now: jiff::Timestamp) -> jiff::Timestamp {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let at = pod.metadata.deletion_timestamp.as_ref().map(|t| t.0);
+        let mut seen = self.lock();
+        let entry = seen.entry(uid).or_insert((at, now));
+        if entry.0 != at {
+            *entry = (at, now);
+        }
+        entry.1
+    }
+
+    /// Forgets the pods that are gone or no longer terminating.
+    fn forget_all_but(&self, pods: &[std::sync::Arc<Value>]) {
+        let mut seen = self.lock();
+        if seen.is_empty() {
+            return;
+        }
+        let live: std::collections::BTreeSet<&str> = pods
+            .iter()
+            .filter(|p| p.pointer("/metadata/deletionTimestamp").is_some())
+            .map(|p| meta(p, "uid"))
+            .collect();
+        seen.retain(|uid, _| live.contains(uid.as_str()));
+    }
+}
+
+/// Pods started concurrently in one pass.
+const CONCURRENCY: usize = 64;
+
+/// How long the emulated containers of a Job's pod run before exiting 0.
+pub const JOB_POD_RUN_MS: i64 = 1000;
+
+fn owned_by_job(pv: &Value) -> bool {
+    pv.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|r| r["kind"] == "Job" && r["controller"] == json!(true))
+}
+
+/// A pod pinned with `matchFields: metadata.name In [node]` (DaemonSet pods): the candidate
+/// nodes and the pod without those terms for the pure scheduler (which only evaluates
+/// `matchExpressions`). `None` when the pod has no such terms.
+fn pinned_by_fields(pod: &Pod, nodes: &[Node]) -> (Pod, Option<Vec<Node>>) {
+    let mut p = pod.clone();
+    let Some(req) = p
+        .spec
+        .as_mut()
+        .and_then(|s| s.affinity.as_mut())
+        .and_then(|a| a.node_affinity.as_mut())
+        .and_then(|n| {
+            n.required_during_scheduling_ignored_during_execution
+                .as_mut()
+        })
+    else {
+        return (p, None);
+    };
+    let mut names: Vec<String> = Vec::new();
+    for t in &req.node_selector_terms {
+        for f in t.match_fields.iter().flatten() {
+            if f.key == "metadata.name" && f.operator == "In" {
+                names.extend(f.values.iter().flatten().cloned());
+            }
+        }
+    }
+    if names.is_empty() {
+        return (p, None);
+    }
+    req.node_selector_terms
+        .retain(|t| t.match_expressions.as_ref().is_some_and(|e| !e.is_empty()));
+    if req.node_selector_terms.is_empty() {
+        if let Some(na) = p
+            .spec
+            .as_mut()
+            .and_then(|s| s.affinity.as_mut())
+            .and_then(|a| a.node_affinity.as_mut())
+        {
+            na.required_during_scheduling_ignored_during_execution = None;
+        }
+    }
+    let candidates = nodes
+        .iter()
+        .filter(|n| {
+            names
+                .iter()
+                .any(|x| Some(x.as_str()) == n.metadata.name.as_deref())
+        })
+        .cloned()
+        .collect();
+    (p, Some(candidates))
+}
+
+/// kubelet reports a Job's pod Succeeded: containers terminated with exit code 0, not ready;
+/// the CNI releases its addresses in the same transaction (`status.podIPs` stays).
+async fn complete(ctl: &Ctl, pv: &Value, pod: &Pod, now: jiff::Timestamp) {
+    let mut p = pod.clone();
+    let mut st = p.status.clone().unwrap_or_default();
+    st.phase = Some("Succeeded".into());
+    let at = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now);
+    for c in st.conditions.iter_mut().flatten() {
+        match c.type_.as_str() {
+            "Ready" | "ContainersReady" => {
+                c.status = "False".into();
+                c.reason = Some("PodCompleted".into());
+                c.message = None;
+                c.last_transition_time = Some(at.clone());
+            }
+            "PodReadyToStartContainers" => {
+                c.status = "False".into();
+                c.last_transition_time = Some(at.clone());
+            }
+            _ => {}
+        }
+    }
+    for cs in st.container_statuses.iter_mut().flatten() {
+        let started_at = cs
+            .state
+            .as_ref()
+            .and_then(|s| s.running.as_ref())
+            .and_then(|r| r.started_at.clone());
+        cs.ready = false;
+        cs.started = Some(false);
+        cs.state = Some(k8s_openapi::api::core::v1::ContainerState {
+            terminated: Some(k8s_openapi::api::core::v1::ContainerStateTerminated {
+                exit_code: 0,
+                reason: Some("Completed".into()),
+                started_at,
+                finished_at: Some(at.clone()),
+                container_id: cs.container_id.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    p.status = Some(st);
+    let Ok(v) = serde_json::to_value(&p) else {
+        return;
+    };
+    let rt = ctl.rt.name().to_string();
+    let key = object_key(
+        &rt,
+        &twinstack_registry::kinds::pod::PodKind,
+        Some(meta(pv, "namespace")),
+        meta(pv, "name"),
+    );
+    let _ = ctl
+        .reg
+        .store
+        .txn(move |txn| -> Result<(), super::Conflict> {
+            let txn: &mut dyn TxnExt = txn;
+            twinstack_registry::kinds::pod::release_pod_addresses(txn, &rt, &v);
+            super::write_in_txn(txn, &key, v)
+        })
+        .await;
+}
+
+/// The scheduler's FailedScheduling: condition PodScheduled=False and a Warning event, once per
+/// distinct message.
+async fn unschedulable(ctl: &Ctl, pv: &Value, pod: &Pod, msg: &str, now: jiff::Timestamp) {
+    let current = pv
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("PodScheduled"))
+        .and_then(|c| c.get("message"))
+        .and_then(Value::as_str);
+    if current == Some(msg) {
+        return;
+    }
+    let mut p = pod.clone();
+    p.status = Some(kpod::unschedulable_status(pod, msg, now));
+    let Ok(v) = serde_json::to_value(&p) else {
+        return;
+    };
+    if ctl.write("", "pods", v).await {
+        ctl.event(events::event_for(
+            &events::pod_reference(pod, None),
+            "FailedScheduling",
+            msg,
+            "Warning",
+            &Reporter::scheduler("Scheduling"),
+            now,
+            suffix(pv, "FailedScheduling", msg),
+        ))
+        .await;
+    }
+}
+
+/// Binds (when `bind`), allocates the pod's addresses and writes the Running status in one
+/// transaction, then records the scheduler's and kubelet's events. Returns whether it wrote.
+async fn start(ctl: &Ctl, pv: &Value, node: &Node, bind: bool) -> bool {
+    let now = jiff::Timestamp::now();
+    let node_name = node.metadata.name.clone().unwrap_or_default();
+    let cidrs = nodes::pod_cidrs(node);
+    let host_ips = nodes::internal_ips(node);
+    let families = ctl.rt.record.network.families.clone();
+    let rt = ctl.rt.name().to_string();
+    let key = object_key(
+        &rt,
+        &twinstack_registry::kinds::pod::PodKind,
+        Some(meta(pv, "namespace")),
+        meta(pv, "name"),
+    );
+    let rv = meta(pv, "resourceVersion").to_string();
+    let uid = meta(pv, "uid").to_string();
+    let holder = json!({"pod": twinstack_registry::kinds::pod::pod_id(pv), "uid": uid});
+    let node_obj = node.clone();
+    let nn = node_name.clone();
+    let res = ctl
+        .reg
+        .store
+        .txn(move |txn| -> Result<Pod, String> {
+            let txn: &mut dyn TxnExt = txn;
+            let Some(cur) = txn.get_json(&key) else {
+                return Err("gone".into());
+            };
+            if meta(&cur, "resourceVersion") != rv || meta(&cur, "uid") != uid {
+                return Err("changed".into());
+            }
+            let mut pod: Pod = serde_json::from_value(cur).map_err(|e| e.to_string())?;
+            if bind {
+                pod.spec.get_or_insert_with(Default::default).node_name = Some(nn.clone());
+            }
+            let host_network = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.host_network)
+                .unwrap_or(false);
+            let ips: Vec<IpAddr> = if host_network {
+                vec![]
+            } else {
+                let mut alloc = StorePodAllocator {
+                    txn: &mut *txn,
+                    rt: &rt,
+                    cidrs,
+                    holder,
+                };
+                podip::allocate_pod_ips(&mut alloc, &nn, &families).map_err(|e| e.to_string())?
+            };
+            pod.status = Some(kpod::running_status(
+                &pod,
+                Some(&node_obj),
+                &ips,
+                &host_ips,
+                now,
+            ));
+            let mut v = serde_json::to_value(&pod).map_err(|e| e.to_string())?;
+            v["metadata"]["resourceVersion"] = json!(txn.revision().to_string());
+            txn.put_json(&key, &v);
+            Ok(pod)
+        })
+        .await;
+    let started = match res {
+        Ok(c) => c.value,
+        Err(twinstack_store::TxnError::Aborted(e)) if e != "gone" && e != "changed" => {
+            let Some(pod) = typed_pod(pv) else {
+                return false;
+            };
+            ctl.event(events::event_for(
+                &events::pod_reference(&pod, None),
+                "FailedCreatePodSandBox",
+                &format!(
+                    "Failed to create pod sandbox: plugin type=\"calico\" failed (add): failed to allocate for range 0: {e}"
+                ),
+                "Warning",
+                &Reporter::kubelet(&node_name),
+                now,
+                suffix(pv, "FailedCreatePodSandBox", &e),
+            ))
+            .await;
+            return false;
+        }
+        Err(_) => return false,
+    };
+    let mut evs_out = Vec::new();
+    if bind {
+        evs_out.push(events::event_for(
+            &events::pod_reference(&started, None),
+            "Scheduled",
+            &events::scheduled_message(meta(pv, "namespace"), meta(pv, "name"), &node_name),
+            "Normal",
+            &Reporter::scheduler("Binding"),
+            now,
+            ordered_suffix(pv, 1),
+        ));
+    }
+    let kubelet = Reporter::kubelet(&node_name);
+    let spec = started.spec.clone().unwrap_or_default();
+    let containers = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(spec.containers.iter());
+    for (ci, c) in containers.enumerate() {
+        let image = c.image.clone().unwrap_or_default();
+        let r = events::pod_reference(&started, Some(&c.name));
+        let pull_ms = 900 + twinstack_core::hash::fnv1a64(&image) % 4000;
+        let evs = [
+            ("Pulling", events::pulling_message(&image)),
+            (
+                "Pulled",
+                events::pulled_message(
+                    &image,
+                    pull_ms,
+                    pull_ms + 12,
+                    20_000_000 + twinstack_core::hash::fnv1a64(&image) % 50_000_000,
+                ),
+            ),
+            ("Created", events::created_message(&c.name)),
+            ("Started", events::started_message(&c.name)),
+        ];
+        for (k, (reason, msg)) in evs.into_iter().enumerate() {
+            evs_out.push(events::event_for(
+                &r,
+                reason,
+                &msg,
+                "Normal",
+                &kubelet,
+                now,
+                ordered_suffix(pv, 0x10 + ci as u64 * 8 + k as u64),
+            ));
+        }
+    }
+    futures::future::join_all(evs_out.into_iter().map(|e| ctl.event(e))).await;
+    true
+}
+
+/// kubelet's `Killing` events when it starts stopping a pod's containers.
+async fn killing_events(ctl: &Ctl, pv: &Value, pod: &Pod, now: jiff::Timestamp) {
+    if phase(pv) != "Running" {
+        return;
+    }
+    let node = node_name(pv).to_string();
+    for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
+        ctl.event(events::event_for(
+            &events::pod_reference(pod, Some(&c.name)),
+            "Killing",
+            &events::killing_message(&c.name),
+            "Normal",
+            &Reporter::kubelet(&node),
+            now,
+            suffix(pv, "Killing", &c.name),
+        ))
+        .await;
+    }
+}
+
+/// kubelet's final delete (grace period 0) once the containers are gone: the object goes and
+/// its addresses are released in the same transaction (the pod kind's delete).
+async fn remove(ctl: &Ctl, pv: &Value) {
+    let pre = Preconditions {
+        uid: Some(meta(pv, "uid").to_string()),
+        resource_version: None,
+        grace_period_seconds: Some(0),
+        propagation_policy: Some("Background".into()),
+    };
+    let _ = ctl
+        .reg
+        .delete(
+            ctl.rt.clone(),
+            ctl.kind("", "pods"),
+            Some(meta(pv, "namespace").to_string()),
+            meta(pv, "name").to_string(),
+            pre,
+            false,
+        )
+        .await;
+}

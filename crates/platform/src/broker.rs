@@ -1,0 +1,923 @@
+//! The Open Service Broker API (v2.17) of the Kyma Environment Broker, on the platform's port:
+//! catalog, provision / update / deprovision with `last_operation` polling, and instance fetch,
+//! answered as KEB (pivotal-cf/brokerapi v12) answers. The rules (request decoding, plans,
+//! schemas, validation messages, runtime networking) come from `twinstack-keb`; this module keeps
+//! instances and operations in the store and turns them into runtimes.
+//!
+//! Besides OSB, `GET /twinstack/v1/runtimes` lists runtimes for the CLI (same credential).
+//!
+//! # Records and concurrency
+//!
+//! Keys (all outside `/registry/`, so no runtime name reaches them):
+//! - `/twinstack/instances/<id>`: an [`Instance`], naming its runtime and its operations;
+//! - `/twinstack/operations/<operation id>`: an [`Operation`] (KEB's operations table);
+//! - `/twinstack/instances-archived/<id>`: an [`ArchivedInstance`] once deprovisioned (KEB's
+//!   instances_archived), so `last_operation` still answers for every operation handed out.
+//!
+//! Every request that changes an instance holds that instance's lock ([`KeyLocks`]), and
+//! every creation or deletion of a runtime also holds the runtime name's lock (always taken
+//! after the instance's, so they cannot deadlock). An instance, its operation and its
+//! runtime's record are written in one store transaction, and the runtime is deleted in the
+//! same transaction as the instance it belongs to, only if that instance owns it. The work runs
+//! in its own task, so a client that hangs up does not leave it half done.
+//!
+//! Operations finish within the request today. For asynchronous operations, write the
+//! operation `in progress` with the instance (as provisioning does), finish it from a task
+//! that holds the instance lock, and let [`Broker::resume`] pick up what a restart interrupted.
+//! Bindings (not served yet: `service is not bindable`) belong under
+//! `/twinstack/bindings/<instance id>/<binding id>`, changed under the instance's lock and
+//! deleted with the instance.
+
+use crate::directory::{self, KeyLocks, Platform, PlatformError, RuntimeSpec};
+use crate::write_private;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use twinstack_keb::{shoot, KebOptions, OsbError, ProvisionPlan};
+use twinstack_registry::runtimes::{Runtime, RuntimeRecord};
+use twinstack_store::{Store, TxnError};
+
+const INSTANCES: &str = "/twinstack/instances/";
+const OPERATIONS: &str = "/twinstack/operations/";
+const ARCHIVED: &str = "/twinstack/instances-archived/";
+/// Where instances lived before (see [`migrate_legacy_records`]).
+const LEGACY_INSTANCES: &str = "/registry/twinstack/instances/";
+
+/// The broker's basic-auth credential, as OSB platforms use.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// KEB's operation types (the ones OSB sees).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OperationType {
+    Provision,
+    Update,
+    Deprovision,
+}
+
+/// OSB operation states.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum OperationState {
+    #[serde(rename = "in progress")]
+    InProgress,
+    #[serde(rename = "succeeded")]
+    Succeeded,
+    #[serde(rename = "failed")]
+    Failed,
+}
+
+impl OperationType {
+    fn as_str(self) -> &'static str {
+        match self {
+            OperationType::Provision => "provision",
+            OperationType::Update => "update",
+            OperationType::Deprovision => "deprovision",
+        }
+    }
+}
+
+impl OperationState {
+    fn as_str(self) -> &'static str {
+        match self {
+            OperationState::InProgress => "in progress",
+            OperationState::Succeeded => "succeeded",
+            OperationState::Failed => "failed",
+        }
+    }
+}
+
+/// One operation on an instance, as `last_operation` reports it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub id: String,
+    pub instance_id: String,
+    #[serde(rename = "type")]
+    pub kind: OperationType,
+    pub state: OperationState,
+    pub description: String,
+    pub created_at: String,
+}
+
+impl Operation {
+    fn new(instance_id: &str, kind: OperationType, state: OperationState) -> Operation {
+        let description = match state {
+            OperationState::InProgress => "Operation created",
+            OperationState::Succeeded => "Operation succeeded",
+            OperationState::Failed => "Operation failed",
+        };
+        Operation {
+            id: uuid::Uuid::new_v4().to_string(),
+            instance_id: instance_id.to_string(),
+            kind,
+            state,
+            description: description.into(),
+            created_at: twinstack_registry::registry::now_rfc3339(),
+        }
+    }
+}
+
+/// An OSB service instance and the runtime it owns.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Instance {
+    pub instance_id: String,
+    pub service_id: String,
+    pub plan_id: String,
+    /// The runtime this instance owns (its record names this instance as owner).
+    pub runtime: String,
+    pub plan: ProvisionPlan,
+    /// The provisioning request's `parameters` and `context`, compared on a repeated PUT.
+    pub parameters: Value,
+    #[serde(default)]
+    pub context: Value,
+    /// KEB's `GetProvisioningOperationByInstanceID`.
+    pub provisioning_operation: String,
+    /// Every operation of the instance, oldest first.
+    pub operations: Vec<String>,
+}
+
+/// What remains of a deprovisioned instance (KEB's `instances_archived`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchivedInstance {
+    pub instance_id: String,
+    pub plan_id: String,
+    pub runtime: String,
+    pub deprovisioned_at: String,
+}
+
+pub struct Broker {
+    platform: Arc<Platform>,
+    pub credentials: Credentials,
+    pub options: KebOptions,
+    instance_locks: KeyLocks,
+}
+
+fn osb(status: u16, body: Value) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn osb_error(e: &OsbError) -> Response {
+    osb(e.status, e.body())
+}
+
+fn describe(status: u16, text: &str) -> Response {
+    osb(status, json!({"description": text}))
+}
+
+/// OSB's answer to a broker that only works asynchronously when the platform does not accept it.
+fn async_required() -> Response {
+    osb(
+        422,
+        json!({"error": "AsyncRequired", "description": "This service plan requires client support for asynchronous service operations."}),
+    )
+}
+
+fn accepts_incomplete(query: &HashMap<String, String>) -> bool {
+    query.get("accepts_incomplete").map(String::as_str) == Some("true")
+}
+
+fn instance_key(id: &str) -> String {
+    format!("{INSTANCES}{id}")
+}
+
+fn operation_key(id: &str) -> String {
+    format!("{OPERATIONS}{id}")
+}
+
+fn archived_key(id: &str) -> String {
+    format!("{ARCHIVED}{id}")
+}
+
+fn put_json<T: Serialize>(txn: &mut twinstack_store::Txn<'_>, key: &str, v: &T) {
+    txn.put(
+        key,
+        serde_json::to_vec(v).expect("broker records serialize"),
+    );
+}
+
+/// The runtime an instance stands for: its networking as KEB/KIM would make the Shoot, and
+/// KIM's `kyma-provisioning-info` and `kube-dns` as extra objects. Pure in the instance, so a
+/// restart can complete a provisioning it interrupted.
+fn runtime_spec(inst: &Instance) -> RuntimeSpec {
+    let plan = &inst.plan;
+    let shoot = shoot::shoot_networking(plan, &inst.runtime);
+    let ctx = |k: &str| {
+        inst.context
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let info = shoot::ProvisioningInfo {
+        global_account_id: ctx("globalaccount_id"),
+        subaccount_id: ctx("subaccount_id"),
+        instance_id: inst.instance_id.clone(),
+        instance_name: plan.name.clone(),
+    };
+    let mut spec = RuntimeSpec::new(
+        &inst.runtime,
+        plan.provider,
+        &plan.region,
+        shoot.to_network(),
+        3,
+    );
+    spec.plan = plan.plan_name.clone();
+    spec.instance_id = inst.instance_id.clone();
+    spec.extra_objects = vec![
+        (
+            "configmaps",
+            shoot::provisioning_info_configmap(plan, &shoot, &info),
+        ),
+        ("services", shoot::kube_dns_service(&shoot)),
+    ];
+    spec
+}
+
+/// Why a provisioning transaction did not commit.
+#[derive(Debug, thiserror::Error)]
+enum ProvisionRefusal {
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+}
+
+impl Broker {
+    /// Loads the broker credential from `DIR/broker.json`, creating it on first start.
+    pub fn load_or_create(platform: Arc<Platform>) -> anyhow::Result<Broker> {
+        let path = platform.data_dir.join("broker.json");
+        let credentials = match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b)?,
+            Err(_) => {
+                let c = Credentials {
+                    username: "broker".into(),
+                    password: twinstack_registry::runtimes::new_token(),
+                };
+                write_private(&path, &serde_json::to_string(&c)?)?;
+                c
+            }
+        };
+        Ok(Broker {
+            platform,
+            credentials,
+            options: KebOptions::default(),
+            instance_locks: KeyLocks::default(),
+        })
+    }
+
+    /// Whether the request carries the platform credential (the broker's basic auth).
+    pub fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(v) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        let Some(b64) = v
+            .strip_prefix("Basic ")
+            .or_else(|| v.strip_prefix("basic "))
+        else {
+            return false;
+        };
+        let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
+            return false;
+        };
+        let want = format!(
+            "{}:{}",
+            self.credentials.username, self.credentials.password
+        );
+        twinstack_registry::runtimes::token_eq(&String::from_utf8_lossy(&raw), &want)
+    }
+
+    /// Entry point for `/v2/...` and `/twinstack/v1/...`.
+    pub async fn handle(
+        self: &Arc<Self>,
+        method: &Method,
+        path: &str,
+        query: &HashMap<String, String>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response {
+        if !self.authorized(headers) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Basic realm=\"twinstack broker\"")],
+                "Not Authorized\n",
+            )
+                .into_response();
+        }
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if segs.first() == Some(&"twinstack") {
+            return match (method, segs.as_slice()) {
+                (&Method::GET, ["twinstack", "v1", "runtimes"]) => self.list_runtimes().await,
+                // Runtimes that did not come through the broker (the one of `up`) are deleted here.
+                (&Method::DELETE, ["twinstack", "v1", "runtimes", name]) => {
+                    let name = name.to_string();
+                    self.detached(move |b| async move { b.delete_unowned_runtime(&name).await })
+                        .await
+                }
+                _ => describe(404, "not found"),
+            };
+        }
+        // brokerapi's APIVersionMiddleware.
+        match headers
+            .get("X-Broker-API-Version")
+            .and_then(|v| v.to_str().ok())
+        {
+            None => return describe(412, "X-Broker-API-Version Header not set"),
+            Some(v) if !v.starts_with("2.") => {
+                return describe(412, "X-Broker-API-Version Header must be 2.x")
+            }
+            _ => {}
+        }
+        let (query, body) = (query.clone(), body.to_vec());
+        match (method, segs.as_slice()) {
+            (&Method::GET, ["v2", "catalog"]) => {
+                osb(200, twinstack_keb::catalog_with(&self.options))
+            }
+            (&Method::PUT, ["v2", "service_instances", id]) => {
+                let id = id.to_string();
+                self.detached(move |b| async move { b.provision(&id, &query, &body).await })
+                    .await
+            }
+            (&Method::PATCH, ["v2", "service_instances", id]) => {
+                let id = id.to_string();
+                self.detached(move |b| async move { b.update(&id, &query, &body).await })
+                    .await
+            }
+            (&Method::GET, ["v2", "service_instances", id]) => self.fetch(id),
+            (&Method::DELETE, ["v2", "service_instances", id]) => {
+                let id = id.to_string();
+                self.detached(move |b| async move { b.deprovision(&id, &query).await })
+                    .await
+            }
+            (&Method::GET, ["v2", "service_instances", id, "last_operation"]) => {
+                self.last_operation(id, &query)
+            }
+            (_, ["v2", "service_instances", _, "service_bindings", ..]) => {
+                describe(400, "service is not bindable")
+            }
+            _ => describe(404, "not found"),
+        }
+    }
+
+    /// Runs a request that changes state in its own task: a client that hangs up (the
+    /// connection's future is dropped) does not cut it off between two transactions.
+    async fn detached<F, Fut>(self: &Arc<Self>, f: F) -> Response
+    where
+        F: FnOnce(Arc<Broker>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Response> + Send + 'static,
+    {
+        match tokio::spawn(f(self.clone())).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("broker request failed: {e}");
+                describe(500, "internal error")
+            }
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.platform.registry.store
+    }
+
+    fn read<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let kv = self.store().get(key).ok()??;
+        serde_json::from_slice(&kv.value).ok()
+    }
+
+    fn instance(&self, id: &str) -> Option<Instance> {
+        self.read(&instance_key(id))
+    }
+
+    fn operation(&self, id: &str) -> Option<Operation> {
+        self.read(&operation_key(id))
+    }
+
+    fn dashboard_url(&self, inst: &Instance) -> String {
+        let addr = self
+            .platform
+            .addr
+            .get()
+            .map(|a| crate::kubeconfig::host_port(*a))
+            .unwrap_or_default();
+        format!("https://{addr}/runtimes/{}", inst.runtime)
+    }
+
+    /// `PUT /v2/service_instances/:id`: brokerapi's checks, KEB's validation, then under the
+    /// instance's lock either KEB's answer to an existing instance or a new runtime.
+    async fn provision(&self, id: &str, query: &HashMap<String, String>, body: &[u8]) -> Response {
+        let details = match twinstack_keb::provision_details(body) {
+            Ok(d) => d,
+            Err(e) => return osb_error(&e),
+        };
+        if !accepts_incomplete(query) {
+            return async_required();
+        }
+        let params = match details.parameters {
+            Value::Null => json!({}),
+            p => p,
+        };
+        let context = match details.context {
+            Value::Null => json!({}),
+            c => c,
+        };
+        let mut opts = self.options.clone();
+        opts.instance_id = id.to_string();
+        let plan = match twinstack_keb::validate_provision(&details.plan_id, &params, &opts) {
+            Ok(p) => p,
+            Err(e) => return osb_error(&e),
+        };
+        let _instance = self.instance_locks.lock(id).await;
+        if let Some(existing) = self.instance(id) {
+            // KEB `handleExistingOperation`: the same request gets the same operation again.
+            let same = existing.plan_id == details.plan_id
+                && existing.service_id == details.service_id
+                && existing.parameters == params
+                && existing.context == context;
+            if !same {
+                return describe(409, "provisioning operation already exist");
+            }
+            return osb(
+                202,
+                json!({"operation": existing.provisioning_operation, "dashboard_url": self.dashboard_url(&existing)}),
+            );
+        }
+        let runtime = twinstack_keb::runtime_name(&plan.name, id);
+        let _name = self.platform.runtime_locks.lock(&runtime).await;
+        let op = Operation::new(id, OperationType::Provision, OperationState::InProgress);
+        let inst = Instance {
+            instance_id: id.to_string(),
+            service_id: details.service_id,
+            plan_id: details.plan_id,
+            runtime,
+            plan,
+            parameters: params,
+            context,
+            provisioning_operation: op.id.clone(),
+            operations: vec![op.id.clone()],
+        };
+        let spec = runtime_spec(&inst);
+        let record = directory::new_runtime_record(&spec);
+        let rt = match Runtime::new(record.clone()) {
+            Ok(rt) => Arc::new(rt),
+            Err(e) => return describe(500, &format!("{e:#}")),
+        };
+        let (i, o) = (inst.clone(), op.clone());
+        let created = self
+            .store()
+            .txn(move |txn| -> Result<(), ProvisionRefusal> {
+                directory::claim_runtime_in_txn(txn, &record)?;
+                put_json(txn, &instance_key(&i.instance_id), &i);
+                put_json(txn, &operation_key(&o.id), &o);
+                Ok(())
+            })
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(TxnError::Aborted(ProvisionRefusal::Platform(e))) => {
+                return describe(409, &e.to_string())
+            }
+            Err(e) => return describe(500, &e.to_string()),
+        }
+        self.platform.registry.insert_runtime(rt.clone());
+        tracing::info!(instance = %id, runtime = %inst.runtime, operation = %op.id, "provisioning");
+        let done = self.finish_provisioning(rt, &inst, op).await;
+        osb(
+            202,
+            json!({"operation": done.id, "dashboard_url": self.dashboard_url(&inst)}),
+        )
+    }
+
+    /// Creates what the recorded runtime is made of and records how the operation ended.
+    async fn finish_provisioning(
+        &self,
+        rt: Arc<Runtime>,
+        inst: &Instance,
+        mut op: Operation,
+    ) -> Operation {
+        match self.platform.complete(rt, &runtime_spec(inst)).await {
+            Ok(()) => {
+                op.state = OperationState::Succeeded;
+                op.description = "Operation succeeded".into();
+            }
+            Err(e) => {
+                op.state = OperationState::Failed;
+                op.description = format!("provisioning failed: {e:#}");
+            }
+        }
+        let o = op.clone();
+        if let Err(e) = self
+            .store()
+            .txn(move |txn| {
+                put_json(txn, &operation_key(&o.id), &o);
+                Ok::<_, std::convert::Infallible>(())
+            })
+            .await
+        {
+            tracing::error!(operation = %op.id, "recording the end of provisioning: {e}");
+        }
+        op
+    }
+
+    /// Completes operations a restart interrupted (provisioning written `in progress`).
+    pub async fn resume(&self) -> anyhow::Result<()> {
+        let (kvs, _) = self.store().list(INSTANCES)?;
+        for kv in kvs {
+            let Ok(inst) = serde_json::from_slice::<Instance>(&kv.value) else {
+                continue;
+            };
+            let Some(op) = self
+                .operation(&inst.provisioning_operation)
+                .filter(|o| o.state == OperationState::InProgress)
+            else {
+                continue;
+            };
+            let _instance = self.instance_locks.lock(&inst.instance_id).await;
+            let _name = self.platform.runtime_locks.lock(&inst.runtime).await;
+            let Some(rt) = self
+                .platform
+                .registry
+                .runtime(&inst.runtime)
+                .filter(|rt| rt.record.instance_id == inst.instance_id)
+            else {
+                continue;
+            };
+            tracing::info!(instance = %inst.instance_id, operation = %op.id, "resuming provisioning");
+            self.finish_provisioning(rt, &inst, op).await;
+        }
+        Ok(())
+    }
+
+    /// `PATCH /v2/service_instances/:id`: networking and IP families never change, so the
+    /// runtime stays as it is; the instance records the updated plan and the operation.
+    async fn update(&self, id: &str, query: &HashMap<String, String>, body: &[u8]) -> Response {
+        let details = match twinstack_keb::update_details(body) {
+            Ok(d) => d,
+            Err(e) => return osb_error(&e),
+        };
+        if !accepts_incomplete(query) {
+            return async_required();
+        }
+        let _instance = self.instance_locks.lock(id).await;
+        let Some(mut inst) = self.instance(id) else {
+            // KEB `handleGetInstanceError`: the storage's not-found text.
+            return describe(404, &format!("Instance with id {id} not exist"));
+        };
+        if self
+            .operation(&inst.provisioning_operation)
+            .is_some_and(|o| o.state == OperationState::Failed)
+        {
+            return describe(422, "Unable to process an update of a failed instance");
+        }
+        let params = match details.parameters {
+            Value::Null => json!({}),
+            p => p,
+        };
+        let mut opts = self.options.clone();
+        opts.instance_id = id.to_string();
+        let outcome =
+            match twinstack_keb::validate_update(&details.plan_id, &inst.plan, &params, &opts) {
+                Ok(o) => o,
+                Err(e) => return osb_error(&e),
+            };
+        inst.plan = outcome.plan;
+        let op = outcome
+            .new_operation
+            .then(|| Operation::new(id, OperationType::Update, OperationState::Succeeded));
+        if let Some(op) = &op {
+            inst.operations.push(op.id.clone());
+        }
+        let (i, o) = (inst.clone(), op.clone());
+        let saved = self
+            .store()
+            .txn(move |txn| {
+                put_json(txn, &instance_key(&i.instance_id), &i);
+                if let Some(o) = &o {
+                    put_json(txn, &operation_key(&o.id), o);
+                }
+                Ok::<_, std::convert::Infallible>(())
+            })
+            .await;
+        if let Err(e) = saved {
+            return describe(500, &e.to_string());
+        }
+        match op {
+            Some(op) => osb(
+                202,
+                json!({"operation": op.id, "dashboard_url": self.dashboard_url(&inst)}),
+            ),
+            None => osb(200, json!({})),
+        }
+    }
+
+    /// `GET /v2/service_instances/:id` (KEB `GetInstance`).
+    fn fetch(&self, id: &str) -> Response {
+        let Some(inst) = self.instance(id) else {
+            return describe(
+                404,
+                &format!("instance with instanceID {id} does not exist"),
+            );
+        };
+        match self
+            .operation(&inst.provisioning_operation)
+            .map(|o| o.state)
+        {
+            Some(s @ (OperationState::InProgress | OperationState::Failed)) => describe(
+                404,
+                &format!("provisioning of instanceID {id} {}", s.as_str()),
+            ),
+            _ => osb(
+                200,
+                json!({
+                    "service_id": inst.service_id,
+                    "plan_id": inst.plan_id,
+                    "dashboard_url": self.dashboard_url(&inst),
+                    "parameters": inst.parameters,
+                }),
+            ),
+        }
+    }
+
+    /// `DELETE /v2/service_instances/:id`: the instance, its operations and the runtime it owns
+    /// go in one transaction; an archive record keeps `last_operation` answering.
+    async fn deprovision(&self, id: &str, query: &HashMap<String, String>) -> Response {
+        if query.get("service_id").is_none_or(|s| s.is_empty()) {
+            return describe(400, "service_id missing");
+        }
+        if query.get("plan_id").is_none_or(|s| s.is_empty()) {
+            return describe(400, "plan_id missing");
+        }
+        if !accepts_incomplete(query) {
+            return async_required();
+        }
+        let _instance = self.instance_locks.lock(id).await;
+        let Some(inst) = self.instance(id) else {
+            // KEB: an instance that does not exist is answered synchronously, 200 `{}`.
+            return osb(200, json!({}));
+        };
+        let _name = self.platform.runtime_locks.lock(&inst.runtime).await;
+        let served = self
+            .platform
+            .registry
+            .runtime(&inst.runtime)
+            .filter(|rt| rt.record.instance_id == inst.instance_id);
+        if served.is_some() {
+            self.platform.forget(&inst.runtime);
+        }
+        let operation = uuid::Uuid::new_v4().to_string();
+        let archived = ArchivedInstance {
+            instance_id: id.to_string(),
+            plan_id: inst.plan_id.clone(),
+            runtime: inst.runtime.clone(),
+            deprovisioned_at: twinstack_registry::registry::now_rfc3339(),
+        };
+        let i = inst.clone();
+        let deleted = self
+            .store()
+            .txn(move |txn| {
+                let owned = match directory::delete_runtime_in_txn(txn, &i.runtime, &i.instance_id)
+                {
+                    Ok(found) => found,
+                    // Never delete what another instance owns; the instance goes alone.
+                    Err(e) => {
+                        tracing::warn!(instance = %i.instance_id, "{e}");
+                        false
+                    }
+                };
+                txn.delete(&instance_key(&i.instance_id));
+                for op in &i.operations {
+                    txn.delete(&operation_key(op));
+                }
+                put_json(txn, &archived_key(&i.instance_id), &archived);
+                Ok::<_, std::convert::Infallible>(owned)
+            })
+            .await;
+        match deleted {
+            Ok(c) => {
+                if c.value {
+                    self.platform.remove_kubeconfig(&inst.runtime);
+                }
+                tracing::info!(instance = %id, runtime = %inst.runtime, "deprovisioned");
+                osb(202, json!({"operation": operation}))
+            }
+            Err(e) => {
+                if let Some(rt) = served {
+                    self.platform.registry.insert_runtime(rt);
+                }
+                describe(500, &e.to_string())
+            }
+        }
+    }
+
+    /// `GET /v2/service_instances/:id/last_operation` (KEB `LastOperation`).
+    fn last_operation(&self, id: &str, query: &HashMap<String, String>) -> Response {
+        let op = match query.get("operation").filter(|o| !o.is_empty()) {
+            None => self
+                .instance(id)
+                .and_then(|i| i.operations.last().and_then(|o| self.operation(o))),
+            Some(want) => match self.operation(want) {
+                Some(op) if op.instance_id != id => {
+                    return describe(400, "operation exists, but instanceID is invalid")
+                }
+                found => found,
+            },
+        };
+        match op {
+            Some(op) => osb(
+                200,
+                json!({"state": op.state.as_str(), "description": op.description}),
+            ),
+            // KEB `responseFromInstanceArchived`.
+            None if self.read::<ArchivedInstance>(&archived_key(id)).is_some() => osb(
+                200,
+                json!({"state": "succeeded", "description": "Operation succeeded. The instance was deprovisioned."}),
+            ),
+            None => describe(404, "Operation not found"),
+        }
+    }
+
+    /// `DELETE /twinstack/v1/runtimes/<name>`: only runtimes no instance owns.
+    async fn delete_unowned_runtime(&self, name: &str) -> Response {
+        match self.platform.deprovision(name).await {
+            Ok(()) => osb(200, json!({})),
+            Err(directory::DeprovisionError::Refused(e @ PlatformError::RuntimeNotFound(_))) => {
+                describe(404, &e.to_string())
+            }
+            Err(directory::DeprovisionError::Refused(e)) => describe(409, &e.to_string()),
+            Err(e) => describe(500, &e.to_string()),
+        }
+    }
+
+    async fn list_runtimes(&self) -> Response {
+        let runtimes: Vec<Value> = self
+            .platform
+            .registry
+            .runtimes()
+            .iter()
+            .map(|rt| {
+                let r = &rt.record;
+                let inst = (!r.instance_id.is_empty())
+                    .then(|| self.instance(&r.instance_id))
+                    .flatten();
+                let last = inst
+                    .as_ref()
+                    .and_then(|i| i.operations.last())
+                    .and_then(|o| self.operation(o));
+                json!({
+                    "name": r.name,
+                    "plan": r.plan,
+                    "planId": inst.as_ref().map(|i| i.plan_id.clone()).unwrap_or_default(),
+                    "instanceId": r.instance_id,
+                    "instanceName": inst.as_ref().map(|i| i.plan.name.clone()).unwrap_or_default(),
+                    "provider": r.provider.as_str(),
+                    "region": r.region,
+                    "families": r.network.families.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+                    "network": r.network,
+                    "state": last.map(|o| format!("{} {}", o.kind.as_str(), o.state.as_str())).unwrap_or_else(|| "ready".into()),
+                    "created": r.created,
+                    "kubeconfig": crate::kubeconfig_path(&self.platform.data_dir, &r.name),
+                })
+            })
+            .collect();
+        osb(200, json!({"runtimes": runtimes}))
+    }
+}
+
+/// An instance as stored before the move to `/twinstack/` (operations inside, newest first).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LegacyInstance {
+    instance_id: String,
+    service_id: String,
+    plan_id: String,
+    runtime: String,
+    plan: ProvisionPlan,
+    parameters: Value,
+    #[serde(default)]
+    context: Value,
+    operations: Vec<LegacyOperation>,
+    #[serde(default)]
+    deleted: bool,
+}
+
+#[derive(Deserialize)]
+struct LegacyOperation {
+    id: String,
+    kind: String,
+    state: String,
+    description: String,
+}
+
+/// Moves platform records from `/registry/twinstack/` (where a runtime named `twinstack` could
+/// delete them) to `/twinstack/`, in one transaction. Returns how many records moved.
+pub async fn migrate_legacy_records(store: &Store) -> anyhow::Result<usize> {
+    let (runtimes, _) = store.list(twinstack_registry::runtimes::LEGACY_RUNTIMES_PREFIX)?;
+    let (instances, _) = store.list(LEGACY_INSTANCES)?;
+    if runtimes.is_empty() && instances.is_empty() {
+        return Ok(0);
+    }
+    let moved = runtimes.len() + instances.len();
+    let now = twinstack_registry::registry::now_rfc3339();
+    let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
+    for kv in &runtimes {
+        let record: RuntimeRecord = serde_json::from_slice(&kv.value)?;
+        writes.push((directory::runtime_key(&record.name), kv.value.clone()));
+    }
+    for kv in &instances {
+        let old: LegacyInstance = serde_json::from_slice(&kv.value)?;
+        writes.extend(migrate_instance(old, &now)?);
+    }
+    let deletes: Vec<String> = runtimes
+        .iter()
+        .chain(instances.iter())
+        .map(|kv| kv.key.clone())
+        .collect();
+    store
+        .txn(move |txn| {
+            for (k, v) in writes {
+                txn.put(&k, v);
+            }
+            for k in &deletes {
+                txn.delete(k);
+            }
+            Ok::<_, std::convert::Infallible>(())
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("moving platform records: {e}"))?;
+    tracing::info!(
+        records = moved,
+        "moved platform records from /registry/twinstack/ to /twinstack/"
+    );
+    Ok(moved)
+}
+
+fn migrate_instance(old: LegacyInstance, now: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    if old.deleted {
+        let a = ArchivedInstance {
+            instance_id: old.instance_id.clone(),
+            plan_id: old.plan_id,
+            runtime: old.runtime,
+            deprovisioned_at: now.to_string(),
+        };
+        return Ok(vec![(
+            archived_key(&old.instance_id),
+            serde_json::to_vec(&a)?,
+        )]);
+    }
+    let mut out = Vec::new();
+    let mut ids = Vec::new();
+    let mut provisioning = String::new();
+    for o in old.operations.iter().rev() {
+        let kind = match o.kind.as_str() {
+            "provision" => OperationType::Provision,
+            "deprovision" => OperationType::Deprovision,
+            _ => OperationType::Update,
+        };
+        let state = match o.state.as_str() {
+            "succeeded" => OperationState::Succeeded,
+            "failed" => OperationState::Failed,
+            _ => OperationState::InProgress,
+        };
+        if kind == OperationType::Provision {
+            provisioning = o.id.clone();
+        }
+        let op = Operation {
+            id: o.id.clone(),
+            instance_id: old.instance_id.clone(),
+            kind,
+            state,
+            description: o.description.clone(),
+            created_at: now.to_string(),
+        };
+        out.push((operation_key(&op.id), serde_json::to_vec(&op)?));
+        ids.push(op.id);
+    }
+    let inst = Instance {
+        instance_id: old.instance_id,
+        service_id: old.service_id,
+        plan_id: old.plan_id,
+        runtime: old.runtime,
+        plan: old.plan,
+        parameters: old.parameters,
+        context: old.context,
+        provisioning_operation: provisioning,
+        operations: ids,
+    };
+    out.push((instance_key(&inst.instance_id), serde_json::to_vec(&inst)?));
+    Ok(out)
+}
