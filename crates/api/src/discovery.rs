@@ -67,7 +67,7 @@ pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) ->
         .iter()
         .map(|k| k.info())
         .filter(|i| i.group == group && i.version == version)
-        .map(|i| {
+        .flat_map(|i| {
             let mut r = json!({
                 "name": i.plural,
                 "singularName": i.singular,
@@ -81,16 +81,12 @@ pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) ->
             if !i.categories.is_empty() {
                 r["categories"] = json!(i.categories);
             }
-            r
-        })
-        .flat_map(|r| {
             // Workloads with a scale subresource list it, so `kubectl scale` finds Scale.
-            let plural = r["name"].as_str().unwrap_or("").to_string();
-            let mut out = vec![r.clone()];
-            if twinstack_registry::kinds::workload::has_scale(&plural) {
+            let mut out = vec![r];
+            if i.scale {
                 out.push(
-                    json!({"name": format!("{plural}/scale"), "singularName": "",
-                    "namespaced": r["namespaced"], "group": "autoscaling", "version": "v1",
+                    json!({"name": format!("{}/scale", i.plural), "singularName": "",
+                    "namespaced": i.namespaced, "group": "autoscaling", "version": "v1",
                     "kind": "Scale", "verbs": ["get", "patch", "update"]}),
                 );
             }

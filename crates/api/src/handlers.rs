@@ -300,7 +300,6 @@ async fn kube(
                 headers: &headers,
                 query: &query,
                 verb,
-                host: &headers,
             };
             let resp = ctx.dispatch(&target, body).await;
             let elapsed = (verb != "watch").then(|| started.elapsed());
@@ -320,7 +319,6 @@ struct Ctx<'a> {
     headers: &'a HeaderMap,
     query: &'a HashMap<String, String>,
     verb: &'static str,
-    host: &'a HeaderMap,
 }
 
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
@@ -359,7 +357,7 @@ impl Ctx<'_> {
                 Ok(json_response(StatusCode::OK, &discovery::version(), &[]))
             }
             Target::Api if is_get => {
-                let host = header_str(self.host, header::HOST).unwrap_or("127.0.0.1:6443");
+                let host = header_str(self.headers, header::HOST).unwrap_or("127.0.0.1:6443");
                 Ok(json_response(
                     StatusCode::OK,
                     &discovery::api_versions(host),
@@ -643,7 +641,7 @@ impl Ctx<'_> {
             return Err(Status::path_not_found());
         };
         if let Some(sub) = &rr.subresource {
-            if sub == "scale" && twinstack_registry::kinds::workload::has_scale(kind.info().plural)
+            if sub == "scale" && kind.info().scale
             {
                 return self.scale(rr, kind, body).await;
             }

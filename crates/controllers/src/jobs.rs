@@ -5,10 +5,8 @@
 //! finalizer (a choice: counting is recomputed from the pods at every pass).
 
 use super::{controller_uid, int, is_ready, meta, Ctl, World};
-use k8s_openapi::api::core::v1::ObjectReference;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use twinstack_kube::events::{self, Reporter};
 
 fn phase(p: &Value) -> &str {
     p.pointer("/status/phase")
@@ -25,25 +23,8 @@ fn has_condition(job: &Value, ty: &str) -> bool {
 }
 
 async fn event(ctl: &Ctl, job: &Value, reason: &str, msg: &str) {
-    let r = ObjectReference {
-        api_version: Some("batch/v1".into()),
-        kind: Some("Job".into()),
-        name: Some(meta(job, "name").into()),
-        namespace: Some(meta(job, "namespace").into()),
-        uid: Some(meta(job, "uid").into()),
-        resource_version: Some(meta(job, "resourceVersion").into()),
-        field_path: None,
-    };
-    ctl.event(events::event_for(
-        &r,
-        reason,
-        msg,
-        "Normal",
-        &Reporter::controller("job-controller"),
-        jiff::Timestamp::now(),
-        twinstack_core::hash::fnv1a64(&format!("{}/{reason}/{msg}", meta(job, "uid"))),
-    ))
-    .await;
+    ctl.controller_event(job, "batch/v1", "Job", "job-controller", reason, msg)
+        .await;
 }
 
 pub async fn sync(ctl: &Ctl, w: &World) {

@@ -203,6 +203,23 @@ pub fn controller_uid(v: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
+/// The reference an event about `obj` carries (`involvedObject`).
+pub fn reference(
+    obj: &Value,
+    api_version: &str,
+    kind: &str,
+) -> k8s_openapi::api::core::v1::ObjectReference {
+    k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some(api_version.into()),
+        kind: Some(kind.into()),
+        name: Some(meta(obj, "name").into()),
+        namespace: Some(meta(obj, "namespace").into()),
+        uid: Some(meta(obj, "uid").into()),
+        resource_version: Some(meta(obj, "resourceVersion").into()),
+        field_path: None,
+    }
+}
+
 impl Ctl {
     pub fn kind(&self, group: &str, plural: &str) -> Arc<dyn Kind> {
         self.reg
@@ -358,6 +375,29 @@ impl Ctl {
             })
             .await
             .is_ok()
+    }
+
+    /// Records a `Normal` event a controller (`component`) reports about `obj`. Its name comes
+    /// from the object's uid, the reason and the message, so reporting it again keeps one.
+    pub async fn controller_event(
+        &self,
+        obj: &Value,
+        api_version: &str,
+        kind: &str,
+        component: &str,
+        reason: &str,
+        msg: &str,
+    ) {
+        self.event(twinstack_kube::events::event_for(
+            &reference(obj, api_version, kind),
+            reason,
+            msg,
+            "Normal",
+            &twinstack_kube::events::Reporter::controller(component),
+            jiff::Timestamp::now(),
+            twinstack_core::hash::fnv1a64(&format!("{}/{reason}/{msg}", meta(obj, "uid"))),
+        ))
+        .await;
     }
 
     /// Records an event; its name is deterministic, so recording it twice keeps one.

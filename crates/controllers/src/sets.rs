@@ -5,34 +5,16 @@
 
 use super::workloads::template_hash;
 use super::{controller_uid, int, is_active, is_ready, meta, Ctl, World};
-use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use twinstack_kube::events::{self, Reporter};
 use twinstack_kube::pod as kpod;
 
 pub const REVISION_HASH: &str = "controller-revision-hash";
 
 async fn event(ctl: &Ctl, obj: &Value, kind: &str, component: &str, reason: &str, msg: &str) {
-    let r = ObjectReference {
-        api_version: Some("apps/v1".into()),
-        kind: Some(kind.into()),
-        name: Some(meta(obj, "name").into()),
-        namespace: Some(meta(obj, "namespace").into()),
-        uid: Some(meta(obj, "uid").into()),
-        resource_version: Some(meta(obj, "resourceVersion").into()),
-        field_path: None,
-    };
-    ctl.event(events::event_for(
-        &r,
-        reason,
-        msg,
-        "Normal",
-        &Reporter::controller(component),
-        jiff::Timestamp::now(),
-        twinstack_core::hash::fnv1a64(&format!("{}/{reason}/{msg}", meta(obj, "uid"))),
-    ))
-    .await;
+    ctl.controller_event(obj, "apps/v1", kind, component, reason, msg)
+        .await;
 }
 
 fn owner_ref(obj: &Value, kind: &str) -> Value {

@@ -6,11 +6,9 @@
 
 use super::{controller_uid, int, is_active, is_ready, labels, meta, Ctl, World};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use twinstack_kube::events::{self, Reporter};
 
 pub const HASH_LABEL: &str = "pod-template-hash";
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
@@ -36,38 +34,7 @@ fn is_available(p: &Value, min_ready: i64, now: jiff::Timestamp) -> bool {
         .is_some_and(|t| t.as_second() + min_ready <= now.as_second())
 }
 
-fn reference(obj: &Value, api_version: &str, kind: &str) -> ObjectReference {
-    ObjectReference {
-        api_version: Some(api_version.into()),
-        kind: Some(kind.into()),
-        name: Some(meta(obj, "name").into()),
-        namespace: Some(meta(obj, "namespace").into()),
-        uid: Some(meta(obj, "uid").into()),
-        resource_version: Some(meta(obj, "resourceVersion").into()),
-        field_path: None,
-    }
-}
 
-async fn event(
-    ctl: &Ctl,
-    obj: &Value,
-    av: &str,
-    kind: &str,
-    component: &str,
-    reason: &str,
-    msg: &str,
-) {
-    ctl.event(events::event_for(
-        &reference(obj, av, kind),
-        reason,
-        msg,
-        "Normal",
-        &Reporter::controller(component),
-        jiff::Timestamp::now(),
-        twinstack_core::hash::fnv1a64(&format!("{}/{reason}/{msg}", meta(obj, "uid"))),
-    ))
-    .await;
-}
 
 pub async fn sync(ctl: &Ctl, w: &World) {
     deployments(ctl, w).await;
@@ -123,9 +90,7 @@ fn delete_rank(p: &Value) -> (u8, u8, u8, std::cmp::Reverse<String>) {
 /// The ReplicaSet controller's delete of one of its pods, with its event.
 async fn delete_pod(ctl: &Ctl, k: &ReplicaKind, rs: &Value, p: &Value) {
     if ctl.delete("", "pods", p).await.is_ok() {
-        event(
-            ctl,
-            rs,
+        ctl.controller_event(rs,
             k.api_version,
             k.kind,
             k.component,
@@ -175,7 +140,7 @@ async fn replica_controller(ctl: &Ctl, w: &World, k: &ReplicaKind, sets: &[std::
                         Ok(p) => ("SuccessfulCreate", format!("Created pod: {}", meta(&p, "name"))),
                         Err(s) => ("FailedCreate", format!("Error creating: {}", s.message)),
                     };
-                    event(ctl, rs, k.api_version, k.kind, k.component, reason, &msg).await;
+                    ctl.controller_event(rs, k.api_version, k.kind, k.component, reason, &msg).await;
                 }
             });
             // Concurrent creates share the store's group commits.
@@ -335,9 +300,7 @@ async fn scale(ctl: &Ctl, d: &Value, rs: &Value, to: i64) {
     }
     if ctl.write("apps", "replicasets", next).await {
         let verb = if to > from { "up" } else { "down" };
-        event(
-            ctl,
-            d,
+        ctl.controller_event(d,
             "apps/v1",
             "Deployment",
             "deployment-controller",
@@ -470,9 +433,7 @@ async fn deployments(ctl: &Ctl, w: &World) {
             match ctl.create("apps", "replicasets", Some(ns), rs).await {
                 Ok(_) => {
                     if replicas > 0 {
-                        event(
-                            ctl,
-                            d,
+                        ctl.controller_event(d,
                             "apps/v1",
                             "Deployment",
                             "deployment-controller",

@@ -235,7 +235,7 @@ fn definitions(
         };
         let name = (t.add)(&mut g);
         lists.push((name, t.group, t.version, t.kind));
-        if twinstack_registry::kinds::workload::has_scale(i.plural) {
+        if i.scale {
             g.subschema_for::<k8s_openapi::api::autoscaling::v1::Scale>();
         }
     }

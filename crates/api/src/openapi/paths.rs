@@ -464,7 +464,7 @@ fn resource_paths(k: &dyn Kind) -> Vec<PathOps> {
             vec![watch_all],
         ));
     }
-    if twinstack_registry::kinds::workload::has_scale(plural) {
+    if i.scale {
         let scale = "io.k8s.api.autoscaling.v1.Scale".to_string();
         let sgvk = (
             "autoscaling".to_string(),

@@ -251,6 +251,14 @@ fn aws_domain(region: &str) -> String {
     }
 }
 
+/// Where a node sits and which addresses it was given: the inputs of [`build_node`].
+struct Placement<'a> {
+    zone_name: &'a str,
+    index: usize,
+    v4: Option<Ipv4Addr>,
+    v6: Option<(Ipv6Addr, Ipv6Net)>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build_node(
     runtime: &str,
@@ -264,7 +272,69 @@ fn build_node(
     v6: Option<(Ipv6Addr, Ipv6Net)>,
     now: jiff::Timestamp,
 ) -> Node {
+    let at = Placement {
+        zone_name,
+        index,
+        v4,
+        v6,
+    };
     let name = node_name(runtime, provider, region, zone, index, v4);
+    let (pod_cidrs, addresses) = pod_cidrs_and_addresses(provider, network, &at, &name);
+    Node {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            labels: Some(node_labels(provider, region, zone_name, &name)),
+            annotations: Some(strings(&[
+                ("node.alpha.kubernetes.io/ttl", "0"),
+                (
+                    "volumes.kubernetes.io/controller-managed-attach-detach",
+                    "true",
+                ),
+            ])),
+            ..Default::default()
+        },
+        spec: Some(NodeSpec {
+            pod_cidr: pod_cidrs.first().cloned(),
+            pod_cidrs: Some(pod_cidrs),
+            provider_id: Some(provider_id(runtime, provider, &at, &name)),
+            ..Default::default()
+        }),
+        status: Some(NodeStatus {
+            addresses: Some(addresses),
+            capacity: Some(quantities(&[
+                ("cpu", "2"),
+                ("ephemeral-storage", "50620216Ki"),
+                ("hugepages-1Gi", "0"),
+                ("hugepages-2Mi", "0"),
+                ("memory", "7936556Ki"),
+                ("pods", "110"),
+            ])),
+            allocatable: Some(quantities(&[
+                ("cpu", "1920m"),
+                ("ephemeral-storage", "48294789041"),
+                ("hugepages-1Gi", "0"),
+                ("hugepages-2Mi", "0"),
+                ("memory", "6633772Ki"),
+                ("pods", "110"),
+            ])),
+            conditions: Some(healthy_conditions(now)),
+            daemon_endpoints: Some(NodeDaemonEndpoints {
+                kubelet_endpoint: Some(DaemonEndpoint { port: 10250 }),
+            }),
+            node_info: Some(system_info(provider, &name)),
+            ..Default::default()
+        }),
+    }
+}
+
+/// `spec.podCIDRs` (a /24 of the IPv4 pod range per node, the node's own IPv6 prefix) and
+/// `status.addresses`, in the runtime's family order, then the names.
+fn pod_cidrs_and_addresses(
+    provider: Provider,
+    network: &Network,
+    at: &Placement,
+    name: &str,
+) -> (Vec<String>, Vec<NodeAddress>) {
     let mut pod_cidrs: Vec<String> = Vec::new();
     let mut addresses: Vec<NodeAddress> = Vec::new();
     for f in &network.families {
@@ -274,17 +344,17 @@ fn build_node(
                     if let Some(c) = pods
                         .subnets(24.max(pods.prefix_len()))
                         .ok()
-                        .and_then(|mut s| s.nth(index))
+                        .and_then(|mut s| s.nth(at.index))
                     {
                         pod_cidrs.push(c.to_string());
                     }
                 }
-                if let Some(ip) = v4 {
+                if let Some(ip) = at.v4 {
                     addresses.push(address("InternalIP", &ip.to_string()));
                 }
             }
             Family::IPv6 => {
-                if let Some((ip, pods)) = v6 {
+                if let Some((ip, pods)) = at.v6 {
                     pod_cidrs.push(pods.to_string());
                     addresses.push(address("InternalIP", &ip.to_string()));
                 }
@@ -292,18 +362,28 @@ fn build_node(
         }
     }
     if provider == Provider::Aws {
-        addresses.push(address("InternalDNS", &name));
+        addresses.push(address("InternalDNS", name));
     }
-    addresses.push(address("Hostname", &name));
+    addresses.push(address("Hostname", name));
+    (pod_cidrs, addresses)
+}
+
+/// The labels kubelet, the cloud provider and Gardener's worker pool put on a node.
+fn node_labels(
+    provider: Provider,
+    region: &str,
+    zone_name: &str,
+    name: &str,
+) -> BTreeMap<String, String> {
     let ty = machine_type(provider);
-    let labels: BTreeMap<String, String> = [
+    strings(&[
         ("beta.kubernetes.io/arch", "amd64"),
         ("beta.kubernetes.io/instance-type", ty),
         ("beta.kubernetes.io/os", "linux"),
         ("failure-domain.beta.kubernetes.io/region", region),
         ("failure-domain.beta.kubernetes.io/zone", zone_name),
         ("kubernetes.io/arch", "amd64"),
-        ("kubernetes.io/hostname", &name),
+        ("kubernetes.io/hostname", name),
         ("kubernetes.io/os", "linux"),
         ("networking.gardener.cloud/node-local-dns-enabled", "false"),
         ("node.kubernetes.io/instance-type", ty),
@@ -320,162 +400,120 @@ fn build_node(
         ),
         ("worker.gardener.cloud/pool", WORKER_POOL),
         ("worker.gardener.cloud/system-components", "true"),
+    ])
+}
+
+fn strings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn quantities(pairs: &[(&str, &str)]) -> BTreeMap<String, Quantity> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Quantity(v.to_string())))
+        .collect()
+}
+
+/// The conditions of a healthy Gardener node (Calico's `NetworkUnavailable`, kubelet's).
+fn healthy_conditions(now: jiff::Timestamp) -> Vec<NodeCondition> {
+    [
+        (
+            "NetworkUnavailable",
+            "False",
+            "CalicoIsUp",
+            "Calico is running on this node",
+        ),
+        (
+            "MemoryPressure",
+            "False",
+            "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available",
+        ),
+        (
+            "DiskPressure",
+            "False",
+            "KubeletHasNoDiskPressure",
+            "kubelet has no disk pressure",
+        ),
+        (
+            "PIDPressure",
+            "False",
+            "KubeletHasSufficientPID",
+            "kubelet has sufficient PID available",
+        ),
+        ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let q = |s: &str| Quantity(s.to_string());
-    let capacity: BTreeMap<String, Quantity> = [
-        ("cpu", "2"),
-        ("ephemeral-storage", "50620216Ki"),
-        ("hugepages-1Gi", "0"),
-        ("hugepages-2Mi", "0"),
-        ("memory", "7936556Ki"),
-        ("pods", "110"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), q(v)))
-    .collect();
-    let allocatable: BTreeMap<String, Quantity> = [
-        ("cpu", "1920m"),
-        ("ephemeral-storage", "48294789041"),
-        ("hugepages-1Gi", "0"),
-        ("hugepages-2Mi", "0"),
-        ("memory", "6633772Ki"),
-        ("pods", "110"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), q(v)))
-    .collect();
-    let cond = |ty: &str, status: &str, reason: &str, message: &str| NodeCondition {
+    .map(|(ty, status, reason, message)| NodeCondition {
         type_: ty.into(),
         status: status.into(),
         reason: Some(reason.into()),
         message: Some(message.into()),
         last_heartbeat_time: Some(Time(now)),
         last_transition_time: Some(Time(now)),
-    };
-    let provider_id = match provider {
+    })
+    .collect()
+}
+
+/// `spec.providerID` as each cloud provider's node controller writes it.
+fn provider_id(runtime: &str, provider: Provider, at: &Placement, name: &str) -> String {
+    let zone_name = at.zone_name;
+    match provider {
         Provider::Aws => format!(
             "aws:///{zone_name}/i-0{}",
-            &format!("{:016x}", twinstack_core::hash::fnv1a64(&format!("{runtime}/i/{index}")))[..16]
+            &format!(
+                "{:016x}",
+                twinstack_core::hash::fnv1a64(&format!("{runtime}/i/{}", at.index))
+            )[..16]
         ),
         Provider::Gcp => format!("gce://sap-kyma-prod/{zone_name}/{name}"),
         Provider::Azure => format!("azure:///subscriptions/kyma/resourceGroups/shoot--{GARDENER_PROJECT}--{runtime}/providers/Microsoft.Compute/virtualMachines/{name}"),
-        Provider::Openstack => format!("openstack:///{:032x}", twinstack_core::hash::fnv1a64(&name) as u128),
-    };
+        Provider::Openstack => format!(
+            "openstack:///{:032x}",
+            twinstack_core::hash::fnv1a64(name) as u128
+        ),
+    }
+}
+
+/// `status.nodeInfo`: versions of the Gardener image, and IDs derived from the name.
+fn system_info(provider: Provider, name: &str) -> NodeSystemInfo {
     let id = format!(
         "{:016x}{:016x}",
-        twinstack_core::hash::fnv1a64(&name),
+        twinstack_core::hash::fnv1a64(name),
         twinstack_core::hash::fnv1a64(&format!("{name}/boot"))
     );
-    Node {
-        metadata: ObjectMeta {
-            name: Some(name.clone()),
-            labels: Some(labels),
-            annotations: Some(
-                [
-                    ("node.alpha.kubernetes.io/ttl", "0"),
-                    (
-                        "volumes.kubernetes.io/controller-managed-attach-detach",
-                        "true",
-                    ),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ),
-            ..Default::default()
+    let uuid = |head: &str| {
+        format!(
+            "{head}-{}-{}-{}-{}",
+            &id[8..12],
+            &id[12..16],
+            &id[16..20],
+            &id[20..32]
+        )
+    };
+    NodeSystemInfo {
+        architecture: "amd64".into(),
+        boot_id: uuid(&id[0..8]),
+        container_runtime_version: CONTAINER_RUNTIME_VERSION.into(),
+        kernel_version: KERNEL_VERSION.into(),
+        kube_proxy_version: KUBELET_VERSION.into(),
+        kubelet_version: KUBELET_VERSION.into(),
+        machine_id: format!(
+            "{:016x}{:016x}",
+            twinstack_core::hash::fnv1a64(&format!("{name}/machine")),
+            twinstack_core::hash::fnv1a64(name)
+        ),
+        operating_system: "linux".into(),
+        os_image: OS_IMAGE.into(),
+        // EC2 instances report a system UUID starting with "ec2".
+        system_uuid: if provider == Provider::Aws {
+            uuid(&format!("ec2{}", &id[3..8]))
+        } else {
+            uuid(&id[0..8])
         },
-        spec: Some(NodeSpec {
-            pod_cidr: pod_cidrs.first().cloned(),
-            pod_cidrs: Some(pod_cidrs),
-            provider_id: Some(provider_id),
-            ..Default::default()
-        }),
-        status: Some(NodeStatus {
-            addresses: Some(addresses),
-            capacity: Some(capacity),
-            allocatable: Some(allocatable),
-            conditions: Some(vec![
-                cond(
-                    "NetworkUnavailable",
-                    "False",
-                    "CalicoIsUp",
-                    "Calico is running on this node",
-                ),
-                cond(
-                    "MemoryPressure",
-                    "False",
-                    "KubeletHasSufficientMemory",
-                    "kubelet has sufficient memory available",
-                ),
-                cond(
-                    "DiskPressure",
-                    "False",
-                    "KubeletHasNoDiskPressure",
-                    "kubelet has no disk pressure",
-                ),
-                cond(
-                    "PIDPressure",
-                    "False",
-                    "KubeletHasSufficientPID",
-                    "kubelet has sufficient PID available",
-                ),
-                cond(
-                    "Ready",
-                    "True",
-                    "KubeletReady",
-                    "kubelet is posting ready status",
-                ),
-            ]),
-            daemon_endpoints: Some(NodeDaemonEndpoints {
-                kubelet_endpoint: Some(DaemonEndpoint { port: 10250 }),
-            }),
-            node_info: Some(NodeSystemInfo {
-                architecture: "amd64".into(),
-                boot_id: format!(
-                    "{}-{}-{}-{}-{}",
-                    &id[0..8],
-                    &id[8..12],
-                    &id[12..16],
-                    &id[16..20],
-                    &id[20..32]
-                ),
-                container_runtime_version: CONTAINER_RUNTIME_VERSION.into(),
-                kernel_version: KERNEL_VERSION.into(),
-                kube_proxy_version: KUBELET_VERSION.into(),
-                kubelet_version: KUBELET_VERSION.into(),
-                machine_id: format!(
-                    "{:016x}{:016x}",
-                    twinstack_core::hash::fnv1a64(&format!("{name}/machine")),
-                    twinstack_core::hash::fnv1a64(&name)
-                ),
-                operating_system: "linux".into(),
-                os_image: OS_IMAGE.into(),
-                // EC2 instances report a system UUID starting with "ec2".
-                system_uuid: if provider == Provider::Aws {
-                    format!(
-                        "ec2{}-{}-{}-{}-{}",
-                        &id[3..8],
-                        &id[8..12],
-                        &id[12..16],
-                        &id[16..20],
-                        &id[20..32]
-                    )
-                } else {
-                    format!(
-                        "{}-{}-{}-{}-{}",
-                        &id[0..8],
-                        &id[8..12],
-                        &id[12..16],
-                        &id[16..20],
-                        &id[20..32]
-                    )
-                },
-            }),
-            ..Default::default()
-        }),
     }
 }
 

@@ -23,6 +23,7 @@ pub static JOB: ResourceInfo = ResourceInfo {
     categories: &["all"],
     verbs: ALL_VERBS,
     storage: "jobs",
+    scale: false,
 };
 
 pub const CONTROLLER_UID: &str = "batch.kubernetes.io/controller-uid";

@@ -21,6 +21,7 @@ pub static CONFIGMAP: ResourceInfo = ResourceInfo {
     categories: &[],
     verbs: ALL_VERBS,
     storage: "configmaps",
+    scale: false,
 };
 
 pub static SECRET: ResourceInfo = ResourceInfo {
@@ -34,6 +35,7 @@ pub static SECRET: ResourceInfo = ResourceInfo {
     categories: &[],
     verbs: ALL_VERBS,
     storage: "secrets",
+    scale: false,
 };
 
 /// `validation.IsConfigMapKey`.

@@ -23,6 +23,7 @@ pub static SLICE: ResourceInfo = ResourceInfo {
     categories: &[],
     verbs: ALL_VERBS,
     storage: "endpointslices",
+    scale: false,
 };
 
 pub static ENDPOINTS: ResourceInfo = ResourceInfo {
@@ -36,6 +37,7 @@ pub static ENDPOINTS: ResourceInfo = ResourceInfo {
     categories: &[],
     verbs: ALL_VERBS,
     storage: "services/endpoints",
+    scale: false,
 };
 
 pub struct EndpointSliceKind;

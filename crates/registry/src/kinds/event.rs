@@ -21,6 +21,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
     categories: &[],
     verbs: ALL_VERBS,
     storage: "events",
+    scale: false,
 };
 
 pub struct EventKind;

@@ -35,6 +35,9 @@ pub struct ResourceInfo {
     /// Key segment under `/registry/<runtime>/`, as kube-apiserver's etcd layout
     /// (`services/specs`, `namespaces`).
     pub storage: &'static str,
+    /// Serves the `scale` subresource (`autoscaling/v1` Scale), as the workload storages that
+    /// upstream gives a `ScaleREST` do.
+    pub scale: bool,
 }
 
 impl ResourceInfo {

@@ -21,6 +21,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
     categories: &[],
     verbs: super::VERBS_WITHOUT_DELETECOLLECTION,
     storage: "namespaces",
+    scale: false,
 };
 
 /// Namespaces every runtime has from the start; they cannot be deleted.

@@ -25,6 +25,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
     verbs: ALL_VERBS,
     // kube-apiserver keeps nodes under `minions`.
     storage: "minions",
+    scale: false,
 };
 
 pub struct NodeKind;

@@ -29,6 +29,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
     categories: &["all"],
     verbs: ALL_VERBS,
     storage: "pods",
+    scale: false,
 };
 
 pub struct PodKind;

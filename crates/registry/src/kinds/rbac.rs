@@ -29,6 +29,7 @@ const fn info(
         categories: &[],
         verbs: ALL_VERBS,
         storage: plural,
+        scale: false,
     }
 }
 

@@ -24,6 +24,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
     categories: &["all"],
     verbs: ALL_VERBS,
     storage: "services/specs",
+    scale: false,
 };
 
 pub struct ServiceKind;

@@ -29,6 +29,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
     categories: &[],
     verbs: ALL_VERBS,
     storage: "serviceaccounts",
+    scale: false,
 };
 
 /// Where the server keeps the CA its runtimes' API servers present (PEM), as

@@ -28,6 +28,7 @@ pub static DEPLOYMENT: ResourceInfo = ResourceInfo {
     categories: &["all"],
     verbs: ALL_VERBS,
     storage: "deployments",
+    scale: true,
 };
 
 pub static REPLICASET: ResourceInfo = ResourceInfo {
@@ -41,6 +42,7 @@ pub static REPLICASET: ResourceInfo = ResourceInfo {
     categories: &["all"],
     verbs: ALL_VERBS,
     storage: "replicasets",
+    scale: true,
 };
 
 /// Columns printers.go types `integer` (kubectl right-aligns nothing on it, but clients read
@@ -640,6 +642,7 @@ pub static REPLICATIONCONTROLLER: ResourceInfo = ResourceInfo {
     verbs: ALL_VERBS,
     // kube-apiserver's etcd layout: /registry/controllers/<ns>/<name>.
     storage: "controllers",
+    scale: true,
 };
 
 /// ReplicationControllers (core/v1): the ReplicaSet's older sibling with a map selector, run by
@@ -821,6 +824,7 @@ pub static STATEFULSET: ResourceInfo = ResourceInfo {
     categories: &["all"],
     verbs: ALL_VERBS,
     storage: "statefulsets",
+    scale: true,
 };
 
 pub static DAEMONSET: ResourceInfo = ResourceInfo {
@@ -834,6 +838,7 @@ pub static DAEMONSET: ResourceInfo = ResourceInfo {
     categories: &["all"],
     verbs: ALL_VERBS,
     storage: "daemonsets",
+    scale: false,
 };
 
 /// The selector and template of a StatefulSet or DaemonSet, decoded from JSON.
@@ -1066,12 +1071,6 @@ impl Kind for SetKind {
 // ------------------------------------------------------ the scale subresource
 
 /// Kinds with a `scale` subresource (autoscaling/v1 Scale).
-pub fn has_scale(plural: &str) -> bool {
-    matches!(
-        plural,
-        "deployments" | "replicasets" | "statefulsets" | "replicationcontrollers"
-    )
-}
 
 const SCALE: twinstack_core::status::Subject<'static> = twinstack_core::status::Subject {
     group: "autoscaling",
