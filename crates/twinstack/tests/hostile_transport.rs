@@ -654,7 +654,11 @@ async fn watchers_that_do_not_read_are_ended() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|cm| cm["metadata"]["name"].as_str().is_some_and(|n| n.starts_with("cm-")))
+        .filter(|cm| {
+            cm["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("cm-"))
+        })
         .count();
     assert_eq!(items, WRITES);
     assert_rss_bounded(&t);
