@@ -641,8 +641,7 @@ impl Ctx<'_> {
             return Err(Status::path_not_found());
         };
         if let Some(sub) = &rr.subresource {
-            if sub == "scale" && kind.info().scale
-            {
+            if sub == "scale" && kind.info().scale {
                 return self.scale(rr, kind, body).await;
             }
             return Err(Status::path_not_found());

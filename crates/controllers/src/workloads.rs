@@ -34,8 +34,6 @@ fn is_available(p: &Value, min_ready: i64, now: jiff::Timestamp) -> bool {
         .is_some_and(|t| t.as_second() + min_ready <= now.as_second())
 }
 
-
-
 pub async fn sync(ctl: &Ctl, w: &World) {
     deployments(ctl, w).await;
     replica_controller(ctl, w, &REPLICA_SET, &w.replicasets).await;
@@ -90,7 +88,8 @@ fn delete_rank(p: &Value) -> (u8, u8, u8, std::cmp::Reverse<String>) {
 /// The ReplicaSet controller's delete of one of its pods, with its event.
 async fn delete_pod(ctl: &Ctl, k: &ReplicaKind, rs: &Value, p: &Value) {
     if ctl.delete("", "pods", p).await.is_ok() {
-        ctl.controller_event(rs,
+        ctl.controller_event(
+            rs,
             k.api_version,
             k.kind,
             k.component,
@@ -300,7 +299,8 @@ async fn scale(ctl: &Ctl, d: &Value, rs: &Value, to: i64) {
     }
     if ctl.write("apps", "replicasets", next).await {
         let verb = if to > from { "up" } else { "down" };
-        ctl.controller_event(d,
+        ctl.controller_event(
+            d,
             "apps/v1",
             "Deployment",
             "deployment-controller",
@@ -433,7 +433,8 @@ async fn deployments(ctl: &Ctl, w: &World) {
             match ctl.create("apps", "replicasets", Some(ns), rs).await {
                 Ok(_) => {
                     if replicas > 0 {
-                        ctl.controller_event(d,
+                        ctl.controller_event(
+                            d,
                             "apps/v1",
                             "Deployment",
                             "deployment-controller",

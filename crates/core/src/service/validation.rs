@@ -382,9 +382,24 @@ fn validate_load_balancer_class(old: Option<&Service>, svc: &Service) -> ErrorLi
 /// `_cfg` is unused by upstream validation (cluster checks live in allocation); it is taken
 /// for API symmetry.
 pub fn validate(svc: &Service, _cfg: &ClusterConfig) -> ErrorList {
+    // Upstream's order, which is the order of the errors in a refusal's message.
+    let mut errs = validate_topology_annotations(svc);
+    errs.extend(validate_type_specific(svc));
+    errs.extend(validate_ports(svc));
+    errs.extend(validate_selector(svc));
+    errs.extend(validate_session_affinity(svc));
+    errs.extend(validate_cluster_ips_related_fields(svc));
+    errs.extend(validate_external_ips(svc));
+    errs.extend(validate_type_and_port_uniqueness(svc));
+    errs.extend(validate_load_balancer_fields(svc));
+    errs.extend(validate_load_balancer_class(None, svc));
+    errs.extend(validate_traffic_policies(svc));
+    errs
+}
+
+/// The topology-aware hints annotations agree when both are set.
+fn validate_topology_annotations(svc: &Service) -> ErrorList {
     let mut errs: ErrorList = Vec::new();
-    let sp = spec(svc);
-    let spec_path = Path::new("spec");
     let annotations = svc.metadata.annotations.as_ref();
     let hints = annotations.and_then(|a| a.get(TOPOLOGY_HINTS));
     let mode = annotations.and_then(|a| a.get(TOPOLOGY_MODE));
@@ -399,6 +414,14 @@ pub fn validate(svc: &Service, _cfg: &ClusterConfig) -> ErrorList {
             ));
         }
     }
+    errs
+}
+
+/// `ports` are required but for headless and ExternalName Services; what each type forbids.
+fn validate_type_specific(svc: &Service) -> ErrorList {
+    let mut errs: ErrorList = Vec::new();
+    let sp = spec(svc);
+    let spec_path = Path::new("spec");
     let ty = svc_type(svc);
     let headless = is_headless_validation(svc);
     if ports(svc).is_empty() && !headless && ty != EXTERNAL_NAME {
@@ -450,6 +473,13 @@ pub fn validate(svc: &Service, _cfg: &ClusterConfig) -> ErrorList {
         }
         _ => {}
     }
+    errs
+}
+
+/// Each port (`validateServicePort`).
+fn validate_ports(svc: &Service) -> ErrorList {
+    let mut errs: ErrorList = Vec::new();
+    let spec_path = Path::new("spec");
     let mut names = Vec::new();
     let ports_path = spec_path.child("ports");
     let n_ports = ports(svc).len();
@@ -461,6 +491,14 @@ pub fn validate(svc: &Service, _cfg: &ClusterConfig) -> ErrorList {
             &ports_path.index(i),
         ));
     }
+    errs
+}
+
+/// Selector keys are qualified names and values label values.
+fn validate_selector(svc: &Service) -> ErrorList {
+    let mut errs: ErrorList = Vec::new();
+    let sp = spec(svc);
+    let spec_path = Path::new("spec");
     if let Some(sel) = &sp.selector {
         let sel_path = spec_path.child("selector");
         for (k, v) in sel {
@@ -472,6 +510,14 @@ pub fn validate(svc: &Service, _cfg: &ClusterConfig) -> ErrorList {
             }
         }
     }
+    errs
+}
+
+/// `sessionAffinity` and its `ClientIP` timeout.
+fn validate_session_affinity(svc: &Service) -> ErrorList {
+    let mut errs: ErrorList = Vec::new();
+    let sp = spec(svc);
+    let spec_path = Path::new("spec");
     let aff = sp.session_affinity.as_deref().unwrap_or("");
     if aff.is_empty() {
         errs.push(FieldError::required(
@@ -512,7 +558,14 @@ pub fn validate(svc: &Service, _cfg: &ClusterConfig) -> ErrorList {
             "must not be set when session affinity is None",
         ));
     }
-    errs.extend(validate_cluster_ips_related_fields(svc));
+    errs
+}
+
+/// `externalIPs` are IPs and not special ones.
+fn validate_external_ips(svc: &Service) -> ErrorList {
+    let mut errs: ErrorList = Vec::new();
+    let sp = spec(svc);
+    let spec_path = Path::new("spec");
     let ext_path = spec_path.child("externalIPs");
     for (i, ip) in sp.external_ips.as_deref().unwrap_or(&[]).iter().enumerate() {
         let e = is_valid_ip(&ext_path.index(i), ip);
@@ -522,6 +575,15 @@ pub fn validate(svc: &Service, _cfg: &ClusterConfig) -> ErrorList {
             errs.extend(e);
         }
     }
+    errs
+}
+
+/// `type` is known; node ports only where allowed and unique per protocol; ports unique per protocol.
+fn validate_type_and_port_uniqueness(svc: &Service) -> ErrorList {
+    let mut errs: ErrorList = Vec::new();
+    let spec_path = Path::new("spec");
+    let ty = svc_type(svc);
+    let ports_path = spec_path.child("ports");
     if ty.is_empty() {
         errs.push(FieldError::required(&spec_path.child("type"), ""));
     } else if !matches!(ty, CLUSTER_IP | NODE_PORT | LOAD_BALANCER | EXTERNAL_NAME) {
@@ -567,6 +629,16 @@ pub fn validate(svc: &Service, _cfg: &ClusterConfig) -> ErrorList {
         }
         seen_ports.push(key);
     }
+    errs
+}
+
+/// `loadBalancerSourceRanges` (or its annotation) and `allocateLoadBalancerNodePorts`, only on LoadBalancer Services.
+fn validate_load_balancer_fields(svc: &Service) -> ErrorList {
+    let mut errs: ErrorList = Vec::new();
+    let sp = spec(svc);
+    let spec_path = Path::new("spec");
+    let ty = svc_type(svc);
+    let annotations = svc.metadata.annotations.as_ref();
     let ranges = sp.load_balancer_source_ranges.as_deref().unwrap_or(&[]);
     if !ranges.is_empty() {
         let path = spec_path.child("LoadBalancerSourceRanges");
@@ -609,7 +681,15 @@ pub fn validate(svc: &Service, _cfg: &ClusterConfig) -> ErrorList {
             "",
         ));
     }
-    errs.extend(validate_load_balancer_class(None, svc));
+    errs
+}
+
+/// `externalTrafficPolicy`, `healthCheckNodePort`, `internalTrafficPolicy`, `trafficDistribution`.
+fn validate_traffic_policies(svc: &Service) -> ErrorList {
+    let mut errs: ErrorList = Vec::new();
+    let sp = spec(svc);
+    let spec_path = Path::new("spec");
+    let ty = svc_type(svc);
     // externalTrafficPolicy / healthCheckNodePort
     let etp = external_traffic_policy(svc);
     if !externally_accessible(svc) {

@@ -444,7 +444,12 @@ fn healthy_conditions(now: jiff::Timestamp) -> Vec<NodeCondition> {
             "KubeletHasSufficientPID",
             "kubelet has sufficient PID available",
         ),
-        ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        (
+            "Ready",
+            "True",
+            "KubeletReady",
+            "kubelet is posting ready status",
+        ),
     ]
     .into_iter()
     .map(|(ty, status, reason, message)| NodeCondition {
