@@ -1070,8 +1070,6 @@ impl Kind for SetKind {
 
 // ------------------------------------------------------ the scale subresource
 
-/// Kinds with a `scale` subresource (autoscaling/v1 Scale).
-
 const SCALE: twinstack_core::status::Subject<'static> = twinstack_core::status::Subject {
     group: "autoscaling",
     resource: "scale",
