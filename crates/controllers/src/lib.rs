@@ -30,6 +30,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use twinstack_core::status::Status;
+use twinstack_kube::workloads::PodSummary;
 use twinstack_registry::kinds::Kind;
 use twinstack_registry::registry::{Preconditions, Registry};
 use twinstack_registry::runtimes::Runtime;
@@ -72,6 +73,10 @@ pub struct World {
     /// The Services (namespace, name) the EndpointSlice controller reconciles in this pass;
     /// `None` for all of them.
     pub dirty_services: Option<std::collections::BTreeSet<(String, String)>>,
+    /// What the workload controllers read of each pod, and which pods each controller owns
+    /// (indexes into `pod_summaries` by the owner's uid).
+    pub pod_summaries: Vec<PodSummary>,
+    owners: BTreeMap<String, Vec<usize>>,
 }
 
 impl World {
@@ -93,7 +98,31 @@ impl World {
             serviceaccounts: take("serviceaccounts"),
             root_ca_configmaps: take("configmaps"),
             dirty_services: None,
+            pod_summaries: Vec::new(),
+            owners: BTreeMap::new(),
         }
+        .summarized()
+    }
+
+    /// Reads the pods' summaries once for all the workload controllers of the pass.
+    fn summarized(mut self) -> World {
+        self.pod_summaries = self.pods.iter().map(|p| PodSummary::from_json(p)).collect();
+        for (i, p) in self.pod_summaries.iter().enumerate() {
+            if let Some(uid) = &p.controller_uid {
+                self.owners.entry(uid.clone()).or_default().push(i);
+            }
+        }
+        self
+    }
+
+    /// The pods whose controller owner has `uid`.
+    pub fn owned_pods(&self, uid: &str) -> Vec<&PodSummary> {
+        self.owners
+            .get(uid)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.pod_summaries[*i])
+            .collect()
     }
 
     /// The Services whose EndpointSlices or Endpoints the changes may alter: a changed Service,
@@ -173,24 +202,6 @@ pub fn labels(v: &Value) -> BTreeMap<String, String> {
 /// An integer field (0 when absent).
 pub fn int(v: &Value, p: &str) -> i64 {
     v.pointer(p).and_then(Value::as_i64).unwrap_or(0)
-}
-
-/// A pod neither being deleted nor terminal (`controller.IsPodActive`).
-pub fn is_active(p: &Value) -> bool {
-    p.pointer("/metadata/deletionTimestamp").is_none()
-        && !matches!(
-            p.pointer("/status/phase").and_then(Value::as_str),
-            Some("Succeeded") | Some("Failed")
-        )
-}
-
-/// A pod whose Ready condition is True (`podutil.IsPodReady`).
-pub fn is_ready(p: &Value) -> bool {
-    p.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
 /// The uid of the controller owner (`ownerReferences[controller=true]`).
@@ -274,26 +285,37 @@ impl Ctl {
 
     /// Deletes an object through the registry (graceful for pods), only if it still has `uid`.
     pub async fn delete(&self, group: &str, plural: &str, obj: &Value) -> Result<(), Status> {
+        let (ns, name, uid) = (meta(obj, "namespace"), meta(obj, "name"), meta(obj, "uid"));
+        self.delete_named(group, plural, ns, name, uid).await
+    }
+
+    /// [`Ctl::delete`] of a pod the workload controllers chose.
+    pub async fn delete_pod(&self, p: &PodSummary) -> Result<(), Status> {
+        self.delete_named("", "pods", &p.namespace, &p.name, &p.uid)
+            .await
+    }
+
+    /// Deletes `ns/name` through the registry if it still has `uid`; gone or replaced already
+    /// counts as done.
+    async fn delete_named(
+        &self,
+        group: &str,
+        plural: &str,
+        ns: &str,
+        name: &str,
+        uid: &str,
+    ) -> Result<(), Status> {
         let kind = self.kind(group, plural);
-        let ns = Some(meta(obj, "namespace"))
-            .filter(|n| !n.is_empty())
-            .map(String::from);
+        let ns = Some(ns).filter(|n| !n.is_empty()).map(String::from);
         let pre = Preconditions {
-            uid: Some(meta(obj, "uid").to_string()),
+            uid: Some(uid.to_string()),
             resource_version: None,
             grace_period_seconds: None,
             propagation_policy: Some("Background".into()),
         };
         match self
             .reg
-            .delete(
-                self.rt.clone(),
-                kind,
-                ns,
-                meta(obj, "name").to_string(),
-                pre,
-                false,
-            )
+            .delete(self.rt.clone(), kind, ns, name.to_string(), pre, false)
             .await
         {
             Ok(_) => Ok(()),

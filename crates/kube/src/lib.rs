@@ -51,6 +51,17 @@
 //!   `(ns)` and [`serviceaccount::root_ca_configmap`]`(ns, ca)`;
 //!   [`serviceaccount::root_ca_configmap_update`], [`serviceaccount::admit`] (the
 //!   ServiceAccount admission plugin), [`serviceaccount::AdmissionError`].
+//! - [`workloads`]: what the workload controllers decide in one pass, from a snapshot:
+//!   [`workloads::replicaset::plan`]`(&ReplicaSet, &[&PodSummary], now) -> Plan { create,
+//!   delete, status }` (ReplicationControllers through
+//!   [`workloads::replicaset::from_replication_controller`]),
+//!   [`workloads::deployment::plan`]`(&Deployment, &[&ReplicaSet], now) -> Option<Plan { create,
+//!   scale, delete, status, revision }>`, [`workloads::statefulset::plan`]`(&StatefulSet,
+//!   &[&PodSummary]) -> Plan { create, scale_down, replace, status }`,
+//!   [`workloads::daemonset::plan`]`(&DaemonSet, &[&PodSummary], eligible, hash)` with
+//!   [`workloads::daemonset::eligible_nodes`], [`workloads::job::plan`]`(&Job, &[&PodSummary],
+//!   now) -> Plan { create, status, completes }`; the pods they create (`new_pod`),
+//!   [`workloads::template_hash`], [`workloads::PodSummary`].
 
 pub mod apiserver;
 pub mod endpointslices;
@@ -62,3 +73,4 @@ pub mod printers;
 pub mod quantity;
 pub mod rbac;
 pub mod serviceaccount;
+pub mod workloads;
