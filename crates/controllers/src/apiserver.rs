@@ -2,40 +2,41 @@
 //! keeps the Service's ports, the endpoint reconciler its Endpoints and EndpointSlice with the
 //! API server's address in the Service's family (`twinstack_kube::apiserver`).
 
-use super::{meta, Ctl, World};
+use super::{name_of, Ctl, World};
 use k8s_openapi::api::core::v1::{Endpoints, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use serde_json::Value;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use twinstack_kube::apiserver::{self as api, SliceChange};
 
 pub async fn sync(ctl: &Ctl, w: &World) {
-    let is_master = |v: &Value| {
-        meta(v, "namespace") == api::SERVICE_NAMESPACE && meta(v, "name") == api::SERVICE_NAME
+    let is_master = |m: &ObjectMeta| {
+        name_of(&m.namespace) == api::SERVICE_NAMESPACE && name_of(&m.name) == api::SERVICE_NAME
     };
-    let Some(svc) = w.services.iter().find(|s| is_master(s)) else {
+    let Some(service) = w.lists.services.iter().find(|s| is_master(&s.metadata)) else {
         return;
     };
-    let Ok(service) = serde_json::from_value::<Service>(Value::clone(svc)) else {
-        return;
-    };
-    service_ports(ctl, svc, &service).await;
+    service_ports(ctl, service).await;
     let ipv6 = service
         .spec
         .as_ref()
         .and_then(|s| s.cluster_ip.as_deref())
         .is_some_and(|ip| ip.contains(':'));
     let ip = api::advertise_address(ipv6);
-    endpoints(ctl, w.endpoints.iter().find(|e| is_master(e)), ip).await;
+    let current = w.lists.endpoints.iter().find(|e| is_master(&e.metadata));
+    endpoints(ctl, current.map(|e| &e.metadata), ip).await;
     let slice = w
+        .lists
         .slices
         .iter()
-        .find(|s| is_master(s))
-        .and_then(|s| ctl.full_typed::<EndpointSlice>("discovery.k8s.io", "endpointslices", s));
+        .find(|s| is_master(&s.metadata))
+        .and_then(|s| {
+            ctl.full_typed::<EndpointSlice>("discovery.k8s.io", "endpointslices", &s.metadata)
+        });
     endpoint_slice(ctl, slice, ip).await;
 }
 
 /// `getMasterServiceUpdateIfNeeded`: the ports reset when they are not the controller's.
-async fn service_ports(ctl: &Ctl, projection: &Value, service: &Service) {
+async fn service_ports(ctl: &Ctl, service: &Service) {
     let ports = service
         .spec
         .as_ref()
@@ -44,7 +45,7 @@ async fn service_ports(ctl: &Ctl, projection: &Value, service: &Service) {
     if api::master_service_ports_correct(&ports) {
         return;
     }
-    let Some(mut whole) = ctl.full("", "services", projection) else {
+    let Some(mut whole) = ctl.full("", "services", &service.metadata) else {
         return;
     };
     let Ok(want) = serde_json::to_value(api::master_service_ports()) else {
@@ -54,7 +55,7 @@ async fn service_ports(ctl: &Ctl, projection: &Value, service: &Service) {
     ctl.write("", "services", whole).await;
 }
 
-async fn endpoints(ctl: &Ctl, current: Option<&std::sync::Arc<Value>>, ip: std::net::IpAddr) {
+async fn endpoints(ctl: &Ctl, current: Option<&ObjectMeta>, ip: std::net::IpAddr) {
     let current = current.and_then(|e| ctl.full("", "endpoints", e));
     match current {
         None => {
@@ -97,14 +98,12 @@ async fn endpoint_slice(ctl: &Ctl, current: Option<EndpointSlice>, ip: std::net:
                     .await;
             }
             SliceChange::Recreate(next) => {
-                if let Ok(v) = serde_json::to_value(&cur) {
-                    if ctl
-                        .delete("discovery.k8s.io", "endpointslices", &v)
-                        .await
-                        .is_ok()
-                    {
-                        create(next).await;
-                    }
+                if ctl
+                    .delete("discovery.k8s.io", "endpointslices", &cur.metadata)
+                    .await
+                    .is_ok()
+                {
+                    create(next).await;
                 }
             }
         },

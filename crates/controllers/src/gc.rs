@@ -2,81 +2,84 @@
 //! (no object of the owner's kind with the owner's name and uid) is deleted in the background,
 //! as kube-controller-manager's garbage collector does after a `Background` delete.
 
-use super::{meta, Ctl, World};
+use super::{meta, name_of, Ctl, World};
 use futures::StreamExt;
-use serde_json::Value;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use std::collections::BTreeSet;
 
 pub async fn sync(ctl: &Ctl, w: &World) {
+    let l = &w.lists;
     let mut uids: BTreeSet<&str> = BTreeSet::new();
-    for v in [
-        &w.pods,
-        &w.services,
-        &w.replicasets,
-        &w.deployments,
-        &w.nodes,
-        &w.slices,
-        &w.statefulsets,
-        &w.daemonsets,
-        &w.jobs,
-        &w.replicationcontrollers,
-    ] {
-        uids.extend(v.iter().map(|o| meta(o, "uid")));
-    }
-    let sets: [(&str, &str, &Vec<std::sync::Arc<Value>>); 3] = [
-        ("apps", "replicasets", &w.replicasets),
-        ("", "pods", &w.pods),
-        ("discovery.k8s.io", "endpointslices", &w.slices),
-    ];
-    let mut orphans: Vec<(&str, &str, &Value)> = Vec::new();
-    for (group, plural, objs) in sets {
-        for o in objs.iter() {
-            let Some(refs) = o
-                .pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
-                .filter(|r| !r.is_empty())
-            else {
-                continue;
-            };
-            if o.pointer("/metadata/deletionTimestamp").is_some() {
-                continue;
-            }
-            let all_gone = refs.iter().all(|r| !owner_exists(ctl, &uids, o, r));
-            if all_gone {
-                orphans.push((group, plural, o));
-            }
+    let metas = l
+        .pods
+        .iter()
+        .map(|o| &o.metadata)
+        .chain(l.services.iter().map(|o| &o.metadata))
+        .chain(l.replicasets.iter().map(|o| &o.metadata))
+        .chain(l.deployments.iter().map(|o| &o.metadata))
+        .chain(l.nodes.iter().map(|o| &o.metadata))
+        .chain(l.slices.iter().map(|o| &o.metadata))
+        .chain(l.statefulsets.iter().map(|o| &o.metadata))
+        .chain(l.daemonsets.iter().map(|o| &o.metadata))
+        .chain(l.jobs.iter().map(|o| &o.metadata))
+        .chain(l.replicationcontrollers.iter().map(|o| &o.metadata));
+    uids.extend(metas.map(|m| name_of(&m.uid)));
+    let dependents = l
+        .replicasets
+        .iter()
+        .map(|o| ("apps", "replicasets", &o.metadata))
+        .chain(l.pods.iter().map(|o| ("", "pods", &o.metadata)))
+        .chain(
+            l.slices
+                .iter()
+                .map(|o| ("discovery.k8s.io", "endpointslices", &o.metadata)),
+        );
+    let mut orphans: Vec<(&str, &str, &ObjectMeta)> = Vec::new();
+    for (group, plural, m) in dependents {
+        let Some(refs) = m.owner_references.as_ref().filter(|r| !r.is_empty()) else {
+            continue;
+        };
+        if m.deletion_timestamp.is_some() {
+            continue;
+        }
+        if refs.iter().all(|r| !owner_exists(ctl, &uids, m, r)) {
+            orphans.push((group, plural, m));
         }
     }
     // Concurrent deletes share the store's group commits.
     futures::stream::iter(orphans)
-        .for_each_concurrent(64, |(group, plural, o)| async move {
-            let _ = ctl.delete(group, plural, o).await;
+        .for_each_concurrent(64, |(group, plural, m)| async move {
+            let _ = ctl.delete(group, plural, m).await;
         })
         .await;
 }
 
 /// Whether the owner a reference names exists. Owners of kinds twinstack does not serve are
 /// assumed to exist (the collector cannot tell).
-fn owner_exists(ctl: &Ctl, known: &BTreeSet<&str>, dependent: &Value, r: &Value) -> bool {
-    let uid = r.get("uid").and_then(Value::as_str).unwrap_or("");
-    if known.contains(uid) {
+fn owner_exists(
+    ctl: &Ctl,
+    known: &BTreeSet<&str>,
+    dependent: &ObjectMeta,
+    r: &OwnerReference,
+) -> bool {
+    if known.contains(r.uid.as_str()) {
         return true;
     }
-    let api_version = r.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    let kind_name = r.get("kind").and_then(Value::as_str).unwrap_or("");
-    let name = r.get("name").and_then(Value::as_str).unwrap_or("");
-    let (group, version) = match api_version.split_once('/') {
+    let (group, version) = match r.api_version.split_once('/') {
         Some((g, v)) => (g, v),
-        None => ("", api_version),
+        None => ("", r.api_version.as_str()),
     };
     let Some(kind) = ctl.reg.kinds().iter().find(|k| {
-        k.info().group == group && k.info().version == version && k.info().kind == kind_name
+        k.info().group == group && k.info().version == version && k.info().kind == r.kind
     }) else {
         return true;
     };
-    let ns = kind.info().namespaced.then(|| meta(dependent, "namespace"));
-    match ctl.reg.get(&ctl.rt, kind.as_ref(), ns, name) {
-        Ok(o) => meta(&o, "uid") == uid,
+    let ns = kind
+        .info()
+        .namespaced
+        .then(|| name_of(&dependent.namespace));
+    match ctl.reg.get(&ctl.rt, kind.as_ref(), ns, &r.name) {
+        Ok(o) => meta(&o, "uid") == r.uid,
         Err(_) => false,
     }
 }

@@ -6,10 +6,10 @@
 //! SIGTERM, after a preStop hook, or at the end of the grace period for a process that ignores
 //! SIGTERM) and no finalizer remains.
 
-use super::{meta, Ctl, World};
+use super::{meta, name_of, Ctl, World};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -19,80 +19,76 @@ use twinstack_registry::kinds::pod::StorePodAllocator;
 use twinstack_registry::registry::{object_key, Preconditions};
 use twinstack_registry::store_ext::TxnExt;
 
-fn typed_pod(v: &Value) -> Option<Pod> {
-    serde_json::from_value(v.clone()).ok()
-}
-
-fn phase(v: &Value) -> &str {
-    v.pointer("/status/phase")
-        .and_then(Value::as_str)
+fn phase(p: &Pod) -> &str {
+    p.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
         .unwrap_or("")
 }
 
-fn node_name(v: &Value) -> &str {
-    v.pointer("/spec/nodeName")
-        .and_then(Value::as_str)
+fn node_name(p: &Pod) -> &str {
+    p.spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
         .unwrap_or("")
+}
+
+fn uid(p: &Pod) -> &str {
+    name_of(&p.metadata.uid)
 }
 
 /// Deterministic event name suffix: the same event about the same object is recorded once.
-fn suffix(pod: &Value, reason: &str, extra: &str) -> u64 {
-    twinstack_core::hash::fnv1a64(&format!("{}/{reason}/{extra}", meta(pod, "uid")))
+fn suffix(pod: &Pod, reason: &str, extra: &str) -> u64 {
+    twinstack_core::hash::fnv1a64(&format!("{}/{reason}/{extra}", uid(pod)))
 }
 
 /// Deterministic suffix that also orders a pod's start events by name (upstream's names are
 /// `<pod>.<unix nanos hex>`, so listing order is recording order): a per-pod base, then `seq`.
-fn ordered_suffix(pod: &Value, seq: u64) -> u64 {
-    (twinstack_core::hash::fnv1a64(meta(pod, "uid")) & 0x0fff_ffff_ffff_0000) | (seq & 0xffff)
+fn ordered_suffix(pod: &Pod, seq: u64) -> u64 {
+    (twinstack_core::hash::fnv1a64(uid(pod)) & 0x0fff_ffff_ffff_0000) | (seq & 0xffff)
 }
 
 /// One pass; returns the earliest graceful-deletion deadline still ahead.
 pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     let now = jiff::Timestamp::now();
-    let node_objs: Vec<Node> = w
-        .nodes
-        .iter()
-        .filter_map(|n| serde_json::from_value(Value::clone(n)).ok())
-        .collect();
+    let node_objs: Vec<Node> = w.lists.nodes.iter().map(|n| Node::clone(n)).collect();
     let by_name: BTreeMap<&str, &Node> = node_objs
         .iter()
         .map(|n| (n.metadata.name.as_deref().unwrap_or(""), n))
         .collect();
     let mut load: BTreeMap<String, usize> = BTreeMap::new();
-    for p in &w.pods {
+    for p in &w.lists.pods {
         let n = node_name(p);
-        if !n.is_empty() && !matches!(phase(p), "Succeeded" | "Failed") {
+        if !n.is_empty() && !kpod::is_terminal(p) {
             *load.entry(n.to_string()).or_default() += 1;
         }
     }
-    ctl.terminations.forget_all_but(&w.pods);
+    ctl.terminations.forget_all_but(&w.lists.pods);
     let mut next: Option<jiff::Timestamp> = None;
     // The pods to start, as projections: holding thousands of whole pods at once would
     // multiply the memory of a large rollout.
-    let mut starts: Vec<(&Value, &Node, bool)> = Vec::new();
-    for slim in &w.pods {
-        let pv = slim;
+    let mut starts: Vec<(&Pod, &Node, bool)> = Vec::new();
+    for slim in &w.lists.pods {
         // Most pods are running and need nothing: decide that from the projection.
-        let terminating = pv.pointer("/metadata/deletionTimestamp").is_some();
-        let settled = match phase(pv) {
+        let terminating = slim.metadata.deletion_timestamp.is_some();
+        let settled = match phase(slim) {
             "Succeeded" | "Failed" => true,
-            "Running" => !owned_by_job(pv),
+            "Running" => !owned_by_job(slim),
             _ => false,
         };
         if settled && !terminating {
             continue;
         }
         // Scheduling and status writes need the whole pod; the projection serves the rest.
-        let needs_whole = !terminating && (node_name(pv).is_empty() || phase(pv) == "Running");
-        let pv: Cow<'_, Value> = if needs_whole {
-            match ctl.full("", "pods", pv) {
-                Some(v) => Cow::Owned(v),
+        let needs_whole = !terminating && (node_name(slim).is_empty() || phase(slim) == "Running");
+        let pod: Cow<'_, Pod> = if needs_whole {
+            match ctl.full_typed("", "pods", &slim.metadata) {
+                Some(p) => Cow::Owned(p),
                 None => continue,
             }
         } else {
-            Cow::Borrowed(&**pv)
+            Cow::Borrowed(&**slim)
         };
-        let Some(pod) = typed_pod(&pv) else { continue };
         if pod.metadata.deletion_timestamp.is_some() {
             let finalizers = pod
                 .metadata
@@ -101,7 +97,7 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
                 .is_some_and(|f| !f.is_empty());
             // A pod bound to a node that does not exist has no kubelet to stop it: the pod
             // garbage collector removes it (gcOrphaned).
-            let orphaned = !node_name(&pv).is_empty() && !by_name.contains_key(node_name(&pv));
+            let orphaned = !node_name(&pod).is_empty() && !by_name.contains_key(node_name(&pod));
             // Its containers stop as kubelet stops them (preStop, SIGTERM, SIGKILL when the
             // grace period ends), from when kubelet saw the delete; the object goes once they
             // have all exited.
@@ -109,12 +105,12 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
             let exited = kpod::termination::containers_exited_at(&pod, saw).unwrap_or(now);
             if orphaned || exited <= now {
                 if !finalizers {
-                    remove(ctl, &pv).await;
+                    remove(ctl, &pod).await;
                 }
             } else {
                 next = Some(next.map_or(exited, |n: jiff::Timestamp| n.min(exited)));
-                if !node_name(&pv).is_empty() {
-                    killing_events(ctl, &pv, &pod, now).await;
+                if !node_name(&pod).is_empty() {
+                    killing_events(ctl, &pod, now).await;
                 }
             }
             continue;
@@ -122,7 +118,7 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
         if kpod::is_terminal(&pod) {
             continue;
         }
-        if phase(&pv) == "Running" && owned_by_job(&pv) {
+        if phase(&pod) == "Running" && owned_by_job(&pod) {
             // The emulated containers of a Job's pod exit 0 after JOB_POD_RUN.
             let started = pod
                 .status
@@ -133,13 +129,13 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
                 .checked_add(jiff::SignedDuration::from_millis(JOB_POD_RUN_MS))
                 .unwrap_or(now);
             if at <= now {
-                complete(ctl, &pv, &pod, now).await;
+                complete(ctl, &pod, now).await;
             } else {
                 next = Some(next.map_or(at, |n: jiff::Timestamp| n.min(at)));
             }
             continue;
         }
-        let bound = node_name(&pv).to_string();
+        let bound = node_name(&pod).to_string();
         if bound.is_empty() {
             let (sched_pod, candidates) = pinned_by_fields(&pod, &node_objs);
             let result = match &candidates {
@@ -155,12 +151,13 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
                     *load.entry(n).or_default() += 1;
                     starts.push((slim, *node, true));
                 }
-                Err(msg) => unschedulable(ctl, &pv, &pod, &msg, now).await,
+                Err(msg) => unschedulable(ctl, &pod, &msg, now).await,
             }
-        } else if phase(&pv) == "Pending"
-            && pv
-                .pointer("/status/podIPs")
-                .and_then(Value::as_array)
+        } else if phase(&pod) == "Pending"
+            && pod
+                .status
+                .as_ref()
+                .and_then(|s| s.pod_ips.as_ref())
                 .is_none_or(|a| a.is_empty())
         {
             // Bound by the user (`spec.nodeName`): the node's kubelet starts it. A pod bound to
@@ -211,15 +208,15 @@ impl Terminations {
     }
 
     /// Forgets the pods that are gone or no longer terminating.
-    fn forget_all_but(&self, pods: &[std::sync::Arc<Value>]) {
+    fn forget_all_but(&self, pods: &[std::sync::Arc<Pod>]) {
         let mut seen = self.lock();
         if seen.is_empty() {
             return;
         }
         let live: std::collections::BTreeSet<&str> = pods
             .iter()
-            .filter(|p| p.pointer("/metadata/deletionTimestamp").is_some())
-            .map(|p| meta(p, "uid"))
+            .filter(|p| p.metadata.deletion_timestamp.is_some())
+            .map(|p| uid(p))
             .collect();
         seen.retain(|uid, _| live.contains(uid.as_str()));
     }
@@ -231,12 +228,12 @@ const CONCURRENCY: usize = 64;
 /// How long the emulated containers of a Job's pod run before exiting 0.
 pub const JOB_POD_RUN_MS: i64 = 1000;
 
-fn owned_by_job(pv: &Value) -> bool {
-    pv.pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)
-        .into_iter()
+fn owned_by_job(p: &Pod) -> bool {
+    p.metadata
+        .owner_references
+        .iter()
         .flatten()
-        .any(|r| r["kind"] == "Job" && r["controller"] == json!(true))
+        .any(|r| r.kind == "Job" && r.controller == Some(true))
 }
 
 /// A pod pinned with `matchFields: metadata.name In [node]` (DaemonSet pods): the candidate
@@ -293,7 +290,7 @@ fn pinned_by_fields(pod: &Pod, nodes: &[Node]) -> (Pod, Option<Vec<Node>>) {
 
 /// kubelet reports a Job's pod Succeeded: containers terminated with exit code 0, not ready;
 /// the CNI releases its addresses in the same transaction (`status.podIPs` stays).
-async fn complete(ctl: &Ctl, pv: &Value, pod: &Pod, now: jiff::Timestamp) {
+async fn complete(ctl: &Ctl, pod: &Pod, now: jiff::Timestamp) {
     let mut p = pod.clone();
     let mut st = p.status.clone().unwrap_or_default();
     st.phase = Some("Succeeded".into());
@@ -341,8 +338,8 @@ async fn complete(ctl: &Ctl, pv: &Value, pod: &Pod, now: jiff::Timestamp) {
     let key = object_key(
         &rt,
         &twinstack_registry::kinds::pod::PodKind,
-        Some(meta(pv, "namespace")),
-        meta(pv, "name"),
+        Some(name_of(&pod.metadata.namespace)),
+        name_of(&pod.metadata.name),
     );
     let _ = ctl
         .reg
@@ -357,15 +354,15 @@ async fn complete(ctl: &Ctl, pv: &Value, pod: &Pod, now: jiff::Timestamp) {
 
 /// The scheduler's FailedScheduling: condition PodScheduled=False and a Warning event, once per
 /// distinct message.
-async fn unschedulable(ctl: &Ctl, pv: &Value, pod: &Pod, msg: &str, now: jiff::Timestamp) {
-    let current = pv
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
+async fn unschedulable(ctl: &Ctl, pod: &Pod, msg: &str, now: jiff::Timestamp) {
+    let current = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
         .into_iter()
         .flatten()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some("PodScheduled"))
-        .and_then(|c| c.get("message"))
-        .and_then(Value::as_str);
+        .find(|c| c.type_ == "PodScheduled")
+        .and_then(|c| c.message.as_deref());
     if current == Some(msg) {
         return;
     }
@@ -382,7 +379,7 @@ async fn unschedulable(ctl: &Ctl, pv: &Value, pod: &Pod, msg: &str, now: jiff::T
             "Warning",
             &Reporter::scheduler("Scheduling"),
             now,
-            suffix(pv, "FailedScheduling", msg),
+            suffix(pod, "FailedScheduling", msg),
         ))
         .await;
     }
@@ -390,22 +387,23 @@ async fn unschedulable(ctl: &Ctl, pv: &Value, pod: &Pod, msg: &str, now: jiff::T
 
 /// Binds (when `bind`), allocates the pod's addresses and writes the Running status in one
 /// transaction, then records the scheduler's and kubelet's events. Returns whether it wrote.
-async fn start(ctl: &Ctl, pv: &Value, node: &Node, bind: bool) -> bool {
+async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
     let now = jiff::Timestamp::now();
     let node_name = node.metadata.name.clone().unwrap_or_default();
     let cidrs = nodes::pod_cidrs(node);
     let host_ips = nodes::internal_ips(node);
     let families = ctl.rt.record.network.families.clone();
     let rt = ctl.rt.name().to_string();
+    let (ns, name) = (name_of(&pv.metadata.namespace), name_of(&pv.metadata.name));
     let key = object_key(
         &rt,
         &twinstack_registry::kinds::pod::PodKind,
-        Some(meta(pv, "namespace")),
-        meta(pv, "name"),
+        Some(ns),
+        name,
     );
-    let rv = meta(pv, "resourceVersion").to_string();
-    let uid = meta(pv, "uid").to_string();
-    let holder = json!({"pod": twinstack_registry::kinds::pod::pod_id(pv), "uid": uid});
+    let rv = name_of(&pv.metadata.resource_version).to_string();
+    let uid = uid(pv).to_string();
+    let holder = json!({"pod": format!("{ns}/{name}"), "uid": uid});
     let node_obj = node.clone();
     let nn = node_name.clone();
     let res = ctl
@@ -455,11 +453,8 @@ async fn start(ctl: &Ctl, pv: &Value, node: &Node, bind: bool) -> bool {
     let started = match res {
         Ok(c) => c.value,
         Err(twinstack_store::TxnError::Aborted(e)) if e != "gone" && e != "changed" => {
-            let Some(pod) = typed_pod(pv) else {
-                return false;
-            };
             ctl.event(events::event_for(
-                &events::pod_reference(&pod, None),
+                &events::pod_reference(pv, None),
                 "FailedCreatePodSandBox",
                 &format!(
                     "Failed to create pod sandbox: plugin type=\"calico\" failed (add): failed to allocate for range 0: {e}"
@@ -479,7 +474,7 @@ async fn start(ctl: &Ctl, pv: &Value, node: &Node, bind: bool) -> bool {
         evs_out.push(events::event_for(
             &events::pod_reference(&started, None),
             "Scheduled",
-            &events::scheduled_message(meta(pv, "namespace"), meta(pv, "name"), &node_name),
+            &events::scheduled_message(ns, name, &node_name),
             "Normal",
             &Reporter::scheduler("Binding"),
             now,
@@ -528,11 +523,11 @@ async fn start(ctl: &Ctl, pv: &Value, node: &Node, bind: bool) -> bool {
 }
 
 /// kubelet's `Killing` events when it starts stopping a pod's containers.
-async fn killing_events(ctl: &Ctl, pv: &Value, pod: &Pod, now: jiff::Timestamp) {
-    if phase(pv) != "Running" {
+async fn killing_events(ctl: &Ctl, pod: &Pod, now: jiff::Timestamp) {
+    if phase(pod) != "Running" {
         return;
     }
-    let node = node_name(pv).to_string();
+    let node = node_name(pod).to_string();
     for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
         ctl.event(events::event_for(
             &events::pod_reference(pod, Some(&c.name)),
@@ -541,7 +536,7 @@ async fn killing_events(ctl: &Ctl, pv: &Value, pod: &Pod, now: jiff::Timestamp) 
             "Normal",
             &Reporter::kubelet(&node),
             now,
-            suffix(pv, "Killing", &c.name),
+            suffix(pod, "Killing", &c.name),
         ))
         .await;
     }
@@ -549,9 +544,9 @@ async fn killing_events(ctl: &Ctl, pv: &Value, pod: &Pod, now: jiff::Timestamp) 
 
 /// kubelet's final delete (grace period 0) once the containers are gone: the object goes and
 /// its addresses are released in the same transaction (the pod kind's delete).
-async fn remove(ctl: &Ctl, pv: &Value) {
+async fn remove(ctl: &Ctl, pod: &Pod) {
     let pre = Preconditions {
-        uid: Some(meta(pv, "uid").to_string()),
+        uid: Some(uid(pod).to_string()),
         resource_version: None,
         grace_period_seconds: Some(0),
         propagation_policy: Some("Background".into()),
@@ -561,8 +556,8 @@ async fn remove(ctl: &Ctl, pv: &Value) {
         .delete(
             ctl.rt.clone(),
             ctl.kind("", "pods"),
-            Some(meta(pv, "namespace").to_string()),
-            meta(pv, "name").to_string(),
+            Some(name_of(&pod.metadata.namespace).to_string()),
+            name_of(&pod.metadata.name).to_string(),
             pre,
             false,
         )

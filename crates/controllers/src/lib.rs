@@ -25,6 +25,7 @@ pub mod serviceaccounts;
 pub mod sets;
 pub mod workloads;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,25 +52,11 @@ pub struct Ctl {
     pub terminations: kubelet::Terminations,
 }
 
-/// The runtime's objects at one pass, from the informer: pods, EndpointSlices and Endpoints
-/// are projections (see [`informer`]); [`Ctl::full`] reads the whole object.
+/// The runtime's objects at one pass, from the informer: typed, pods, Services,
+/// EndpointSlices and Endpoints as projections (see [`informer`]); [`Ctl::full`] reads the
+/// whole object.
 pub struct World {
-    pub nodes: Vec<Arc<Value>>,
-    pub pods: Vec<Arc<Value>>,
-    pub services: Vec<Arc<Value>>,
-    pub slices: Vec<Arc<Value>>,
-    pub endpoints: Vec<Arc<Value>>,
-    pub replicasets: Vec<Arc<Value>>,
-    pub deployments: Vec<Arc<Value>>,
-    pub statefulsets: Vec<Arc<Value>>,
-    pub daemonsets: Vec<Arc<Value>>,
-    pub jobs: Vec<Arc<Value>>,
-    pub replicationcontrollers: Vec<Arc<Value>>,
-    pub namespaces: Vec<Arc<Value>>,
-    /// ServiceAccounts (metadata only).
-    pub serviceaccounts: Vec<Arc<Value>>,
-    /// Each namespace's `kube-root-ca.crt` (the informer keeps no other ConfigMap).
-    pub root_ca_configmaps: Vec<Arc<Value>>,
+    pub lists: informer::Lists,
     /// The Services (namespace, name) the EndpointSlice controller reconciles in this pass;
     /// `None` for all of them.
     pub dirty_services: Option<std::collections::BTreeSet<(String, String)>>,
@@ -80,39 +67,21 @@ pub struct World {
 }
 
 impl World {
-    fn from_snapshot(snap: &mut informer::Snapshot) -> World {
-        let mut take = |plural: &str| snap.lists.remove(plural).unwrap_or_default();
-        World {
-            nodes: take("nodes"),
-            pods: take("pods"),
-            services: take("services"),
-            slices: take("endpointslices"),
-            endpoints: take("endpoints"),
-            replicasets: take("replicasets"),
-            deployments: take("deployments"),
-            statefulsets: take("statefulsets"),
-            daemonsets: take("daemonsets"),
-            jobs: take("jobs"),
-            replicationcontrollers: take("replicationcontrollers"),
-            namespaces: take("namespaces"),
-            serviceaccounts: take("serviceaccounts"),
-            root_ca_configmaps: take("configmaps"),
-            dirty_services: None,
-            pod_summaries: Vec::new(),
-            owners: BTreeMap::new(),
-        }
-        .summarized()
-    }
-
-    /// Reads the pods' summaries once for all the workload controllers of the pass.
-    fn summarized(mut self) -> World {
-        self.pod_summaries = self.pods.iter().map(|p| PodSummary::from_json(p)).collect();
-        for (i, p) in self.pod_summaries.iter().enumerate() {
+    fn new(lists: informer::Lists) -> World {
+        let pod_summaries: Vec<PodSummary> =
+            lists.pods.iter().map(|p| PodSummary::from_pod(p)).collect();
+        let mut owners: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, p) in pod_summaries.iter().enumerate() {
             if let Some(uid) = &p.controller_uid {
-                self.owners.entry(uid.clone()).or_default().push(i);
+                owners.entry(uid.clone()).or_default().push(i);
             }
         }
-        self
+        World {
+            lists,
+            dirty_services: None,
+            pod_summaries,
+            owners,
+        }
     }
 
     /// The pods whose controller owner has `uid`.
@@ -134,51 +103,56 @@ impl World {
     ) -> Option<std::collections::BTreeSet<(String, String)>> {
         let mut out = std::collections::BTreeSet::new();
         // Pods of one workload share their labels: match each distinct set once.
-        let mut pod_labels: std::collections::BTreeSet<(String, BTreeMap<String, String>)> =
+        let mut pod_labels: std::collections::BTreeSet<(&str, &BTreeMap<String, String>)> =
             Default::default();
+        let no_labels = BTreeMap::new();
         for c in changes {
-            for v in c.old.iter().chain(c.new.iter()) {
-                let ns = meta(v, "namespace").to_string();
+            for m in c.old.iter().chain(c.new.iter()) {
+                let ns = name_of(&m.namespace);
+                let labels = m.labels.as_ref().unwrap_or(&no_labels);
                 match c.plural {
                     "nodes" => return None,
                     "pods" => {
-                        pod_labels.insert((ns, labels(v)));
+                        pod_labels.insert((ns, labels));
                     }
                     "services" | "endpoints" => {
-                        out.insert((ns, meta(v, "name").to_string()));
+                        out.insert((ns.to_string(), name_of(&m.name).to_string()));
                     }
                     "endpointslices" => {
-                        let svc = labels(v)
-                            .remove(twinstack_kube::endpointslices::LABEL_SERVICE_NAME)
+                        let svc = labels
+                            .get(twinstack_kube::endpointslices::LABEL_SERVICE_NAME)
+                            .cloned()
                             .unwrap_or_default();
-                        out.insert((ns, svc));
+                        out.insert((ns.to_string(), svc));
                     }
                     _ => {}
                 }
             }
         }
         if !pod_labels.is_empty() {
-            for s in &self.services {
-                let Some(sel) = s.pointer("/spec/selector").and_then(Value::as_object) else {
+            for s in &self.lists.services {
+                let Some(sel) = s.spec.as_ref().and_then(|s| s.selector.as_ref()) else {
                     continue;
                 };
                 if sel.is_empty() {
                     continue;
                 }
-                let ns = meta(s, "namespace");
-                let hit = pod_labels.iter().any(|(pns, l)| {
-                    pns == ns
-                        && sel
-                            .iter()
-                            .all(|(k, v)| l.get(k).map(String::as_str) == v.as_str())
-                });
+                let ns = name_of(&s.metadata.namespace);
+                let hit = pod_labels
+                    .iter()
+                    .any(|(pns, l)| *pns == ns && sel.iter().all(|(k, v)| l.get(k) == Some(v)));
                 if hit {
-                    out.insert((ns.to_string(), meta(s, "name").to_string()));
+                    out.insert((ns.to_string(), name_of(&s.metadata.name).to_string()));
                 }
             }
         }
         Some(out)
     }
+}
+
+/// A name or namespace field ("" when absent).
+pub fn name_of(f: &Option<String>) -> &str {
+    f.as_deref().unwrap_or("")
 }
 
 pub fn meta<'a>(v: &'a Value, field: &str) -> &'a str {
@@ -188,45 +162,28 @@ pub fn meta<'a>(v: &'a Value, field: &str) -> &'a str {
         .unwrap_or("")
 }
 
-pub fn labels(v: &Value) -> BTreeMap<String, String> {
-    v.pointer("/metadata/labels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// An integer field (0 when absent).
-pub fn int(v: &Value, p: &str) -> i64 {
-    v.pointer(p).and_then(Value::as_i64).unwrap_or(0)
-}
-
-/// The uid of the controller owner (`ownerReferences[controller=true]`).
-pub fn controller_uid(v: &Value) -> Option<&str> {
-    v.pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)?
+/// The uid of the controller owner (`metav1.GetControllerOf`).
+pub fn controller_uid(m: &ObjectMeta) -> Option<&str> {
+    m.owner_references
         .iter()
-        .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
-        .and_then(|r| r.get("uid"))
-        .and_then(Value::as_str)
+        .flatten()
+        .find(|r| r.controller == Some(true))
+        .map(|r| r.uid.as_str())
 }
 
-/// The reference an event about `obj` carries (`involvedObject`).
+/// The reference an event about the object with metadata `m` carries (`involvedObject`).
 pub fn reference(
-    obj: &Value,
+    m: &ObjectMeta,
     api_version: &str,
     kind: &str,
 ) -> k8s_openapi::api::core::v1::ObjectReference {
     k8s_openapi::api::core::v1::ObjectReference {
         api_version: Some(api_version.into()),
         kind: Some(kind.into()),
-        name: Some(meta(obj, "name").into()),
-        namespace: Some(meta(obj, "namespace").into()),
-        uid: Some(meta(obj, "uid").into()),
-        resource_version: Some(meta(obj, "resourceVersion").into()),
+        name: Some(name_of(&m.name).into()),
+        namespace: Some(name_of(&m.namespace).into()),
+        uid: Some(name_of(&m.uid).into()),
+        resource_version: Some(name_of(&m.resource_version).into()),
         field_path: None,
     }
 }
@@ -238,34 +195,32 @@ impl Ctl {
             .unwrap_or_else(|| panic!("kind {plural} is registered"))
     }
 
-    /// The whole stored object of which `v` (from the [`World`]) is a projection, read
-    /// straight into a typed object (no intermediate `Value`), if it still exists. Only for
-    /// kinds without read-path defaulting.
+    fn key(&self, kind: &dyn Kind, m: &ObjectMeta) -> String {
+        let ns = m.namespace.as_deref().filter(|n| !n.is_empty());
+        twinstack_registry::registry::object_key(self.rt.name(), kind, ns, name_of(&m.name))
+    }
+
+    /// The whole stored object of which the object with metadata `m` (from the [`World`]) is a
+    /// projection, read straight into a typed object (no intermediate `Value`), if it still
+    /// exists. Only for kinds without read-path defaulting.
     pub fn full_typed<T: serde::de::DeserializeOwned>(
         &self,
         group: &str,
         plural: &str,
-        v: &Value,
+        m: &ObjectMeta,
     ) -> Option<T> {
         let kind = self.kind(group, plural);
-        let ns = Some(meta(v, "namespace")).filter(|n| !n.is_empty());
-        let key = twinstack_registry::registry::object_key(
-            self.rt.name(),
-            kind.as_ref(),
-            ns,
-            meta(v, "name"),
-        );
-        let kv = self.reg.store.get(&key).ok()??;
+        let kv = self.reg.store.get(&self.key(kind.as_ref(), m)).ok()??;
         serde_json::from_slice(&kv.value).ok()
     }
 
-    /// The whole stored object of which `v` (from the [`World`]) is a projection, if it
-    /// still exists.
-    pub fn full(&self, group: &str, plural: &str, v: &Value) -> Option<Value> {
+    /// The whole stored object of which the object with metadata `m` (from the [`World`]) is a
+    /// projection, if it still exists.
+    pub fn full(&self, group: &str, plural: &str, m: &ObjectMeta) -> Option<Value> {
         let kind = self.kind(group, plural);
-        let ns = Some(meta(v, "namespace")).filter(|n| !n.is_empty());
+        let ns = m.namespace.as_deref().filter(|n| !n.is_empty());
         self.reg
-            .get(&self.rt, kind.as_ref(), ns, meta(v, "name"))
+            .get(&self.rt, kind.as_ref(), ns, name_of(&m.name))
             .ok()
     }
 
@@ -283,9 +238,10 @@ impl Ctl {
             .await
     }
 
-    /// Deletes an object through the registry (graceful for pods), only if it still has `uid`.
-    pub async fn delete(&self, group: &str, plural: &str, obj: &Value) -> Result<(), Status> {
-        let (ns, name, uid) = (meta(obj, "namespace"), meta(obj, "name"), meta(obj, "uid"));
+    /// Deletes an object through the registry (graceful for pods), only if it still has its
+    /// uid.
+    pub async fn delete(&self, group: &str, plural: &str, m: &ObjectMeta) -> Result<(), Status> {
+        let (ns, name, uid) = (name_of(&m.namespace), name_of(&m.name), name_of(&m.uid));
         self.delete_named(group, plural, ns, name, uid).await
     }
 
@@ -403,7 +359,7 @@ impl Ctl {
     /// from the object's uid, the reason and the message, so reporting it again keeps one.
     pub async fn controller_event(
         &self,
-        obj: &Value,
+        obj: &ObjectMeta,
         api_version: &str,
         kind: &str,
         component: &str,
@@ -417,7 +373,7 @@ impl Ctl {
             "Normal",
             &twinstack_kube::events::Reporter::controller(component),
             jiff::Timestamp::now(),
-            twinstack_core::hash::fnv1a64(&format!("{}/{reason}/{msg}", meta(obj, "uid"))),
+            twinstack_core::hash::fnv1a64(&format!("{}/{reason}/{msg}", name_of(&obj.uid))),
         ))
         .await;
     }
@@ -497,14 +453,14 @@ pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>) {
     };
     let mut resynced = std::time::Instant::now();
     while alive() {
-        let mut snap = inf.snapshot();
-        let mut world = World::from_snapshot(&mut snap);
+        let snap = inf.snapshot();
+        let mut world = World::new(snap.lists);
         if resynced.elapsed() >= RESYNC || snap.relisted {
             resynced = std::time::Instant::now();
         } else {
             world.dirty_services = world.services_touched_by(&snap.changes);
         }
-        drop(snap);
+        drop(snap.changes);
         let deadline = pass(&ctl, &world).await;
         drop(world);
         let wait = deadline

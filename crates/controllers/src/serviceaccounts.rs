@@ -5,9 +5,8 @@
 //! them when they are created (`twinstack_registry::kinds::serviceaccount`); this puts them back when they
 //! are deleted or edited.
 
-use super::{meta, Ctl, World};
+use super::{name_of, Ctl, World};
 use k8s_openapi::api::core::v1::ConfigMap;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use twinstack_kube::serviceaccount as ksa;
 use twinstack_registry::kinds::serviceaccount::{ensure_namespace_defaults, ROOT_CA_KEY};
@@ -15,15 +14,17 @@ use twinstack_registry::store_ext::TxnExt;
 
 pub async fn sync(ctl: &Ctl, w: &World) {
     let with_default: BTreeSet<&str> = w
+        .lists
         .serviceaccounts
         .iter()
-        .filter(|s| meta(s, "name") == ksa::DEFAULT_SERVICE_ACCOUNT_NAME)
-        .map(|s| meta(s, "namespace"))
+        .filter(|s| name_of(&s.metadata.name) == ksa::DEFAULT_SERVICE_ACCOUNT_NAME)
+        .map(|s| name_of(&s.metadata.namespace))
         .collect();
-    let root_cas: BTreeMap<&str, &Value> = w
+    let root_cas: BTreeMap<&str, &ConfigMap> = w
+        .lists
         .root_ca_configmaps
         .iter()
-        .map(|c| (meta(c, "namespace"), &**c))
+        .map(|c| (name_of(&c.metadata.namespace), &**c))
         .collect();
     let ca = ctl
         .reg
@@ -32,21 +33,17 @@ pub async fn sync(ctl: &Ctl, w: &World) {
         .ok()
         .flatten()
         .and_then(|kv| String::from_utf8(kv.value).ok());
-    let cm_wrong = |cm: &Value, ca: &str| {
-        serde_json::from_value::<ConfigMap>(cm.clone())
-            .map_or(true, |cm| ksa::root_ca_configmap_update(&cm, ca).is_some())
-    };
-    for ns in &w.namespaces {
-        let active = ns.pointer("/metadata/deletionTimestamp").is_none()
-            && ns.pointer("/status/phase").and_then(Value::as_str) != Some("Terminating");
-        let name = meta(ns, "name");
+    for ns in &w.lists.namespaces {
+        let active = ns.metadata.deletion_timestamp.is_none()
+            && ns.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Terminating");
+        let name = name_of(&ns.metadata.name);
         if !active {
             continue;
         }
         let needs = !with_default.contains(name)
             || ca.as_deref().is_some_and(|ca| match root_cas.get(name) {
                 None => true,
-                Some(cm) => cm_wrong(cm, ca),
+                Some(cm) => ksa::root_ca_configmap_update(cm, ca).is_some(),
             });
         if needs {
             repair(ctl, name).await;

@@ -2,60 +2,54 @@
 //! [`twinstack_kube::workloads::daemonset`] and [`twinstack_kube::workloads::statefulset`];
 //! here the snapshot is gathered and the plan carried out.
 
-use super::workloads::{create_pods, delete_pods, typed, write_status};
-use super::{Ctl, World};
+use super::workloads::{create_pods, delete_pods, write_status};
+use super::{name_of, Ctl, World};
 use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
 use k8s_openapi::api::core::v1::Node;
-use serde_json::Value;
 use twinstack_kube::workloads::{daemonset, statefulset};
 
 pub async fn sync(ctl: &Ctl, w: &World) {
     let mut nodes: Option<Vec<Node>> = None;
-    for v in &w.daemonsets {
-        let Some(ds) = typed::<DaemonSet>(v) else {
-            continue;
-        };
+    for ds in &w.lists.daemonsets {
         if ds.metadata.deletion_timestamp.is_none() {
-            let nodes = nodes.get_or_insert_with(|| w.nodes.iter().filter_map(typed).collect());
-            daemon_set(ctl, w, v, &ds, nodes).await;
+            let nodes =
+                nodes.get_or_insert_with(|| w.lists.nodes.iter().map(|n| Node::clone(n)).collect());
+            daemon_set(ctl, w, ds, nodes).await;
         }
     }
-    for v in &w.statefulsets {
-        let Some(sts) = typed::<StatefulSet>(v) else {
-            continue;
-        };
+    for sts in &w.lists.statefulsets {
         if sts.metadata.deletion_timestamp.is_none() {
-            stateful_set(ctl, w, v, &sts).await;
+            stateful_set(ctl, w, sts).await;
         }
     }
 }
 
-const DAEMONSET: (&str, &str, &str) = ("apps/v1", "DaemonSet", "daemonset-controller");
-
-async fn daemon_set(ctl: &Ctl, w: &World, v: &Value, ds: &DaemonSet, nodes: &[Node]) {
-    let (api_version, kind, component) = DAEMONSET;
-    let pods = w.owned_pods(ds.metadata.uid.as_deref().unwrap_or(""));
+async fn daemon_set(ctl: &Ctl, w: &World, ds: &DaemonSet, nodes: &[Node]) {
+    let (api_version, kind, component) = ("apps/v1", "DaemonSet", "daemonset-controller");
+    let m = &ds.metadata;
+    let pods = w.owned_pods(name_of(&m.uid));
     let hash = daemonset::revision_hash(ds);
     let eligible = daemonset::eligible_nodes(ds, nodes, &hash);
     let plan = daemonset::plan(ds, &pods, &eligible, &hash);
-    create_pods(ctl, v, api_version, kind, component, plan.create).await;
-    delete_pods(ctl, v, api_version, kind, component, &plan.delete).await;
+    create_pods(ctl, m, api_version, kind, component, plan.create).await;
+    delete_pods(ctl, m, api_version, kind, component, &plan.delete).await;
     if let Some(p) = plan.replace {
         let _ = ctl.delete_pod(p).await;
     }
-    if let Ok(status) = serde_json::to_value(plan.status) {
-        write_status(ctl, "apps", "daemonsets", v, status).await;
+    if let (Ok(stored), Ok(status)) = (serde_json::to_value(ds), serde_json::to_value(plan.status))
+    {
+        write_status(ctl, "apps", "daemonsets", &stored, status).await;
     }
 }
 
-async fn stateful_set(ctl: &Ctl, w: &World, v: &Value, sts: &StatefulSet) {
-    let name = sts.metadata.name.as_deref().unwrap_or("");
-    let ns = sts.metadata.namespace.as_deref().unwrap_or("");
-    let pods = w.owned_pods(sts.metadata.uid.as_deref().unwrap_or(""));
+async fn stateful_set(ctl: &Ctl, w: &World, sts: &StatefulSet) {
+    let m = &sts.metadata;
+    let (name, ns) = (name_of(&m.name), name_of(&m.namespace));
+    let pods = w.owned_pods(name_of(&m.uid));
     let plan = statefulset::plan(sts, &pods);
     let event = |reason: &'static str, msg: String| async move {
         ctl.controller_event(
-            v,
+            m,
             "apps/v1",
             "StatefulSet",
             "statefulset-controller",
@@ -89,7 +83,8 @@ async fn stateful_set(ctl: &Ctl, w: &World, v: &Value, sts: &StatefulSet) {
     if let Some(p) = plan.replace {
         let _ = ctl.delete_pod(p).await;
     }
-    if let Ok(status) = serde_json::to_value(plan.status) {
-        write_status(ctl, "apps", "statefulsets", v, status).await;
+    if let (Ok(stored), Ok(status)) = (serde_json::to_value(sts), serde_json::to_value(plan.status))
+    {
+        write_status(ctl, "apps", "statefulsets", &stored, status).await;
     }
 }

@@ -3,13 +3,12 @@
 //! [`twinstack_kube::workloads::deployment`]; here the snapshot is gathered and the plan
 //! carried out (creates and deletes with their events, scales, one status write).
 
-use super::{meta, Ctl, World};
+use super::{meta, name_of, Ctl, World};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::ReplicationController;
-use serde_json::{json, Value};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use twinstack_kube::workloads::deployment::{self, DESIRED_REPLICAS};
 use twinstack_kube::workloads::{replicaset, PodSummary};
 
@@ -19,23 +18,13 @@ const CONCURRENCY: usize = 64;
 pub async fn sync(ctl: &Ctl, w: &World) {
     let now = jiff::Timestamp::now();
     deployments(ctl, w, now).await;
-    for rs in &w.replicasets {
-        if let Some(typed) = typed::<ReplicaSet>(rs) {
-            replica_set(ctl, w, &REPLICA_SET, rs, &typed, now).await;
-        }
+    for rs in &w.lists.replicasets {
+        replica_set(ctl, w, &REPLICA_SET, rs, now).await;
     }
-    for rc in &w.replicationcontrollers {
-        if let Some(typed) = typed::<ReplicationController>(rc) {
-            let rs = replicaset::from_replication_controller(&typed);
-            replica_set(ctl, w, &REPLICATION_CONTROLLER, rc, &rs, now).await;
-        }
+    for rc in &w.lists.replicationcontrollers {
+        let rs = replicaset::from_replication_controller(rc);
+        replica_set(ctl, w, &REPLICATION_CONTROLLER, &rs, now).await;
     }
-}
-
-/// The typed object of a snapshot's JSON (`None` for one that does not decode, which the
-/// registry never stores).
-pub fn typed<T: serde::de::DeserializeOwned>(v: &Arc<Value>) -> Option<T> {
-    serde_json::from_value(Value::clone(v)).ok()
 }
 
 /// What tells the ReplicaSet controller's two uses apart: upstream runs the same code for
@@ -69,13 +58,13 @@ pub const REPLICATION_CONTROLLER: ReplicaKind = ReplicaKind {
 /// name, or `FailedCreate` with the error); stops at nothing, as the next pass recounts.
 pub async fn create_pods(
     ctl: &Ctl,
-    owner: &Value,
+    owner: &ObjectMeta,
     api_version: &str,
     kind: &str,
     component: &str,
     pods: Vec<k8s_openapi::api::core::v1::Pod>,
 ) {
-    let ns = meta(owner, "namespace");
+    let ns = name_of(&owner.namespace);
     let creates = pods.into_iter().map(|pod| async move {
         let Ok(body) = serde_json::to_value(pod) else {
             return;
@@ -99,7 +88,7 @@ pub async fn create_pods(
 /// Deletes pods (if they still have their uid) and reports each (`SuccessfulDelete`).
 pub async fn delete_pods(
     ctl: &Ctl,
-    owner: &Value,
+    owner: &ObjectMeta,
     api_version: &str,
     kind: &str,
     component: &str,
@@ -107,7 +96,7 @@ pub async fn delete_pods(
 ) {
     async fn delete_one(
         ctl: &Ctl,
-        owner: &Value,
+        owner: &ObjectMeta,
         (api_version, kind, component): (&str, &str, &str),
         p: &PodSummary,
     ) {
@@ -135,37 +124,41 @@ pub async fn delete_pods(
         .await;
 }
 
-/// One ReplicaSet (or ReplicationController `v`, run as the ReplicaSet `rs`).
-async fn replica_set(
-    ctl: &Ctl,
-    w: &World,
-    k: &ReplicaKind,
-    v: &Value,
-    rs: &ReplicaSet,
-    now: jiff::Timestamp,
-) {
+/// One ReplicaSet (or ReplicationController, run as the ReplicaSet `rs`).
+async fn replica_set(ctl: &Ctl, w: &World, k: &ReplicaKind, rs: &ReplicaSet, now: jiff::Timestamp) {
     if rs.metadata.deletion_timestamp.is_some() {
         return;
     }
-    let uid = rs.metadata.uid.as_deref().unwrap_or("");
-    let pods = w.owned_pods(uid);
+    let m = &rs.metadata;
+    let pods = w.owned_pods(name_of(&m.uid));
     let plan = replicaset::plan(rs, &pods, now);
     let new_pods = (0..plan.create)
         .map(|_| replicaset::new_pod(rs, k.api_version, k.kind))
         .collect();
-    create_pods(ctl, v, k.api_version, k.kind, k.component, new_pods).await;
-    delete_pods(ctl, v, k.api_version, k.kind, k.component, &plan.delete).await;
-    let status = if k.plural == REPLICATION_CONTROLLER.plural {
-        serde_json::to_value(replicaset::to_replication_controller_status(plan.status))
+    create_pods(ctl, m, k.api_version, k.kind, k.component, new_pods).await;
+    delete_pods(ctl, m, k.api_version, k.kind, k.component, &plan.delete).await;
+    // The status goes into the object as stored (a ReplicationController is found again).
+    let (stored, status) = if k.plural == REPLICATION_CONTROLLER.plural {
+        let rc = w
+            .lists
+            .replicationcontrollers
+            .iter()
+            .find(|rc| rc.metadata.uid == m.uid)
+            .and_then(|rc| serde_json::to_value(&**rc).ok());
+        let st = replicaset::to_replication_controller_status(plan.status);
+        (rc, serde_json::to_value(st))
     } else {
-        serde_json::to_value(plan.status)
+        (
+            serde_json::to_value(rs).ok(),
+            serde_json::to_value(plan.status),
+        )
     };
-    if let Ok(status) = status {
-        write_status(ctl, k.group, k.plural, v, status).await;
+    if let (Some(stored), Ok(status)) = (stored, status) {
+        write_status(ctl, k.group, k.plural, &stored, status).await;
     }
 }
 
-/// Writes `status` into the object unless it already has it.
+/// Writes `status` into the stored object `v` unless it already has it.
 pub async fn write_status(ctl: &Ctl, group: &str, plural: &str, v: &Value, status: Value) -> bool {
     if v.get("status") == Some(&status) {
         return false;
@@ -177,20 +170,20 @@ pub async fn write_status(ctl: &Ctl, group: &str, plural: &str, v: &Value, statu
 
 /// Scales a ReplicaSet of `d` as the plan says, recording the Deployment's replicas on it,
 /// and reports `ScalingReplicaSet`.
-async fn scale(ctl: &Ctl, d: &Value, desired: i32, rs: &Value, s: &deployment::Scale) {
+async fn scale(ctl: &Ctl, d: &Deployment, rs: &ReplicaSet, s: &deployment::Scale) {
     let mut next = rs.clone();
-    next["spec"]["replicas"] = json!(s.to);
-    let gen = super::int(rs, "/metadata/generation").max(1);
-    next["metadata"]["generation"] = json!(gen + 1);
-    if let Some(a) = next
-        .pointer_mut("/metadata/annotations")
-        .and_then(Value::as_object_mut)
-    {
-        a.insert(DESIRED_REPLICAS.into(), json!(desired.to_string()));
+    let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+    next.spec.get_or_insert_with(Default::default).replicas = Some(s.to);
+    next.metadata.generation = Some(rs.metadata.generation.unwrap_or(0).max(1) + 1);
+    if let Some(a) = next.metadata.annotations.as_mut() {
+        a.insert(DESIRED_REPLICAS.into(), desired.to_string());
     }
+    let Ok(next) = serde_json::to_value(next) else {
+        return;
+    };
     if ctl.write("apps", "replicasets", next).await {
         ctl.controller_event(
-            d,
+            &d.metadata,
             "apps/v1",
             "Deployment",
             "deployment-controller",
@@ -202,32 +195,29 @@ async fn scale(ctl: &Ctl, d: &Value, desired: i32, rs: &Value, s: &deployment::S
 }
 
 async fn deployments(ctl: &Ctl, w: &World, now: jiff::Timestamp) {
-    // The ReplicaSets (as stored and typed) by their controller's uid.
-    let mut by_owner: BTreeMap<&str, Vec<(&Value, ReplicaSet)>> = BTreeMap::new();
-    for r in &w.replicasets {
-        if let (Some(uid), Some(t)) = (super::controller_uid(r), typed::<ReplicaSet>(r)) {
-            if t.metadata.deletion_timestamp.is_none() {
-                by_owner.entry(uid).or_default().push((r, t));
+    // The ReplicaSets not being deleted, by their controller's uid.
+    let mut by_owner: BTreeMap<&str, Vec<&ReplicaSet>> = BTreeMap::new();
+    for r in &w.lists.replicasets {
+        if let Some(uid) = super::controller_uid(&r.metadata) {
+            if r.metadata.deletion_timestamp.is_none() {
+                by_owner.entry(uid).or_default().push(r);
             }
         }
     }
-    for dv in &w.deployments {
-        let Some(d) = typed::<Deployment>(dv) else {
-            continue;
-        };
-        if d.metadata.deletion_timestamp.is_some() {
+    for d in &w.lists.deployments {
+        let m = &d.metadata;
+        if m.deletion_timestamp.is_some() {
             continue;
         }
-        let ns = d.metadata.namespace.as_deref().unwrap_or("");
-        let uid = d.metadata.uid.as_deref().unwrap_or("");
-        let owned: Vec<&(&Value, ReplicaSet)> = by_owner
-            .get(uid)
+        let ns = name_of(&m.namespace);
+        let owned: Vec<&ReplicaSet> = by_owner
+            .get(name_of(&m.uid))
             .into_iter()
             .flatten()
-            .filter(|(_, r)| r.metadata.namespace.as_deref() == Some(ns))
+            .copied()
+            .filter(|r| name_of(&r.metadata.namespace) == ns)
             .collect();
-        let typed_owned: Vec<&ReplicaSet> = owned.iter().map(|(_, r)| r).collect();
-        let Some(plan) = deployment::plan(&d, &typed_owned, now) else {
+        let Some(plan) = deployment::plan(d, &owned, now) else {
             continue;
         };
         if let Some(rs) = plan.create {
@@ -240,7 +230,7 @@ async fn deployments(ctl: &Ctl, w: &World, now: jiff::Timestamp) {
                 Ok(_) if replicas > 0 => {
                     let msg = format!("Scaled up replica set {name} from 0 to {replicas}");
                     ctl.controller_event(
-                        dv,
+                        m,
                         "apps/v1",
                         "Deployment",
                         "deployment-controller",
@@ -253,45 +243,45 @@ async fn deployments(ctl: &Ctl, w: &World, now: jiff::Timestamp) {
                 Err(s) if s.reason == "AlreadyExists" => {
                     // A ReplicaSet of that name with another template: bump collisionCount
                     // (the next pass hashes again).
-                    let collision = d.status.as_ref().and_then(|s| s.collision_count);
-                    let mut next = Value::clone(dv);
-                    next["status"]["collisionCount"] = json!(collision.unwrap_or(0) + 1);
-                    ctl.write("apps", "deployments", next).await;
+                    let mut next = Deployment::clone(d);
+                    let st = next.status.get_or_insert_with(Default::default);
+                    st.collision_count = Some(st.collision_count.unwrap_or(0) + 1);
+                    if let Ok(next) = serde_json::to_value(next) {
+                        ctl.write("apps", "deployments", next).await;
+                    }
                     continue;
                 }
                 Err(_) => continue,
             }
         }
-        let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
         for s in &plan.scale {
-            if let Some((v, _)) = owned
+            if let Some(r) = owned
                 .iter()
-                .find(|(_, r)| r.metadata.name.as_ref() == Some(&s.name))
+                .find(|r| r.metadata.name.as_ref() == Some(&s.name))
             {
-                scale(ctl, dv, desired, v, s).await;
+                scale(ctl, d, r, s).await;
             }
         }
         for name in &plan.delete {
-            if let Some((v, _)) = owned
+            if let Some(r) = owned
                 .iter()
-                .find(|(_, r)| r.metadata.name.as_ref() == Some(name))
+                .find(|r| r.metadata.name.as_ref() == Some(name))
             {
-                let _ = ctl.delete("apps", "replicasets", v).await;
+                let _ = ctl.delete("apps", "replicasets", &r.metadata).await;
             }
         }
-        let Ok(status) = serde_json::to_value(&plan.status) else {
-            continue;
-        };
-        let mut next = Value::clone(dv);
-        next["status"] = status;
+        let mut next = Deployment::clone(d);
+        next.status = Some(plan.status);
         if let Some(rev) = plan.revision {
-            if !next["metadata"]["annotations"].is_object() {
-                next["metadata"]["annotations"] = json!({});
-            }
-            next["metadata"]["annotations"][deployment::REVISION] = json!(rev.to_string());
+            next.metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(deployment::REVISION.into(), rev.to_string());
         }
-        if next != **dv {
-            ctl.write("apps", "deployments", next).await;
+        if next != **d {
+            if let Ok(next) = serde_json::to_value(next) {
+                ctl.write("apps", "deployments", next).await;
+            }
         }
     }
 }

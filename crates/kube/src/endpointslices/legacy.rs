@@ -21,7 +21,10 @@ use crate::pod::is_ready;
 
 /// The Endpoints object for `svc`, or `None` for Services the controller leaves alone (no
 /// selector, ExternalName).
-pub fn legacy_endpoints(svc: &Service, pods: &[Pod]) -> Option<Endpoints> {
+pub fn legacy_endpoints<P: std::borrow::Borrow<Pod>>(
+    svc: &Service,
+    pods: &[P],
+) -> Option<Endpoints> {
     let spec = svc.spec.as_ref()?;
     if spec.type_.as_deref() == Some("ExternalName") {
         return None;

@@ -21,6 +21,7 @@ mod tests;
 pub use legacy::legacy_endpoints;
 pub use reconcile::{reconcile, SliceChanges};
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -152,14 +153,20 @@ pub(crate) fn pod_ref(pod: &Pod) -> ObjectReference {
 
 /// Pods the Service selects: same namespace, labels match the selector. `None` when the
 /// Service has no selector.
-pub(crate) fn selected_pods<'a>(svc: &Service, pods: &'a [Pod]) -> Option<Vec<&'a Pod>> {
+pub(crate) fn selected_pods<'a, P: Borrow<Pod>>(
+    svc: &Service,
+    pods: &'a [P],
+) -> Option<Vec<&'a Pod>> {
     let selector = svc.spec.as_ref()?.selector.as_ref()?;
     let mut out: Vec<&Pod> = pods
         .iter()
+        .map(Borrow::borrow)
         .filter(|p| p.metadata.namespace == svc.metadata.namespace)
         .filter(|p| {
-            let labels = p.metadata.labels.clone().unwrap_or_default();
-            selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+            let labels = p.metadata.labels.as_ref();
+            selector
+                .iter()
+                .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
         })
         .collect();
     out.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
@@ -274,8 +281,13 @@ pub(crate) fn sort_endpoints(eps: &mut [Endpoint]) {
     });
 }
 
-/// The slices the Service should have (names unset; [`reconcile`] assigns them).
-pub fn desired_slices(svc: &Service, pods: &[Pod], nodes: &[Node]) -> Vec<EndpointSlice> {
+/// The slices the Service should have (names unset; [`reconcile`] assigns them). `pods` may
+/// be pods or references to them (an informer's `Arc`s).
+pub fn desired_slices<P: Borrow<Pod>>(
+    svc: &Service,
+    pods: &[P],
+    nodes: &[Node],
+) -> Vec<EndpointSlice> {
     if svc.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("ExternalName") {
         return vec![];
     }

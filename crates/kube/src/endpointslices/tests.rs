@@ -84,7 +84,7 @@ fn one_slice_per_family_dual_stack() {
 
 #[test]
 fn placeholders_selectorless_terminating_and_named_ports() {
-    let empty = desired_slices(&svc(&["IPv4", "IPv6"], json!({})), &[], &nodes());
+    let empty = desired_slices(&svc(&["IPv4", "IPv6"], json!({})), &[] as &[Pod], &nodes());
     assert_eq!(empty.len(), 2);
     let v = serde_json::to_value(&empty[0]).unwrap();
     assert_eq!(v["endpoints"], json!([]));
@@ -100,7 +100,7 @@ fn placeholders_selectorless_terminating_and_named_ports() {
         &nodes()
     )
     .is_empty());
-    assert!(legacy_endpoints(&selectorless, &[]).is_none());
+    assert!(legacy_endpoints(&selectorless, &[] as &[Pod]).is_none());
 
     let mut term = pod("t", &["10.96.0.9"], "n1", true);
     term.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
@@ -180,12 +180,20 @@ fn reconcile_keeps_names_and_fills() {
     existing = ch.update.clone();
 
     // All pods gone: upstream deletes the slices and creates one placeholder per family.
-    let ch = reconcile(&desired_slices(&s, &[], &nodes()), &existing, &mut next);
+    let ch = reconcile(
+        &desired_slices(&s, &[] as &[Pod], &nodes()),
+        &existing,
+        &mut next,
+    );
     assert_eq!(ch.delete.len(), 2);
     assert_eq!(ch.create.len(), 2);
     assert!(ch.create.iter().all(|x| x.endpoints.is_empty()));
     // And an existing placeholder is kept.
-    let ch2 = reconcile(&desired_slices(&s, &[], &nodes()), &ch.create, &mut next);
+    let ch2 = reconcile(
+        &desired_slices(&s, &[] as &[Pod], &nodes()),
+        &ch.create,
+        &mut next,
+    );
     assert!(ch2.is_empty());
 
     // Family dropped (service became IPv4-only): the IPv6 slice goes.
@@ -266,7 +274,7 @@ fn legacy_endpoints_primary_family_only() {
         ep4.subsets.unwrap()[0].addresses.as_ref().unwrap()[0].ip,
         "10.96.0.2"
     );
-    let none = legacy_endpoints(&svc(&["IPv4"], json!({})), &[]).unwrap();
+    let none = legacy_endpoints(&svc(&["IPv4"], json!({})), &[] as &[Pod]).unwrap();
     assert!(none.subsets.is_none());
 }
 

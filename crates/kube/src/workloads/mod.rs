@@ -24,7 +24,6 @@ mod tests;
 
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// What a workload controller reads of a pod.
@@ -33,7 +32,7 @@ pub struct PodSummary {
     pub name: String,
     pub namespace: String,
     pub uid: String,
-    /// `metadata.creationTimestamp` as stored (RFC 3339 in UTC sorts as the time does).
+    /// `metadata.creationTimestamp` in RFC 3339 (which sorts as the time does).
     pub created: String,
     pub labels: BTreeMap<String, String>,
     /// The uid of the owner reference with `controller: true`.
@@ -52,52 +51,44 @@ pub struct PodSummary {
 }
 
 impl PodSummary {
-    /// Reads the summary from a pod as JSON (a whole pod or the controllers' projection of
-    /// one); missing or mistyped fields read as absent.
-    pub fn from_json(p: &Value) -> PodSummary {
-        let s = |ptr: &str| p.pointer(ptr).and_then(Value::as_str);
-        let ready_cond = p
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
+    /// What the workload controllers read of `pod` (a whole pod or a projection of one).
+    pub fn from_pod(pod: &Pod) -> PodSummary {
+        let m = &pod.metadata;
+        let spec = pod.spec.as_ref();
+        let status = pod.status.as_ref();
+        let ready_cond = status
+            .and_then(|s| s.conditions.as_ref())
             .into_iter()
             .flatten()
-            .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"));
-        let ready =
-            ready_cond.is_some_and(|c| c.get("status").and_then(Value::as_str) == Some("True"));
+            .find(|c| c.type_ == "Ready");
+        let ready = ready_cond.is_some_and(|c| c.status == "True");
+        let node_name = spec
+            .and_then(|s| s.node_name.clone())
+            .filter(|n| !n.is_empty());
         PodSummary {
-            name: s("/metadata/name").unwrap_or("").into(),
-            namespace: s("/metadata/namespace").unwrap_or("").into(),
-            uid: s("/metadata/uid").unwrap_or("").into(),
-            created: s("/metadata/creationTimestamp").unwrap_or("").into(),
-            labels: p
-                .pointer("/metadata/labels")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                        .collect()
-                })
+            name: m.name.clone().unwrap_or_default(),
+            namespace: m.namespace.clone().unwrap_or_default(),
+            uid: m.uid.clone().unwrap_or_default(),
+            created: m
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0.to_string())
                 .unwrap_or_default(),
-            controller_uid: p
-                .pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
-                .into_iter()
+            labels: m.labels.clone().unwrap_or_default(),
+            controller_uid: m
+                .owner_references
+                .iter()
                 .flatten()
-                .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
-                .and_then(|r| r.get("uid"))
-                .and_then(Value::as_str)
-                .map(String::from),
-            node_name: s("/spec/nodeName")
-                .filter(|n| !n.is_empty())
-                .map(String::from),
-            pinned_node: pinned_node(p),
-            phase: s("/status/phase").unwrap_or("").into(),
-            deleting: p.pointer("/metadata/deletionTimestamp").is_some(),
+                .find(|r| r.controller == Some(true))
+                .map(|r| r.uid.clone()),
+            pinned_node: pinned_node(pod).or_else(|| node_name.clone()),
+            node_name,
+            phase: status.and_then(|s| s.phase.clone()).unwrap_or_default(),
+            deleting: m.deletion_timestamp.is_some(),
             ready,
             ready_since: ready_cond
-                .and_then(|c| c.get("lastTransitionTime"))
-                .and_then(Value::as_str)
-                .and_then(|t| t.parse().ok()),
+                .and_then(|c| c.last_transition_time.as_ref())
+                .map(|t| t.0),
         }
     }
 
@@ -123,31 +114,23 @@ impl PodSummary {
     }
 }
 
-/// The node a daemon pod is pinned to (see [`PodSummary::pinned_node`]).
-fn pinned_node(p: &Value) -> Option<String> {
-    let terms = p
-        .pointer("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
-        .and_then(Value::as_array);
-    for t in terms.into_iter().flatten() {
-        for f in t
-            .get("matchFields")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if f.get("key").and_then(Value::as_str) == Some("metadata.name")
-                && f.get("operator").and_then(Value::as_str) == Some("In")
-            {
-                if let Some(v) = f.pointer("/values/0").and_then(Value::as_str) {
-                    return Some(v.to_string());
-                }
-            }
-        }
-    }
-    p.pointer("/spec/nodeName")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
+/// The node of a daemon pod's `matchFields metadata.name In [node]` node affinity.
+fn pinned_node(pod: &Pod) -> Option<String> {
+    let terms = pod
+        .spec
+        .as_ref()?
+        .affinity
+        .as_ref()?
+        .node_affinity
+        .as_ref()?
+        .required_during_scheduling_ignored_during_execution
+        .as_ref()?;
+    terms
+        .node_selector_terms
+        .iter()
+        .flat_map(|t| t.match_fields.iter().flatten())
+        .find(|f| f.key == "metadata.name" && f.operator == "In")
+        .and_then(|f| f.values.as_ref()?.first().cloned())
 }
 
 /// `metav1.NewControllerRef`: the owner reference a controller puts on what it creates.

@@ -4,7 +4,7 @@
 use super::*;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Node, ReplicationController};
+use k8s_openapi::api::core::v1::{Node, Pod, ReplicationController};
 use serde_json::json;
 
 fn now() -> jiff::Timestamp {
@@ -49,23 +49,27 @@ fn replica_set(replicas: i32, min_ready: i32) -> ReplicaSet {
 
 #[test]
 fn summary_reads_a_pod_projection() {
-    let p = PodSummary::from_json(&json!({
+    let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "a", "namespace": "ns", "uid": "u", "creationTimestamp": "2026-01-01T00:00:00Z",
             "labels": {"app": "x"},
-            "ownerReferences": [{"uid": "other"}, {"uid": "rs", "controller": true}]},
+            "ownerReferences": [{"apiVersion": "v1", "kind": "X", "name": "o", "uid": "other"},
+                {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "rs", "controller": true}]},
         "spec": {"nodeName": "n2", "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
             {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]}}}},
         "status": {"phase": "Running", "conditions": [
             {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:30Z"}]}
-    }));
+    }))
+    .unwrap();
+    let p = PodSummary::from_pod(&pod);
     assert_eq!(p.controller_uid.as_deref(), Some("rs"));
     assert_eq!(p.node_name.as_deref(), Some("n2"));
     assert_eq!(p.pinned_node.as_deref(), Some("n1"));
     assert!(p.ready && p.is_active() && !p.deleting);
     assert!(p.is_available(30, now()));
     assert!(!p.is_available(31, now()));
-    // Nothing but garbage: an empty summary, not a panic.
-    assert_eq!(PodSummary::from_json(&json!(3)), PodSummary::default());
+    assert_eq!(p.created, "2026-01-01T00:00:00Z");
+    // An empty pod: an empty summary, not a panic.
+    assert_eq!(PodSummary::from_pod(&Pod::default()), PodSummary::default());
 }
 
 #[test]
