@@ -21,6 +21,7 @@ pub mod managed;
 pub mod registry;
 pub mod runtimes;
 pub mod store_ext;
+pub mod strategy;
 
 use kinds::Kind;
 use std::sync::Arc;
@@ -62,3 +63,6 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
         }),
     ]
 }
+
+#[cfg(test)]
+mod testutil;

@@ -1132,7 +1132,7 @@ fn create_in_txn(
         return Err(Status::already_exists(&name, kind.info().subject()).into());
     }
     let mut cx = WriteCtx { txn: &mut *txn, rt };
-    let warnings = kind.create(&mut cx, &mut obj, meta_errs)?;
+    let warnings = crate::strategy::create(kind, &mut cx, &mut obj, meta_errs)?;
     match managed_fields {
         Some(mf) => {
             metadata_mut(&mut obj).insert("managedFields".into(), mf);
@@ -1234,7 +1234,7 @@ fn update_in_txn(
         new.pointer("/metadata/managedFields").cloned()
     };
     let mut cx = WriteCtx { txn: &mut *txn, rt };
-    let warnings = kind.update(&mut cx, &mut new, &old, meta_errs)?;
+    let warnings = crate::strategy::update(kind, &mut cx, &mut new, &old, meta_errs)?;
     match managed_fields {
         Some(mf) => {
             metadata_mut(&mut new).insert("managedFields".into(), mf);

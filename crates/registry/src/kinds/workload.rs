@@ -3,8 +3,9 @@
 //! replicas, restartPolicy, the pod template's spec), `metadata.generation` bumped on spec
 //! changes, status kept on updates of the main resource (controllers write it).
 
-use super::{Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::{Kind, ResourceInfo, Strategy, ALL_VERBS};
 use crate::decode;
+use crate::runtimes::Runtime;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as MetaSelector;
@@ -238,66 +239,6 @@ fn name_of(v: &Value) -> String {
         .to_string()
 }
 
-/// Generation and status bookkeeping on update of the main resource.
-fn carry_generation_and_status(new: &mut Value, old: &Value) {
-    let old_gen = old
-        .pointer("/metadata/generation")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
-    let gen = if new.get("spec") != old.get("spec") {
-        old_gen + 1
-    } else {
-        old_gen
-    };
-    new["metadata"]["generation"] = json!(gen);
-    match old.get("status") {
-        Some(st) => new["status"] = st.clone(),
-        None => {
-            if let Some(o) = new.as_object_mut() {
-                o.remove("status");
-            }
-        }
-    }
-}
-
-/// The create pipeline every workload shares: status belongs to the controllers, generation
-/// starts at 1, and the kind's own errors follow the metadata errors.
-fn create_workload(
-    info: &ResourceInfo,
-    obj: &mut Value,
-    meta_errs: ErrorList,
-    validate: impl FnOnce(&Value) -> Result<ErrorList, Status>,
-) -> Result<Vec<String>, Status> {
-    if let Some(o) = obj.as_object_mut() {
-        o.remove("status");
-    }
-    let mut errs = meta_errs;
-    errs.extend(validate(obj)?);
-    if !errs.is_empty() {
-        return Err(Status::invalid(&name_of(obj), info.subject(), &errs));
-    }
-    obj["metadata"]["generation"] = json!(1);
-    Ok(vec![])
-}
-
-/// The update pipeline every workload shares: generation and status carried from the stored
-/// object, then the kind's checks of the new object against the old one.
-fn update_workload(
-    info: &ResourceInfo,
-    new: &mut Value,
-    old: &Value,
-    meta_errs: ErrorList,
-    validate: impl FnOnce(&Value, &Value) -> Result<ErrorList, Status>,
-) -> Result<Vec<String>, Status> {
-    carry_generation_and_status(new, old);
-    let mut errs = meta_errs;
-    errs.extend(validate(new, old)?);
-    if !errs.is_empty() {
-        return Err(Status::invalid(&name_of(new), info.subject(), &errs));
-    }
-    Ok(vec![])
-}
-
 fn intstr_percent(s: &str) -> IntOrString {
     IntOrString::String(s.into())
 }
@@ -373,6 +314,31 @@ fn validate_deployment(d: &Deployment, selector: bool) -> ErrorList {
     errs
 }
 
+/// The status strategy's spec half, then upstream's `ValidateDeployment(Update)`.
+impl Strategy for DeploymentKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(validate_deployment(&deployment(obj)?, has_selector(obj)))
+    }
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        old: &Value,
+    ) -> Result<ErrorList, Status> {
+        let (d, o) = (deployment(new)?, deployment(old)?);
+        let mut errs = validate_deployment(&d, has_selector(new));
+        selector_immutable(
+            d.spec.as_ref().map(|s| &s.selector),
+            o.spec.as_ref().map(|s| &s.selector),
+            &mut errs,
+        );
+        Ok(errs)
+    }
+    fn status_subresource(&self) -> bool {
+        true
+    }
+}
+
 impl Kind for DeploymentKind {
     fn info(&self) -> &'static ResourceInfo {
         &DEPLOYMENT
@@ -397,40 +363,6 @@ impl Kind for DeploymentKind {
         let mut out = serde_json::to_value(d).map_err(|e| e.to_string())?;
         keep_missing_selector(v, &mut out);
         Ok((out, unknown))
-    }
-
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        create_workload(&DEPLOYMENT, obj, meta_errs, |obj| {
-            Ok(validate_deployment(&deployment(obj)?, has_selector(obj)))
-        })
-    }
-
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        update_workload(&DEPLOYMENT, new, old, meta_errs, |new, old| {
-            let (d, o) = (deployment(new)?, deployment(old)?);
-            let mut errs = validate_deployment(&d, has_selector(new));
-            selector_immutable(
-                d.spec.as_ref().map(|s| &s.selector),
-                o.spec.as_ref().map(|s| &s.selector),
-                &mut errs,
-            );
-            Ok(errs)
-        })
-    }
-
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
 
     fn columns(&self) -> Vec<Column> {
@@ -544,6 +476,31 @@ fn validate_replicaset(r: &ReplicaSet, selector: bool) -> ErrorList {
     errs
 }
 
+/// The status strategy's spec half, then upstream's `ValidateReplicaSet(Update)`.
+impl Strategy for ReplicaSetKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(validate_replicaset(&replicaset(obj)?, has_selector(obj)))
+    }
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        old: &Value,
+    ) -> Result<ErrorList, Status> {
+        let (r, o) = (replicaset(new)?, replicaset(old)?);
+        let mut errs = validate_replicaset(&r, has_selector(new));
+        selector_immutable(
+            r.spec.as_ref().map(|s| &s.selector),
+            o.spec.as_ref().map(|s| &s.selector),
+            &mut errs,
+        );
+        Ok(errs)
+    }
+    fn status_subresource(&self) -> bool {
+        true
+    }
+}
+
 impl Kind for ReplicaSetKind {
     fn info(&self) -> &'static ResourceInfo {
         &REPLICASET
@@ -559,40 +516,6 @@ impl Kind for ReplicaSetKind {
         let mut out = serde_json::to_value(r).map_err(|e| e.to_string())?;
         keep_missing_selector(v, &mut out);
         Ok((out, unknown))
-    }
-
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        create_workload(&REPLICASET, obj, meta_errs, |obj| {
-            Ok(validate_replicaset(&replicaset(obj)?, has_selector(obj)))
-        })
-    }
-
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        update_workload(&REPLICASET, new, old, meta_errs, |new, old| {
-            let (r, o) = (replicaset(new)?, replicaset(old)?);
-            let mut errs = validate_replicaset(&r, has_selector(new));
-            selector_immutable(
-                r.spec.as_ref().map(|s| &s.selector),
-                o.spec.as_ref().map(|s| &s.selector),
-                &mut errs,
-            );
-            Ok(errs)
-        })
-    }
-
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
 
     fn columns(&self) -> Vec<Column> {
@@ -730,6 +653,27 @@ fn map_selector_text(obj: &Value) -> String {
         .join(",")
 }
 
+/// The status strategy's spec half, then `ValidateReplicationController(Update)`.
+impl Strategy for ReplicationControllerKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(validate_replication_controller(&replication_controller(
+            obj,
+        )?))
+    }
+    /// The selector of a ReplicationController may change (unlike a ReplicaSet's).
+    fn validate_update(
+        &self,
+        rt: &Runtime,
+        new: &Value,
+        _old: &Value,
+    ) -> Result<ErrorList, Status> {
+        self.validate(rt, new)
+    }
+    fn status_subresource(&self) -> bool {
+        true
+    }
+}
+
 impl Kind for ReplicationControllerKind {
     fn info(&self) -> &'static ResourceInfo {
         &REPLICATIONCONTROLLER
@@ -742,38 +686,6 @@ impl Kind for ReplicationControllerKind {
             serde_json::to_value(rc).map_err(|e| e.to_string())?,
             unknown,
         ))
-    }
-
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        create_workload(&REPLICATIONCONTROLLER, obj, meta_errs, |obj| {
-            Ok(validate_replication_controller(&replication_controller(
-                obj,
-            )?))
-        })
-    }
-
-    /// The selector of a ReplicationController may change (unlike a ReplicaSet's).
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        update_workload(&REPLICATIONCONTROLLER, new, old, meta_errs, |new, _| {
-            Ok(validate_replication_controller(&replication_controller(
-                new,
-            )?))
-        })
-    }
-
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
 
     /// printers.go `replicationControllerColumnDefinitions`.
@@ -919,6 +831,28 @@ impl SetKind {
     }
 }
 
+/// The status strategy's spec half, then the selector and template rules.
+impl Strategy for SetKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(validate_set(obj, self.what()))
+    }
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        old: &Value,
+    ) -> Result<ErrorList, Status> {
+        let mut errs = validate_set(new, self.what());
+        let (ns, _) = set_parts(new);
+        let (os, _) = set_parts(old);
+        selector_immutable(ns.as_ref(), os.as_ref(), &mut errs);
+        Ok(errs)
+    }
+    fn status_subresource(&self) -> bool {
+        true
+    }
+}
+
 impl Kind for SetKind {
     fn info(&self) -> &'static ResourceInfo {
         self.info
@@ -954,37 +888,6 @@ impl Kind for SetKind {
                 set_default(o, "/spec/revisionHistoryLimit", json!(10));
             })
         }
-    }
-
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let what = self.what();
-        create_workload(self.info, obj, meta_errs, |obj| Ok(validate_set(obj, what)))
-    }
-
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let what = self.what();
-        update_workload(self.info, new, old, meta_errs, |new, old| {
-            let mut errs = validate_set(new, what);
-            let (ns, _) = set_parts(new);
-            let (os, _) = set_parts(old);
-            selector_immutable(ns.as_ref(), os.as_ref(), &mut errs);
-            Ok(errs)
-        })
-    }
-
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
 
     fn columns(&self) -> Vec<Column> {
