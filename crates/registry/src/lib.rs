@@ -14,6 +14,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod alloc;
+pub mod conditional;
 pub mod decode;
 pub mod keys;
 pub mod kinds;
