@@ -29,16 +29,18 @@ fn with(f: impl Fn(&mut Value)) -> Value {
     v
 }
 
+/// (name, stored, written, result, stored resourceVersion after)
+type Case = (
+    &'static str,
+    Option<Value>,
+    Value,
+    Result<(), Conflict>,
+    Option<&'static str>,
+);
+
 #[test]
 fn precondition_and_no_op() {
-    // (name, stored, written, result, stored resourceVersion after)
-    let cases: Vec<(
-        &str,
-        Option<Value>,
-        Value,
-        Result<(), Conflict>,
-        Option<&str>,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         (
             "changed status is written with the transaction's revision",
             Some(stored()),

@@ -2,7 +2,7 @@
 //! and template labels, upstream's validation of the fields users write, status kept on
 //! updates of the main resource (the Job controller writes it).
 
-use super::workload::default_template;
+use super::workload::{containers_images, default_template};
 use super::{Kind, ResourceInfo, Strategy, ALL_VERBS};
 use crate::decode;
 use crate::runtimes::Runtime;
@@ -207,19 +207,7 @@ impl Kind for JobKind {
             (Some(s), None) => table::human_duration(now.as_second() - s.as_second()),
             _ => String::new(),
         };
-        let cs = obj
-            .pointer("/spec/template/spec/containers")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let names: Vec<&str> = cs
-            .iter()
-            .map(|c| c["name"].as_str().unwrap_or(""))
-            .collect();
-        let images: Vec<&str> = cs
-            .iter()
-            .map(|c| c["image"].as_str().unwrap_or(""))
-            .collect();
+        let (names, images) = containers_images(obj);
         let selector: Vec<String> = obj
             .pointer("/spec/selector/matchLabels")
             .and_then(Value::as_object)
@@ -239,8 +227,8 @@ impl Kind for JobKind {
                     .and_then(Value::as_str),
                 now
             )),
-            json!(names.join(",")),
-            json!(images.join(",")),
+            json!(names),
+            json!(images),
             json!(selector.join(",")),
         ]
     }

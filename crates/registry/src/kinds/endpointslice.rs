@@ -74,7 +74,12 @@ impl Strategy for EndpointSliceKind {
     fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
         Ok(validate_slice(obj, None))
     }
-    fn validate_update(&self, _rt: &Runtime, new: &Value, old: &Value) -> Result<ErrorList, Status> {
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        old: &Value,
+    ) -> Result<ErrorList, Status> {
         Ok(validate_slice(new, Some(old)))
     }
 }

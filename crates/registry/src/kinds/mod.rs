@@ -1,5 +1,6 @@
 //! One strategy per resource kind: how its objects are decoded, defaulted, allocated, validated,
-//! printed and filtered. The generic registry (`crate::registry`) drives them.
+//! printed and filtered. Each kind implements only the write hooks it needs
+//! ([`crate::strategy::Strategy`]); [`crate::strategy`] runs them for the generic registry.
 
 pub mod batch;
 pub mod config;
@@ -127,6 +128,13 @@ pub enum DeleteAction {
     Remove,
     Keep(Value),
     Unchanged,
+}
+
+/// The typed form of a stored (or decoded) object of `kind`; it decoded once, so failing is an
+/// internal error.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(v: &Value, kind: &str) -> Result<T, Status> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| Status::internal(format!("stored {kind} does not decode: {e}")))
 }
 
 /// `metadata.name` and `metadata.namespace`, supported by every resource.

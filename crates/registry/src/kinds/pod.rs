@@ -36,8 +36,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
 pub struct PodKind;
 
 fn typed(v: &Value) -> Result<Pod, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored Pod does not decode: {e}")))
+    super::typed(v, "Pod")
 }
 
 fn to_value(p: &Pod) -> Value {

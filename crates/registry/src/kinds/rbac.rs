@@ -49,10 +49,7 @@ pub struct RbacKind {
     pub info: &'static ResourceInfo,
 }
 
-fn typed<T: serde::de::DeserializeOwned>(v: &Value, kind: &str) -> Result<T, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored {kind} does not decode: {e}")))
-}
+use super::typed;
 
 /// Pass-through: only validation (and a binding's roleRef is immutable).
 impl Strategy for RbacKind {

@@ -30,8 +30,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
 pub struct ServiceKind;
 
 fn typed(v: &Value) -> Result<Service, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored Service does not decode: {e}")))
+    super::typed(v, "Service")
 }
 
 fn to_value(s: &Service) -> Value {

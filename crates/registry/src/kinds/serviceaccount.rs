@@ -39,7 +39,7 @@ pub const MANAGER: &str = "kube-controller-manager";
 
 pub struct ServiceAccountKind;
 
-/// Pass-through: ObjectMeta is all there is to validate.
+/// Pass-through: `ValidateServiceAccount` is the ObjectMeta validation alone.
 impl Strategy for ServiceAccountKind {}
 
 impl Kind for ServiceAccountKind {
@@ -54,8 +54,6 @@ impl Kind for ServiceAccountKind {
             unknown,
         ))
     }
-
-    /// `ValidateServiceAccount` is the ObjectMeta validation alone.
 
     fn delete_returns_object(&self) -> bool {
         true

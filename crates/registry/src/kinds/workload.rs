@@ -245,11 +245,6 @@ fn intstr_percent(s: &str) -> IntOrString {
 
 pub struct DeploymentKind;
 
-fn deployment(v: &Value) -> Result<Deployment, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored Deployment does not decode: {e}")))
-}
-
 /// The typed round trip turns a missing selector into an empty one; validation tells them
 /// apart (Required vs "empty selector"), so the decoded object keeps it missing.
 fn keep_missing_selector(raw: &Value, out: &mut Value) {
@@ -314,10 +309,56 @@ fn validate_deployment(d: &Deployment, selector: bool) -> ErrorList {
     errs
 }
 
+/// Deployments and ReplicaSets: typed rules and an immutable `spec.selector`.
+trait SelectorWorkload: serde::de::DeserializeOwned {
+    const KIND: &'static str;
+    fn selector(&self) -> Option<&MetaSelector>;
+    /// Upstream's `ValidateX`; `selector` tells whether the object as sent had one.
+    fn rules(&self, selector: bool) -> ErrorList;
+}
+
+impl SelectorWorkload for Deployment {
+    const KIND: &'static str = "Deployment";
+    fn selector(&self) -> Option<&MetaSelector> {
+        self.spec.as_ref().map(|s| &s.selector)
+    }
+    fn rules(&self, selector: bool) -> ErrorList {
+        validate_deployment(self, selector)
+    }
+}
+
+impl SelectorWorkload for ReplicaSet {
+    const KIND: &'static str = "ReplicaSet";
+    fn selector(&self) -> Option<&MetaSelector> {
+        self.spec.as_ref().map(|s| &s.selector)
+    }
+    fn rules(&self, selector: bool) -> ErrorList {
+        validate_replicaset(self, selector)
+    }
+}
+
+fn validate_selector_workload<T: SelectorWorkload>(obj: &Value) -> Result<ErrorList, Status> {
+    Ok(super::typed::<T>(obj, T::KIND)?.rules(has_selector(obj)))
+}
+
+/// `ValidateXUpdate`: the rules on `new`, then its selector against the stored one.
+fn validate_selector_workload_update<T: SelectorWorkload>(
+    new: &Value,
+    old: &Value,
+) -> Result<ErrorList, Status> {
+    let (n, o) = (
+        super::typed::<T>(new, T::KIND)?,
+        super::typed::<T>(old, T::KIND)?,
+    );
+    let mut errs = n.rules(has_selector(new));
+    selector_immutable(n.selector(), o.selector(), &mut errs);
+    Ok(errs)
+}
+
 /// The status strategy's spec half, then upstream's `ValidateDeployment(Update)`.
 impl Strategy for DeploymentKind {
     fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
-        Ok(validate_deployment(&deployment(obj)?, has_selector(obj)))
+        validate_selector_workload::<Deployment>(obj)
     }
     fn validate_update(
         &self,
@@ -325,14 +366,7 @@ impl Strategy for DeploymentKind {
         new: &Value,
         old: &Value,
     ) -> Result<ErrorList, Status> {
-        let (d, o) = (deployment(new)?, deployment(old)?);
-        let mut errs = validate_deployment(&d, has_selector(new));
-        selector_immutable(
-            d.spec.as_ref().map(|s| &s.selector),
-            o.spec.as_ref().map(|s| &s.selector),
-            &mut errs,
-        );
-        Ok(errs)
+        validate_selector_workload_update::<Deployment>(new, old)
     }
     fn status_subresource(&self) -> bool {
         true
@@ -402,7 +436,9 @@ impl Kind for DeploymentKind {
     }
 }
 
-fn containers_images(obj: &Value) -> (String, String) {
+/// The names and images of the pod template's containers, comma-separated (printers.go
+/// `layoutContainerCells`).
+pub(super) fn containers_images(obj: &Value) -> (String, String) {
     let cs = obj
         .pointer("/spec/template/spec/containers")
         .and_then(Value::as_array)
@@ -452,9 +488,24 @@ fn selector_text(obj: &Value) -> String {
 
 pub struct ReplicaSetKind;
 
-fn replicaset(v: &Value) -> Result<ReplicaSet, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored ReplicaSet does not decode: {e}")))
+/// `printReplicaSet` / `printReplicationController`: desired, current and ready replicas.
+fn replica_row(obj: &Value, now: jiff::Timestamp, selector: String) -> Vec<Value> {
+    let i = |p: &str| obj.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    let (containers, images) = containers_images(obj);
+    vec![
+        json!(name_of(obj)),
+        json!(i("/spec/replicas")),
+        json!(i("/status/replicas")),
+        json!(i("/status/readyReplicas")),
+        json!(table::age(
+            obj.pointer("/metadata/creationTimestamp")
+                .and_then(Value::as_str),
+            now
+        )),
+        json!(containers),
+        json!(images),
+        json!(selector),
+    ]
 }
 
 fn validate_replicaset(r: &ReplicaSet, selector: bool) -> ErrorList {
@@ -479,7 +530,7 @@ fn validate_replicaset(r: &ReplicaSet, selector: bool) -> ErrorList {
 /// The status strategy's spec half, then upstream's `ValidateReplicaSet(Update)`.
 impl Strategy for ReplicaSetKind {
     fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
-        Ok(validate_replicaset(&replicaset(obj)?, has_selector(obj)))
+        validate_selector_workload::<ReplicaSet>(obj)
     }
     fn validate_update(
         &self,
@@ -487,14 +538,7 @@ impl Strategy for ReplicaSetKind {
         new: &Value,
         old: &Value,
     ) -> Result<ErrorList, Status> {
-        let (r, o) = (replicaset(new)?, replicaset(old)?);
-        let mut errs = validate_replicaset(&r, has_selector(new));
-        selector_immutable(
-            r.spec.as_ref().map(|s| &s.selector),
-            o.spec.as_ref().map(|s| &s.selector),
-            &mut errs,
-        );
-        Ok(errs)
+        validate_selector_workload_update::<ReplicaSet>(new, old)
     }
     fn status_subresource(&self) -> bool {
         true
@@ -532,22 +576,7 @@ impl Kind for ReplicaSetKind {
     }
 
     fn row(&self, obj: &Value, _wide: bool, now: jiff::Timestamp) -> Vec<Value> {
-        let i = |p: &str| obj.pointer(p).and_then(Value::as_i64).unwrap_or(0);
-        let (containers, images) = containers_images(obj);
-        vec![
-            json!(name_of(obj)),
-            json!(i("/spec/replicas")),
-            json!(i("/status/replicas")),
-            json!(i("/status/readyReplicas")),
-            json!(table::age(
-                obj.pointer("/metadata/creationTimestamp")
-                    .and_then(Value::as_str),
-                now
-            )),
-            json!(containers),
-            json!(images),
-            json!(selector_text(obj)),
-        ]
+        replica_row(obj, now, selector_text(obj))
     }
 }
 
@@ -574,8 +603,7 @@ pub static REPLICATIONCONTROLLER: ResourceInfo = ResourceInfo {
 pub struct ReplicationControllerKind;
 
 fn replication_controller(v: &Value) -> Result<ReplicationController, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored ReplicationController does not decode: {e}")))
+    super::typed(v, "ReplicationController")
 }
 
 /// `SetDefaults_ReplicationController`: selector and labels from the template's labels when
@@ -704,22 +732,7 @@ impl Kind for ReplicationControllerKind {
 
     /// `printReplicationController`.
     fn row(&self, obj: &Value, _wide: bool, now: jiff::Timestamp) -> Vec<Value> {
-        let i = |p: &str| obj.pointer(p).and_then(Value::as_i64).unwrap_or(0);
-        let (containers, images) = containers_images(obj);
-        vec![
-            json!(name_of(obj)),
-            json!(i("/spec/replicas")),
-            json!(i("/status/replicas")),
-            json!(i("/status/readyReplicas")),
-            json!(table::age(
-                obj.pointer("/metadata/creationTimestamp")
-                    .and_then(Value::as_str),
-                now
-            )),
-            json!(containers),
-            json!(images),
-            json!(map_selector_text(obj)),
-        ]
+        replica_row(obj, now, map_selector_text(obj))
     }
 }
 

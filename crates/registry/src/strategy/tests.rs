@@ -228,9 +228,16 @@ fn invalid_stops_before_warnings_and_after_create() {
 }
 
 /// `(meta errors, kind errors, repeats ObjectMeta checks, expected causes)`.
+type MetaCase = (
+    &'static [&'static str],
+    &'static [&'static str],
+    bool,
+    &'static [&'static str],
+);
+
 #[test]
 fn meta_errors_come_first() {
-    let cases: &[(&[&str], &[&str], bool, &[&str])] = &[
+    let cases: &[MetaCase] = &[
         (&[], &[], false, &[]),
         (&["metadata.name"], &[], false, &["metadata.name"]),
         (&[], &["spec.size"], false, &["spec.size"]),
