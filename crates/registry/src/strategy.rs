@@ -196,7 +196,9 @@ pub mod status {
     }
 
     /// A status write (the `*StatusStrategy`'s `PrepareForUpdate`): the spec stays as stored
-    /// and nothing is bumped (generation is the stored one).
+    /// and nothing is bumped (generation is the stored one). Upstream's Deployment and
+    /// StatefulSet status strategies also keep `metadata.labels`; ReplicaSet's and Job's keep
+    /// the spec alone, as this does.
     pub fn prepare_for_status_update(new: &mut Value, old: &Value) {
         keep(new, old, "spec");
         match old.pointer("/metadata/generation") {
