@@ -26,7 +26,7 @@ pub mod sets;
 pub mod workloads;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -285,72 +285,30 @@ impl Ctl {
     /// recomputes from the newer object).
     pub async fn write(&self, group: &str, plural: &str, obj: Value) -> bool {
         let kind = self.kind(group, plural);
-        let ns = Some(meta(&obj, "namespace")).filter(|n| !n.is_empty());
-        let key = twinstack_registry::registry::object_key(
-            self.rt.name(),
-            kind.as_ref(),
-            ns,
-            meta(&obj, "name"),
-        );
-        let res = self
-            .reg
-            .store
-            .txn(move |txn| -> Result<(), Conflict> {
-                let txn: &mut dyn TxnExt = txn;
-                write_in_txn(txn, &key, obj)
-            })
-            .await;
-        res.is_ok()
+        self.reg
+            .write_if_unchanged(
+                &self.rt,
+                kind.as_ref(),
+                obj,
+                twinstack_registry::conditional::Scope::Object,
+            )
+            .await
+            .is_ok()
     }
 
     /// [`Ctl::write`] for a typed object, without building a `Value` of it or of the stored
     /// object (an EndpointSlice of 100 endpoints is ~350 KB as a `Value`): written if the stored
     /// object still has `obj`'s uid and resourceVersion.
-    pub async fn write_typed<T>(&self, group: &str, plural: &str, mut obj: T) -> bool
+    pub async fn write_typed<T>(&self, group: &str, plural: &str, obj: T) -> bool
     where
         T: k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>
             + serde::Serialize
             + Send
             + 'static,
     {
-        #[derive(serde::Deserialize)]
-        struct Identity {
-            metadata: IdentityMeta,
-        }
-        #[derive(serde::Deserialize)]
-        struct IdentityMeta {
-            uid: Option<String>,
-            #[serde(rename = "resourceVersion")]
-            resource_version: Option<String>,
-        }
         let kind = self.kind(group, plural);
-        let m = obj.metadata();
-        let ns = m.namespace.clone().filter(|n| !n.is_empty());
-        let name = m.name.clone().unwrap_or_default();
-        let key = twinstack_registry::registry::object_key(
-            self.rt.name(),
-            kind.as_ref(),
-            ns.as_deref(),
-            &name,
-        );
         self.reg
-            .store
-            .txn(move |txn| -> Result<(), Conflict> {
-                let txn: &mut dyn TxnExt = txn;
-                let cur: Identity = txn
-                    .get_raw(&key)
-                    .and_then(|b| serde_json::from_slice(&b).ok())
-                    .ok_or(Conflict)?;
-                let m = obj.metadata_mut();
-                if cur.metadata.uid != m.uid || cur.metadata.resource_version != m.resource_version
-                {
-                    return Err(Conflict);
-                }
-                m.resource_version = Some(txn.revision().to_string());
-                let bytes = serde_json::to_vec(&obj).map_err(|_| Conflict)?;
-                txn.put_raw(&key, bytes);
-                Ok(())
-            })
+            .write_typed_if_unchanged(&self.rt, kind.as_ref(), obj)
             .await
             .is_ok()
     }
@@ -388,26 +346,17 @@ impl Ctl {
     }
 }
 
-/// The conditional write of [`Ctl::write`] inside a transaction.
 /// The stored object changed (or went) since it was read.
-#[derive(Debug)]
-pub struct Conflict;
+pub use twinstack_registry::conditional::Conflict;
 
-pub fn write_in_txn(txn: &mut dyn TxnExt, key: &str, mut obj: Value) -> Result<(), Conflict> {
-    let Some(cur) = txn.get_json(key) else {
-        return Err(Conflict);
-    };
-    if meta(&cur, "resourceVersion") != meta(&obj, "resourceVersion")
-        || meta(&cur, "uid") != meta(&obj, "uid")
-    {
-        return Err(Conflict);
-    }
-    if cur == obj {
-        return Ok(());
-    }
-    obj["metadata"]["resourceVersion"] = json!(txn.revision().to_string());
-    txn.put_json(key, &obj);
-    Ok(())
+/// The conditional write of [`Ctl::write`] inside a transaction.
+pub fn write_in_txn(txn: &mut dyn TxnExt, key: &str, obj: Value) -> Result<(), Conflict> {
+    twinstack_registry::conditional::write_if_unchanged_in_txn(
+        txn,
+        key,
+        obj,
+        twinstack_registry::conditional::Scope::Object,
+    )
 }
 
 /// One pass of every controller.

@@ -1,8 +1,10 @@
 //! The registry: kube-apiserver's generic store for every served kind, over the embedded store.
 //!
 //! It holds each kind's strategy ([`kinds`]: defaulting, validation, Tables, field selectors),
-//! the one write path that runs them inside a store transaction ([`registry`]: create, update,
-//! patch, apply, delete with preconditions, dry run and field validation), the address
+//! the driver that runs a strategy's hooks in upstream's order ([`strategy`]), the one write
+//! path that runs it inside a store transaction ([`registry`]: create, update, patch, apply,
+//! delete with preconditions, dry run and field validation), the conditional writes
+//! controllers make ([`conditional`]), the address
 //! allocators whose keys are written in the same transaction ([`alloc`]), managed fields,
 //! request-body decoding with Go's texts ([`decode`]) and the runtimes' records ([`runtimes`]).
 //! It knows nothing of HTTP (that is `twinstack-api`) or of controllers (`twinstack-controllers`
@@ -14,6 +16,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod alloc;
+pub mod conditional;
 pub mod decode;
 pub mod keys;
 pub mod kinds;
@@ -21,6 +24,7 @@ pub mod managed;
 pub mod registry;
 pub mod runtimes;
 pub mod store_ext;
+pub mod strategy;
 
 use kinds::Kind;
 use std::sync::Arc;
@@ -62,3 +66,6 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
         }),
     ]
 }
+
+#[cfg(test)]
+mod testutil;

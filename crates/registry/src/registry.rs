@@ -449,20 +449,8 @@ impl Registry {
         body: Decoded,
         opts: WriteOptions,
     ) -> Result<WriteResult, Status> {
-        let Decoded {
-            value: mut body,
-            strict_errors: body_strict,
-        } = body;
-        check_type(kind.as_ref(), &mut body)?;
-        if let (Some(ns), Some(bns)) = (&ns, meta_str(&body, "namespace")) {
-            if !bns.is_empty() && bns != ns && kind.info().namespaced {
-                return Err(Status::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
-            }
-        }
-        let (obj, unknown) = kind
-            .decode(&body)
-            .map_err(|e| decode_error(kind.as_ref(), &e))?;
-        let warnings = unknown_fields(kind.as_ref(), &body_strict, &unknown, opts.validation)?;
+        let (obj, warnings) =
+            decode_body(kind.as_ref(), body, ns.as_deref(), None, opts.validation)?;
         // Field ownership depends only on the object as sent, so it is computed here rather
         // than on the store's single writer thread.
         let managed_fields = initial_managed_fields(kind.info(), &obj, &opts.manager);
@@ -509,27 +497,13 @@ impl Registry {
         body: Decoded,
         opts: WriteOptions,
     ) -> Result<WriteResult, Status> {
-        let Decoded {
-            value: mut body,
-            strict_errors: body_strict,
-        } = body;
-        check_type(kind.as_ref(), &mut body)?;
-        if let Some(bname) = meta_str(&body, "name") {
-            if bname != name {
-                return Err(Status::bad_request(format!(
-                    "the name of the object ({bname}) does not match the name on the URL ({name})"
-                )));
-            }
-        }
-        if let (Some(ns), Some(bns)) = (&ns, meta_str(&body, "namespace")) {
-            if !bns.is_empty() && bns != ns && kind.info().namespaced {
-                return Err(Status::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
-            }
-        }
-        let (obj, unknown) = kind
-            .decode(&body)
-            .map_err(|e| decode_error(kind.as_ref(), &e))?;
-        let warnings = unknown_fields(kind.as_ref(), &body_strict, &unknown, opts.validation)?;
+        let (obj, warnings) = decode_body(
+            kind.as_ref(),
+            body,
+            ns.as_deref(),
+            Some(&name),
+            opts.validation,
+        )?;
         let res = self
             .store
             .txn(move |txn| -> Result<WriteResult, Abort> {
@@ -1017,6 +991,38 @@ fn delete_in_txn(
     })
 }
 
+/// What POST (`name` `None`) and PUT do with a request body before the transaction: its kind,
+/// its name and namespace against the URL's, decoding, and the unknown and duplicate fields
+/// under `fieldValidation`. Returns the decoded object and the decoding warnings.
+fn decode_body(
+    kind: &dyn Kind,
+    body: Decoded,
+    ns: Option<&str>,
+    name: Option<&str>,
+    validation: FieldValidation,
+) -> Result<(Value, Vec<String>), Status> {
+    let Decoded {
+        value: mut body,
+        strict_errors: body_strict,
+    } = body;
+    check_type(kind, &mut body)?;
+    if let (Some(name), Some(bname)) = (name, meta_str(&body, "name")) {
+        if bname != name {
+            return Err(Status::bad_request(format!(
+                "the name of the object ({bname}) does not match the name on the URL ({name})"
+            )));
+        }
+    }
+    if let (Some(ns), Some(bns)) = (ns, meta_str(&body, "namespace")) {
+        if !bns.is_empty() && bns != ns && kind.info().namespaced {
+            return Err(Status::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+        }
+    }
+    let (obj, unknown) = kind.decode(&body).map_err(|e| decode_error(kind, &e))?;
+    let warnings = unknown_fields(kind, &body_strict, &unknown, validation)?;
+    Ok((obj, warnings))
+}
+
 /// Puts the decoding warnings first and turns a dry run into an abort that commits nothing.
 fn conclude(
     mut r: WriteResult,
@@ -1132,7 +1138,7 @@ fn create_in_txn(
         return Err(Status::already_exists(&name, kind.info().subject()).into());
     }
     let mut cx = WriteCtx { txn: &mut *txn, rt };
-    let warnings = kind.create(&mut cx, &mut obj, meta_errs)?;
+    let warnings = crate::strategy::create(kind, &mut cx, &mut obj, meta_errs)?;
     match managed_fields {
         Some(mf) => {
             metadata_mut(&mut obj).insert("managedFields".into(), mf);
@@ -1234,7 +1240,7 @@ fn update_in_txn(
         new.pointer("/metadata/managedFields").cloned()
     };
     let mut cx = WriteCtx { txn: &mut *txn, rt };
-    let warnings = kind.update(&mut cx, &mut new, &old, meta_errs)?;
+    let warnings = crate::strategy::update(kind, &mut cx, &mut new, &old, meta_errs)?;
     match managed_fields {
         Some(mf) => {
             metadata_mut(&mut new).insert("managedFields".into(), mf);

@@ -2,9 +2,10 @@
 //! and template labels, upstream's validation of the fields users write, status kept on
 //! updates of the main resource (the Job controller writes it).
 
-use super::workload::default_template;
-use super::{Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::workload::{containers_images, default_template};
+use super::{Kind, ResourceInfo, Strategy, ALL_VERBS};
 use crate::decode;
+use crate::runtimes::Runtime;
 use k8s_openapi::api::batch::v1::Job;
 use serde_json::{json, Value};
 use twinstack_core::field::{BadValue, ErrorList, FieldError, Path};
@@ -70,6 +71,63 @@ fn validate(job: &Job) -> ErrorList {
     errs
 }
 
+/// The status strategy's spec half, the generated selector, upstream's `ValidateJob(Update)`.
+impl Strategy for JobKind {
+    /// The generated selector and labels (`generateSelector`), keyed by the new uid.
+    fn prepare_for_create(&self, obj: &mut Value) -> Result<(), Status> {
+        let uid = obj
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let name = name_of(obj);
+        if obj.pointer("/spec/manualSelector") != Some(&json!(true)) {
+            let labels = json!({CONTROLLER_UID: uid, JOB_NAME: name, "controller-uid": uid, "job-name": name});
+            if !obj["spec"]["template"]["metadata"].is_object() {
+                obj["spec"]["template"]["metadata"] = json!({});
+            }
+            if !obj["spec"]["template"]["metadata"]["labels"].is_object() {
+                obj["spec"]["template"]["metadata"]["labels"] = json!({});
+            }
+            for (k, v) in labels.as_object().unwrap() {
+                obj["spec"]["template"]["metadata"]["labels"][k] = v.clone();
+            }
+            obj["spec"]["selector"] = json!({"matchLabels": {CONTROLLER_UID: uid}});
+        }
+        Ok(())
+    }
+
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(validate(&job(obj)?))
+    }
+
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        old: &Value,
+    ) -> Result<ErrorList, Status> {
+        let mut errs = validate(&job(new)?);
+        if new.pointer("/spec/template") != old.pointer("/spec/template") {
+            errs.push(FieldError::invalid(
+                &Path::new("spec").child("template"),
+                BadValue::Omit,
+                "field is immutable",
+            ));
+        }
+        Ok(errs)
+    }
+
+    fn status_subresource(&self) -> bool {
+        true
+    }
+}
+
+fn job(v: &Value) -> Result<Job, Status> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| Status::internal(format!("Job does not decode: {e}")))
+}
+
 impl Kind for JobKind {
     fn info(&self) -> &'static ResourceInfo {
         &JOB
@@ -95,88 +153,6 @@ impl Kind for JobKind {
             serde_json::to_value(job).map_err(|e| e.to_string())?,
             unknown,
         ))
-    }
-
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        if let Some(o) = obj.as_object_mut() {
-            o.remove("status");
-        }
-        // The generated selector and labels (`generateSelector`), keyed by the new uid.
-        let uid = obj
-            .pointer("/metadata/uid")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let name = name_of(obj);
-        if obj.pointer("/spec/manualSelector") != Some(&json!(true)) {
-            let labels = json!({CONTROLLER_UID: uid, JOB_NAME: name, "controller-uid": uid, "job-name": name});
-            if !obj["spec"]["template"]["metadata"].is_object() {
-                obj["spec"]["template"]["metadata"] = json!({});
-            }
-            if !obj["spec"]["template"]["metadata"]["labels"].is_object() {
-                obj["spec"]["template"]["metadata"]["labels"] = json!({});
-            }
-            for (k, v) in labels.as_object().unwrap() {
-                obj["spec"]["template"]["metadata"]["labels"][k] = v.clone();
-            }
-            obj["spec"]["selector"] = json!({"matchLabels": {CONTROLLER_UID: uid}});
-        }
-        let job: Job = serde_json::from_value(obj.clone())
-            .map_err(|e| Status::internal(format!("Job does not decode: {e}")))?;
-        let mut errs = meta_errs;
-        errs.extend(validate(&job));
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name, JOB.subject(), &errs));
-        }
-        obj["metadata"]["generation"] = json!(1);
-        Ok(vec![])
-    }
-
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let old_gen = old
-            .pointer("/metadata/generation")
-            .and_then(Value::as_i64)
-            .unwrap_or(1);
-        let changed = new.get("spec") != old.get("spec");
-        new["metadata"]["generation"] = json!(if changed { old_gen + 1 } else { old_gen });
-        match old.get("status") {
-            Some(st) => new["status"] = st.clone(),
-            None => {
-                if let Some(o) = new.as_object_mut() {
-                    o.remove("status");
-                }
-            }
-        }
-        let job: Job = serde_json::from_value(new.clone())
-            .map_err(|e| Status::internal(format!("Job does not decode: {e}")))?;
-        let mut errs = meta_errs;
-        errs.extend(validate(&job));
-        if new.pointer("/spec/template") != old.pointer("/spec/template") {
-            errs.push(FieldError::invalid(
-                &Path::new("spec").child("template"),
-                BadValue::Omit,
-                "field is immutable",
-            ));
-        }
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name_of(new), JOB.subject(), &errs));
-        }
-        Ok(vec![])
-    }
-
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
 
     fn columns(&self) -> Vec<Column> {
@@ -231,19 +207,7 @@ impl Kind for JobKind {
             (Some(s), None) => table::human_duration(now.as_second() - s.as_second()),
             _ => String::new(),
         };
-        let cs = obj
-            .pointer("/spec/template/spec/containers")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let names: Vec<&str> = cs
-            .iter()
-            .map(|c| c["name"].as_str().unwrap_or(""))
-            .collect();
-        let images: Vec<&str> = cs
-            .iter()
-            .map(|c| c["image"].as_str().unwrap_or(""))
-            .collect();
+        let (names, images) = containers_images(obj);
         let selector: Vec<String> = obj
             .pointer("/spec/selector/matchLabels")
             .and_then(Value::as_object)
@@ -263,8 +227,8 @@ impl Kind for JobKind {
                     .and_then(Value::as_str),
                 now
             )),
-            json!(names.join(",")),
-            json!(images.join(",")),
+            json!(names),
+            json!(images),
             json!(selector.join(",")),
         ]
     }

@@ -1,8 +1,9 @@
 //! ConfigMaps and Secrets (core/v1): stored as given, with upstream's key validation, Secret
 //! `stringData` folded into `data` and the default type `Opaque`.
 
-use super::{invalid, Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::{Kind, ResourceInfo, Strategy, ALL_VERBS};
 use crate::decode;
+use crate::runtimes::Runtime;
 use base64::Engine;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use serde_json::{json, Value};
@@ -159,6 +160,20 @@ fn data_count(obj: &Value) -> usize {
 
 pub struct ConfigMapKind;
 
+/// Pass-through: only validation.
+impl Strategy for ConfigMapKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        let mut errs = validate_keys(obj, &["data", "binaryData"]);
+        errs.extend(size_errors(obj, &["data"], &["binaryData"], "[]"));
+        Ok(errs)
+    }
+    fn validate_update(&self, rt: &Runtime, new: &Value, old: &Value) -> Result<ErrorList, Status> {
+        let mut errs = immutable_errors(new, old, &["data", "binaryData"]);
+        errs.extend(self.validate(rt, new)?);
+        Ok(errs)
+    }
+}
+
 impl Kind for ConfigMapKind {
     fn info(&self) -> &'static ResourceInfo {
         &CONFIGMAP
@@ -169,33 +184,6 @@ impl Kind for ConfigMapKind {
             serde_json::to_value(cm).map_err(|e| e.to_string())?,
             unknown,
         ))
-    }
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let mut errs = validate_keys(obj, &["data", "binaryData"]);
-        errs.extend(size_errors(obj, &["data"], &["binaryData"], "[]"));
-        invalid(&CONFIGMAP, obj, meta_errs, errs)?;
-        Ok(vec![])
-    }
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let mut errs = immutable_errors(new, old, &["data", "binaryData"]);
-        errs.extend(validate_keys(new, &["data", "binaryData"]));
-        errs.extend(size_errors(new, &["data"], &["binaryData"], "[]"));
-        invalid(&CONFIGMAP, new, meta_errs, errs)?;
-        Ok(vec![])
-    }
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
     fn columns(&self) -> Vec<Column> {
         vec![
@@ -249,34 +237,14 @@ fn normalize_secret(obj: &mut Value) {
     }
 }
 
-impl Kind for SecretKind {
-    fn info(&self) -> &'static ResourceInfo {
-        &SECRET
-    }
-    fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
-        let (s, unknown): (Secret, _) = decode::typed(v)?;
-        let mut out = serde_json::to_value(s).map_err(|e| e.to_string())?;
-        normalize_secret(&mut out);
-        Ok((out, unknown))
-    }
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
+/// Pass-through: only validation.
+impl Strategy for SecretKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
         let mut errs = validate_keys(obj, &["data"]);
         errs.extend(size_errors(obj, &[], &["data"], "data"));
-        invalid(&SECRET, obj, meta_errs, errs)?;
-        Ok(vec![])
+        Ok(errs)
     }
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
+    fn validate_update(&self, rt: &Runtime, new: &Value, old: &Value) -> Result<ErrorList, Status> {
         let mut errs = ErrorList::new();
         if new.get("type") != old.get("type") {
             errs.push(FieldError::invalid(
@@ -286,13 +254,20 @@ impl Kind for SecretKind {
             ));
         }
         errs.extend(immutable_errors(new, old, &["data"]));
-        errs.extend(validate_keys(new, &["data"]));
-        errs.extend(size_errors(new, &[], &["data"], "data"));
-        invalid(&SECRET, new, meta_errs, errs)?;
-        Ok(vec![])
+        errs.extend(self.validate(rt, new)?);
+        Ok(errs)
     }
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
+}
+
+impl Kind for SecretKind {
+    fn info(&self) -> &'static ResourceInfo {
+        &SECRET
+    }
+    fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
+        let (s, unknown): (Secret, _) = decode::typed(v)?;
+        let mut out = serde_json::to_value(s).map_err(|e| e.to_string())?;
+        normalize_secret(&mut out);
+        Ok((out, unknown))
     }
     fn columns(&self) -> Vec<Column> {
         vec![

@@ -2,8 +2,9 @@
 //! EndpointSlice and Endpoints controllers (`twinstack_controllers`) and stored as given when
 //! users write them.
 
-use super::{invalid, Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::{Kind, ResourceInfo, Strategy, ALL_VERBS};
 use crate::decode;
+use crate::runtimes::Runtime;
 use k8s_openapi::api::core::v1::Endpoints;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::Value;
@@ -68,6 +69,21 @@ fn validate_slice(obj: &Value, old: Option<&Value>) -> ErrorList {
     errs
 }
 
+/// Pass-through: only validation.
+impl Strategy for EndpointSliceKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(validate_slice(obj, None))
+    }
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        old: &Value,
+    ) -> Result<ErrorList, Status> {
+        Ok(validate_slice(new, Some(old)))
+    }
+}
+
 impl Kind for EndpointSliceKind {
     fn info(&self) -> &'static ResourceInfo {
         &SLICE
@@ -75,28 +91,6 @@ impl Kind for EndpointSliceKind {
     fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
         let (s, unknown): (EndpointSlice, _) = decode::typed(v)?;
         Ok((serde_json::to_value(s).map_err(|e| e.to_string())?, unknown))
-    }
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        invalid(&SLICE, obj, meta_errs, validate_slice(obj, None))?;
-        Ok(vec![])
-    }
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        invalid(&SLICE, new, meta_errs, validate_slice(new, Some(old)))?;
-        Ok(vec![])
-    }
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
     fn columns(&self) -> Vec<Column> {
         printers::endpointslice_columns()
@@ -108,6 +102,9 @@ impl Kind for EndpointSliceKind {
 
 pub struct EndpointsKind;
 
+/// Pass-through: ObjectMeta is all there is to validate.
+impl Strategy for EndpointsKind {}
+
 impl Kind for EndpointsKind {
     fn info(&self) -> &'static ResourceInfo {
         &ENDPOINTS
@@ -115,28 +112,6 @@ impl Kind for EndpointsKind {
     fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
         let (e, unknown): (Endpoints, _) = decode::typed(v)?;
         Ok((serde_json::to_value(e).map_err(|e| e.to_string())?, unknown))
-    }
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        invalid(&ENDPOINTS, obj, meta_errs, ErrorList::new())?;
-        Ok(vec![])
-    }
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        _old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        invalid(&ENDPOINTS, new, meta_errs, ErrorList::new())?;
-        Ok(vec![])
-    }
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
     fn columns(&self) -> Vec<Column> {
         printers::endpoints_columns()

@@ -1,8 +1,9 @@
 //! Events (core/v1): what the emulated kubelet, scheduler and controllers record, stored as
 //! given, with the `involvedObject.*` field selectors `kubectl describe` uses.
 
-use super::{invalid, Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::{Kind, ResourceInfo, Strategy, ALL_VERBS};
 use crate::decode;
+use crate::runtimes::Runtime;
 use k8s_openapi::api::core::v1::Event;
 use serde_json::Value;
 use twinstack_core::field::{ErrorList, FieldError, Path};
@@ -47,6 +48,21 @@ fn validate(obj: &Value) -> ErrorList {
     errs
 }
 
+/// Pass-through: only validation.
+impl Strategy for EventKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(validate(obj))
+    }
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        _old: &Value,
+    ) -> Result<ErrorList, Status> {
+        Ok(validate(new))
+    }
+}
+
 impl Kind for EventKind {
     fn info(&self) -> &'static ResourceInfo {
         &INFO
@@ -54,28 +70,6 @@ impl Kind for EventKind {
     fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
         let (e, unknown): (Event, _) = decode::typed(v)?;
         Ok((serde_json::to_value(e).map_err(|e| e.to_string())?, unknown))
-    }
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        invalid(&INFO, obj, meta_errs, validate(obj))?;
-        Ok(vec![])
-    }
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        _old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        invalid(&INFO, new, meta_errs, validate(new))?;
-        Ok(vec![])
-    }
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
     fn columns(&self) -> Vec<Column> {
         printers::event_columns()

@@ -1,5 +1,6 @@
 //! One strategy per resource kind: how its objects are decoded, defaulted, allocated, validated,
-//! printed and filtered. The generic registry (`crate::registry`) drives them.
+//! printed and filtered. Each kind implements only the write hooks it needs
+//! ([`crate::strategy::Strategy`]); [`crate::strategy`] runs them for the generic registry.
 
 pub mod batch;
 pub mod config;
@@ -13,10 +14,11 @@ pub mod service;
 pub mod serviceaccount;
 pub mod workload;
 
+pub use crate::strategy::Strategy;
+
 use crate::runtimes::Runtime;
 use crate::store_ext::TxnExt;
 use serde_json::Value;
-use twinstack_core::field::ErrorList;
 use twinstack_core::status::{Status, Subject};
 use twinstack_core::table::Column;
 
@@ -80,34 +82,19 @@ pub struct WriteCtx<'a> {
     pub rt: &'a Runtime,
 }
 
-pub trait Kind: Send + Sync {
+/// A served resource: its discovery facts, decoding, printing and field selectors, over its
+/// write [`Strategy`] (whose hooks [`crate::strategy`] runs).
+pub trait Kind: Strategy {
     fn info(&self) -> &'static ResourceInfo;
 
     /// Decodes a request body into the stored form (typed round trip plus v1 defaulting).
     /// Returns the unknown field paths that decoding dropped.
     fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String>;
 
-    /// Runs the create pipeline on a decoded object inside the write transaction:
-    /// allocation, preparation and validation. `meta_errs` are the ObjectMeta errors, which
-    /// upstream reports first. Returns warnings.
-    fn create(
-        &self,
-        cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status>;
-
-    /// Runs the update pipeline (`new` already carries the system metadata of `old`).
-    fn update(
-        &self,
-        cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status>;
-
     /// Releases what the object holds (addresses, ports) when it is deleted.
-    fn delete(&self, cx: &mut WriteCtx<'_>, old: &Value) -> Result<(), Status>;
+    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
+        Ok(())
+    }
 
     /// Read-path defaulting applied to every object returned.
     fn on_read(&self, _rt: &Runtime, _obj: &mut Value) {}
@@ -143,6 +130,13 @@ pub enum DeleteAction {
     Unchanged,
 }
 
+/// The typed form of a stored (or decoded) object of `kind`; it decoded once, so failing is an
+/// internal error.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(v: &Value, kind: &str) -> Result<T, Status> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| Status::internal(format!("stored {kind} does not decode: {e}")))
+}
+
 /// `metadata.name` and `metadata.namespace`, supported by every resource.
 pub fn generic_field(obj: &Value, name: &str, namespaced: bool) -> Option<String> {
     let s = |p: &str| {
@@ -156,22 +150,4 @@ pub fn generic_field(obj: &Value, name: &str, namespaced: bool) -> Option<String
         "metadata.namespace" if namespaced => Some(s("/metadata/namespace")),
         _ => None,
     }
-}
-
-/// Builds the `Invalid` status of `kind` from metadata errors followed by kind errors.
-pub fn invalid(
-    info: &ResourceInfo,
-    obj: &Value,
-    mut errs: ErrorList,
-    more: ErrorList,
-) -> Result<(), Status> {
-    errs.extend(more);
-    if errs.is_empty() {
-        return Ok(());
-    }
-    let name = obj
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    Err(Status::invalid(name, info.subject(), &errs))
 }

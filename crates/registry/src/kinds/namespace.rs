@@ -2,8 +2,9 @@
 //! phase Active, the protected system namespaces, and the `default` ServiceAccount and
 //! `kube-root-ca.crt` ConfigMap every namespace has from its creation on.
 
-use super::{invalid, Kind, ResourceInfo, WriteCtx};
+use super::{Kind, ResourceInfo, Strategy, WriteCtx};
 use crate::decode;
+use crate::runtimes::Runtime;
 use k8s_openapi::api::core::v1::Namespace;
 use serde_json::{json, Value};
 use twinstack_core::field::ErrorList;
@@ -79,6 +80,37 @@ fn validate_finalizers(obj: &Value) -> ErrorList {
     errs
 }
 
+impl Strategy for NamespaceKind {
+    /// The kubernetes finalizer and phase Active.
+    fn prepare_for_create(&self, obj: &mut Value) -> Result<(), Status> {
+        obj["spec"] = json!({"finalizers": ["kubernetes"]});
+        obj["status"] = json!({"phase": "Active"});
+        Ok(())
+    }
+
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(validate_finalizers(obj))
+    }
+
+    /// What the serviceaccounts controller and the root-CA publisher add, in the same
+    /// transaction: a client can use them as soon as the namespace exists.
+    fn after_create(&self, cx: &mut WriteCtx<'_>, obj: &Value) {
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        super::serviceaccount::ensure_namespace_defaults(cx.txn, cx.rt, name);
+    }
+
+    /// spec.finalizers and status are kept from the stored object.
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) -> Result<(), Status> {
+        new["spec"] = old.get("spec").cloned().unwrap_or(json!({}));
+        new["status"] = old.get("status").cloned().unwrap_or(json!({}));
+        set_name_label(new);
+        Ok(())
+    }
+}
+
 impl Kind for NamespaceKind {
     fn info(&self) -> &'static ResourceInfo {
         &INFO
@@ -89,42 +121,6 @@ impl Kind for NamespaceKind {
         let mut out = serde_json::to_value(ns).map_err(|e| e.to_string())?;
         set_name_label(&mut out);
         Ok((out, unknown))
-    }
-
-    fn create(
-        &self,
-        cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        // PrepareForCreate: the kubernetes finalizer and phase Active.
-        obj["spec"] = json!({"finalizers": ["kubernetes"]});
-        obj["status"] = json!({"phase": "Active"});
-        invalid(&INFO, obj, meta_errs, validate_finalizers(obj))?;
-        // What the serviceaccounts controller and the root-CA publisher add, in the same
-        // transaction: a client can use them as soon as the namespace exists.
-        let name = obj
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        super::serviceaccount::ensure_namespace_defaults(cx.txn, cx.rt, &name);
-        Ok(vec![])
-    }
-
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        // PrepareForUpdate: spec.finalizers and status are kept from the stored object.
-        new["spec"] = old.get("spec").cloned().unwrap_or(json!({}));
-        new["status"] = old.get("status").cloned().unwrap_or(json!({}));
-        set_name_label(new);
-        invalid(&INFO, new, meta_errs, ErrorList::new())?;
-        Ok(vec![])
     }
 
     fn delete(&self, _cx: &mut WriteCtx<'_>, old: &Value) -> Result<(), Status> {

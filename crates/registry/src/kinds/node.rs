@@ -1,14 +1,13 @@
 //! Nodes (core/v1, cluster-scoped): the runtime's worker nodes as Gardener and kubelet leave
 //! them (`twinstack_kube::nodes::plan_nodes`), created at provisioning and idempotently at start.
 
-use super::{invalid, Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::{Kind, ResourceInfo, Strategy, ALL_VERBS};
 use crate::decode;
 use crate::registry::Registry;
 use crate::runtimes::Runtime;
 use k8s_openapi::api::core::v1::Node;
 use serde_json::Value;
 use std::sync::Arc;
-use twinstack_core::field::ErrorList;
 use twinstack_core::status::Status;
 use twinstack_core::table::Column;
 use twinstack_kube::{nodes, printers};
@@ -30,35 +29,10 @@ pub static INFO: ResourceInfo = ResourceInfo {
 
 pub struct NodeKind;
 
-impl Kind for NodeKind {
-    fn info(&self) -> &'static ResourceInfo {
-        &INFO
-    }
-
-    fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
-        let (n, unknown): (Node, _) = decode::typed(v)?;
-        Ok((serde_json::to_value(n).map_err(|e| e.to_string())?, unknown))
-    }
-
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        invalid(&INFO, obj, meta_errs, ErrorList::new())?;
-        Ok(vec![])
-    }
-
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        // The main resource does not change status (kubelet writes it); podCIDRs are immutable
-        // once set, as upstream's node strategy keeps them.
+impl Strategy for NodeKind {
+    /// The main resource does not change status (kubelet writes it); podCIDRs are immutable
+    /// once set, as upstream's node strategy keeps them.
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) -> Result<(), Status> {
         if let Some(st) = old.get("status") {
             new["status"] = st.clone();
         }
@@ -71,12 +45,18 @@ impl Kind for NodeKind {
                 new["spec"]["podCIDR"] = c.clone();
             }
         }
-        invalid(&INFO, new, meta_errs, ErrorList::new())?;
-        Ok(vec![])
+        Ok(())
+    }
+}
+
+impl Kind for NodeKind {
+    fn info(&self) -> &'static ResourceInfo {
+        &INFO
     }
 
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
+    fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
+        let (n, unknown): (Node, _) = decode::typed(v)?;
+        Ok((serde_json::to_value(n).map_err(|e| e.to_string())?, unknown))
     }
 
     fn columns(&self) -> Vec<Column> {

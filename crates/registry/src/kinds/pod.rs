@@ -3,8 +3,9 @@
 //! as one store key per address (`/registry/<rt>/podips/<family>/<hex address>`), written in the
 //! same transaction as the pod status that carries them and removed with the pod.
 
-use super::{DeleteAction, Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::{DeleteAction, Kind, ResourceInfo, Strategy, WriteCtx, ALL_VERBS};
 use crate::decode;
+use crate::runtimes::Runtime;
 use crate::store_ext::TxnExt;
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
@@ -35,8 +36,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
 pub struct PodKind;
 
 fn typed(v: &Value) -> Result<Pod, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored Pod does not decode: {e}")))
+    super::typed(v, "Pod")
 }
 
 fn to_value(p: &Pod) -> Value {
@@ -59,57 +59,36 @@ pub fn rand_suffix(n: usize) -> String {
         .collect()
 }
 
-impl Kind for PodKind {
-    fn info(&self) -> &'static ResourceInfo {
-        &INFO
-    }
-
-    fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
-        let (mut pod, unknown): (Pod, _) = decode::typed(v)?;
-        kpod::set_defaults(&mut pod);
-        Ok((to_value(&pod), unknown))
-    }
-
-    fn create(
-        &self,
-        cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let name = name_of(obj).to_string();
+impl Strategy for PodKind {
+    /// Admission, which kube-apiserver runs before the strategy (mutating admission: the
+    /// ServiceAccount's token volume; a refusal is Forbidden, before any validation).
+    fn begin_create(&self, cx: &mut WriteCtx<'_>, obj: &mut Value) -> Result<(), Status> {
         let mut pod = typed(obj)?;
-        // Admission runs before validation, as kube-apiserver's mutating admission does.
         let sa = service_account_of(cx, &pod);
         kpod::admit_create(&mut pod, sa.as_ref(), &rand_suffix(5))
             .map_err(|e| Status::forbidden(admission_name(&pod), INFO.subject(), &e.to_string()))?;
-        // `validate_create` repeats the ObjectMeta checks the registry already ran.
-        let errs = if meta_errs.is_empty() {
-            kpod::validate_create(&pod)
-        } else {
-            meta_errs
-        };
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name, INFO.subject(), &errs));
-        }
-        // PrepareForCreate: status is the server's; a new pod is Pending.
+        *obj = to_value(&pod);
+        Ok(())
+    }
+
+    /// Status is the server's; a new pod is Pending.
+    fn prepare_for_create(&self, obj: &mut Value) -> Result<(), Status> {
+        let mut pod = typed(obj)?;
         pod.status = Some(k8s_openapi::api::core::v1::PodStatus {
             phase: Some("Pending".into()),
             qos_class: Some(kpod::qos_class(&pod).into()),
             ..Default::default()
         });
         *obj = to_value(&pod);
-        Ok(vec![])
+        Ok(())
     }
 
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let name = name_of(new).to_string();
-        // The main resource never changes status (that is the status subresource's job).
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(kpod::validate_create(&typed(obj)?))
+    }
+
+    /// The main resource never changes status (that is the status subresource's job).
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) -> Result<(), Status> {
         match old.get("status") {
             Some(st) => new["status"] = st.clone(),
             None => {
@@ -120,16 +99,34 @@ impl Kind for PodKind {
         }
         let mut pod = typed(new)?;
         kpod::set_defaults(&mut pod);
-        let old_pod = typed(old)?;
-        let mut errs = meta_errs;
-        if errs.is_empty() {
-            errs = kpod::validate_update(&pod, &old_pod);
-        }
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name, INFO.subject(), &errs));
-        }
         *new = to_value(&pod);
-        Ok(vec![])
+        Ok(())
+    }
+
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        old: &Value,
+    ) -> Result<ErrorList, Status> {
+        Ok(kpod::validate_update(&typed(new)?, &typed(old)?))
+    }
+
+    /// `ValidatePodCreate`/`ValidatePodUpdate` open with the ObjectMeta checks.
+    fn validate_repeats_object_meta(&self) -> bool {
+        true
+    }
+}
+
+impl Kind for PodKind {
+    fn info(&self) -> &'static ResourceInfo {
+        &INFO
+    }
+
+    fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
+        let (mut pod, unknown): (Pod, _) = decode::typed(v)?;
+        kpod::set_defaults(&mut pod);
+        Ok((to_value(&pod), unknown))
     }
 
     fn delete(&self, cx: &mut WriteCtx<'_>, old: &Value) -> Result<(), Status> {

@@ -3,8 +3,9 @@
 //! (`twinstack_kube::rbac`), so charts that ship them apply. Authorization does not read them:
 //! each runtime has one admin.
 
-use super::{invalid, Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::{Kind, ResourceInfo, Strategy, ALL_VERBS};
 use crate::decode;
+use crate::runtimes::Runtime;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use serde_json::{json, Value};
 use twinstack_core::field::ErrorList;
@@ -48,14 +49,11 @@ pub struct RbacKind {
     pub info: &'static ResourceInfo,
 }
 
-fn typed<T: serde::de::DeserializeOwned>(v: &Value, kind: &str) -> Result<T, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored {kind} does not decode: {e}")))
-}
+use super::typed;
 
-impl RbacKind {
-    /// The kind's own validation errors (after the ObjectMeta's, which the registry checked).
-    fn validate(&self, obj: &Value) -> Result<ErrorList, Status> {
+/// Pass-through: only validation (and a binding's roleRef is immutable).
+impl Strategy for RbacKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
         let kind = self.info.kind;
         Ok(match kind {
             "Role" => rbac::validate_role(&typed::<Role>(obj, kind)?),
@@ -71,6 +69,19 @@ impl RbacKind {
         })
     }
 
+    fn validate_update(&self, rt: &Runtime, new: &Value, old: &Value) -> Result<ErrorList, Status> {
+        let mut errs = self.validate(rt, new)?;
+        if self.is_binding() {
+            errs.extend(rbac::validate_binding_update(
+                &role_ref(new),
+                &role_ref(old),
+            ));
+        }
+        Ok(errs)
+    }
+}
+
+impl RbacKind {
     fn is_binding(&self) -> bool {
         self.info.kind.ends_with("Binding")
     }
@@ -115,39 +126,6 @@ impl Kind for RbacKind {
             }
         };
         Ok(out)
-    }
-
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let errs = self.validate(obj)?;
-        invalid(self.info, obj, meta_errs, errs)?;
-        Ok(vec![])
-    }
-
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let mut errs = self.validate(new)?;
-        if self.is_binding() {
-            errs.extend(rbac::validate_binding_update(
-                &role_ref(new),
-                &role_ref(old),
-            ));
-        }
-        invalid(self.info, new, meta_errs, errs)?;
-        Ok(vec![])
-    }
-
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
 
     /// Bindings: printers.go `roleBindingsColumnDefinitions` /

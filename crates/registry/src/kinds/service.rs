@@ -2,7 +2,7 @@
 //! exactly as kube-apiserver's registry, by calling the pure rules in `twinstack_core::service`
 //! with an allocator that writes one key per held address into the same store transaction.
 
-use super::{Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::{Kind, ResourceInfo, Strategy, WriteCtx, ALL_VERBS};
 use crate::alloc::StoreAllocator;
 use crate::decode;
 use crate::runtimes::Runtime;
@@ -30,8 +30,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
 pub struct ServiceKind;
 
 fn typed(v: &Value) -> Result<Service, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored Service does not decode: {e}")))
+    super::typed(v, "Service")
 }
 
 fn to_value(s: &Service) -> Value {
@@ -61,6 +60,68 @@ fn owner(v: &Value) -> String {
     )
 }
 
+/// Allocation in `begin_*` (one store key per held address or port, written in the write
+/// transaction), then upstream's strategy (`pkg/registry/core/service/strategy.go`).
+impl Strategy for ServiceKind {
+    fn begin_create(&self, cx: &mut WriteCtx<'_>, obj: &mut Value) -> Result<(), Status> {
+        let mut svc = typed(obj)?;
+        let mut alloc = StoreAllocator::new(&mut *cx.txn, cx.rt, owner(obj));
+        service::begin_create(&mut svc, &cx.rt.services, &mut alloc)
+            .map_err(|e| service_error(name_of(obj), e))?;
+        *obj = to_value(&svc);
+        Ok(())
+    }
+
+    fn prepare_for_create(&self, obj: &mut Value) -> Result<(), Status> {
+        let mut svc = typed(obj)?;
+        service::prepare_for_create(&mut svc);
+        *obj = to_value(&svc);
+        Ok(())
+    }
+
+    fn validate(&self, rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(service::validate(&typed(obj)?, &rt.services))
+    }
+
+    fn warnings_on_create(&self, obj: &Value) -> Result<Vec<String>, Status> {
+        Ok(service::warnings(&typed(obj)?, None))
+    }
+
+    fn begin_update(
+        &self,
+        cx: &mut WriteCtx<'_>,
+        new: &mut Value,
+        old: &Value,
+    ) -> Result<(), Status> {
+        let mut svc = typed(new)?;
+        let old_svc = typed(old)?;
+        let mut alloc = StoreAllocator::new(&mut *cx.txn, cx.rt, owner(new));
+        service::begin_update(&mut svc, &old_svc, &cx.rt.services, &mut alloc)
+            .map_err(|e| service_error(name_of(new), e))?;
+        *new = to_value(&svc);
+        Ok(())
+    }
+
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) -> Result<(), Status> {
+        let mut svc = typed(new)?;
+        service::prepare_for_update(&mut svc, &typed(old)?);
+        *new = to_value(&svc);
+        Ok(())
+    }
+
+    fn validate_update(&self, rt: &Runtime, new: &Value, old: &Value) -> Result<ErrorList, Status> {
+        Ok(service::validate_update(
+            &typed(new)?,
+            &typed(old)?,
+            &rt.services,
+        ))
+    }
+
+    fn warnings_on_update(&self, new: &Value, old: &Value) -> Result<Vec<String>, Status> {
+        Ok(service::warnings(&typed(new)?, Some(&typed(old)?)))
+    }
+}
+
 impl Kind for ServiceKind {
     fn info(&self) -> &'static ResourceInfo {
         &INFO
@@ -70,58 +131,6 @@ impl Kind for ServiceKind {
         let (mut svc, unknown): (Service, _) = decode::typed(v)?;
         service::set_defaults(&mut svc);
         Ok((to_value(&svc), unknown))
-    }
-
-    fn create(
-        &self,
-        cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let name = name_of(obj).to_string();
-        let mut svc = typed(obj)?;
-        let cfg = &cx.rt.services;
-        {
-            let mut alloc = StoreAllocator::new(&mut *cx.txn, cx.rt, owner(obj));
-            service::begin_create(&mut svc, cfg, &mut alloc)
-                .map_err(|e| service_error(&name, e))?;
-        }
-        service::prepare_for_create(&mut svc);
-        let mut errs = meta_errs;
-        errs.extend(service::validate(&svc, cfg));
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name, INFO.subject(), &errs));
-        }
-        let warnings = service::warnings(&svc, None);
-        *obj = to_value(&svc);
-        Ok(warnings)
-    }
-
-    fn update(
-        &self,
-        cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let name = name_of(new).to_string();
-        let mut svc = typed(new)?;
-        let old_svc = typed(old)?;
-        let cfg = &cx.rt.services;
-        {
-            let mut alloc = StoreAllocator::new(&mut *cx.txn, cx.rt, owner(new));
-            service::begin_update(&mut svc, &old_svc, cfg, &mut alloc)
-                .map_err(|e| service_error(&name, e))?;
-        }
-        service::prepare_for_update(&mut svc, &old_svc);
-        let mut errs = meta_errs;
-        errs.extend(service::validate_update(&svc, &old_svc, cfg));
-        if !errs.is_empty() {
-            return Err(Status::invalid(&name, INFO.subject(), &errs));
-        }
-        let warnings = service::warnings(&svc, Some(&old_svc));
-        *new = to_value(&svc);
-        Ok(warnings)
     }
 
     fn delete(&self, cx: &mut WriteCtx<'_>, old: &Value) -> Result<(), Status> {

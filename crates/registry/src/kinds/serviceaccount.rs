@@ -6,15 +6,13 @@
 //! controllers (`twinstack_controllers::serviceaccounts`) put them back when they are deleted or
 //! edited, as those controllers do.
 
-use super::{invalid, Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::{Kind, ResourceInfo, Strategy, ALL_VERBS};
 use crate::decode;
 use crate::keys::object_key;
 use crate::runtimes::Runtime;
 use crate::store_ext::TxnExt;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use serde_json::{json, Value};
-use twinstack_core::field::ErrorList;
-use twinstack_core::status::Status;
 use twinstack_core::table::{self, Column};
 use twinstack_kube::serviceaccount as ksa;
 
@@ -41,6 +39,9 @@ pub const MANAGER: &str = "kube-controller-manager";
 
 pub struct ServiceAccountKind;
 
+/// Pass-through: `ValidateServiceAccount` is the ObjectMeta validation alone.
+impl Strategy for ServiceAccountKind {}
+
 impl Kind for ServiceAccountKind {
     fn info(&self) -> &'static ResourceInfo {
         &INFO
@@ -52,32 +53,6 @@ impl Kind for ServiceAccountKind {
             serde_json::to_value(sa).map_err(|e| e.to_string())?,
             unknown,
         ))
-    }
-
-    /// `ValidateServiceAccount` is the ObjectMeta validation alone.
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        invalid(&INFO, obj, meta_errs, ErrorList::new())?;
-        Ok(vec![])
-    }
-
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        _old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        invalid(&INFO, new, meta_errs, ErrorList::new())?;
-        Ok(vec![])
-    }
-
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
 
     fn delete_returns_object(&self) -> bool {

@@ -3,8 +3,9 @@
 //! replicas, restartPolicy, the pod template's spec), `metadata.generation` bumped on spec
 //! changes, status kept on updates of the main resource (controllers write it).
 
-use super::{Kind, ResourceInfo, WriteCtx, ALL_VERBS};
+use super::{Kind, ResourceInfo, Strategy, ALL_VERBS};
 use crate::decode;
+use crate::runtimes::Runtime;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as MetaSelector;
@@ -238,76 +239,11 @@ fn name_of(v: &Value) -> String {
         .to_string()
 }
 
-/// Generation and status bookkeeping on update of the main resource.
-fn carry_generation_and_status(new: &mut Value, old: &Value) {
-    let old_gen = old
-        .pointer("/metadata/generation")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
-    let gen = if new.get("spec") != old.get("spec") {
-        old_gen + 1
-    } else {
-        old_gen
-    };
-    new["metadata"]["generation"] = json!(gen);
-    match old.get("status") {
-        Some(st) => new["status"] = st.clone(),
-        None => {
-            if let Some(o) = new.as_object_mut() {
-                o.remove("status");
-            }
-        }
-    }
-}
-
-/// The create pipeline every workload shares: status belongs to the controllers, generation
-/// starts at 1, and the kind's own errors follow the metadata errors.
-fn create_workload(
-    info: &ResourceInfo,
-    obj: &mut Value,
-    meta_errs: ErrorList,
-    validate: impl FnOnce(&Value) -> Result<ErrorList, Status>,
-) -> Result<Vec<String>, Status> {
-    if let Some(o) = obj.as_object_mut() {
-        o.remove("status");
-    }
-    let mut errs = meta_errs;
-    errs.extend(validate(obj)?);
-    if !errs.is_empty() {
-        return Err(Status::invalid(&name_of(obj), info.subject(), &errs));
-    }
-    obj["metadata"]["generation"] = json!(1);
-    Ok(vec![])
-}
-
-/// The update pipeline every workload shares: generation and status carried from the stored
-/// object, then the kind's checks of the new object against the old one.
-fn update_workload(
-    info: &ResourceInfo,
-    new: &mut Value,
-    old: &Value,
-    meta_errs: ErrorList,
-    validate: impl FnOnce(&Value, &Value) -> Result<ErrorList, Status>,
-) -> Result<Vec<String>, Status> {
-    carry_generation_and_status(new, old);
-    let mut errs = meta_errs;
-    errs.extend(validate(new, old)?);
-    if !errs.is_empty() {
-        return Err(Status::invalid(&name_of(new), info.subject(), &errs));
-    }
-    Ok(vec![])
-}
-
 fn intstr_percent(s: &str) -> IntOrString {
     IntOrString::String(s.into())
 }
 
 pub struct DeploymentKind;
-
-fn deployment(v: &Value) -> Result<Deployment, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored Deployment does not decode: {e}")))
-}
 
 /// The typed round trip turns a missing selector into an empty one; validation tells them
 /// apart (Required vs "empty selector"), so the decoded object keeps it missing.
@@ -373,6 +309,70 @@ fn validate_deployment(d: &Deployment, selector: bool) -> ErrorList {
     errs
 }
 
+/// Deployments and ReplicaSets: typed rules and an immutable `spec.selector`.
+trait SelectorWorkload: serde::de::DeserializeOwned {
+    const KIND: &'static str;
+    fn selector(&self) -> Option<&MetaSelector>;
+    /// Upstream's `ValidateX`; `selector` tells whether the object as sent had one.
+    fn rules(&self, selector: bool) -> ErrorList;
+}
+
+impl SelectorWorkload for Deployment {
+    const KIND: &'static str = "Deployment";
+    fn selector(&self) -> Option<&MetaSelector> {
+        self.spec.as_ref().map(|s| &s.selector)
+    }
+    fn rules(&self, selector: bool) -> ErrorList {
+        validate_deployment(self, selector)
+    }
+}
+
+impl SelectorWorkload for ReplicaSet {
+    const KIND: &'static str = "ReplicaSet";
+    fn selector(&self) -> Option<&MetaSelector> {
+        self.spec.as_ref().map(|s| &s.selector)
+    }
+    fn rules(&self, selector: bool) -> ErrorList {
+        validate_replicaset(self, selector)
+    }
+}
+
+fn validate_selector_workload<T: SelectorWorkload>(obj: &Value) -> Result<ErrorList, Status> {
+    Ok(super::typed::<T>(obj, T::KIND)?.rules(has_selector(obj)))
+}
+
+/// `ValidateXUpdate`: the rules on `new`, then its selector against the stored one.
+fn validate_selector_workload_update<T: SelectorWorkload>(
+    new: &Value,
+    old: &Value,
+) -> Result<ErrorList, Status> {
+    let (n, o) = (
+        super::typed::<T>(new, T::KIND)?,
+        super::typed::<T>(old, T::KIND)?,
+    );
+    let mut errs = n.rules(has_selector(new));
+    selector_immutable(n.selector(), o.selector(), &mut errs);
+    Ok(errs)
+}
+
+/// The status strategy's spec half, then upstream's `ValidateDeployment(Update)`.
+impl Strategy for DeploymentKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        validate_selector_workload::<Deployment>(obj)
+    }
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        old: &Value,
+    ) -> Result<ErrorList, Status> {
+        validate_selector_workload_update::<Deployment>(new, old)
+    }
+    fn status_subresource(&self) -> bool {
+        true
+    }
+}
+
 impl Kind for DeploymentKind {
     fn info(&self) -> &'static ResourceInfo {
         &DEPLOYMENT
@@ -397,40 +397,6 @@ impl Kind for DeploymentKind {
         let mut out = serde_json::to_value(d).map_err(|e| e.to_string())?;
         keep_missing_selector(v, &mut out);
         Ok((out, unknown))
-    }
-
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        create_workload(&DEPLOYMENT, obj, meta_errs, |obj| {
-            Ok(validate_deployment(&deployment(obj)?, has_selector(obj)))
-        })
-    }
-
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        update_workload(&DEPLOYMENT, new, old, meta_errs, |new, old| {
-            let (d, o) = (deployment(new)?, deployment(old)?);
-            let mut errs = validate_deployment(&d, has_selector(new));
-            selector_immutable(
-                d.spec.as_ref().map(|s| &s.selector),
-                o.spec.as_ref().map(|s| &s.selector),
-                &mut errs,
-            );
-            Ok(errs)
-        })
-    }
-
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
 
     fn columns(&self) -> Vec<Column> {
@@ -470,7 +436,9 @@ impl Kind for DeploymentKind {
     }
 }
 
-fn containers_images(obj: &Value) -> (String, String) {
+/// The names and images of the pod template's containers, comma-separated (printers.go
+/// `layoutContainerCells`).
+pub(super) fn containers_images(obj: &Value) -> (String, String) {
     let cs = obj
         .pointer("/spec/template/spec/containers")
         .and_then(Value::as_array)
@@ -520,9 +488,24 @@ fn selector_text(obj: &Value) -> String {
 
 pub struct ReplicaSetKind;
 
-fn replicaset(v: &Value) -> Result<ReplicaSet, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored ReplicaSet does not decode: {e}")))
+/// `printReplicaSet` / `printReplicationController`: desired, current and ready replicas.
+fn replica_row(obj: &Value, now: jiff::Timestamp, selector: String) -> Vec<Value> {
+    let i = |p: &str| obj.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    let (containers, images) = containers_images(obj);
+    vec![
+        json!(name_of(obj)),
+        json!(i("/spec/replicas")),
+        json!(i("/status/replicas")),
+        json!(i("/status/readyReplicas")),
+        json!(table::age(
+            obj.pointer("/metadata/creationTimestamp")
+                .and_then(Value::as_str),
+            now
+        )),
+        json!(containers),
+        json!(images),
+        json!(selector),
+    ]
 }
 
 fn validate_replicaset(r: &ReplicaSet, selector: bool) -> ErrorList {
@@ -544,6 +527,24 @@ fn validate_replicaset(r: &ReplicaSet, selector: bool) -> ErrorList {
     errs
 }
 
+/// The status strategy's spec half, then upstream's `ValidateReplicaSet(Update)`.
+impl Strategy for ReplicaSetKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        validate_selector_workload::<ReplicaSet>(obj)
+    }
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        old: &Value,
+    ) -> Result<ErrorList, Status> {
+        validate_selector_workload_update::<ReplicaSet>(new, old)
+    }
+    fn status_subresource(&self) -> bool {
+        true
+    }
+}
+
 impl Kind for ReplicaSetKind {
     fn info(&self) -> &'static ResourceInfo {
         &REPLICASET
@@ -561,40 +562,6 @@ impl Kind for ReplicaSetKind {
         Ok((out, unknown))
     }
 
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        create_workload(&REPLICASET, obj, meta_errs, |obj| {
-            Ok(validate_replicaset(&replicaset(obj)?, has_selector(obj)))
-        })
-    }
-
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        update_workload(&REPLICASET, new, old, meta_errs, |new, old| {
-            let (r, o) = (replicaset(new)?, replicaset(old)?);
-            let mut errs = validate_replicaset(&r, has_selector(new));
-            selector_immutable(
-                r.spec.as_ref().map(|s| &s.selector),
-                o.spec.as_ref().map(|s| &s.selector),
-                &mut errs,
-            );
-            Ok(errs)
-        })
-    }
-
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
-    }
-
     fn columns(&self) -> Vec<Column> {
         vec![
             Column::name_column(),
@@ -609,22 +576,7 @@ impl Kind for ReplicaSetKind {
     }
 
     fn row(&self, obj: &Value, _wide: bool, now: jiff::Timestamp) -> Vec<Value> {
-        let i = |p: &str| obj.pointer(p).and_then(Value::as_i64).unwrap_or(0);
-        let (containers, images) = containers_images(obj);
-        vec![
-            json!(name_of(obj)),
-            json!(i("/spec/replicas")),
-            json!(i("/status/replicas")),
-            json!(i("/status/readyReplicas")),
-            json!(table::age(
-                obj.pointer("/metadata/creationTimestamp")
-                    .and_then(Value::as_str),
-                now
-            )),
-            json!(containers),
-            json!(images),
-            json!(selector_text(obj)),
-        ]
+        replica_row(obj, now, selector_text(obj))
     }
 }
 
@@ -651,8 +603,7 @@ pub static REPLICATIONCONTROLLER: ResourceInfo = ResourceInfo {
 pub struct ReplicationControllerKind;
 
 fn replication_controller(v: &Value) -> Result<ReplicationController, Status> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Status::internal(format!("stored ReplicationController does not decode: {e}")))
+    super::typed(v, "ReplicationController")
 }
 
 /// `SetDefaults_ReplicationController`: selector and labels from the template's labels when
@@ -730,6 +681,27 @@ fn map_selector_text(obj: &Value) -> String {
         .join(",")
 }
 
+/// The status strategy's spec half, then `ValidateReplicationController(Update)`.
+impl Strategy for ReplicationControllerKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(validate_replication_controller(&replication_controller(
+            obj,
+        )?))
+    }
+    /// The selector of a ReplicationController may change (unlike a ReplicaSet's).
+    fn validate_update(
+        &self,
+        rt: &Runtime,
+        new: &Value,
+        _old: &Value,
+    ) -> Result<ErrorList, Status> {
+        self.validate(rt, new)
+    }
+    fn status_subresource(&self) -> bool {
+        true
+    }
+}
+
 impl Kind for ReplicationControllerKind {
     fn info(&self) -> &'static ResourceInfo {
         &REPLICATIONCONTROLLER
@@ -742,38 +714,6 @@ impl Kind for ReplicationControllerKind {
             serde_json::to_value(rc).map_err(|e| e.to_string())?,
             unknown,
         ))
-    }
-
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        create_workload(&REPLICATIONCONTROLLER, obj, meta_errs, |obj| {
-            Ok(validate_replication_controller(&replication_controller(
-                obj,
-            )?))
-        })
-    }
-
-    /// The selector of a ReplicationController may change (unlike a ReplicaSet's).
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        update_workload(&REPLICATIONCONTROLLER, new, old, meta_errs, |new, _| {
-            Ok(validate_replication_controller(&replication_controller(
-                new,
-            )?))
-        })
-    }
-
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
 
     /// printers.go `replicationControllerColumnDefinitions`.
@@ -792,22 +732,7 @@ impl Kind for ReplicationControllerKind {
 
     /// `printReplicationController`.
     fn row(&self, obj: &Value, _wide: bool, now: jiff::Timestamp) -> Vec<Value> {
-        let i = |p: &str| obj.pointer(p).and_then(Value::as_i64).unwrap_or(0);
-        let (containers, images) = containers_images(obj);
-        vec![
-            json!(name_of(obj)),
-            json!(i("/spec/replicas")),
-            json!(i("/status/replicas")),
-            json!(i("/status/readyReplicas")),
-            json!(table::age(
-                obj.pointer("/metadata/creationTimestamp")
-                    .and_then(Value::as_str),
-                now
-            )),
-            json!(containers),
-            json!(images),
-            json!(map_selector_text(obj)),
-        ]
+        replica_row(obj, now, map_selector_text(obj))
     }
 }
 
@@ -919,6 +844,28 @@ impl SetKind {
     }
 }
 
+/// The status strategy's spec half, then the selector and template rules.
+impl Strategy for SetKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        Ok(validate_set(obj, self.what()))
+    }
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        old: &Value,
+    ) -> Result<ErrorList, Status> {
+        let mut errs = validate_set(new, self.what());
+        let (ns, _) = set_parts(new);
+        let (os, _) = set_parts(old);
+        selector_immutable(ns.as_ref(), os.as_ref(), &mut errs);
+        Ok(errs)
+    }
+    fn status_subresource(&self) -> bool {
+        true
+    }
+}
+
 impl Kind for SetKind {
     fn info(&self) -> &'static ResourceInfo {
         self.info
@@ -954,37 +901,6 @@ impl Kind for SetKind {
                 set_default(o, "/spec/revisionHistoryLimit", json!(10));
             })
         }
-    }
-
-    fn create(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        obj: &mut Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let what = self.what();
-        create_workload(self.info, obj, meta_errs, |obj| Ok(validate_set(obj, what)))
-    }
-
-    fn update(
-        &self,
-        _cx: &mut WriteCtx<'_>,
-        new: &mut Value,
-        old: &Value,
-        meta_errs: ErrorList,
-    ) -> Result<Vec<String>, Status> {
-        let what = self.what();
-        update_workload(self.info, new, old, meta_errs, |new, old| {
-            let mut errs = validate_set(new, what);
-            let (ns, _) = set_parts(new);
-            let (os, _) = set_parts(old);
-            selector_immutable(ns.as_ref(), os.as_ref(), &mut errs);
-            Ok(errs)
-        })
-    }
-
-    fn delete(&self, _cx: &mut WriteCtx<'_>, _old: &Value) -> Result<(), Status> {
-        Ok(())
     }
 
     fn columns(&self) -> Vec<Column> {
