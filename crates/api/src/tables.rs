@@ -13,7 +13,7 @@ pub fn table_of(
     q: &HashMap<String, String>,
     with_columns: bool,
 ) -> Value {
-    use twinstack_core::table::{table, Include};
+    use twinstack_kube::table::{table, Include};
     let now = jiff::Timestamp::now();
     // kubectl only asks for the wide columns client-side by priority; the server always sends them.
     let include = match q.get("includeObject").map(String::as_str) {

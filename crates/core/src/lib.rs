@@ -1,5 +1,8 @@
-//! Pure rules of twinstack. Nothing in this crate performs I/O: functions take values and
-//! return values (objects, warnings, errors), so the server and offline checks share one rule.
+//! Pure apimachinery of twinstack, as k8s.io/apimachinery is upstream: object metadata
+//! validation, field errors, `Status`, label and field selectors, patches, pagination, Go JSON,
+//! plus the IPAM range math and runtime networks that both `kube` and `keb` use. Nothing in this
+//! crate performs I/O, and nothing here knows a resource's rules (those are `twinstack-kube`'s):
+//! functions take values and return values, so the server and offline checks share one rule.
 
 pub mod field;
 pub mod gojson;
@@ -10,6 +13,4 @@ pub mod pagination;
 pub mod patch;
 pub mod runtime;
 pub mod selector;
-pub mod service;
 pub mod status;
-pub mod table;

@@ -1,6 +1,7 @@
-//! Pure Kubernetes rules for nodes, pods, EndpointSlices, events and their printers, as
-//! kube-apiserver, kube-scheduler, kube-controller-manager and kubelet 1.32 apply them on a
-//! Gardener (Kyma) shoot. No I/O and no randomness: names and suffixes that upstream draws at
+//! Pure Kubernetes rules for Services, nodes, pods, namespaces, workloads, EndpointSlices,
+//! events and their printers, as kube-apiserver, kube-scheduler, kube-controller-manager and
+//! kubelet 1.32 apply them on a Gardener (Kyma) shoot. It must not do I/O nor hold apimachinery
+//! (that is `twinstack-core`'s). No I/O and no randomness: names and suffixes that upstream draws at
 //! random are parameters, times are passed in.
 //!
 //! Public API (objects are `k8s-openapi` 1.32 types; printers read JSON):
@@ -43,6 +44,13 @@
 //!   [`events::repeat`], [`events::pod_reference`], [`events::node_join_events`] and the
 //!   message builders (`scheduled_message`, `pulling_message`, `pulled_message`,
 //!   `already_present_message`, `created_message`, `started_message`, `killing_message`).
+//! - [`namespace`]: [`namespace::prepare_for_create`], [`namespace::prepare_for_update`],
+//!   [`namespace::validate_finalizers`], [`namespace::may_delete`] (the system namespaces),
+//!   [`namespace::set_name_label`].
+//! - [`service`]: the Service dual-stack rules of kube-apiserver's Service registry: defaults,
+//!   ClusterIP and NodePort allocation over [`twinstack_core::ipam`], validation, warnings,
+//!   the status strategy ([`service::ClusterConfig`] holds a runtime's ranges).
+//! - [`table`]: the server-side Table columns and rows of every served kind (`kubectl get`).
 //! - [`quantity`]: `resource.Quantity` parsing, comparison and canonical text.
 //! - [`rbac`]: [`rbac::set_binding_defaults`], [`rbac::validate_role`],
 //!   [`rbac::validate_cluster_role`], [`rbac::validate_binding`]`(&RoleRef, &[Subject],
@@ -66,11 +74,14 @@
 pub mod apiserver;
 pub mod endpointslices;
 pub mod events;
+pub mod namespace;
 pub mod nodes;
 pub mod pod;
 pub mod podip;
 pub mod printers;
 pub mod quantity;
 pub mod rbac;
+pub mod service;
 pub mod serviceaccount;
+pub mod table;
 pub mod workloads;

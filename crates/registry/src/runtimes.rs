@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use twinstack_core::runtime::{Network, Provider};
-use twinstack_core::service::ClusterConfig;
+use twinstack_kube::service::ClusterConfig;
 
 /// What is stored for a runtime under `/twinstack/runtimes/<name>`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -245,7 +245,7 @@ pub async fn create(data_dir: &Path, a: CreateArgs<'_>) -> Result<ExitCode> {
 }
 
 fn age(created: &str) -> String {
-    twinstack_core::table::age(Some(created), jiff::Timestamp::now())
+    twinstack_kube::table::age(Some(created), jiff::Timestamp::now())
 }
 
 pub async fn list(data_dir: &Path) -> Result<ExitCode> {

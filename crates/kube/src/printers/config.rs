@@ -1,7 +1,7 @@
 //! `printConfigMap` and `printSecret`.
 
+use crate::table::{Column, AGE_DESCRIPTION};
 use serde_json::{json, Value};
-use twinstack_core::table::{Column, AGE_DESCRIPTION};
 
 use super::*;
 

@@ -1,7 +1,7 @@
 //! `printEndpointSlice` and `printEndpoints`.
 
+use crate::table::{Column, AGE_DESCRIPTION};
 use serde_json::{json, Value};
-use twinstack_core::table::{Column, AGE_DESCRIPTION};
 
 use super::*;
 

@@ -1,7 +1,7 @@
 //! `printEvent`.
 
+use crate::table::Column;
 use serde_json::{json, Value};
-use twinstack_core::table::Column;
 
 use super::*;
 
@@ -26,7 +26,7 @@ pub fn event_columns() -> Vec<Column> {
 }
 
 fn since(t: &str, now: jiff::Timestamp) -> Option<String> {
-    ts(t).map(|t| twinstack_core::table::human_duration(now.as_second() - t.as_second()))
+    ts(t).map(|t| crate::table::human_duration(now.as_second() - t.as_second()))
 }
 
 /// `printEvent`.

@@ -1,7 +1,7 @@
 //! Server-side Table columns and cells of kube-apiserver 1.32
 //! (`pkg/printers/internalversion/printers.go`: `printPod`, `printNode`, `printEndpointSlice`,
 //! `printEndpoints`, `printEvent`, `printConfigMap`, `printSecret`) in core's
-//! [`twinstack_core::table`] style, plus the field-selector fields `kubectl describe` relies
+//! [`crate::table`] style, plus the field-selector fields `kubectl describe` relies
 //! on. Rows take the object as JSON and never panic: missing or mistyped fields read as Go's
 //! zero values. Column descriptions are the 1.32 OpenAPI descriptions (EndpointSlice ones
 //! from discovery/v1; upstream quotes the identical v1beta1 texts minus a trailing note).
@@ -23,8 +23,8 @@ pub use event::{event_columns, event_row};
 pub use node::{node_columns, node_row};
 pub use pod::{pod_columns, pod_row};
 
+use crate::table::{age, format_labels};
 use serde_json::Value;
-use twinstack_core::table::{age, format_labels};
 
 pub(super) fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
     v.pointer(ptr).and_then(Value::as_str).unwrap_or("")

@@ -1,7 +1,7 @@
 //! `printPod`.
 
+use crate::table::{Column, AGE_DESCRIPTION};
 use serde_json::{json, Value};
-use twinstack_core::table::{Column, AGE_DESCRIPTION};
 
 use super::*;
 
@@ -160,7 +160,7 @@ pub fn pod_row(pod: &Value, wide: bool, now: jiff::Timestamp) -> Vec<Value> {
     let restarts_str = match last_restart {
         Some(t) if restarts != 0 => format!(
             "{restarts} ({} ago)",
-            twinstack_core::table::human_duration(now.as_second() - t.as_second())
+            crate::table::human_duration(now.as_second() - t.as_second())
         ),
         _ => restarts.to_string(),
     };

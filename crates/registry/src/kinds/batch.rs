@@ -10,8 +10,8 @@ use k8s_openapi::api::batch::v1::Job;
 use serde_json::{json, Value};
 use twinstack_core::field::{BadValue, ErrorList, FieldError, Path};
 use twinstack_core::status::Status;
-use twinstack_core::table::{self, Column};
 use twinstack_kube::pod as kpod;
+use twinstack_kube::table::{self, Column};
 
 pub static JOB: ResourceInfo = ResourceInfo {
     group: "batch",

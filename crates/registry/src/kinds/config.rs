@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use serde_json::{json, Value};
 use twinstack_core::field::{BadValue, ErrorList, FieldError, Path};
 use twinstack_core::status::Status;
-use twinstack_core::table::{self, Column};
+use twinstack_kube::table::{self, Column};
 
 pub static CONFIGMAP: ResourceInfo = ResourceInfo {
     group: "",

@@ -10,8 +10,8 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::Value;
 use twinstack_core::field::{BadValue, ErrorList, FieldError, Path};
 use twinstack_core::status::Status;
-use twinstack_core::table::Column;
 use twinstack_kube::printers;
+use twinstack_kube::table::Column;
 
 pub static SLICE: ResourceInfo = ResourceInfo {
     group: "discovery.k8s.io",

@@ -8,8 +8,8 @@ use k8s_openapi::api::core::v1::Event;
 use serde_json::Value;
 use twinstack_core::field::{ErrorList, FieldError, Path};
 use twinstack_core::status::Status;
-use twinstack_core::table::Column;
 use twinstack_kube::printers;
+use twinstack_kube::table::Column;
 
 pub static INFO: ResourceInfo = ResourceInfo {
     group: "",

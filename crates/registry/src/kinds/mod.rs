@@ -20,7 +20,7 @@ use crate::runtimes::Runtime;
 use crate::store_ext::TxnExt;
 use serde_json::Value;
 use twinstack_core::status::{Status, Subject};
-use twinstack_core::table::Column;
+use twinstack_kube::table::Column;
 
 /// Discovery facts of a resource.
 #[derive(Debug)]

@@ -9,7 +9,8 @@ use k8s_openapi::api::core::v1::Namespace;
 use serde_json::{json, Value};
 use twinstack_core::field::ErrorList;
 use twinstack_core::status::Status;
-use twinstack_core::table::{self, Column};
+use twinstack_kube::namespace as kns;
+use twinstack_kube::table::{self, Column};
 
 pub static INFO: ResourceInfo = ResourceInfo {
     group: "",
@@ -26,9 +27,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
 };
 
 /// Namespaces every runtime has from the start; they cannot be deleted.
-pub const SYSTEM: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
-
-pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
+pub use twinstack_kube::namespace::{NAME_LABEL, SYSTEM};
 
 pub struct NamespaceKind;
 
@@ -37,59 +36,22 @@ pub fn system_namespace(name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 }
 
-fn set_name_label(obj: &mut Value) {
-    let name = obj
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let meta = obj
-        .as_object_mut()
-        .unwrap()
-        .entry("metadata")
-        .or_insert_with(|| json!({}));
-    let labels = meta
-        .as_object_mut()
-        .unwrap()
-        .entry("labels")
-        .or_insert_with(|| json!({}));
-    if let Some(l) = labels.as_object_mut() {
-        l.insert(NAME_LABEL.into(), Value::String(name));
-    }
-}
-
-fn validate_finalizers(obj: &Value) -> ErrorList {
-    use twinstack_core::field::{BadValue, FieldError, Path};
-    let mut errs = ErrorList::new();
-    if let Some(f) = obj.pointer("/spec/finalizers").and_then(Value::as_array) {
-        for (i, v) in f.iter().enumerate() {
-            let s = v.as_str().unwrap_or("");
-            let p = Path::new("spec").child("finalizers").index(i);
-            for msg in twinstack_core::selector::is_qualified_name(s) {
-                errs.push(FieldError::invalid(&p, BadValue::str(s), msg));
-            }
-            if !s.contains('/') && s != "kubernetes" {
-                errs.push(FieldError::invalid(
-                    &p,
-                    BadValue::str(s),
-                    "name is neither a standard finalizer name nor is it fully qualified",
-                ));
-            }
-        }
-    }
-    errs
+/// Runs a typed namespace rule on the stored form.
+fn with_typed(obj: &mut Value, rule: impl FnOnce(&mut Namespace)) -> Result<(), Status> {
+    let mut ns: Namespace = super::typed(obj, "Namespace")?;
+    rule(&mut ns);
+    *obj = serde_json::to_value(ns).map_err(|e| Status::internal(e.to_string()))?;
+    Ok(())
 }
 
 impl Strategy for NamespaceKind {
     /// The kubernetes finalizer and phase Active.
     fn prepare_for_create(&self, obj: &mut Value) -> Result<(), Status> {
-        obj["spec"] = json!({"finalizers": ["kubernetes"]});
-        obj["status"] = json!({"phase": "Active"});
-        Ok(())
+        with_typed(obj, kns::prepare_for_create)
     }
 
     fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
-        Ok(validate_finalizers(obj))
+        Ok(kns::validate_finalizers(&super::typed(obj, "Namespace")?))
     }
 
     /// What the serviceaccounts controller and the root-CA publisher add, in the same
@@ -104,10 +66,8 @@ impl Strategy for NamespaceKind {
 
     /// spec.finalizers and status are kept from the stored object.
     fn prepare_for_update(&self, new: &mut Value, old: &Value) -> Result<(), Status> {
-        new["spec"] = old.get("spec").cloned().unwrap_or(json!({}));
-        new["status"] = old.get("status").cloned().unwrap_or(json!({}));
-        set_name_label(new);
-        Ok(())
+        let old: Namespace = super::typed(old, "Namespace")?;
+        with_typed(new, |n| kns::prepare_for_update(n, &old))
     }
 }
 
@@ -117,9 +77,9 @@ impl Kind for NamespaceKind {
     }
 
     fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
-        let (ns, unknown): (Namespace, _) = decode::typed(v)?;
-        let mut out = serde_json::to_value(ns).map_err(|e| e.to_string())?;
-        set_name_label(&mut out);
+        let (mut ns, unknown): (Namespace, _) = decode::typed(v)?;
+        kns::set_name_label(&mut ns);
+        let out = serde_json::to_value(ns).map_err(|e| e.to_string())?;
         Ok((out, unknown))
     }
 
@@ -128,14 +88,7 @@ impl Kind for NamespaceKind {
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or("");
-        if SYSTEM.contains(&name) {
-            return Err(Status::forbidden(
-                name,
-                INFO.subject(),
-                "this namespace may not be deleted",
-            ));
-        }
-        Ok(())
+        kns::may_delete(name).map_err(|msg| Status::forbidden(name, INFO.subject(), msg))
     }
 
     fn columns(&self) -> Vec<Column> {

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Node;
 use serde_json::Value;
 use std::sync::Arc;
 use twinstack_core::status::Status;
-use twinstack_core::table::Column;
+use twinstack_kube::table::Column;
 use twinstack_kube::{nodes, printers};
 
 pub static INFO: ResourceInfo = ResourceInfo {

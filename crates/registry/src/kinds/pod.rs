@@ -14,10 +14,10 @@ use std::net::IpAddr;
 use twinstack_core::field::ErrorList;
 use twinstack_core::ipam::Family;
 use twinstack_core::status::Status;
-use twinstack_core::table::Column;
 use twinstack_kube::pod::{self as kpod, Deletion};
 use twinstack_kube::podip::{PodAllocator, PodIpError, PodRange};
 use twinstack_kube::printers;
+use twinstack_kube::table::Column;
 
 pub static INFO: ResourceInfo = ResourceInfo {
     group: "",

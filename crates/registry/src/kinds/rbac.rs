@@ -10,8 +10,8 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBind
 use serde_json::{json, Value};
 use twinstack_core::field::ErrorList;
 use twinstack_core::status::Status;
-use twinstack_core::table::{self, Column};
 use twinstack_kube::rbac;
+use twinstack_kube::table::{self, Column};
 
 const fn info(
     plural: &'static str,

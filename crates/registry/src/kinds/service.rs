@@ -1,5 +1,5 @@
 //! Services (core/v1): dual-stack defaulting, validation and cluster IP / node port allocation
-//! exactly as kube-apiserver's registry, by calling the pure rules in `twinstack_core::service`
+//! exactly as kube-apiserver's registry, by calling the pure rules in `twinstack_kube::service`
 //! with an allocator that writes one key per held address into the same store transaction.
 
 use super::{Kind, ResourceInfo, Strategy, WriteCtx, ALL_VERBS};
@@ -9,9 +9,9 @@ use crate::runtimes::Runtime;
 use k8s_openapi::api::core::v1::Service;
 use serde_json::Value;
 use twinstack_core::field::ErrorList;
-use twinstack_core::service::{self, ServiceError};
 use twinstack_core::status::Status;
-use twinstack_core::table::{self, Column};
+use twinstack_kube::service::{self, ServiceError};
+use twinstack_kube::table::{self, Column};
 
 pub static INFO: ResourceInfo = ResourceInfo {
     group: "",

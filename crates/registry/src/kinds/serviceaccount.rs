@@ -13,8 +13,8 @@ use crate::runtimes::Runtime;
 use crate::store_ext::TxnExt;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use serde_json::{json, Value};
-use twinstack_core::table::{self, Column};
 use twinstack_kube::serviceaccount as ksa;
+use twinstack_kube::table::{self, Column};
 
 pub static INFO: ResourceInfo = ResourceInfo {
     group: "",

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use twinstack_core::field::{go_quote, BadValue, ErrorList, FieldError, Path};
 use twinstack_core::selector::LabelSelector;
 use twinstack_core::status::Status;
-use twinstack_core::table::{self, Column};
 use twinstack_kube::pod as kpod;
+use twinstack_kube::table::{self, Column};
 
 pub static DEPLOYMENT: ResourceInfo = ResourceInfo {
     group: "apps",

@@ -5,7 +5,7 @@ use crate::kinds::{ResourceInfo, ALL_VERBS};
 use crate::testutil::{runtime, MapTxn};
 use std::sync::Mutex;
 use twinstack_core::field::{BadValue, FieldError, Path};
-use twinstack_core::table::Column;
+use twinstack_kube::table::Column;
 
 static INFO: ResourceInfo = ResourceInfo {
     group: "test",

@@ -119,7 +119,7 @@ pub fn default_on_read(svc: &mut Service, cfg: &ClusterConfig) {
             let fams: Vec<String> = cluster_ips(svc)
                 .iter()
                 .map(|ip| {
-                    if crate::ipam::is_ipv6_string(ip) {
+                    if twinstack_core::ipam::is_ipv6_string(ip) {
                         "IPv6"
                     } else {
                         "IPv4"

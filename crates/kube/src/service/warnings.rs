@@ -4,9 +4,9 @@
 //! than 1.32.
 
 use super::*;
-use crate::field::{go_quote, Path};
-use crate::ipam::{go_ip_string, parse_ip_legacy};
 use std::net::IpAddr;
+use twinstack_core::field::{go_quote, Path};
+use twinstack_core::ipam::{go_ip_string, parse_ip_legacy};
 
 /// `utilvalidation.GetWarningsForIP`: legacy-parsable but non-canonical IPs.
 pub(crate) fn warnings_for_ip(path: &Path, value: &str) -> Vec<String> {
@@ -41,12 +41,13 @@ fn go_net_string(net: &ipnet::IpNet) -> String {
 
 /// `utilvalidation.GetWarningsForCIDR`.
 pub(crate) fn warnings_for_cidr(path: &Path, value: &str) -> Vec<String> {
-    let Some((ip, net)) = crate::ipam::parse_cidr_legacy(value) else {
+    let Some((ip, net)) = twinstack_core::ipam::parse_cidr_legacy(value) else {
         return vec![];
     };
     let mut w = Vec::new();
     let canonical_net = go_net_string(&net);
-    let ip_is_network = crate::ipam::canonical_ip(ip) == crate::ipam::canonical_ip(net.network());
+    let ip_is_network =
+        twinstack_core::ipam::canonical_ip(ip) == twinstack_core::ipam::canonical_ip(net.network());
     if !ip_is_network {
         let addrlen = net.max_prefix_len();
         w.push(format!(

@@ -12,12 +12,12 @@
 //! are reported in key order (Go iterates its map in random order).
 
 use super::*;
-use crate::field::{BadValue, FieldError, Path};
-use crate::ipam::{is_ipv6_string, parse_cidr_legacy, parse_ip_legacy};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use twinstack_core::field::{BadValue, FieldError, Path};
+use twinstack_core::ipam::{is_ipv6_string, parse_cidr_legacy, parse_ip_legacy};
 
 // The apimachinery name and label checks are shared with ObjectMeta and selector validation.
-pub(crate) use crate::selector::{
+pub(crate) use twinstack_core::selector::{
     is_dns1123_label, is_dns1123_subdomain, is_qualified_name, is_valid_label_value,
 };
 
@@ -76,7 +76,7 @@ fn is_valid_cidr(path: &Path, v: &str) -> Vec<FieldError> {
 
 /// `ValidateNonSpecialIP`.
 fn validate_non_special_ip(path: &Path, v: &str) -> Vec<FieldError> {
-    let Some(ip) = parse_ip_legacy(v).map(crate::ipam::canonical_ip) else {
+    let Some(ip) = parse_ip_legacy(v).map(twinstack_core::ipam::canonical_ip) else {
         return vec![FieldError::invalid(
             path,
             BadValue::str(v),
@@ -346,7 +346,7 @@ fn validate_service_port(
 fn service_port_key(proto: &str, port: i32) -> String {
     format!(
         "core.ServicePort{{Name:\"\", Protocol:{}, AppProtocol:(*string)(nil), Port:{port}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:\"\"}}, NodePort:0}}",
-        crate::field::go_quote(proto)
+        twinstack_core::field::go_quote(proto)
     )
 }
 

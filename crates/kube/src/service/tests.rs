@@ -2,9 +2,9 @@
 //! S4 (10.0.0.0/16), S6 (fd00::/108), D46 and D64.
 
 use super::*;
-use crate::field::aggregate;
-use crate::ipam::{Family, MemoryAllocator};
 use serde_json::{json, Value};
+use twinstack_core::field::aggregate;
+use twinstack_core::ipam::{Family, MemoryAllocator};
 
 const V4: &str = "10.0.0.10";
 const V6: &str = "fd00::10";
@@ -133,7 +133,7 @@ fn run_create_table(rows: &[(&str, Value, [Want; 4])], headless: bool) {
                     check_ok(&s, p, f, headless, &ctx);
                     for ip in cluster_ips(&s).iter().filter(|i| *i != "None") {
                         assert!(
-                            a.has_ip(crate::ipam::parse_ip_legacy(ip).unwrap()),
+                            a.has_ip(twinstack_core::ipam::parse_ip_legacy(ip).unwrap()),
                             "{ctx}: {ip} allocated"
                         );
                     }
@@ -1504,7 +1504,8 @@ fn dry_run_create() {
         json!({"type": "NodePort", "clusterIP": "10.0.0.1"}),
     );
     let taken_np = node_port_of(&ports(&taken)[0]);
-    let mut dry = crate::ipam::DryRunAllocator::new(cfg.ranges(), |p| real.has_node_port(p));
+    let mut dry =
+        twinstack_core::ipam::DryRunAllocator::new(cfg.ranges(), |p| real.has_node_port(p));
     let mut s = svc(
         json!({"type": "NodePort", "ipFamilyPolicy": "PreferDualStack", "ports": [{"port": 80, "name": "a"}, {"port": 81, "name": "b"}]}),
     );
@@ -1519,7 +1520,8 @@ fn dry_run_create() {
         vec![32769, 32770]
     );
     // An address in use is accepted; a node port in use is not.
-    let mut dry = crate::ipam::DryRunAllocator::new(cfg.ranges(), |p| real.has_node_port(p));
+    let mut dry =
+        twinstack_core::ipam::DryRunAllocator::new(cfg.ranges(), |p| real.has_node_port(p));
     let mut s = svc(json!({"clusterIP": "10.0.0.1"}));
     set_defaults(&mut s);
     assert!(begin_create(&mut s, &cfg, &mut dry).is_ok());

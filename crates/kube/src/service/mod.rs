@@ -10,7 +10,7 @@
 //!
 //! Allocation is expected to run inside the registry's store transaction: when validation
 //! fails after a successful `begin_*`, the caller aborts that transaction (with
-//! [`crate::ipam::MemoryAllocator`], restore a clone taken before). When `begin_*` itself
+//! [`twinstack_core::ipam::MemoryAllocator`], restore a clone taken before). When `begin_*` itself
 //! fails it has already released everything it allocated. Releases that upstream defers to
 //! commit (secondary IP on downgrade, all IPs on a change to ExternalName, dropped node ports)
 //! are performed at the very end of a successful `begin_update`, so nothing released is handed
@@ -35,10 +35,10 @@ pub use strategy::{prepare_for_create, prepare_for_update};
 pub use validation::{validate, validate_cluster_ips_related_fields, validate_update};
 pub use warnings::warnings;
 
-use crate::field::ErrorList;
-use crate::ipam::{validate_service_cidrs, Family, NodePortRange, ServiceRange};
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use twinstack_core::field::ErrorList;
+use twinstack_core::ipam::{validate_service_cidrs, Family, NodePortRange, ServiceRange};
 
 /// Errors of the allocation hooks. `Invalid` is an HTTP 422 (`Service "<name>" is invalid:
 /// ...`), `Internal` an HTTP 500 whose text lacks the `Internal error occurred: ` prefix.
@@ -53,7 +53,7 @@ impl std::fmt::Display for ServiceError {
     /// `Service "<name>" is invalid: ` / `Internal error occurred: ` envelopes).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ServiceError::Invalid(l) => f.write_str(&crate::field::aggregate(l)),
+            ServiceError::Invalid(l) => f.write_str(&twinstack_core::field::aggregate(l)),
             ServiceError::Internal(s) => f.write_str(s),
         }
     }
@@ -230,5 +230,5 @@ pub(crate) fn is_headless_alloc(svc: &Service) -> bool {
 
 /// alloc.go `familyOf`.
 pub(crate) fn family_of_str(ip: &str) -> Option<Family> {
-    crate::ipam::parse_ip_legacy(ip).map(|a| Family::of_ip(&a))
+    twinstack_core::ipam::parse_ip_legacy(ip).map(|a| Family::of_ip(&a))
 }

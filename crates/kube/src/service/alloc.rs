@@ -3,9 +3,9 @@
 use super::defaults::{default_on_read, normalize_create};
 use super::validation::validate_cluster_ips_related_fields;
 use super::*;
-use crate::field::{BadValue, FieldError, Path};
-use crate::ipam::{parse_ip_legacy, Allocator, Family};
 use std::net::IpAddr;
+use twinstack_core::field::{BadValue, FieldError, Path};
+use twinstack_core::ipam::{parse_ip_legacy, Allocator, Family};
 
 fn policy_value(svc: &Service) -> BadValue {
     match policy(svc) {
@@ -60,7 +60,7 @@ impl Txn {
         &mut self,
         alloc: &mut dyn Allocator,
         port: i32,
-    ) -> Result<(), crate::ipam::AllocError> {
+    ) -> Result<(), twinstack_core::ipam::AllocError> {
         alloc.allocate_node_port(port)?;
         self.ports.push(port);
         Ok(())
@@ -68,7 +68,7 @@ impl Txn {
     fn alloc_next_port(
         &mut self,
         alloc: &mut dyn Allocator,
-    ) -> Result<i32, crate::ipam::AllocError> {
+    ) -> Result<i32, twinstack_core::ipam::AllocError> {
         let p = alloc.allocate_next_node_port()?;
         self.ports.push(p);
         Ok(p)
@@ -132,7 +132,7 @@ pub fn release(old: &Service, cfg: &ClusterConfig, alloc: &mut dyn Allocator) {
         // Go collects into a map keyed by family: the last IP of a family wins.
         let mut by_family: Vec<(Family, String)> = Vec::new();
         for ip in cluster_ips(old) {
-            let f = if crate::ipam::is_ipv6_string(ip) {
+            let f = if twinstack_core::ipam::is_ipv6_string(ip) {
                 Family::IPv6
             } else {
                 Family::IPv4
@@ -432,7 +432,7 @@ fn alloc_ips(
             let Some(addr) = parse_ip_legacy(ip) else {
                 return Err(ServiceError::Internal(format!(
                     "failed to parse service IP {}",
-                    crate::field::go_quote(ip)
+                    twinstack_core::field::go_quote(ip)
                 )));
             };
             if let Err(e) = alloc.allocate_ip(*f, addr) {
