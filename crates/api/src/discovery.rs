@@ -90,6 +90,12 @@ pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) ->
                     "kind": "Scale", "verbs": ["get", "patch", "update"]}),
                 );
             }
+            // ServiceAccounts have the TokenRequest subresource (`kubectl create token`).
+            if i.plural == "serviceaccounts" && i.group.is_empty() {
+                out.push(json!({"name": "serviceaccounts/token", "singularName": "",
+                    "namespaced": true, "group": "authentication.k8s.io", "version": "v1",
+                    "kind": "TokenRequest", "verbs": ["create"]}));
+            }
             out
         })
         .collect();

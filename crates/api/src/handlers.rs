@@ -644,6 +644,9 @@ impl Ctx<'_> {
             if sub == "scale" && kind.info().scale {
                 return self.scale(rr, kind, body).await;
             }
+            if sub == "token" && rr.group.is_empty() && rr.resource == "serviceaccounts" {
+                return self.token_request(rr, body).await;
+            }
             return Err(Status::path_not_found());
         }
         let info = kind.info();
@@ -844,6 +847,62 @@ impl Ctx<'_> {
         )
         .await?;
         Ok(self.respond(StatusCode::OK, &v, &[]))
+    }
+
+    /// `POST .../serviceaccounts/<name>/token` (TokenRequest, `kubectl create token`): a bound
+    /// token for the ServiceAccount, answered as `authentication.k8s.io/v1` TokenRequest.
+    async fn token_request(&self, rr: &ResourceRequest, body: Body) -> Result<Response, Status> {
+        let (Some(name), Some(ns)) = (&rr.name, &rr.namespace) else {
+            return Err(Status::path_not_found());
+        };
+        if self.verb != "create" {
+            return Err(Status::method_not_allowed(
+                self.verb,
+                twinstack_core::status::Subject {
+                    group: "authentication.k8s.io",
+                    resource: "serviceaccounts/token",
+                    kind: "TokenRequest",
+                },
+            ));
+        }
+        let bytes = read_body(body).await?;
+        let mut req = twinstack_registry::decode::parse_body(&bytes, false)
+            .or_else(|_| twinstack_registry::decode::parse_body(&bytes, true))
+            .map_err(Status::bad_request)?;
+        let seconds = req
+            .pointer("/spec/expirationSeconds")
+            .and_then(Value::as_i64);
+        let (token, expires) = self
+            .st
+            .registry
+            .request_token(&self.rt, ns, name, seconds)?;
+        let clock = &self.st.registry.clock;
+        if !req.is_object() {
+            req = json!({});
+        }
+        req["apiVersion"] = json!("authentication.k8s.io/v1");
+        req["kind"] = json!("TokenRequest");
+        let meta = req
+            .as_object_mut()
+            .expect("an object")
+            .entry("metadata")
+            .or_insert_with(|| json!({}));
+        if meta.is_object() {
+            meta["name"] = json!(name);
+            meta["namespace"] = json!(ns);
+            meta["creationTimestamp"] =
+                json!(twinstack_registry::tokens::Clock::rfc3339(clock.now()));
+        }
+        let exp_seconds = expires - clock.now();
+        req["spec"]["expirationSeconds"] = json!(exp_seconds);
+        if req["spec"]["audiences"].is_null() {
+            req["spec"]["audiences"] = json!([twinstack_registry::tokens::ISSUER]);
+        }
+        req["status"] = json!({
+            "token": token,
+            "expirationTimestamp": twinstack_registry::tokens::Clock::rfc3339(expires),
+        });
+        Ok(self.respond(StatusCode::CREATED, &req, &[]))
     }
 
     /// The body of a create or update and its media type (415 for an unknown one, 413 past

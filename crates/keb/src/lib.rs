@@ -74,9 +74,11 @@
 //! provider with dual stack; Gardener's messages (`Unsupported value`, `Duplicate value`,
 //! GCP `IPv6 single-stack networking is not supported`).
 
+pub mod binding;
 pub mod catalog;
 pub mod error;
 pub mod gonet;
+pub mod operations;
 pub mod plans;
 pub mod provision;
 pub mod request;

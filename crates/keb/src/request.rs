@@ -92,17 +92,17 @@ fn check_parameters_size(parameters: &Value) -> Result<(), OsbError> {
 }
 
 #[derive(Default)]
-struct Fields {
-    service_id: String,
-    plan_id: String,
-    parameters: Value,
-    context: Value,
+pub(crate) struct Fields {
+    pub(crate) service_id: String,
+    pub(crate) plan_id: String,
+    pub(crate) parameters: Value,
+    pub(crate) context: Value,
 }
 
 /// Go's `json.NewDecoder(body).Decode(&details)`: the first JSON value of the body (trailing
 /// bytes are not read), keys matched case-insensitively (the last match wins), the first type
 /// mismatch reported after the whole value was decoded.
-fn decode_details(body: &[u8], go_type: &str) -> Result<Fields, OsbError> {
+pub(crate) fn decode_details(body: &[u8], go_type: &str) -> Result<Fields, OsbError> {
     let value = first_json_value(body).map_err(OsbError::unprocessable)?;
     let obj = match value {
         Value::Null => return Ok(Fields::default()),
@@ -156,7 +156,7 @@ fn decode_details(body: &[u8], go_type: &str) -> Result<Fields, OsbError> {
 }
 
 /// Go's name for a JSON value's kind in `UnmarshalTypeError` (`number 1.5` is written `number`).
-fn go_kind(v: &Value) -> &'static str {
+pub(crate) fn go_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "bool",

@@ -21,12 +21,25 @@
 //! same transaction as the instance it belongs to, only if that instance owns it. The work runs
 //! in its own task, so a client that hangs up does not leave it half done.
 //!
-//! Operations finish within the request today. For asynchronous operations, write the
-//! operation `in progress` with the instance (as provisioning does), finish it from a task
-//! that holds the instance lock, and let [`Broker::resume`] pick up what a restart interrupted.
-//! Bindings (not served yet: `service is not bindable`) belong under
-//! `/twinstack/bindings/<instance id>/<binding id>`, changed under the instance's lock and
-//! deleted with the instance.
+//! # Asynchronous operations
+//!
+//! Provision, update and deprovision write their operation `in progress` (KEB's `Operation
+//! created`) with the instance and answer 202; a task ([`worker`]) then runs KEB's stages for
+//! that operation, spreading `--operation-time` over them and recording each finished stage,
+//! and ends it `succeeded` (`Processing finished`) or `failed`. Each stage takes the instance
+//! lock only to write, so `last_operation`, a repeated request or a bind never wait for a
+//! whole operation. With an operation time of 0 the request waits for its operation.
+//! [`Broker::resume`] restarts, from the stage they reached, the operations a restart
+//! interrupted, so none stays `in progress`.
+//!
+//! # Bindings
+//!
+//! [`bindings`]: `/twinstack/bindings/<instance id>/<binding id>`, changed under the
+//! instance's lock and deleted with the instance; each names a ServiceAccount in the runtime
+//! whose bound token is the binding's credential.
+
+mod bindings;
+mod worker;
 
 use crate::directory::{self, KeyLocks, Platform, PlatformError, RuntimeSpec};
 use crate::write_private;
@@ -105,22 +118,26 @@ pub struct Operation {
     pub state: OperationState,
     pub description: String,
     pub created_at: String,
+    /// KEB's `FinishedStages`: the stages done so far, in order.
+    #[serde(default)]
+    pub finished_stages: Vec<String>,
+    #[serde(default)]
+    pub updated_at: String,
 }
 
 impl Operation {
-    fn new(instance_id: &str, kind: OperationType, state: OperationState) -> Operation {
-        let description = match state {
-            OperationState::InProgress => "Operation created",
-            OperationState::Succeeded => "Operation succeeded",
-            OperationState::Failed => "Operation failed",
-        };
+    /// A new operation, `in progress` with KEB's `Operation created`.
+    fn new(instance_id: &str, kind: OperationType) -> Operation {
+        let now = twinstack_registry::registry::now_rfc3339();
         Operation {
             id: uuid::Uuid::new_v4().to_string(),
             instance_id: instance_id.to_string(),
             kind,
-            state,
-            description: description.into(),
-            created_at: twinstack_registry::registry::now_rfc3339(),
+            state: OperationState::InProgress,
+            description: twinstack_keb::operations::OPERATION_CREATED.into(),
+            created_at: now.clone(),
+            finished_stages: Vec::new(),
+            updated_at: now,
         }
     }
 }
@@ -155,11 +172,37 @@ pub struct ArchivedInstance {
     pub deprovisioned_at: String,
 }
 
+/// Broker settings of `twinstack up`.
+#[derive(Debug, Clone)]
+pub struct BrokerSettings {
+    /// How long an operation takes in all (`--operation-time`); 0 finishes it in the request.
+    pub operation_time: std::time::Duration,
+    /// `--test-clock`: `POST /twinstack/v1/clock` may move the platform clock forward.
+    pub test_clock: bool,
+    pub bindings: twinstack_keb::binding::BindingConfig,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        BrokerSettings {
+            operation_time: std::time::Duration::from_secs(2),
+            test_clock: false,
+            bindings: Default::default(),
+        }
+    }
+}
+
 pub struct Broker {
     platform: Arc<Platform>,
     pub credentials: Credentials,
     pub options: KebOptions,
+    pub settings: BrokerSettings,
     instance_locks: KeyLocks,
+    /// Held by a provision, update or deprovision request from its first read to its answer
+    /// (taken before the instance lock). With an operation time of 0 the answer waits for the
+    /// operation, so requests on one instance stay one after the other, as before operations
+    /// ran in the background.
+    request_locks: KeyLocks,
 }
 
 fn osb(status: u16, body: Value) -> Response {
@@ -186,6 +229,16 @@ fn async_required() -> Response {
         422,
         json!({"error": "AsyncRequired", "description": "This service plan requires client support for asynchronous service operations."}),
     )
+}
+
+/// The minor version of `X-Broker-API-Version` (checked to be `2.x` before routing).
+fn api_minor(headers: &HeaderMap) -> u32 {
+    headers
+        .get("X-Broker-API-Version")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split('.').nth(1))
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
 }
 
 fn accepts_incomplete(query: &HashMap<String, String>) -> bool {
@@ -258,7 +311,10 @@ enum ProvisionRefusal {
 
 impl Broker {
     /// Loads the broker credential from `DIR/broker.json`, creating it on first start.
-    pub fn load_or_create(platform: Arc<Platform>) -> anyhow::Result<Broker> {
+    pub fn load_or_create(
+        platform: Arc<Platform>,
+        settings: BrokerSettings,
+    ) -> anyhow::Result<Broker> {
         let path = platform.data_dir.join("broker.json");
         let credentials = match std::fs::read(&path) {
             Ok(b) => serde_json::from_slice(&b)?,
@@ -275,7 +331,9 @@ impl Broker {
             platform,
             credentials,
             options: KebOptions::default(),
+            settings,
             instance_locks: KeyLocks::default(),
+            request_locks: KeyLocks::default(),
         })
     }
 
@@ -324,6 +382,10 @@ impl Broker {
         if segs.first() == Some(&"twinstack") {
             return match (method, segs.as_slice()) {
                 (&Method::GET, ["twinstack", "v1", "runtimes"]) => self.list_runtimes().await,
+                // `up --test-clock`: tests move the platform clock instead of sleeping.
+                (&Method::POST, ["twinstack", "v1", "clock"]) if self.settings.test_clock => {
+                    self.advance_clock(body)
+                }
                 // Runtimes that did not come through the broker (the one of `up`) are deleted here.
                 (&Method::DELETE, ["twinstack", "v1", "runtimes", name]) => {
                     let name = name.to_string();
@@ -368,11 +430,50 @@ impl Broker {
             (&Method::GET, ["v2", "service_instances", id, "last_operation"]) => {
                 self.last_operation(id, &query)
             }
-            (_, ["v2", "service_instances", _, "service_bindings", ..]) => {
-                describe(400, "service is not bindable")
+            (&Method::PUT, ["v2", "service_instances", id, "service_bindings", bid]) => {
+                let (id, bid) = (id.to_string(), bid.to_string());
+                self.detached(move |b| async move { b.bind(&id, &bid, &body).await })
+                    .await
             }
+            (&Method::GET, ["v2", "service_instances", id, "service_bindings", bid]) => {
+                if api_minor(headers) < 14 {
+                    return describe(
+                        412,
+                        "get binding endpoint only supported starting with OSB version 2.14",
+                    );
+                }
+                self.get_binding(id, bid)
+            }
+            (&Method::DELETE, ["v2", "service_instances", id, "service_bindings", bid]) => {
+                let (id, bid) = (id.to_string(), bid.to_string());
+                self.detached(move |b| async move { b.unbind(&id, &bid, &query).await })
+                    .await
+            }
+            // KEB `LastBindingOperation`: bindings are synchronous.
+            (
+                &Method::GET,
+                ["v2", "service_instances", _, "service_bindings", _, "last_operation"],
+            ) => describe(500, "not supported"),
             _ => describe(404, "not found"),
         }
+    }
+
+    /// `POST /twinstack/v1/clock` `{"advanceSeconds": N}`: moves the platform clock (token
+    /// and binding expiry) forward; answers the clock's time.
+    fn advance_clock(&self, body: &[u8]) -> Response {
+        let Some(secs) = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("advanceSeconds").and_then(Value::as_i64))
+            .filter(|s| *s >= 0)
+        else {
+            return describe(400, "advanceSeconds must be a non-negative integer");
+        };
+        let clock = &self.platform.registry.clock;
+        clock.advance(secs);
+        osb(
+            200,
+            json!({"now": twinstack_registry::tokens::Clock::rfc3339(clock.now()), "offsetSeconds": clock.offset()}),
+        )
     }
 
     /// Runs a request that changes state in its own task: a client that hangs up (the
@@ -419,8 +520,14 @@ impl Broker {
     }
 
     /// `PUT /v2/service_instances/:id`: brokerapi's checks, KEB's validation, then under the
-    /// instance's lock either KEB's answer to an existing instance or a new runtime.
-    async fn provision(&self, id: &str, query: &HashMap<String, String>, body: &[u8]) -> Response {
+    /// instance's lock either KEB's answer to an existing instance or a new instance whose
+    /// runtime name is claimed at once and whose provisioning runs in the background.
+    async fn provision(
+        self: &Arc<Self>,
+        id: &str,
+        query: &HashMap<String, String>,
+        body: &[u8],
+    ) -> Response {
         let details = match twinstack_keb::provision_details(body) {
             Ok(d) => d,
             Err(e) => return osb_error(&e),
@@ -442,9 +549,11 @@ impl Broker {
             Ok(p) => p,
             Err(e) => return osb_error(&e),
         };
-        let _instance = self.instance_locks.lock(id).await;
+        let _request = self.request_locks.lock(id).await;
+        let instance = self.instance_locks.lock(id).await;
         if let Some(existing) = self.instance(id) {
-            // KEB `handleExistingOperation`: the same request gets the same operation again.
+            // KEB `handleExistingOperation`: the same request gets the same operation again
+            // (202 while it runs, as OSB requires of a repeated PUT).
             let same = existing.plan_id == details.plan_id
                 && existing.service_id == details.service_id
                 && existing.parameters == params
@@ -458,8 +567,8 @@ impl Broker {
             );
         }
         let runtime = twinstack_keb::runtime_name(&plan.name, id);
-        let _name = self.platform.runtime_locks.lock(&runtime).await;
-        let op = Operation::new(id, OperationType::Provision, OperationState::InProgress);
+        let name = self.platform.runtime_locks.lock(&runtime).await;
+        let op = Operation::new(id, OperationType::Provision);
         let inst = Instance {
             instance_id: id.to_string(),
             service_id: details.service_id,
@@ -471,12 +580,10 @@ impl Broker {
             provisioning_operation: op.id.clone(),
             operations: vec![op.id.clone()],
         };
-        let spec = runtime_spec(&inst);
-        let record = directory::new_runtime_record(&spec);
-        let rt = match Runtime::new(record.clone()) {
-            Ok(rt) => Arc::new(rt),
-            Err(e) => return describe(500, &format!("{e:#}")),
-        };
+        let record = directory::new_runtime_record(&runtime_spec(&inst));
+        if let Err(e) = Runtime::new(record.clone()) {
+            return describe(500, &format!("{e:#}"));
+        }
         let (i, o) = (inst.clone(), op.clone());
         let created = self
             .store()
@@ -494,78 +601,54 @@ impl Broker {
             }
             Err(e) => return describe(500, &e.to_string()),
         }
-        self.platform.registry.insert_runtime(rt.clone());
+        drop((name, instance));
         tracing::info!(instance = %id, runtime = %inst.runtime, operation = %op.id, "provisioning");
-        let done = self.finish_provisioning(rt, &inst, op).await;
+        self.run_operation(op.id.clone()).await;
         osb(
             202,
-            json!({"operation": done.id, "dashboard_url": self.dashboard_url(&inst)}),
+            json!({"operation": op.id, "dashboard_url": self.dashboard_url(&inst)}),
         )
     }
 
-    /// Creates what the recorded runtime is made of and records how the operation ended.
-    async fn finish_provisioning(
-        &self,
-        rt: Arc<Runtime>,
-        inst: &Instance,
-        mut op: Operation,
-    ) -> Operation {
-        match self.platform.complete(rt, &runtime_spec(inst)).await {
-            Ok(()) => {
-                op.state = OperationState::Succeeded;
-                op.description = "Operation succeeded".into();
-            }
-            Err(e) => {
-                op.state = OperationState::Failed;
-                op.description = format!("provisioning failed: {e:#}");
-            }
+    /// Runs an operation's stages in a task of its own; with an operation time of 0, waits
+    /// for it (the request answers once it is done, as before operations took time).
+    async fn run_operation(self: &Arc<Self>, operation: String) {
+        let task = tokio::spawn(worker::run(self.clone(), operation));
+        if self.settings.operation_time.is_zero() {
+            let _ = task.await;
         }
-        let o = op.clone();
-        if let Err(e) = self
-            .store()
-            .txn(move |txn| {
-                put_json(txn, &operation_key(&o.id), &o);
-                Ok::<_, std::convert::Infallible>(())
-            })
-            .await
-        {
-            tracing::error!(operation = %op.id, "recording the end of provisioning: {e}");
-        }
-        op
     }
 
-    /// Completes operations a restart interrupted (provisioning written `in progress`).
-    pub async fn resume(&self) -> anyhow::Result<()> {
+    /// Picks up the operations a restart interrupted, from the stage they reached.
+    pub async fn resume(self: &Arc<Self>) -> anyhow::Result<()> {
         let (kvs, _) = self.store().list(INSTANCES)?;
         for kv in kvs {
             let Ok(inst) = serde_json::from_slice::<Instance>(&kv.value) else {
                 continue;
             };
-            let Some(op) = self
-                .operation(&inst.provisioning_operation)
-                .filter(|o| o.state == OperationState::InProgress)
-            else {
-                continue;
-            };
-            let _instance = self.instance_locks.lock(&inst.instance_id).await;
-            let _name = self.platform.runtime_locks.lock(&inst.runtime).await;
-            let Some(rt) = self
-                .platform
-                .registry
-                .runtime(&inst.runtime)
-                .filter(|rt| rt.record.instance_id == inst.instance_id)
-            else {
-                continue;
-            };
-            tracing::info!(instance = %inst.instance_id, operation = %op.id, "resuming provisioning");
-            self.finish_provisioning(rt, &inst, op).await;
+            for id in &inst.operations {
+                let Some(op) = self
+                    .operation(id)
+                    .filter(|o| o.state == OperationState::InProgress)
+                else {
+                    continue;
+                };
+                tracing::info!(instance = %inst.instance_id, operation = %op.id, kind = op.kind.as_str(), "resuming operation");
+                self.run_operation(op.id).await;
+            }
         }
         Ok(())
     }
 
     /// `PATCH /v2/service_instances/:id`: networking and IP families never change, so the
-    /// runtime stays as it is; the instance records the updated plan and the operation.
-    async fn update(&self, id: &str, query: &HashMap<String, String>, body: &[u8]) -> Response {
+    /// runtime stays as it is; the instance records the updated plan and the operation, whose
+    /// stages run in the background.
+    async fn update(
+        self: &Arc<Self>,
+        id: &str,
+        query: &HashMap<String, String>,
+        body: &[u8],
+    ) -> Response {
         let details = match twinstack_keb::update_details(body) {
             Ok(d) => d,
             Err(e) => return osb_error(&e),
@@ -573,7 +656,8 @@ impl Broker {
         if !accepts_incomplete(query) {
             return async_required();
         }
-        let _instance = self.instance_locks.lock(id).await;
+        let _request = self.request_locks.lock(id).await;
+        let instance = self.instance_locks.lock(id).await;
         let Some(mut inst) = self.instance(id) else {
             // KEB `handleGetInstanceError`: the storage's not-found text.
             return describe(404, &format!("Instance with id {id} not exist"));
@@ -583,6 +667,12 @@ impl Broker {
             .is_some_and(|o| o.state == OperationState::Failed)
         {
             return describe(422, "Unable to process an update of a failed instance");
+        }
+        if self.deprovisioning(&inst).is_some() {
+            return describe(
+                422,
+                "Unable to process an update of a deprovisioned instance",
+            );
         }
         let params = match details.parameters {
             Value::Null => json!({}),
@@ -598,7 +688,7 @@ impl Broker {
         inst.plan = outcome.plan;
         let op = outcome
             .new_operation
-            .then(|| Operation::new(id, OperationType::Update, OperationState::Succeeded));
+            .then(|| Operation::new(id, OperationType::Update));
         if let Some(op) = &op {
             inst.operations.push(op.id.clone());
         }
@@ -616,13 +706,26 @@ impl Broker {
         if let Err(e) = saved {
             return describe(500, &e.to_string());
         }
+        drop(instance);
         match op {
-            Some(op) => osb(
-                202,
-                json!({"operation": op.id, "dashboard_url": self.dashboard_url(&inst)}),
-            ),
+            Some(op) => {
+                self.run_operation(op.id.clone()).await;
+                osb(
+                    202,
+                    json!({"operation": op.id, "dashboard_url": self.dashboard_url(&inst)}),
+                )
+            }
             None => osb(200, json!({})),
         }
+    }
+
+    /// The instance's deprovisioning operation, once one was started.
+    fn deprovisioning(&self, inst: &Instance) -> Option<Operation> {
+        inst.operations
+            .iter()
+            .rev()
+            .filter_map(|o| self.operation(o))
+            .find(|o| o.kind == OperationType::Deprovision)
     }
 
     /// `GET /v2/service_instances/:id` (KEB `GetInstance`).
@@ -653,9 +756,11 @@ impl Broker {
         }
     }
 
-    /// `DELETE /v2/service_instances/:id`: the instance, its operations and the runtime it owns
-    /// go in one transaction; an archive record keeps `last_operation` answering.
-    async fn deprovision(&self, id: &str, query: &HashMap<String, String>) -> Response {
+    /// `DELETE /v2/service_instances/:id`: a deprovisioning operation whose stages run in the
+    /// background; its `Remove_Instance` stage deletes the instance, its operations, bindings
+    /// and runtime in one transaction (see [`worker`]). A repeated DELETE while it runs gets
+    /// the same operation (KEB `Deprovision`).
+    async fn deprovision(self: &Arc<Self>, id: &str, query: &HashMap<String, String>) -> Response {
         if query.get("service_id").is_none_or(|s| s.is_empty()) {
             return describe(400, "service_id missing");
         }
@@ -665,63 +770,36 @@ impl Broker {
         if !accepts_incomplete(query) {
             return async_required();
         }
-        let _instance = self.instance_locks.lock(id).await;
-        let Some(inst) = self.instance(id) else {
+        let _request = self.request_locks.lock(id).await;
+        let instance = self.instance_locks.lock(id).await;
+        let Some(mut inst) = self.instance(id) else {
             // KEB: an instance that does not exist is answered synchronously, 200 `{}`.
             return osb(200, json!({}));
         };
-        let _name = self.platform.runtime_locks.lock(&inst.runtime).await;
-        let served = self
-            .platform
-            .registry
-            .runtime(&inst.runtime)
-            .filter(|rt| rt.record.instance_id == inst.instance_id);
-        if served.is_some() {
-            self.platform.forget(&inst.runtime);
+        if let Some(running) = self
+            .deprovisioning(&inst)
+            .filter(|o| o.state != OperationState::Failed)
+        {
+            return osb(202, json!({"operation": running.id}));
         }
-        let operation = uuid::Uuid::new_v4().to_string();
-        let archived = ArchivedInstance {
-            instance_id: id.to_string(),
-            plan_id: inst.plan_id.clone(),
-            runtime: inst.runtime.clone(),
-            deprovisioned_at: twinstack_registry::registry::now_rfc3339(),
-        };
-        let i = inst.clone();
-        let deleted = self
+        let op = Operation::new(id, OperationType::Deprovision);
+        inst.operations.push(op.id.clone());
+        let (i, o) = (inst.clone(), op.clone());
+        let saved = self
             .store()
             .txn(move |txn| {
-                let owned = match directory::delete_runtime_in_txn(txn, &i.runtime, &i.instance_id)
-                {
-                    Ok(found) => found,
-                    // Never delete what another instance owns; the instance goes alone.
-                    Err(e) => {
-                        tracing::warn!(instance = %i.instance_id, "{e}");
-                        false
-                    }
-                };
-                txn.delete(&instance_key(&i.instance_id));
-                for op in &i.operations {
-                    txn.delete(&operation_key(op));
-                }
-                put_json(txn, &archived_key(&i.instance_id), &archived);
-                Ok::<_, std::convert::Infallible>(owned)
+                put_json(txn, &instance_key(&i.instance_id), &i);
+                put_json(txn, &operation_key(&o.id), &o);
+                Ok::<_, std::convert::Infallible>(())
             })
             .await;
-        match deleted {
-            Ok(c) => {
-                if c.value {
-                    self.platform.remove_kubeconfig(&inst.runtime);
-                }
-                tracing::info!(instance = %id, runtime = %inst.runtime, "deprovisioned");
-                osb(202, json!({"operation": operation}))
-            }
-            Err(e) => {
-                if let Some(rt) = served {
-                    self.platform.registry.insert_runtime(rt);
-                }
-                describe(500, &e.to_string())
-            }
+        if let Err(e) = saved {
+            return describe(500, &e.to_string());
         }
+        drop(instance);
+        tracing::info!(instance = %id, runtime = %inst.runtime, operation = %op.id, "deprovisioning");
+        self.run_operation(op.id.clone()).await;
+        osb(202, json!({"operation": op.id}))
     }
 
     /// `GET /v2/service_instances/:id/last_operation` (KEB `LastOperation`).
@@ -903,6 +981,8 @@ fn migrate_instance(old: LegacyInstance, now: &str) -> anyhow::Result<Vec<(Strin
             state,
             description: o.description.clone(),
             created_at: now.to_string(),
+            finished_stages: Vec::new(),
+            updated_at: now.to_string(),
         };
         out.push((operation_key(&op.id), serde_json::to_vec(&op)?));
         ids.push(op.id);

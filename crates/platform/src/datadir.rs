@@ -114,3 +114,23 @@ pub fn load_runtimes(registry: &Registry) -> Result<()> {
     }
     Ok(())
 }
+
+/// A 256-bit secret kept (hex) in a private file, created on first start: the key that signs
+/// ServiceAccount tokens, so a binding's kubeconfig outlives a restart.
+pub fn load_or_create_secret(path: &Path) -> Result<Vec<u8>> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let text = text.trim();
+        if text.len() == 64 {
+            let bytes: Option<Vec<u8>> = (0..32)
+                .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok())
+                .collect();
+            if let Some(b) = bytes {
+                return Ok(b);
+            }
+        }
+        anyhow::bail!("{} is not a 64-digit hex key", path.display());
+    }
+    let secret = runtimes::new_token();
+    write_private(path, &secret)?;
+    load_or_create_secret(path)
+}

@@ -25,6 +25,7 @@ pub mod registry;
 pub mod runtimes;
 pub mod store_ext;
 pub mod strategy;
+pub mod tokens;
 
 use kinds::Kind;
 use std::sync::Arc;

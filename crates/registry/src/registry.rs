@@ -55,6 +55,9 @@ pub struct Registry {
     pub store: Store,
     runtimes: RwLock<BTreeMap<String, Arc<Runtime>>>,
     kinds: Vec<Arc<dyn Kind>>,
+    /// The platform's clock (token expiry, binding expiry).
+    pub clock: crate::tokens::Clock,
+    tokens: crate::tokens::TokenSigner,
 }
 
 /// Why a write transaction closure stops without committing: an error for the client, or a
@@ -297,7 +300,16 @@ impl Registry {
             store,
             runtimes: RwLock::new(BTreeMap::new()),
             kinds,
+            clock: Default::default(),
+            tokens: crate::tokens::TokenSigner::random(),
         }
+    }
+
+    /// Signs ServiceAccount tokens with `secret` (kept in the data directory, so tokens
+    /// outlive a restart as they do on a real cluster).
+    pub fn with_token_key(mut self, secret: &[u8]) -> Self {
+        self.tokens = crate::tokens::TokenSigner::new(secret);
+        self
     }
 
     pub fn kinds(&self) -> &[Arc<dyn Kind>] {
@@ -330,14 +342,76 @@ impl Registry {
             .insert(rt.name().to_string(), rt);
     }
 
-    /// Finds the runtime a bearer token belongs to.
+    /// Finds the runtime a bearer token belongs to: a runtime's admin token, or a bound
+    /// ServiceAccount token that is within its lifetime and whose ServiceAccount (same UID)
+    /// still exists (kube-apiserver's `serviceaccount.validator.Validate`).
     pub fn runtime_for_token(&self, token: &str) -> Option<Arc<Runtime>> {
+        if token.contains('.') {
+            return self.runtime_for_service_account_token(token);
+        }
         self.runtimes
             .read()
             .unwrap()
             .values()
             .find(|r| crate::runtimes::token_eq(&r.record.token, token))
             .cloned()
+    }
+
+    fn runtime_for_service_account_token(&self, token: &str) -> Option<Arc<Runtime>> {
+        let claims = self.tokens.verify(token)?;
+        if !claims.valid_at(self.clock.now()) {
+            return None;
+        }
+        let rt = self.runtime(&claims.runtime)?;
+        let kind = self.kind("", "serviceaccounts")?;
+        let sa = &claims.kubernetes;
+        let key = object_key(
+            rt.name(),
+            kind.as_ref(),
+            Some(&sa.namespace),
+            &sa.serviceaccount.name,
+        );
+        let stored: Value = serde_json::from_slice(&self.store.get(&key).ok()??.value).ok()?;
+        let live = meta_str(&stored, "uid") == Some(sa.serviceaccount.uid.as_str())
+            && stored.pointer("/metadata/deletionTimestamp").is_none();
+        live.then_some(rt)
+    }
+
+    /// `TokenRequest` (`POST .../serviceaccounts/<name>/token`, upstream `TokenREST.Create`):
+    /// a bound token for an existing ServiceAccount, valid for `expiration_seconds` (default
+    /// one hour, at least ten minutes, cut down to the maximum). Returns the token and its
+    /// expiry in Unix seconds.
+    pub fn request_token(
+        &self,
+        rt: &Runtime,
+        namespace: &str,
+        name: &str,
+        expiration_seconds: Option<i64>,
+    ) -> Result<(String, i64), Status> {
+        use crate::tokens::*;
+        let seconds = expiration_seconds.unwrap_or(DEFAULT_EXPIRATION_SECONDS);
+        if let Some(msg) = validate_expiration_seconds(seconds) {
+            let err = twinstack_core::field::FieldError::invalid(
+                &Path::new("spec").child("expirationSeconds"),
+                twinstack_core::field::BadValue::Plain(seconds.to_string()),
+                msg,
+            );
+            let subject = twinstack_core::status::Subject {
+                group: "authentication.k8s.io",
+                resource: "token",
+                kind: "TokenRequest",
+            };
+            return Err(Status::invalid(name, subject, &[err]));
+        }
+        let seconds = seconds.min(MAX_EXPIRATION_SECONDS);
+        let kind = self
+            .kind("", "serviceaccounts")
+            .ok_or_else(Status::path_not_found)?;
+        let sa = self.get(rt, kind.as_ref(), Some(namespace), name)?;
+        let uid = meta_str(&sa, "uid").unwrap_or_default();
+        let now = self.clock.now();
+        let claims = Claims::new(rt.name(), namespace, name, uid, now, seconds);
+        Ok((self.tokens.sign(&claims), claims.exp))
     }
 
     fn decorate(&self, rt: &Runtime, kind: &dyn Kind, mut obj: Value) -> Value {

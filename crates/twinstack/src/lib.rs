@@ -31,6 +31,8 @@ pub struct Config {
     pub watch_history: std::time::Duration,
     /// Connection limits and timeouts of the HTTPS port.
     pub limits: serve::Limits,
+    /// Operation time, bindings and the test clock of the broker.
+    pub broker: broker::BrokerSettings,
 }
 
 /// A started server.
@@ -74,7 +76,11 @@ pub async fn start(cfg: Config) -> Result<Running> {
     };
     let store = twinstack_store::Store::open_with(&cfg.data_dir.join("store.redb"), store_options)
         .context("opening the store")?;
-    let registry = Arc::new(Registry::new(store, twinstack_registry::all_kinds()));
+    let token_key = twinstack_platform::datadir::load_or_create_secret(
+        &cfg.data_dir.join("service-account.key"),
+    )?;
+    let registry =
+        Arc::new(Registry::new(store, twinstack_registry::all_kinds()).with_token_key(&token_key));
     // The OpenAPI documents are built once, off the request path (a request before they are
     // ready waits for them).
     let kinds = registry.kinds().to_vec();
@@ -120,7 +126,10 @@ pub async fn start(cfg: Config) -> Result<Running> {
         &kubeconfig,
         &std::fs::read_to_string(kubeconfig_path(&cfg.data_dir, &default_runtime))?,
     )?;
-    let broker = broker::Broker::load_or_create(platform.clone())?;
+    let broker = Arc::new(broker::Broker::load_or_create(
+        platform.clone(),
+        cfg.broker.clone(),
+    )?);
     broker.resume().await?;
     write_private(
         &cfg.data_dir.join("server.json"),
@@ -129,7 +138,7 @@ pub async fn start(cfg: Config) -> Result<Running> {
 
     let state = Arc::new(AppState {
         registry: registry.clone(),
-        broker: Arc::new(broker),
+        broker,
         metrics: Arc::new(metrics::Metrics::new()),
         ready: Default::default(),
     });

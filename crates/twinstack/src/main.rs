@@ -205,6 +205,36 @@ struct UpArgs {
     /// --request-timeout
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     request_timeout: u64,
+    /// How long a broker operation (provision, update, deprovision) takes, spread over KEB's
+    /// stages, so OSB clients and pipelines can test their polling of last_operation
+    /// (e.g. 2s, 500ms, 1m); 0 answers each request once its operation is done
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = parse_duration)]
+    operation_time: std::time::Duration,
+    /// For tests of expiry: POST /twinstack/v1/clock {"advanceSeconds": N} (broker
+    /// credential) moves the platform's clock forward, so tokens and bindings expire
+    /// without waiting
+    #[arg(long)]
+    test_clock: bool,
+}
+
+/// `2s`, `500ms`, `1m`, or plain seconds.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 2s, 500ms, 1m"))?;
+    match unit {
+        "ms" => Ok(std::time::Duration::from_millis(n)),
+        "s" => Ok(std::time::Duration::from_secs(n)),
+        "m" => Ok(std::time::Duration::from_secs(n * 60)),
+        _ => Err(format!(
+            "invalid duration {s:?}: expected e.g. 2s, 500ms, 1m"
+        )),
+    }
 }
 
 fn runtime_spec(a: &UpArgs) -> Result<RuntimeSpec, String> {
@@ -250,6 +280,11 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
             header_read_timeout: std::time::Duration::from_secs(a.header_timeout),
             idle_timeout: std::time::Duration::from_secs(a.idle_timeout),
             request_timeout: std::time::Duration::from_secs(a.request_timeout),
+            ..Default::default()
+        },
+        broker: twinstack_platform::broker::BrokerSettings {
+            operation_time: a.operation_time,
+            test_clock: a.test_clock,
             ..Default::default()
         },
     })

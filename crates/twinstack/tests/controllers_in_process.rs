@@ -30,6 +30,7 @@ async fn server(dir: &std::path::Path, families: &str) -> twinstack::Running {
         watch_history_revisions: 10_000,
         watch_history: Duration::from_secs(300),
         limits: Default::default(),
+        broker: Default::default(),
     })
     .await
     .unwrap()

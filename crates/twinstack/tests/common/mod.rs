@@ -39,6 +39,11 @@ impl Twin {
         // at the same time never race for one. Restarts keep that port.
         let port = 0;
         let mut args: Vec<String> = vec!["up".into(), "--listen".into(), "127.0.0.1:0".into()];
+        // Broker operations finish within their request unless a test asks for them to take
+        // time (tests of asynchronous operations pass their own --operation-time).
+        if !extra.iter().any(|a| a.starts_with("--operation-time")) {
+            args.extend(["--operation-time".into(), "0".into()]);
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut t = Twin {
             child: None,
