@@ -74,25 +74,31 @@
 //! provider with dual stack; Gardener's messages (`Unsupported value`, `Duplicate value`,
 //! GCP `IPv6 single-stack networking is not supported`).
 
+pub mod additional_worker_node_pools;
 pub mod catalog;
+pub mod context;
 pub mod error;
 pub mod gonet;
+pub mod oidc;
 pub mod plans;
 pub mod provision;
 pub mod request;
 pub mod schema;
 pub mod shoot;
+pub mod trial;
 pub mod update;
 
 pub use catalog::{catalog, catalog_with};
+pub use context::{validate_context, ErsContext};
 pub use error::OsbError;
 pub use plans::{plan_by_id, plan_by_name, Plan, PlanInfo, KYMA_SERVICE_ID, KYMA_SERVICE_NAME};
 pub use provision::{
-    validate_provision, Ipv6Ranges, ProvisionPlan, RequestedNetworking, TWINSTACK_KEY,
+    validate_ingress_filtering, validate_provision, validate_provision_request, Ipv6Ranges,
+    ProvisionPlan, RequestedNetworking, TWINSTACK_KEY,
 };
 pub use request::{
-    provision_details, runtime_name, update_details, ProvisionDetails, UpdateDetails,
-    MAX_RAW_PARAMETERS_SIZE,
+    provision_details, provision_details_with, runtime_name, update_details, ProvisionDetails,
+    UpdateDetails, MAX_RAW_PARAMETERS_SIZE,
 };
 pub use shoot::{
     kube_dns_service, provisioning_info_configmap, shoot_networking, ProvisioningInfo,
@@ -121,6 +127,20 @@ pub struct KebOptions {
     /// `broker.syncEmptyUpdateResponseEnabled` (default false): an update that changes nothing
     /// is answered synchronously (200) instead of with a new operation (202).
     pub sync_empty_update_response: bool,
+    /// The platform (BTP) region of the request (`cf-eu10`, ...), KEB's `RegionFromContext`.
+    /// Decides plan regions ([`PlanInfo::regions_for`]), which plans are in the catalog, and the
+    /// trial region. `None` (default): every region of each plan, trial region from `region`.
+    pub platform_region: Option<String>,
+    /// `broker.onlySingleTrialPerGA` (KEB default true).
+    pub only_single_trial_per_ga: bool,
+    /// `broker.enablePlanUpgrades` (KEB default false): with it off every plan change is
+    /// refused and `plan_updateable` is false.
+    pub enable_plan_upgrades: bool,
+    /// `broker.binding.enabled` (KEB default false): plans get `bindable: true` only with it on
+    /// (then `bindablePlans`, default `aws`).
+    pub binding_enabled: bool,
+    /// `infrastructureManager.ingressFilteringPlans` (KEB default `azure,gcp,aws`).
+    pub ingress_filtering_plans: Vec<Plan>,
 }
 
 impl Default for KebOptions {
@@ -133,6 +153,11 @@ impl Default for KebOptions {
             include_additional_params_in_schema: true,
             enabled_plans: plans::PLANS.iter().map(|p| p.plan).collect(),
             sync_empty_update_response: false,
+            platform_region: None,
+            only_single_trial_per_ga: true,
+            enable_plan_upgrades: false,
+            binding_enabled: false,
+            ingress_filtering_plans: vec![Plan::Azure, Plan::Gcp, Plan::Aws],
         }
     }
 }
