@@ -35,6 +35,10 @@ pub enum Provider {
     Gcp,
     Azure,
     Openstack,
+    /// Alibaba Cloud (KEB plans `alicloud`, `build-runtime-alicloud`).
+    Alicloud,
+    /// Google Distributed Cloud Hosted (KEB plan `gdch`).
+    Gdch,
 }
 
 impl Provider {
@@ -44,8 +48,10 @@ impl Provider {
             "gcp" => Ok(Provider::Gcp),
             "azure" => Ok(Provider::Azure),
             "openstack" | "sap-converged-cloud" => Ok(Provider::Openstack),
+            "alicloud" => Ok(Provider::Alicloud),
+            "gdch" => Ok(Provider::Gdch),
             _ => Err(format!(
-                "unknown provider {s:?}: must be one of aws, gcp, azure, openstack"
+                "unknown provider {s:?}: must be one of aws, gcp, azure, openstack, alicloud, gdch"
             )),
         }
     }
@@ -55,6 +61,8 @@ impl Provider {
             Provider::Gcp => "gcp",
             Provider::Azure => "azure",
             Provider::Openstack => "openstack",
+            Provider::Alicloud => "alicloud",
+            Provider::Gdch => "gdch",
         }
     }
     /// Kyma offers dual stack only on AWS and Google Cloud.

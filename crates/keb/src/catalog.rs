@@ -18,10 +18,26 @@ fn plan_json(plan: &PlanInfo, opts: &KebOptions) -> Value {
             }
         }
     });
-    if plan.bindable {
+    if opts.binding_enabled && plan.bindable {
         p["bindable"] = json!(true);
     }
+    // `defaultServicePlan`: `IsUpgradable(name) && EnablePlanUpgrades`, always sent (a *bool).
+    p["plan_updateable"] = json!(opts.enable_plan_upgrades && upgradable(plan.plan));
     p
+}
+
+/// `services.kymaruntime.description` (and `longDescription`) of KEB's chart
+/// (resources/keb/files/catalog.yaml).
+pub const SERVICE_DESCRIPTION: &str = "Kyma environment is a runtime you can use to build cloud-native Kubernetes-based applications by using microservices and serverless functions.";
+/// `catalog.documentationUrl` of resources/keb/values.yaml.
+pub const DOCUMENTATION_URL: &str = "https://help.sap.com/docs/btp/sap-business-technology-platform/provisioning-and-update-parameters-in-kyma-environment";
+/// `metadata.imageUrl` of catalog.yaml: the Kyma logo as an SVG data URL.
+pub const IMAGE_URL: &str = include_str!("catalog_image_url.txt");
+
+/// `upgradableToPlans` of KEB's plans configuration (source side).
+fn upgradable(plan: crate::Plan) -> bool {
+    use crate::Plan::*;
+    matches!(plan, Aws | Preview | Azure | Alicloud)
 }
 
 /// The catalog with default [`KebOptions`].
@@ -33,7 +49,10 @@ pub fn catalog() -> Value {
 pub fn catalog_with(opts: &KebOptions) -> Value {
     let mut plans: Vec<&PlanInfo> = PLANS
         .iter()
-        .filter(|p| opts.enabled_plans.contains(&p.plan))
+        .filter(|p| {
+            opts.enabled_plans.contains(&p.plan)
+                && p.offered_on(opts.platform_provider, opts.platform_region.as_deref())
+        })
         .collect();
     plans.sort_by_key(|p| p.name);
     let plans: Vec<Value> = plans.iter().map(|p| plan_json(p, opts)).collect();
@@ -41,19 +60,19 @@ pub fn catalog_with(opts: &KebOptions) -> Value {
         "services": [{
             "id": KYMA_SERVICE_ID,
             "name": KYMA_SERVICE_NAME,
-            "description": "SAP BTP, Kyma runtime",
+            "description": SERVICE_DESCRIPTION,
             "bindable": false,
             "instances_retrievable": true,
             "tags": ["SAP", "Kyma"],
             "plan_updateable": false,
             "plans": plans,
             "metadata": {
-                "displayName": "Kyma runtime",
-                "imageUrl": "",
-                "longDescription": "SAP BTP, Kyma runtime is a fully managed Kubernetes runtime based on the open-source project \"Kyma\".",
+                "displayName": "Kyma Environment",
+                "imageUrl": IMAGE_URL,
+                "longDescription": SERVICE_DESCRIPTION,
                 "providerDisplayName": "SAP",
-                "documentationUrl": "https://help.sap.com/docs/btp/sap-business-technology-platform/kyma-environment",
-                "supportUrl": "https://help.sap.com/docs/btp/sap-business-technology-platform/kyma-environment"
+                "documentationUrl": DOCUMENTATION_URL,
+                "supportUrl": "https://launchpad.support.sap.com/"
             },
             "allow_context_updates": true
         }]

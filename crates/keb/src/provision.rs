@@ -1,10 +1,11 @@
 //! Provisioning: KEB's `ProvisionEndpoint.Provision` checks, in KEB's order, and the
 //! twinstack parameter object.
 
+use crate::context::{validate_context, ErsContext};
 use crate::error::{multierror_text, OsbError};
 use crate::gonet::{netip_prefix_bits, overlaps, validate_cidr};
-use crate::plans::{plan_by_id, NetworkingSupport, Plan, PlanInfo};
-use crate::schema::{create_schema, plan_offers_dual_stack, validate};
+use crate::plans::{plan_by_id, Plan};
+use crate::schema::{create_schema, validate};
 use crate::KebOptions;
 use ipnet::{IpNet, Ipv6Net};
 use serde_json::Value;
@@ -96,7 +97,7 @@ pub(crate) struct Dto {
     pub networking: Option<NetDto>,
 }
 
-fn go_kind(v: &Value) -> String {
+pub(crate) fn go_kind(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(_) => "bool".into(),
@@ -215,6 +216,19 @@ pub(crate) fn decode_dto(params: &Value) -> Result<Dto, String> {
                 Value::Null => dto.zones = Vec::new(),
                 other => d.fail(go_kind(other), S, "zones", "[]string"),
             },
+            // Pointer/slice fields KEB reads later: only their Go type is checked here.
+            "additionalworkernodepools" if !matches!(v, Value::Array(_) | Value::Null) => d.fail(
+                go_kind(v),
+                S,
+                "additionalWorkerNodePools",
+                "[]runtime.AdditionalWorkerNodePool",
+            ),
+            "oidc" if !matches!(v, Value::Object(_) | Value::Null) => {
+                d.fail(go_kind(v), S, "oidc", "runtime.OIDCConnectDTO")
+            }
+            "modules" if !matches!(v, Value::Object(_) | Value::Null) => {
+                d.fail(go_kind(v), S, "modules", "runtime.ModulesDTO")
+            }
             "colocatecontrolplane" => {
                 d.boolean(v, S, "colocateControlPlane");
             }
@@ -394,41 +408,73 @@ fn default_zones(provider: Provider, region: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
-fn trial_region(provider: Provider, group: Option<&str>) -> &'static str {
-    match (provider, group.unwrap_or("europe")) {
-        (Provider::Azure, "us") => "eastus",
-        (Provider::Azure, "asia") => "southeastasia",
-        (Provider::Azure, _) => "westeurope",
-        (_, "us") => "us-east-1",
-        (_, "asia") => "ap-southeast-1",
-        _ => "eu-central-1",
-    }
-}
-
 /// Validates a provisioning request (`PUT /v2/service_instances/:id`) for `plan_id` with the
-/// request's `parameters`, in KEB's order:
+/// request's `parameters`, in KEB's order (`ProvisionEndpoint.Provision` and `.validate`,
+/// internal/broker/instance_create.go), without the request context; see
+/// [`validate_provision_request`] for the full sequence.
 ///
 /// 1. Go decoding of `ProvisioningParametersDTO` (400 `while unmarshaling raw parameters: json: ...`)
-/// 2. plan recognised (400 `plan ID "<id>" is not recognized`)
-/// 3. `validateNetworking` (400, go-multierror text)
-/// 4. auto-scaler bounds (422 `AutoScalerMax ... should be larger than AutoScalerMin ...`)
-/// 5. JSON schema of the plan (400 `while validating input parameters: at '...': ...`);
-///    strict mode adds `additionalProperties: false`; trial refuses `networking` in both modes
-/// 6. trial region group (400 `invalid region specified in request for trial`)
-/// 7. the twinstack object `parameters.twinstack` (400, Gardener field-error wording)
+/// 2. plan enabled (400 `plan ID "<id>" is not recognized`)
+/// 3. `additionalWorkerNodePools` ([`crate::additional_worker_node_pools`])
+/// 4. `validateNetworking` (go-multierror text)
+/// 5. auto-scaler bounds (`AutoScalerMax ... should be larger than AutoScalerMin ...`)
+/// 6. `oidc` ([`crate::oidc`])
+/// 7. `ingressFiltering` on plans outside `ingressFilteringPlans`
+/// 8. JSON schema of the plan (`while validating input parameters: at '...': ...`)
+/// 9. trial region group (`invalid region specified in request for trial`)
+/// 10. the twinstack object `parameters.twinstack` (Gardener field-error wording)
 ///
-/// `dualStack: true` on a plan whose provider lacks the dual-stack flag is dropped (listed in
+/// Every failure is 400: KEB's inner checks build 422 `FailureResponse`s (auto-scaler, OIDC,
+/// worker pools), but `Provision` wraps whatever `validate` returns in
+/// `apiresponses.NewFailureResponse(err, http.StatusBadRequest, ...)`, and brokerapi answers
+/// with the outer status and the inner text.
+///
+/// `dualStack: true` on a provider without the dual-stack flag is dropped (listed in
 /// [`ProvisionPlan::ignored_parameters`]) in default mode, and is a schema error in strict mode.
 pub fn validate_provision(
     plan_id: &str,
     params: &Value,
     opts: &KebOptions,
 ) -> Result<ProvisionPlan, OsbError> {
+    provision(plan_id, params, None, opts).map(|(p, _)| p)
+}
+
+/// [`validate_provision`] with the request `context` and the store facts, the whole of KEB's
+/// sequence: parameters decoding → [`crate::validate_context`] (400 `global accountID parameter
+/// cannot be empty`, ...) → the checks of [`validate_provision`] → "one trial per global
+/// account" ([`crate::trial::check_single_trial`]). `instances_in_global_account` is the
+/// number of non-deleted instances of the context's global account (any plan, as KEB counts);
+/// the broker reads it from its store with [`crate::ErsContext::global_account_id`] of
+/// [`crate::validate_context`]`(context)` (0 when the context is invalid: the context error
+/// comes first).
+pub fn validate_provision_request(
+    plan_id: &str,
+    params: &Value,
+    context: &Value,
+    instances_in_global_account: usize,
+    opts: &KebOptions,
+) -> Result<(ProvisionPlan, ErsContext), OsbError> {
+    let (plan, ctx) = provision(plan_id, params, Some(context), opts)?;
+    crate::trial::check_single_trial(plan.plan, instances_in_global_account, opts)
+        .map_err(|e| provision_error(opts, e.status, e.description))?;
+    Ok((plan, ctx))
+}
+
+fn provision(
+    plan_id: &str,
+    params: &Value,
+    context: Option<&Value>,
+    opts: &KebOptions,
+) -> Result<(ProvisionPlan, ErsContext), OsbError> {
     let (keb_params, ext) = split_twinstack(params);
     let dto = decode_dto(&keb_params).map_err(|e| {
         OsbError::bad_request(format!("while unmarshaling raw parameters: {e}"))
             .with_logger_action("while extracting input parameters")
     })?;
+    let ers = match context {
+        Some(c) => validate_context(c)?,
+        None => ErsContext::default(),
+    };
     let plan = match plan_by_id(plan_id) {
         Some(p) if opts.enabled_plans.contains(&p.plan) => p,
         _ => {
@@ -445,6 +491,14 @@ pub fn validate_provision(
         dto.auto_scaler_min = None;
         dto.auto_scaler_max = None;
     }
+    let obj = keb_params.as_object();
+    let field = |k: &str| obj.and_then(|o| o.get(k)).filter(|v| !v.is_null());
+    // validateZonesAndSupportedMachines → validateAdditionalWorkerNodePools (Go: `!= nil`).
+    if let Some(pools) = field("additionalWorkerNodePools") {
+        let pools = crate::additional_worker_node_pools::parse(pools);
+        crate::additional_worker_node_pools::validate(plan.plan, plan.id, &pools)
+            .map_err(|e| provision_error(opts, 400, e))?;
+    }
     let ranges = validate_networking(&dto)
         .map_err(|errs| provision_error(opts, 400, multierror_text(&errs)))?;
     if let Some(a) = plan.auto_scaler {
@@ -458,17 +512,20 @@ pub fn validate_provision(
                 show(dto.auto_scaler_min),
                 show(dto.auto_scaler_max)
             );
-            return Err(provision_error(opts, 422, text));
+            return Err(provision_error(opts, 400, text));
         }
     }
-    let mut causes = validate(&create_schema(plan, opts), &keb_params);
-    if plan.networking == NetworkingSupport::None && !opts.reject_unsupported_parameters {
-        if let Some(obj) = keb_params.as_object() {
-            if obj.contains_key("networking") {
-                causes.push("at '': additional properties 'networking' not allowed".into());
-            }
+    if let Some(o) = field("oidc") {
+        if crate::oidc::is_provided(Some(o)) {
+            crate::oidc::validate(o, crate::oidc::InstanceOidc::None)
+                .map_err(|e| provision_error(opts, 400, e))?;
         }
     }
+    if let Some(f) = field("ingressFiltering") {
+        validate_ingress_filtering(plan.plan, f.as_bool().unwrap_or(false), &ers, opts)
+            .map_err(|e| provision_error(opts, 400, e))?;
+    }
+    let causes = validate(&create_schema(plan, opts), &keb_params);
     if !causes.is_empty() {
         return Err(provision_error(
             opts,
@@ -480,24 +537,26 @@ pub fn validate_provision(
     let region = if plan.plan == Plan::Trial {
         let group = dto.region.as_deref().filter(|r| !r.is_empty());
         if let Some(g) = group {
-            if !crate::plans::TRIAL_REGIONS.contains(&g) {
+            if !crate::trial::TRIAL_REGION_GROUPS.contains(&g) {
                 return Err(provision_error(
                     opts,
                     400,
-                    "invalid region specified in request for trial".into(),
+                    crate::trial::INVALID_TRIAL_REGION.into(),
                 ));
             }
         }
-        trial_region(provider, group).to_string()
+        crate::trial::trial_region(provider, opts.platform_region.as_deref(), group).to_string()
     } else {
         dto.region.clone().unwrap_or_default()
     };
 
     let mut ignored = Vec::new();
-    let offers_dual_stack = plan_offers_dual_stack(plan, opts);
+    // create_runtime_resource_step.go `createNetworkingConfiguration`: DualStack is kept when
+    // the provider has the dual-stack flag (trial included: its schema does not list
+    // `networking`, but the open schema lets it through), dropped (nil) otherwise.
+    let offers_dual_stack = opts.dual_stack_providers.contains(&provider);
     let requested_dual = dto.networking.as_ref().and_then(|n| n.dual_stack);
     if requested_dual.is_some() && !offers_dual_stack {
-        // create_runtime_resource_step.go: DualStack = nil when the provider lacks the flag.
         ignored.push("networking.dualStack".to_string());
     }
     let dual_stack = offers_dual_stack && requested_dual == Some(true);
@@ -562,14 +621,31 @@ pub fn validate_provision(
     };
     apply_twinstack(
         &mut out,
-        plan,
         ext.as_ref(),
         requested_dual.filter(|_| offers_dual_stack),
         opts,
     )
     .map_err(|errs| provision_error(opts, 400, aggregate(&errs)))?;
-    Ok(out)
+    Ok((out, ers))
 }
+
+/// `validateIngressFiltering` (instance_create.go): the parameter only on
+/// `ingressFilteringPlans`, and never `true` for external licenses. KEB logs the reason and
+/// answers the same text for both.
+pub fn validate_ingress_filtering(
+    plan: Plan,
+    value: bool,
+    ctx: &ErsContext,
+    opts: &KebOptions,
+) -> Result<(), String> {
+    if !opts.ingress_filtering_plans.contains(&plan) || (ctx.is_external_license() && value) {
+        return Err(INGRESS_FILTERING_NOT_AVAILABLE.into());
+    }
+    Ok(())
+}
+
+/// `IngressFilteringOptionIsNotSupported`.
+pub const INGRESS_FILTERING_NOT_AVAILABLE: &str = "ingress filtering option is not available";
 
 /// `k8s.io/apimachinery` `utilerrors.NewAggregate(...).Error()`.
 pub(crate) fn aggregate(errs: &[String]) -> String {
@@ -642,7 +718,6 @@ pub(crate) fn parse_ext_families(v: &Value, errs: &mut Vec<String>) -> Option<Ve
 
 fn apply_twinstack(
     plan: &mut ProvisionPlan,
-    info: &PlanInfo,
     ext: Option<&Value>,
     dual_stack_param: Option<bool>,
     opts: &KebOptions,
@@ -687,8 +762,6 @@ fn apply_twinstack(
                 "IPv6 is not available on {}: Kyma runtimes support dual stack only on aws and gcp",
                 plan.provider.as_str()
             ));
-        } else if fams.contains(&Family::IPv6) && info.networking == NetworkingSupport::None {
-            errs.push(format!("IPv6 is not available on the {} plan", info.name));
         } else if plan.provider == Provider::Gcp && fams.as_slice() == [Family::IPv6] {
             // gardener-extension-provider-gcp
             errs.push("IPv6 single-stack networking is not supported".into());

@@ -39,6 +39,17 @@ pub struct UpdateDetails {
 /// with Go's error text), `service_id missing`, `plan_id missing` (400), `service-id not in the
 /// catalog`, `plan-id not in the catalog` (400); then KEB's size limit on `parameters`.
 pub fn provision_details(body: &[u8]) -> Result<ProvisionDetails, OsbError> {
+    provision_details_with(body, &crate::KebOptions::default())
+}
+
+/// [`provision_details`] against the catalog KEB serves under `opts`: brokerapi looks the plan
+/// up in `Services()`, which leaves out plans not in `enabled_plans` and plans without regions
+/// on the platform region (`sap-converged-cloud` outside its platform regions), so those get
+/// brokerapi's 400 `plan-id not in the catalog`, not KEB's `plan ID "..." is not recognized`.
+pub fn provision_details_with(
+    body: &[u8],
+    opts: &crate::KebOptions,
+) -> Result<ProvisionDetails, OsbError> {
     let fields = decode_details(body, "ProvisionDetails")?;
     if fields.service_id.is_empty() {
         return Err(OsbError::bad_request("service_id missing"));
@@ -49,7 +60,11 @@ pub fn provision_details(body: &[u8]) -> Result<ProvisionDetails, OsbError> {
     if fields.service_id != KYMA_SERVICE_ID {
         return Err(OsbError::bad_request("service-id not in the catalog"));
     }
-    if plan_by_id(&fields.plan_id).is_none() {
+    let in_catalog = plan_by_id(&fields.plan_id).is_some_and(|p| {
+        opts.enabled_plans.contains(&p.plan)
+            && p.offered_on(opts.platform_provider, opts.platform_region.as_deref())
+    });
+    if !in_catalog {
         return Err(OsbError::bad_request("plan-id not in the catalog"));
     }
     check_parameters_size(&fields.parameters)?;

@@ -78,13 +78,25 @@ pub fn networking_schema(dual_stack: bool, strict: bool) -> Value {
     Value::Object(n)
 }
 
+/// `NewModulesSchema` (plans_schema.go): `oneOf` Default `{default, channel}` / Custom
+/// `{channel, list}`, both closed; the channel default is the plan's (`regular` without a
+/// channel resolver); strict mode closes the list items.
 fn modules_schema(strict: bool) -> Value {
+    const DEFAULT_CHANNEL: &str = "regular";
+    let channel_doc = "<a href=https://help.sap.com/docs/btp/sap-business-technology-platform/provisioning-and-update-parameters-in-kyma-environment?locale=en-US&q=IPv#modules>Modules</a>";
+    let modules_doc = "<a href=https://help.sap.com/docs/btp/sap-business-technology-platform/kyma-modules?version=Cloud>website</a>";
+    let channel = |description: String| {
+        json!({"type": "string", "title": "Default Module Channel", "description": description,
+               "enum": ["regular", "fast"], "_enumDisplayName": {"regular": "Regular - default version", "fast": "Fast - latest version"},
+               "default": DEFAULT_CHANNEL})
+    };
     let mut item = json!({
         "type": "object",
+        "additionalProperties": false,
         "_controlsOrder": ["name", "channel", "customResourcePolicy"],
         "properties": {
-            "name": {"type": "string", "minLength": 1, "title": "Name", "description": "Check a module technical name on this <a href=https://help.sap.com/docs/btp/sap-business-technology-platform/kyma-modules?version=Cloud>website</a>. You can only use a module technical name once."},
-            "channel": {"type": "string", "default": "", "enum": ["", "regular", "fast"], "_enumDisplayName": {"": "", "regular": "Regular - default version", "fast": "Fast - latest version"}, "description": "Select your preferred release channel or leave this field empty."},
+            "name": {"type": "string", "minLength": 1, "title": "Name", "description": format!("Check a module technical name on this {modules_doc}. You can only use a module technical name once.")},
+            "channel": {"type": "string", "default": "", "enum": ["", "regular", "fast"], "_enumDisplayName": {"": "", "regular": "Regular - default version", "fast": "Fast - latest version"}, "description": "Select your preferred release channel or leave this field empty. Overrides the Default Module Channel."},
             "customResourcePolicy": {"type": "string", "default": "", "enum": ["", "CreateAndDelete", "Ignore"], "_enumDisplayName": {"": "", "CreateAndDelete": "CreateAndDelete - default module resource is created or deleted.", "Ignore": "Ignore - module resource is not created."}, "description": "Select your preferred CustomResourcePolicy setting or leave this field empty."}
         }
     });
@@ -93,13 +105,20 @@ fn modules_schema(strict: bool) -> Value {
     }
     json!({
         "type": "object",
-        "_controlsOrder": ["default", "list"],
         "description": "Use default modules or provide your custom list of modules. Provide an empty custom list of modules if you don’t want any modules enabled.",
         "oneOf": [
             {"type": "object", "title": "Default", "description": "Default modules", "additionalProperties": false,
-             "properties": {"default": {"type": "boolean", "title": "Use Default", "default": true, "readOnly": true, "description": "Check the default modules in the <a href=https://help.sap.com/docs/btp/sap-business-technology-platform/kyma-modules?version=Cloud>default modules table</a>."}}},
+             "_controlsOrder": ["default", "channel"],
+             "properties": {
+                "default": {"type": "boolean", "title": "Use Default", "default": true, "readOnly": true, "description": "Check the default modules in the <a href=https://help.sap.com/docs/btp/sap-business-technology-platform/kyma-modules?version=Cloud>default modules table</a>."},
+                "channel": channel(format!("For the default modules, specifies your preferred default release channel: regular or fast. For details, see {channel_doc}."))
+             }},
             {"type": "object", "title": "Custom", "description": "Define custom module list", "additionalProperties": false,
-             "properties": {"list": {"type": "array", "uniqueItems": true, "items": item, "description": "Check a module technical name on this <a href=https://help.sap.com/docs/btp/sap-business-technology-platform/kyma-modules?version=Cloud>website</a>. You can only use a module technical name once. Provide an empty custom list of modules if you don’t want any modules enabled."}}}
+             "_controlsOrder": ["channel", "list"],
+             "properties": {
+                "channel": channel(format!("Specifies your preferred release channel, regular or fast, for all modules in your custom list. You can change this setting for individual modules if needed. For details, see {channel_doc}.")),
+                "list": {"type": "array", "uniqueItems": true, "items": item, "description": format!("Check a module technical name on this {modules_doc}. You can only use a module technical name once. Provide an empty custom list of modules if you don’t want any modules enabled.")}
+             }}
         ]
     })
 }
@@ -111,12 +130,18 @@ fn oidc_schema() -> Value {
     })
 }
 
+/// `IngressFilteringProperty` (plans of `ingressFilteringPlans`).
+fn ingress_filtering_property() -> Value {
+    json!({"type": "boolean", "title": "Enable ingress geo-blocking", "default": false, "description": "If set to true, ingress traffic from embargoed countries is blocked."})
+}
+
 fn administrators_schema() -> Value {
     json!({"type": "array", "title": "Administrators", "description": "Specifies the list of runtime administrators.", "items": {"type": "string"}})
 }
 
 fn worker_pools_schema(plan: &PlanInfo, strict: bool) -> Value {
-    let machines: Vec<&str> = plan.machine_types.iter().map(|(m, _)| *m).collect();
+    let all = plan.worker_pool_machine_types();
+    let machines: Vec<&str> = all.iter().map(|(m, _)| *m).collect();
     let mut item = json!({
         "type": "object",
         "required": ["name", "machineType", "haZones", "autoScalerMin", "autoScalerMax"],
@@ -124,7 +149,7 @@ fn worker_pools_schema(plan: &PlanInfo, strict: bool) -> Value {
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 15, "pattern": "^(?!cpu-worker-0$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
                      "description": "Specifies the unique name of the additional worker node pool. The name must consist of lowercase alphanumeric characters or '-', must start and end with an alphanumeric character, and can be a maximum of 15 characters in length. Do not use the name “cpu-worker-0” because it's reserved for the Kyma worker node pool."},
-            "machineType": {"type": "string", "minLength": 1, "enum": machines, "_enumDisplayName": enum_display(plan.machine_types), "description": "Specifies the type of the virtual machine."},
+            "machineType": {"type": "string", "minLength": 1, "enum": machines, "_enumDisplayName": enum_display(&all), "description": "Specifies the type of the virtual machine."},
             "haZones": {"type": "boolean", "title": "HA zones", "default": true, "description": "Specifies whether high availability (HA) zones are supported."},
             "autoScalerMin": {"type": "integer", "minimum": 0, "maximum": 300, "default": 3, "description": "Specifies the minimum number of virtual machines to create."},
             "autoScalerMax": {"type": "integer", "minimum": 1, "maximum": 300, "default": 20, "description": "Specifies the maximum number of virtual machines to create."}
@@ -197,15 +222,17 @@ pub fn create_schema(plan: &PlanInfo, opts: &KebOptions) -> Value {
     match plan.plan {
         Plan::Trial => {}
         _ => {
-            let regions = plan.regions_on(opts.platform_provider);
+            let regions = plan.regions_for(opts.platform_provider, opts.platform_region.as_deref());
             props.insert(
                 "region".into(),
                 json!({"type": "string", "enum": regions, "minLength": 1}),
             );
         }
     }
-    if plan.plan == Plan::Aws {
-        props.insert("colocateControlPlane".into(), json!({"type": "boolean", "default": false, "title": "Colocate control plane and worker nodes in the same region", "description": "If set to true, the control plane is placed in the same region as the selected region from the Region field."}));
+    // `NewProvisioningProperties` sets it for every plan built from it (not free or trial);
+    // `disableColocateControlPlane` removes it (gdch).
+    if plan.colocate_control_plane {
+        props.insert("colocateControlPlane".into(), json!({"type": "boolean", "default": false, "title": "Colocate control plane and worker nodes in the same region", "description": "If set to true, the control plane is placed in the same region as the selected region from the Region field. Check regions supporting the feature on this <a href=https://help.sap.com/docs/btp/sap-business-technology-platform/provisioning-and-update-parameters-in-kyma-environment?locale=en-US#region*>website</a>. The provisioning process fails if the control plane cannot be colocated in the region."}));
     }
     machine_and_scaler(plan, &mut props, false);
     if plan.auto_scaler.is_some() {
@@ -224,6 +251,9 @@ pub fn create_schema(plan: &PlanInfo, opts: &KebOptions) -> Value {
     if opts.include_additional_params_in_schema {
         props.insert("oidc".into(), oidc_schema());
         props.insert("administrators".into(), administrators_schema());
+    }
+    if opts.ingress_filtering_plans.contains(&plan.plan) {
+        props.insert("ingressFiltering".into(), ingress_filtering_property());
     }
     let required: &[&str] = if plan.plan == Plan::Trial {
         &["name"]
@@ -251,6 +281,9 @@ pub fn update_schema(plan: &PlanInfo, opts: &KebOptions) -> Value {
     if opts.include_additional_params_in_schema {
         props.insert("oidc".into(), oidc_schema());
         props.insert("administrators".into(), administrators_schema());
+    }
+    if opts.ingress_filtering_plans.contains(&plan.plan) {
+        props.insert("ingressFiltering".into(), ingress_filtering_property());
     }
     root(props, &[], strict)
 }

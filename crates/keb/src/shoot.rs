@@ -335,6 +335,20 @@ fn infrastructure_config(plan: &ProvisionPlan, shoot: &ShootNetworking) -> Value
         Provider::Openstack => {
             json!({"apiVersion": "openstack.provider.extensions.gardener.cloud/v1alpha1", "kind": "InfrastructureConfig", "networks": {"workers": nodes}})
         }
+        // gardener-extension-provider-alicloud: one VPC, a workers range per zone (here the
+        // whole nodes range; KIM's zone split for Alicloud is not reproduced).
+        Provider::Alicloud => {
+            let zones: Vec<Value> = plan
+                .zones
+                .iter()
+                .map(|z| json!({"name": z, "workers": nodes}))
+                .collect();
+            json!({"apiVersion": "alicloud.provider.extensions.gardener.cloud/v1alpha1", "kind": "InfrastructureConfig", "networks": {"vpc": {"cidr": nodes}, "zones": zones}})
+        }
+        // No public Gardener extension for GDCH: the shape of the GCP one (unverified).
+        Provider::Gdch => {
+            json!({"apiVersion": "gdch.provider.extensions.gardener.cloud/v1alpha1", "kind": "InfrastructureConfig", "networks": {"workers": nodes}})
+        }
     }
 }
 

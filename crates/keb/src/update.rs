@@ -47,12 +47,16 @@ const UPDATABLE: &[&str] = &[
 
 /// Validates `PATCH /v2/service_instances/:id` for the runtime provisioned as `stored`.
 ///
-/// * `plan_id` empty or equal to the stored plan; another plan is refused (400, plan upgrades off).
 /// * JSON schema of the plan's update schema (400 `while validating update parameters: ...`); it has
 ///   no `networking`, so strict mode refuses `networking` with
 ///   `at '': additional properties 'networking' not allowed`, default mode ignores it (KEB accepts
 ///   the update and `UpdatingParametersDTO` drops the field).
+/// * `additionalWorkerNodePools`, then `oidc` (400, KEB's texts).
 /// * auto-scaler bounds on the merged values (400).
+/// * `ingressFiltering` outside `ingressFilteringPlans` (400 `ingress filtering option is not available`).
+/// * `plan_id` empty or equal to the stored plan; another plan is refused with KEB's
+///   `plan upgrade from aws (planID: ...) to gcp (planID: ...) is not allowed` (400) unless
+///   `enable_plan_upgrades` and the pair is upgradable (then the plan stays as stored here).
 /// * `parameters.twinstack.ipFamilies`/`ipv6` must equal what the runtime has (400, Gardener's
 ///   `unsupported IP family update` wording where Gardener refuses too).
 pub fn validate_update(
@@ -61,16 +65,6 @@ pub fn validate_update(
     params: &Value,
     opts: &KebOptions,
 ) -> Result<UpdateOutcome, OsbError> {
-    if !plan_id.is_empty() && plan_id != stored.plan_id {
-        return Err(update_error(
-            400,
-            format!(
-                "plan upgrade from {} to {plan_id} is not supported",
-                stored.plan_id
-            ),
-            "plan upgrade",
-        ));
-    }
     let Some(info) = plan_by_id(&stored.plan_id) else {
         return Err(update_error(
             400,
@@ -87,6 +81,21 @@ pub fn validate_update(
                 format!("while validating update parameters: {}", causes.join(", ")),
                 "validation failed",
             ));
+        }
+    }
+    let field = |k: &str| keb_params.get(k).filter(|v| !v.is_null());
+    // validateAdditionalWorkerPoolsParams: KEB asks about the *request's* plan ID (empty when
+    // the client sends none, which passes the plan check).
+    if let Some(pools) = field("additionalWorkerNodePools") {
+        let pools = crate::additional_worker_node_pools::parse(pools);
+        let request_plan = plan_by_id(plan_id).map(|p| p.plan).unwrap_or(info.plan);
+        crate::additional_worker_node_pools::validate(request_plan, plan_id, &pools)
+            .map_err(|e| update_error(400, e.clone(), &e))?;
+    }
+    if let Some(o) = field("oidc") {
+        if crate::oidc::is_provided(Some(o)) {
+            crate::oidc::validate(o, crate::oidc::InstanceOidc::None)
+                .map_err(|e| update_error(400, e.clone(), &e))?;
         }
     }
     let mut plan = stored.clone();
@@ -143,6 +152,26 @@ pub fn validate_update(
             ));
         }
     }
+    if let Some(f) = field("ingressFiltering") {
+        crate::provision::validate_ingress_filtering(
+            info.plan,
+            f.as_bool().unwrap_or(false),
+            &crate::ErsContext::default(),
+            opts,
+        )
+        .map_err(|e| update_error(400, e.clone(), &e))?;
+    }
+    // updateInstanceAndOperationParameters → isPlanChangePossible.
+    if !plan_id.is_empty() && plan_id != stored.plan_id {
+        let target = plan_by_id(plan_id).map_or("", |p| p.name);
+        let text = format!(
+            "plan upgrade from {} (planID: {}) to {target} (planID: {plan_id}) is not allowed",
+            info.name, stored.plan_id
+        );
+        if !opts.enable_plan_upgrades || !upgradable_between(info.plan, plan_id) {
+            return Err(update_error(400, text.clone(), &text));
+        }
+    }
     if let Some(ext) = ext {
         check_twinstack_unchanged(stored, &ext)?;
     }
@@ -158,6 +187,22 @@ pub fn validate_update(
         changed,
         new_operation,
     })
+}
+
+/// `PlanSpecifications.IsUpgradableBetween` with KEB's test configuration
+/// (`upgradableToPlans`): aws/preview → build-runtime-aws, azure → build-runtime-azure,
+/// alicloud → build-runtime-alicloud.
+fn upgradable_between(from: crate::Plan, to_id: &str) -> bool {
+    use crate::Plan::*;
+    let Some(to) = plan_by_id(to_id).map(|p| p.plan) else {
+        return false;
+    };
+    matches!(
+        (from, to),
+        (Aws | Preview, BuildRuntimeAws)
+            | (Azure, BuildRuntimeAzure)
+            | (Alicloud, BuildRuntimeAlicloud)
+    )
 }
 
 fn check_twinstack_unchanged(stored: &ProvisionPlan, ext: &Value) -> Result<(), OsbError> {

@@ -167,7 +167,8 @@ fn order_of_networking_checks() {
             "services CIDR must not overlap pods CIDR",
         ])
     );
-    // Networking (400) comes before the auto-scaler (422) and the schema (400).
+    // Networking comes before the auto-scaler and the schema. The auto-scaler check builds a
+    // 422 inside `validate`, but `Provision` wraps it in a 400 (brokerapi answers the outer status).
     let p = json!({"name": "x", "region": "nowhere", "autoScalerMin": 10, "autoScalerMax": 5, "networking": {"nodes": "1abcd"}});
     assert_eq!(
         err(AWS, p).description,
@@ -175,7 +176,7 @@ fn order_of_networking_checks() {
     );
     let p = json!({"name": "x", "region": "nowhere", "autoScalerMin": 10, "autoScalerMax": 5});
     let e = err(AWS, p);
-    assert_eq!(e.status, 422);
+    assert_eq!(e.status, 400);
     assert_eq!(e.description, "AutoScalerMax 5 should be larger than AutoScalerMin 10. User provided values min:10, max:5; plan defaults min:3, max:20");
     let e = err(
         AWS,
@@ -389,19 +390,22 @@ impl Exception for twinstack_keb::ProvisionPlan {
     }
 }
 
+/// Trial: KEB's trial schema has no `networking`, but only strict mode closes it; in default
+/// mode KEB validates the ranges and `createNetworkingConfiguration` uses them, `dualStack`
+/// included (the trial provider, AWS, has the dual-stack flag).
 #[test]
-fn trial_accepts_no_networking() {
+fn trial_networking_as_keb() {
     let p = ok(TRIAL, json!({"name": "x"}));
     assert_eq!(
         (p.plan, p.region.as_str(), p.machine_type.clone()),
-        (Plan::Trial, "eu-central-1", None)
+        (Plan::Trial, "eu-west-1", None)
     );
-    let net = json!({"name": "x", "networking": {"nodes": "10.250.0.0/16", "dualStack": true}});
-    for e in [err(TRIAL, net.clone()), err_strict(TRIAL, net)] {
-        assert_eq!(e.status, 400);
-        assert_eq!(e.description, "while validating input parameters: at '': additional properties 'networking' not allowed");
-    }
-    // KEB runs validateNetworking before the schema even for trial.
+    let net = json!({"name": "x", "networking": {"nodes": "10.250.0.0/20", "dualStack": true}});
+    let p = ok(TRIAL, net.clone());
+    assert_eq!(p.networking.nodes.to_string(), "10.250.0.0/20");
+    assert_eq!(p.ip_families, vec![Family::IPv4, Family::IPv6]);
+    let e = err_strict(TRIAL, net);
+    assert_eq!((e.status, e.description.as_str()), (400, "while validating input parameters: at '': additional properties 'networking' not allowed"));
     let e = err(
         TRIAL,
         json!({"name": "x", "networking": {"nodes": "1abcd"}}),
@@ -412,18 +416,27 @@ fn trial_accepts_no_networking() {
     );
     let e = err(TRIAL, json!({"name": "x", "region": "mars"}));
     assert_eq!(
-        e.description,
-        "invalid region specified in request for trial"
+        (e.status, e.description.as_str()),
+        (400, "invalid region specified in request for trial")
     );
     assert_eq!(
         ok(TRIAL, json!({"name": "x", "region": "us"})).region,
         "us-east-1"
     );
-    let e = err(
-        TRIAL,
-        json!({"name": "x", "twinstack": {"ipFamilies": ["IPv4", "IPv6"]}}),
+    assert_eq!(
+        ok(TRIAL, json!({"name": "x", "region": "europe"})).region,
+        "eu-west-1"
     );
-    assert_eq!(e.description, "IPv6 is not available on the trial plan");
+    let o = KebOptions {
+        platform_region: Some("cf-eu11".into()),
+        ..KebOptions::default()
+    };
+    assert_eq!(
+        validate_provision(TRIAL, &json!({"name": "x", "region": "us"}), &o)
+            .unwrap()
+            .region,
+        "eu-central-1"
+    );
 }
 
 #[test]

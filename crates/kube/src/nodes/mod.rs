@@ -67,6 +67,8 @@ pub fn machine_type(provider: Provider) -> &'static str {
         Provider::Gcp => "n2-standard-2",
         Provider::Azure => "Standard_D2s_v5",
         Provider::Openstack => "g_c2_m8",
+        Provider::Alicloud => "ecs.g9i.large",
+        Provider::Gdch => "n3-standard-2-gdc",
     }
 }
 
@@ -480,6 +482,12 @@ fn provider_id(runtime: &str, provider: Provider, at: &Placement, name: &str) ->
             "openstack:///{:032x}",
             twinstack_core::hash::fnv1a64(name) as u128
         ),
+        // Alibaba's cloud-controller-manager: `<region or zone>.<instance id>`.
+        Provider::Alicloud => format!(
+            "{zone_name}.i-{:016x}",
+            twinstack_core::hash::fnv1a64(name)
+        ),
+        Provider::Gdch => format!("gdch:///{zone_name}/{name}"),
     }
 }
 
