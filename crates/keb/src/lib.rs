@@ -75,6 +75,7 @@
 //! GCP `IPv6 single-stack networking is not supported`).
 
 pub mod catalog;
+pub mod endpoints;
 pub mod error;
 pub mod gonet;
 pub mod plans;
