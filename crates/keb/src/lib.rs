@@ -95,6 +95,7 @@ pub mod additional_worker_node_pools;
 pub mod binding;
 pub mod catalog;
 pub mod context;
+pub mod endpoints;
 pub mod error;
 pub mod gonet;
 pub mod oidc;
