@@ -528,26 +528,37 @@ impl Broker {
         query: &HashMap<String, String>,
         body: &[u8],
     ) -> Response {
-        let details = match twinstack_keb::provision_details(body) {
+        let details = match twinstack_keb::provision_details_with(body, &self.options) {
             Ok(d) => d,
             Err(e) => return osb_error(&e),
         };
-        if !accepts_incomplete(query) {
-            return async_required();
-        }
+        // KEB's `Provision` never looks at `accepts_incomplete`: provisioning is asynchronous
+        // whatever the platform says, and answers 202.
+        let _ = query;
         let params = match details.parameters {
             Value::Null => json!({}),
             p => p,
         };
-        let context = match details.context {
-            Value::Null => json!({}),
-            c => c,
-        };
+        let context = details.context;
         let mut opts = self.options.clone();
         opts.instance_id = id.to_string();
-        let plan = match twinstack_keb::validate_provision(&details.plan_id, &params, &opts) {
-            Ok(p) => p,
+        // One trial per global account: KEB counts the global account's instances.
+        let in_global_account = twinstack_keb::validate_context(&context)
+            .map(|c| self.instances_in_global_account(&c.global_account_id))
+            .unwrap_or(0);
+        let plan = match twinstack_keb::validate_provision_request(
+            &details.plan_id,
+            &params,
+            &context,
+            in_global_account,
+            &opts,
+        ) {
+            Ok((p, _)) => p,
             Err(e) => return osb_error(&e),
+        };
+        let context = match context {
+            Value::Null => json!({}),
+            c => c,
         };
         let _request = self.request_locks.lock(id).await;
         let instance = self.instance_locks.lock(id).await;
@@ -653,9 +664,6 @@ impl Broker {
             Ok(d) => d,
             Err(e) => return osb_error(&e),
         };
-        if !accepts_incomplete(query) {
-            return async_required();
-        }
         let _request = self.request_locks.lock(id).await;
         let instance = self.instance_locks.lock(id).await;
         let Some(mut inst) = self.instance(id) else {
@@ -673,6 +681,11 @@ impl Broker {
                 422,
                 "Unable to process an update of a deprovisioned instance",
             );
+        }
+        // KEB `processUpdateParameters`: the platform must accept an asynchronous answer,
+        // checked after the instance's state and before the parameters.
+        if !accepts_incomplete(query) {
+            return async_required();
         }
         let params = match details.parameters {
             Value::Null => json!({}),
@@ -717,6 +730,17 @@ impl Broker {
             }
             None => osb(200, json!({})),
         }
+    }
+
+    /// How many instances the global account has (KEB `instances.GetNumberOfInstancesForGlobalAccountID`).
+    fn instances_in_global_account(&self, global_account: &str) -> usize {
+        let Ok((kvs, _)) = self.store().list(INSTANCES) else {
+            return 0;
+        };
+        kvs.iter()
+            .filter_map(|kv| serde_json::from_slice::<Instance>(&kv.value).ok())
+            .filter(|i| i.context.get("globalaccount_id").and_then(Value::as_str) == Some(global_account))
+            .count()
     }
 
     /// The instance's deprovisioning operation, once one was started.
@@ -767,9 +791,7 @@ impl Broker {
         if query.get("plan_id").is_none_or(|s| s.is_empty()) {
             return describe(400, "plan_id missing");
         }
-        if !accepts_incomplete(query) {
-            return async_required();
-        }
+        // KEB's `Deprovision` never looks at `accepts_incomplete` (always 202).
         let _request = self.request_locks.lock(id).await;
         let instance = self.instance_locks.lock(id).await;
         let Some(mut inst) = self.instance(id) else {

@@ -205,7 +205,15 @@ pub async fn create(data_dir: &Path, a: CreateArgs<'_>) -> Result<ExitCode> {
     let body = json!({
         "service_id": twinstack_keb::KYMA_SERVICE_ID,
         "plan_id": plan.plan.id(),
-        "context": {"platform": "twinstack"},
+        // What the BTP cockpit sends (KEB requires the three IDs): one local global account
+        // and subaccount, the user from the environment. Trials live in global accounts of
+        // their own on BTP (KEB allows one trial per global account, and counts every instance).
+        "context": {
+            "platform": "twinstack",
+            "globalaccount_id": if a.plan == "trial" { "twinstack-trial" } else { "twinstack-local" },
+            "subaccount_id": "twinstack-local",
+            "user_id": std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "twinstack".into()),
+        },
         "parameters": params,
     });
     errln!("provisioning runtime {:?} (plan {}) ...", a.name, a.plan);

@@ -73,7 +73,7 @@ impl Osb {
         self.call(
             reqwest::Method::PUT,
             &format!("/v2/service_instances/{id}?accepts_incomplete=true"),
-            Some(json!({"service_id": SERVICE, "plan_id": plan, "context": {"globalaccount_id": "ga"}, "parameters": params})),
+            Some(json!({"service_id": SERVICE, "plan_id": plan, "context": {"globalaccount_id": "ga", "subaccount_id": "sa", "user_id": "dev@example.com"}, "parameters": params})),
         )
     }
 }
@@ -109,10 +109,19 @@ fn osb_endpoints_and_statuses() {
         401
     );
 
-    // Provision: asynchronous only, IDs required, KEB's validation.
-    let (code, body) = o.call(reqwest::Method::PUT, "/v2/service_instances/i1", Some(json!({"service_id": SERVICE, "plan_id": AWS, "parameters": {"name": "i1", "region": "eu-central-1"}})));
-    assert_eq!(code, 422);
-    assert_eq!(body["error"], "AsyncRequired");
+    // Provision: KEB never looks at `accepts_incomplete` (asynchronous whatever the platform
+    // says: 202); IDs required; KEB's context checks and validation.
+    let ctx = json!({"globalaccount_id": "ga", "subaccount_id": "sa", "user_id": "dev@example.com"});
+    let (code, body) = o.call(reqwest::Method::PUT, "/v2/service_instances/i0", Some(json!({"service_id": SERVICE, "plan_id": AWS, "context": ctx, "parameters": {"name": "i0", "region": "eu-central-1"}})));
+    assert_eq!(code, 202, "{body}");
+    for (context, want) in [
+        (json!({"subaccount_id": "sa", "user_id": "u"}), "global accountID parameter cannot be empty"),
+        (json!({"globalaccount_id": "ga", "user_id": "u"}), "subAccountID parameter cannot be empty"),
+        (json!({"globalaccount_id": "ga", "subaccount_id": "sa"}), "UserID parameter cannot be empty"),
+    ] {
+        let (code, body) = o.call(reqwest::Method::PUT, "/v2/service_instances/i9?accepts_incomplete=true", Some(json!({"service_id": SERVICE, "plan_id": AWS, "context": context, "parameters": {"name": "i9", "region": "eu-central-1"}})));
+        assert_eq!((code, body), (400, json!({"description": want})));
+    }
     let (code, body) = o.call(
         reqwest::Method::PUT,
         "/v2/service_instances/i1?accepts_incomplete=true",

@@ -63,7 +63,7 @@ impl Osb {
     }
 
     async fn provision(&self, id: &str, params: Value) -> (u16, Value) {
-        let body = json!({"service_id": SERVICE, "plan_id": AWS, "context": {"globalaccount_id": "ga"}, "parameters": params});
+        let body = json!({"service_id": SERVICE, "plan_id": AWS, "context": {"globalaccount_id": "ga", "subaccount_id": "sa", "user_id": "dev@example.com"}, "parameters": params});
         self.call(
             reqwest::Method::PUT,
             &format!("/v2/service_instances/{id}?accepts_incomplete=true"),
