@@ -865,10 +865,26 @@ impl Ctx<'_> {
                 },
             ));
         }
-        let bytes = read_body(body).await?;
-        let mut req = twinstack_registry::decode::parse_body(&bytes, false)
-            .or_else(|_| twinstack_registry::decode::parse_body(&bytes, true))
-            .map_err(Status::bad_request)?;
+        // kubectl sends protobuf; other clients JSON or YAML.
+        let (bt, bytes) = self.body_bytes(body).await?;
+        let mut req = match bt {
+            negotiate::BodyType::Protobuf => twinstack_proto::decode_k8s_protobuf_as(
+                &bytes,
+                Some("authentication.k8s.io/v1"),
+                Some("TokenRequest"),
+            )
+            .map_err(Status::bad_request)?,
+            negotiate::BodyType::Yaml => {
+                twinstack_registry::decode::parse_yaml(&bytes)
+                    .map_err(|e| Status::bad_request(e.to_string()))?
+                    .value
+            }
+            negotiate::BodyType::Json => {
+                twinstack_registry::decode::parse_json(&bytes)
+                    .map_err(|e| Status::bad_request(e.to_string()))?
+                    .value
+            }
+        };
         let seconds = req
             .pointer("/spec/expirationSeconds")
             .and_then(Value::as_i64);

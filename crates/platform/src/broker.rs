@@ -330,7 +330,11 @@ impl Broker {
         Ok(Broker {
             platform,
             credentials,
-            options: KebOptions::default(),
+            // twinstack serves bindings (KEB ships them off): the catalog says so.
+            options: KebOptions {
+                binding_enabled: settings.bindings.enabled,
+                ..KebOptions::default()
+            },
             settings,
             instance_locks: KeyLocks::default(),
             request_locks: KeyLocks::default(),
@@ -382,6 +386,11 @@ impl Broker {
         if segs.first() == Some(&"twinstack") {
             return match (method, segs.as_slice()) {
                 (&Method::GET, ["twinstack", "v1", "runtimes"]) => self.list_runtimes().await,
+                // One operation with its stages (the CLI's progress display).
+                (&Method::GET, ["twinstack", "v1", "operations", op]) => match self.operation(op) {
+                    Some(op) => osb(200, json!(op)),
+                    None => describe(404, "Operation not found"),
+                },
                 // `up --test-clock`: tests move the platform clock instead of sleeping.
                 (&Method::POST, ["twinstack", "v1", "clock"]) if self.settings.test_clock => {
                     self.advance_clock(body)
@@ -739,7 +748,9 @@ impl Broker {
         };
         kvs.iter()
             .filter_map(|kv| serde_json::from_slice::<Instance>(&kv.value).ok())
-            .filter(|i| i.context.get("globalaccount_id").and_then(Value::as_str) == Some(global_account))
+            .filter(|i| {
+                i.context.get("globalaccount_id").and_then(Value::as_str) == Some(global_account)
+            })
             .count()
     }
 

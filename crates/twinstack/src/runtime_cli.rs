@@ -113,10 +113,11 @@ impl BrokerClient {
             .with_context(|| format!("no runtime belongs to instance {instance}"))
     }
 
-    /// Polls `last_operation` until the operation ends, showing its progress on stderr.
+    /// Polls `last_operation` until the operation ends, showing on stderr each of KEB's
+    /// stages as it finishes (`[3/10] Resolve_Credentials_Binding (0.6s)`).
     async fn wait(&self, instance: &str, op: &str, what: &str) -> Result<Value> {
         let started = Instant::now();
-        let mut last = String::new();
+        let mut shown = 0;
         loop {
             let (code, v) = self
                 .call(
@@ -131,14 +132,44 @@ impl BrokerClient {
                     v["description"].as_str().unwrap_or(&v.to_string())
                 );
             }
-            let state = v["state"].as_str().unwrap_or("unknown").to_string();
-            if state != last {
-                errln!("{what}: {state} ({:.1}s)", started.elapsed().as_secs_f64());
-                last = state.clone();
+            // The stages reached (gone once a deprovisioning removed the operation).
+            if let Ok((200, o)) = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/twinstack/v1/operations/{op}"),
+                    None,
+                )
+                .await
+            {
+                let total = match o["type"].as_str() {
+                    Some("provision") => twinstack_keb::operations::PROVISIONING_STAGES.len(),
+                    Some("update") => twinstack_keb::operations::UPDATE_STAGES.len(),
+                    _ => twinstack_keb::operations::DEPROVISIONING_STAGES.len(),
+                };
+                let stages: Vec<&str> = o["finishedStages"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                for (i, stage) in stages.iter().enumerate().skip(shown) {
+                    errln!(
+                        "{what}: [{}/{total}] {stage} ({:.1}s)",
+                        i + 1,
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                shown = shown.max(stages.len());
             }
+            let state = v["state"].as_str().unwrap_or("unknown").to_string();
             match state.as_str() {
                 "in progress" => tokio::time::sleep(Duration::from_millis(200)).await,
-                _ => return Ok(v),
+                _ => {
+                    errln!(
+                        "{what}: {state}: {} ({:.1}s)",
+                        v["description"].as_str().unwrap_or(""),
+                        started.elapsed().as_secs_f64()
+                    );
+                    return Ok(v);
+                }
             }
         }
     }

@@ -111,13 +111,23 @@ fn osb_endpoints_and_statuses() {
 
     // Provision: KEB never looks at `accepts_incomplete` (asynchronous whatever the platform
     // says: 202); IDs required; KEB's context checks and validation.
-    let ctx = json!({"globalaccount_id": "ga", "subaccount_id": "sa", "user_id": "dev@example.com"});
+    let ctx =
+        json!({"globalaccount_id": "ga", "subaccount_id": "sa", "user_id": "dev@example.com"});
     let (code, body) = o.call(reqwest::Method::PUT, "/v2/service_instances/i0", Some(json!({"service_id": SERVICE, "plan_id": AWS, "context": ctx, "parameters": {"name": "i0", "region": "eu-central-1"}})));
     assert_eq!(code, 202, "{body}");
     for (context, want) in [
-        (json!({"subaccount_id": "sa", "user_id": "u"}), "global accountID parameter cannot be empty"),
-        (json!({"globalaccount_id": "ga", "user_id": "u"}), "subAccountID parameter cannot be empty"),
-        (json!({"globalaccount_id": "ga", "subaccount_id": "sa"}), "UserID parameter cannot be empty"),
+        (
+            json!({"subaccount_id": "sa", "user_id": "u"}),
+            "global accountID parameter cannot be empty",
+        ),
+        (
+            json!({"globalaccount_id": "ga", "user_id": "u"}),
+            "subAccountID parameter cannot be empty",
+        ),
+        (
+            json!({"globalaccount_id": "ga", "subaccount_id": "sa"}),
+            "UserID parameter cannot be empty",
+        ),
     ] {
         let (code, body) = o.call(reqwest::Method::PUT, "/v2/service_instances/i9?accepts_incomplete=true", Some(json!({"service_id": SERVICE, "plan_id": AWS, "context": context, "parameters": {"name": "i9", "region": "eu-central-1"}})));
         assert_eq!((code, body), (400, json!({"description": want})));

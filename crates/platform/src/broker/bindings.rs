@@ -131,6 +131,7 @@ impl Broker {
             (OperationType::Provision, OperationState::Failed) => LastOperation::ProvisionFailed,
             _ => LastOperation::Other,
         };
+        // `IsPlanBindable`: the plans of `bindablePlans` (the catalog's `bindable`).
         let bindable = twinstack_keb::plan_by_id(&inst.plan_id).is_some_and(|p| p.bindable);
         let existing = self.binding(instance_id, binding_id);
         let others: Vec<StoredBinding> = self
