@@ -105,20 +105,36 @@ pub enum BindDecision {
     },
 }
 
+/// What the broker knows when it binds: the instance's plan and last operation, the binding of
+/// this ID and all bindings of the instance as stored, and the platform clock.
+#[derive(Debug, Clone, Copy)]
+pub struct BindFacts<'a> {
+    pub plan_bindable: bool,
+    pub last: LastOperation,
+    pub instance_id: &'a str,
+    pub existing: Option<&'a StoredBinding>,
+    pub bindings_of_instance: &'a [StoredBinding],
+    /// Unix seconds.
+    pub now: i64,
+}
+
 /// KEB's `bind` after the instance lookup, in its order: plan bindable (422
 /// `BindingNotSupported`), `context` and `parameters` decoding (400), expiry bounds (400), the
 /// provisioning state (400), an existing binding (409 on other parameters, 422 while it is
 /// created), and the limit of non-expired bindings (400).
 pub fn decide(
     cfg: &BindingConfig,
-    plan_bindable: bool,
     details: &BindDetails,
-    last: LastOperation,
-    instance_id: &str,
-    existing: Option<&StoredBinding>,
-    bindings_of_instance: &[StoredBinding],
-    now: i64,
+    facts: &BindFacts<'_>,
 ) -> Result<BindDecision, OsbError> {
+    let BindFacts {
+        plan_bindable,
+        last,
+        instance_id,
+        existing,
+        bindings_of_instance,
+        now,
+    } = *facts;
     if !plan_bindable {
         let mut e = OsbError::unprocessable("binding is not supported");
         e.error = Some("BindingNotSupported".into());
@@ -374,17 +390,16 @@ mod tests {
         ];
         for (i, (params, ctx, last, existing, live, want)) in rows.into_iter().enumerate() {
             let others: Vec<StoredBinding> = (0..live).map(|_| stored(600, now + 5)).collect();
-            let got = decide(
-                &cfg,
-                true,
-                &details(params, ctx),
+            let facts = BindFacts {
+                plan_bindable: true,
                 last,
-                "i-1",
-                existing.as_ref(),
-                &others,
+                instance_id: "i-1",
+                existing: existing.as_ref(),
+                bindings_of_instance: &others,
                 now,
-            )
-            .map_err(|e| (e.status, e.description.clone()));
+            };
+            let got = decide(&cfg, &details(params, ctx), &facts)
+                .map_err(|e| (e.status, e.description.clone()));
             let want = want.map_err(|(s, d)| (s, d.to_string()));
             assert_eq!(got, want, "row {i}");
         }
@@ -397,30 +412,31 @@ mod tests {
         let mut others: Vec<StoredBinding> = (0..9).map(|_| stored(600, now + 5)).collect();
         others.extend((0..5).map(|_| stored(600, now - 5)));
         let d = details(Value::Null, Value::Null);
-        assert!(decide(
-            &cfg,
-            true,
-            &d,
-            LastOperation::Other,
-            "i",
-            None,
-            &others,
-            now
-        )
-        .is_ok());
+        let facts = BindFacts {
+            plan_bindable: true,
+            last: LastOperation::Other,
+            instance_id: "i",
+            existing: None,
+            bindings_of_instance: &others,
+            now,
+        };
+        assert!(decide(&cfg, &d, &facts).is_ok());
     }
 
     #[test]
     fn not_bindable_plan() {
+        let facts = BindFacts {
+            plan_bindable: false,
+            last: LastOperation::Other,
+            instance_id: "i",
+            existing: None,
+            bindings_of_instance: &[],
+            now: 0,
+        };
         let e = decide(
             &BindingConfig::default(),
-            false,
             &details(Value::Null, Value::Null),
-            LastOperation::Other,
-            "i",
-            None,
-            &[],
-            0,
+            &facts,
         )
         .unwrap_err();
         assert_eq!(e.status, 422);

@@ -23,7 +23,7 @@
 //!   KEB's 64 KiB [`MAX_RAW_PARAMETERS_SIZE`]; [`provision_details`] = with default options.
 //! * [`validate_context`]`(&context)` → [`ErsContext`] or 400 (`global accountID parameter
 //!   cannot be empty`, ...); gives the global account the broker counts instances of.
-//! * [`runtime_name`]`(instance name, instance ID)` → the twinstack runtime name (a DNS label).
+//! * [`runtime_name`]`(instance ID)` → the twinstack runtime name: KEB's Shoot name, derived from the ID.
 //!
 //! Validation:
 //! * [`validate_provision_request`]`(plan_id, &params, &context, instances_in_global_account,

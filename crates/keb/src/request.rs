@@ -3,9 +3,10 @@
 //! (`handlers/provision.go`, `handlers/update.go`) and checks the IDs before KEB sees the
 //! request; KEB then refuses parameters over `MaxRawParametersSize` (`internal/broker/broker.go`).
 //!
-//! Also the twinstack runtime name of an instance ([`runtime_name`]): KEB names the Shoot at
-//! random (`gardener.CreateShootName`); twinstack addresses runtimes by name in URLs, so the name
-//! comes from the request, deterministically, and is always a DNS label.
+//! Also the twinstack runtime name of an instance ([`runtime_name`]): the Shoot name KEB gives
+//! it (`gardener.CreateShootName`), derived from the instance ID instead of a random UUID, so
+//! a repeated request names the same runtime. Instance names (`parameters.name`) need not be
+//! unique, as on KEB.
 
 use crate::error::OsbError;
 use crate::plans::{plan_by_id, KYMA_SERVICE_ID};
@@ -237,31 +238,28 @@ fn go_quote_char(c: u8) -> String {
     }
 }
 
-/// The twinstack runtime name of an instance: the instance's `parameters.name` when it is a
-/// lowercase DNS label (the URL path segment and kubeconfig context), else `rt-` and up to eight
-/// lowercase letters and digits of the instance ID, or, for an ID without any, `rt-` and eight
-/// hex digits of its FNV-1a hash. Always a valid DNS label, whatever the input.
-pub fn runtime_name(instance_name: &str, instance_id: &str) -> String {
-    if twinstack_core::runtime::validate_runtime_name(instance_name).is_ok() {
-        return instance_name.to_string();
-    }
-    let alnum: String = instance_id
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .take(8)
-        .collect();
-    if alnum.is_empty() {
-        format!("rt-{:08x}", fnv1a32(instance_id.as_bytes()))
+/// The twinstack runtime name of an instance: KEB's `CreateShootName` (the first seven hex
+/// digits of a UUID without dashes, lower case, `c-` before them when they start with a digit),
+/// with the digits taken from a hash of the instance ID (FNV-1a, then MurmurHash3's `fmix64`
+/// so that IDs differing in one character differ in every digit) instead of a random UUID.
+/// Always a valid DNS label, whatever the ID.
+pub fn runtime_name(instance_id: &str) -> String {
+    let mut hash = instance_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^= hash >> 33;
+    let digits = format!("{hash:016x}");
+    let name = &digits[..7];
+    // `startWithLetter`.
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("c-{name}")
     } else {
-        format!("rt-{alnum}")
+        name.to_string()
     }
-}
-
-fn fnv1a32(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
-    })
 }
 
 #[cfg(test)]
@@ -355,29 +353,36 @@ mod tests {
     }
 
     #[test]
-    fn runtime_names() {
+    fn runtime_names_are_shoot_names() {
+        // (Computed independently; `c-` when the first digit is not a letter.)
         let cases = [
-            ("shop", "any", "shop"),
-            (
-                "UPPER",
-                "0f5c4d7e-1111-2222-3333-444455556666",
-                "rt-0f5c4d7e",
-            ),
-            ("UPPER", "a-b-c-d-e", "rt-abcde"),
-            ("", "ABCDEFGHIJ", "rt-abcdefgh"),
-            ("-x", "--------", "rt-1b6f719d"),
-            ("", "", "rt-811c9dc5"),
-            ("a_b", "ü-ß-€", "rt-56196dda"),
+            ("", "efd01f6"),
+            ("i1", "ae36458"),
+            ("i2", "c-480a136"),
+            ("0f5c4d7e-1111-2222-3333-444455556666", "c-3c56bcf"),
         ];
-        for (name, id, want) in cases {
-            assert_eq!(runtime_name(name, id), want, "{name:?} {id:?}");
+        for (id, want) in cases {
+            let got = runtime_name(id);
+            assert_eq!(got, want, "{id:?}");
+            assert!(
+                got.len() == 7 || (got.len() == 9 && got.starts_with("c-")),
+                "{got}"
+            );
         }
+        // Distinct IDs, distinct names; the same ID, the same name.
+        assert_ne!(runtime_name("a"), runtime_name("b"));
+        assert_eq!(runtime_name("a"), runtime_name("a"));
+        let with_digit = (0..100)
+            .map(|i| runtime_name(&i.to_string()))
+            .find(|n| n.starts_with("c-"))
+            .expect("some hash starts with a digit");
+        assert_eq!(with_digit.len(), 9);
     }
 
     proptest! {
         #[test]
-        fn runtime_name_is_always_a_dns_label(name in ".{0,80}", id in ".{0,80}") {
-            let n = runtime_name(&name, &id);
+        fn runtime_name_is_always_a_dns_label(id in ".{0,80}") {
+            let n = runtime_name(&id);
             prop_assert!(twinstack_core::runtime::validate_runtime_name(&n).is_ok(), "{n:?}");
         }
 
@@ -493,7 +498,7 @@ mod tests {
             let body = body(json!({"service_id": KYMA_SERVICE_ID, "plan_id": info.plan.id(), "parameters": params}));
             if let Ok(d) = provision_details(&body) {
                 if let Ok(p) = crate::validate_provision(&d.plan_id, &d.parameters, &opts) {
-                    let name = runtime_name(&p.name, &id);
+                    let name = runtime_name(&id);
                     let shoot = crate::shoot_networking(&p, &name);
                     let _ = shoot.to_network();
                     let _ = crate::kube_dns_service(&shoot);

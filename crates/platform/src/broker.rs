@@ -586,7 +586,7 @@ impl Broker {
                 json!({"operation": existing.provisioning_operation, "dashboard_url": self.dashboard_url(&existing)}),
             );
         }
-        let runtime = twinstack_keb::runtime_name(&plan.name, id);
+        let runtime = twinstack_keb::runtime_name(id);
         let name = self.platform.runtime_locks.lock(&runtime).await;
         let op = Operation::new(id, OperationType::Provision);
         let inst = Instance {

@@ -79,6 +79,9 @@ pub struct Claims {
     pub runtime: String,
 }
 
+/// go-jose's `DefaultLeeway`.
+pub const LEEWAY_SECONDS: i64 = 60;
+
 /// kube-apiserver's default `--service-account-issuer` and API audience on Gardener shoots.
 pub const ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 
@@ -103,10 +106,11 @@ impl Claims {
         }
     }
 
-    /// Whether the token is within its validity window at `now` (upstream allows no leeway
-    /// on `exp` for bound tokens beyond the JWT library's default of one minute on `nbf`).
+    /// Whether the token is within its validity window at `now`, with the minute of leeway
+    /// go-jose's `Claims.Validate` (`DefaultLeeway`) gives `exp` and `nbf` in kube-apiserver's
+    /// validator: a token is refused once `now - 60 > exp`.
     pub fn valid_at(&self, now: i64) -> bool {
-        self.nbf - 60 <= now && now < self.exp
+        now + LEEWAY_SECONDS >= self.nbf && now - LEEWAY_SECONDS <= self.exp
     }
 }
 
@@ -198,8 +202,10 @@ mod tests {
     fn validity_window() {
         let c = Claims::new("rt", "ns", "sa", "u", 1000, 600);
         assert!(c.valid_at(1000));
-        assert!(c.valid_at(1599));
-        assert!(!c.valid_at(1600));
+        assert!(c.valid_at(940));
+        assert!(!c.valid_at(939));
+        assert!(c.valid_at(1660));
+        assert!(!c.valid_at(1661));
         assert_eq!(c.sub, "system:serviceaccount:ns:sa");
     }
 

@@ -74,7 +74,8 @@ enum RuntimeCmd {
     /// Provision a runtime through the Kyma Environment Broker API, as the BTP cockpit does,
     /// and wait until it is ready.
     Create {
-        /// Runtime name (a DNS label; also the instance's `name` parameter)
+        /// The instance's `name` parameter; the runtime itself gets a Shoot name as on KEB
+        /// (e.g. c-4b3c3cb), and the `runtime` commands accept either
         name: String,
         /// KEB plan: aws, gcp, azure, azure_lite, sap-converged-cloud, trial, free, ...
         #[arg(long, default_value = "aws")]
@@ -94,7 +95,8 @@ enum RuntimeCmd {
         #[command(flatten)]
         data_dir: DataDir,
     },
-    /// List runtimes: name, plan, region, IP families, state, age.
+    /// List runtimes: name (the Shoot name KEB gives it), instance name, plan, region, IP
+    /// families, state, age.
     List {
         #[command(flatten)]
         data_dir: DataDir,
@@ -146,7 +148,7 @@ async fn runtime_cmd(cmd: RuntimeCmd) -> Result<ExitCode> {
             runtime_cli::delete(&data_dir.resolve()?, &name).await
         }
         RuntimeCmd::Kubeconfig { name, data_dir } => {
-            runtime_cli::kubeconfig(&data_dir.resolve()?, &name)
+            runtime_cli::kubeconfig(&data_dir.resolve()?, &name).await
         }
     }
 }
@@ -335,6 +337,13 @@ async fn wait_for_signal() {
 fn kubeconfig(runtime: Option<String>, data_dir: DataDir) -> Result<ExitCode> {
     let dir = data_dir.resolve()?;
     let path = match &runtime {
+        Some(r) if !twinstack_platform::kubeconfig_path(&dir, r).exists() => {
+            // Not a runtime's name: perhaps its instance's (asked of the running twinstack).
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            return rt.block_on(runtime_cli::kubeconfig(&dir, r));
+        }
         Some(r) => twinstack_platform::kubeconfig_path(&dir, r),
         None => dir.join("kubeconfig"),
     };

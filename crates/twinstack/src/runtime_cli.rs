@@ -231,6 +231,19 @@ pub async fn create(data_dir: &Path, a: CreateArgs<'_>) -> Result<ExitCode> {
         errln!("error: unknown plan {:?}", a.plan);
         return Ok(ExitCode::from(2));
     };
+    // KEB lets instances share a name; this CLI addresses runtimes by it, so it keeps it unique.
+    if b.runtimes()
+        .await?
+        .iter()
+        .any(|r| r["instanceName"] == a.name)
+    {
+        errln!(
+            "error: a runtime of an instance named {:?} exists (`twinstack runtime show {}`)",
+            a.name,
+            a.name
+        );
+        return Ok(ExitCode::from(1));
+    }
     let params = provisioning_parameters(&a)?;
     let instance = uuid::Uuid::new_v4().to_string();
     let body = json!({
@@ -272,13 +285,6 @@ pub async fn create(data_dir: &Path, a: CreateArgs<'_>) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let rt = b.runtime_of_instance(&instance).await?;
-    let rt_name = rt["name"].as_str().unwrap_or("");
-    if rt_name != a.name {
-        errln!(
-            "the runtime is named {rt_name:?}: the instance name {:?} is not a lowercase DNS label",
-            a.name
-        );
-    }
     print_show(&rt);
     Ok(ExitCode::SUCCESS)
 }
@@ -290,7 +296,7 @@ fn age(created: &str) -> String {
 pub async fn list(data_dir: &Path) -> Result<ExitCode> {
     let b = BrokerClient::new(data_dir)?;
     let rts = b.runtimes().await?;
-    let rows: Vec<[String; 6]> = rts
+    let rows: Vec<[String; 7]> = rts
         .iter()
         .map(|r| {
             let fams: Vec<&str> = r["families"]
@@ -299,6 +305,11 @@ pub async fn list(data_dir: &Path) -> Result<ExitCode> {
                 .unwrap_or_default();
             [
                 r["name"].as_str().unwrap_or("").to_string(),
+                r["instanceName"]
+                    .as_str()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or("<none>")
+                    .to_string(),
                 r["plan"]
                     .as_str()
                     .filter(|p| !p.is_empty())
@@ -311,7 +322,9 @@ pub async fn list(data_dir: &Path) -> Result<ExitCode> {
             ]
         })
         .collect();
-    let header = ["NAME", "PLAN", "REGION", "FAMILIES", "STATE", "AGE"];
+    let header = [
+        "NAME", "INSTANCE", "PLAN", "REGION", "FAMILIES", "STATE", "AGE",
+    ];
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -441,15 +454,32 @@ pub async fn delete(data_dir: &Path, name: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn kubeconfig(data_dir: &Path, name: &str) -> Result<ExitCode> {
+/// Prints the kubeconfig of the runtime named `name`, or of the runtime whose instance has that
+/// name (asked of the running twinstack).
+pub async fn kubeconfig(data_dir: &Path, name: &str) -> Result<ExitCode> {
     let path = twinstack_platform::kubeconfig_path(data_dir, name);
-    match std::fs::read_to_string(&path) {
-        Ok(k) => {
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        out!("{k}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let by_instance = match BrokerClient::new(data_dir) {
+        Ok(b) => b.runtime(name).await.ok(),
+        Err(_) => None,
+    };
+    let file = by_instance
+        .as_ref()
+        .and_then(|r| r["kubeconfig"].as_str())
+        .and_then(|p| std::fs::read_to_string(p).ok());
+    match file {
+        Some(k) => {
             out!("{k}");
             Ok(ExitCode::SUCCESS)
         }
-        Err(_) => {
-            errln!("error: no runtime {name:?} in {}", data_dir.display());
+        None => {
+            errln!(
+                "error: no runtime {name:?} in {} (has `twinstack up` run with this data dir?)",
+                data_dir.display()
+            );
             Ok(ExitCode::from(1))
         }
     }

@@ -245,8 +245,9 @@ fn authentication_and_isolation() {
         .to_string();
     assert_ne!(other_token, c.t.token());
     let other = format!(
-        "https://127.0.0.1:{}/runtimes/other/api/v1/namespaces/default/services",
-        c.t.port
+        "https://127.0.0.1:{}/runtimes/{}/api/v1/namespaces/default/services",
+        c.t.port,
+        c.t.runtime_of("other")
     );
     let get = |token: &str| {
         c.rt.block_on(async {

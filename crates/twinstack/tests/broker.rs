@@ -281,13 +281,20 @@ fn osb_endpoints_and_statuses() {
     let e = cli(&o.t, &["runtime", "show", "i1"]);
     assert!(!e.status.success());
 
-    // Trial takes no networking; Azure drops dualStack (IPv4 only).
+    // One trial per global account, and KEB counts every instance of it; Azure drops
+    // dualStack (IPv4 only).
     let (code, body) = o.provision(
         "t1",
         TRIAL,
         json!({"name": "t1", "networking": {"nodes": "10.250.0.0/20"}}),
     );
-    assert_eq!(code, 400, "{body}");
+    assert_eq!(
+        (code, body),
+        (
+            400,
+            json!({"description": "trial Kyma was created for the global account, but there is only one allowed"})
+        )
+    );
     let (code, body) = o.provision("a1", AZURE, json!({"name": "a1", "region": "westeurope", "networking": {"nodes": "10.250.0.0/20", "dualStack": true}}));
     assert_eq!(code, 202, "{body}");
     let show = ok(&cli(&o.t, &["runtime", "show", "a1"]));
@@ -297,10 +304,7 @@ fn osb_endpoints_and_statuses() {
 fn kubectl_rt(t: &Twin, rt: &str, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut cmd = Command::new("kubectl");
     cmd.args(args)
-        .env(
-            "KUBECONFIG",
-            t.data_dir().join("kubeconfigs").join(format!("{rt}.yaml")),
-        )
+        .env("KUBECONFIG", t.kubeconfig_of(rt))
         .env("KUBECACHEDIR", t.cache.path().join(rt))
         .env("HOME", t.cache.path());
     if let Some(s) = stdin {
@@ -374,15 +378,17 @@ fn cli_runtimes_per_plan_and_isolation() {
 
     let list = ok(&cli(&t, &["runtime", "list"]));
     let header = list.lines().next().unwrap();
-    for col in ["NAME", "PLAN", "REGION", "FAMILIES", "STATE", "AGE"] {
+    for col in [
+        "NAME", "INSTANCE", "PLAN", "REGION", "FAMILIES", "STATE", "AGE",
+    ] {
         assert!(header.contains(col), "{list}");
     }
     let fam = |name: &str| {
         list.lines()
-            .find(|l| l.starts_with(&format!("{name} ")))
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
             .unwrap()
             .split_whitespace()
-            .nth(3)
+            .nth(4)
             .unwrap()
             .to_string()
     };
@@ -449,9 +455,7 @@ fn cli_runtimes_per_plan_and_isolation() {
 
     // A token of one runtime opens nothing of another.
     let token = |rt: &str| {
-        let k =
-            std::fs::read_to_string(t.data_dir().join("kubeconfigs").join(format!("{rt}.yaml")))
-                .unwrap();
+        let k = std::fs::read_to_string(t.kubeconfig_of(rt)).unwrap();
         k.lines()
             .find_map(|l| l.trim().strip_prefix("token: "))
             .unwrap()
@@ -464,8 +468,9 @@ fn cli_runtimes_per_plan_and_isolation() {
         .unwrap();
     let code = rtm.block_on(async {
         c.get(format!(
-            "https://127.0.0.1:{}/runtimes/aws-v4/api/v1/namespaces/default/services",
-            t.port
+            "https://127.0.0.1:{}/runtimes/{}/api/v1/namespaces/default/services",
+            t.port,
+            t.runtime_of("aws-v4")
         ))
         .bearer_auth(token("aws-dual"))
         .send()
@@ -478,8 +483,9 @@ fn cli_runtimes_per_plan_and_isolation() {
     // kube-apiserver's text names the group-qualified resource.
     let body: serde_json::Value = rtm.block_on(async {
         c.get(format!(
-            "https://127.0.0.1:{}/runtimes/aws-v4/apis/apps/v1/namespaces/default/deployments/web",
-            t.port
+            "https://127.0.0.1:{}/runtimes/{}/apis/apps/v1/namespaces/default/deployments/web",
+            t.port,
+            t.runtime_of("aws-v4")
         ))
         .bearer_auth(token("aws-dual"))
         .send()
@@ -504,6 +510,7 @@ fn cli_runtimes_per_plan_and_isolation() {
         &["get", "svc", "-A", "-o", "json"],
         None,
     ));
+    let gcp_dual = t.runtime_of("gcp-dual");
     ok(&cli(&t, &["runtime", "delete", "gcp-dual"]));
     let after = ok(&kubectl_rt(
         &t,
@@ -515,7 +522,7 @@ fn cli_runtimes_per_plan_and_isolation() {
     assert!(!ok(&cli(&t, &["runtime", "list"])).contains("gcp-dual"));
     let gone = rtm.block_on(async {
         c.get(format!(
-            "https://127.0.0.1:{}/runtimes/gcp-dual/api/v1/namespaces",
+            "https://127.0.0.1:{}/runtimes/{gcp_dual}/api/v1/namespaces",
             t.port
         ))
         .bearer_auth(token("aws-dual"))
@@ -528,9 +535,10 @@ fn cli_runtimes_per_plan_and_isolation() {
     assert_eq!(gone, 403);
 }
 
-/// KEB accepts any `name` of letters, digits and dashes; a name that is no lowercase DNS label
-/// gives the runtime a name of its own (`rt-` and the instance ID's start), and the CLI finds the
-/// runtime by its instance (before: it created `rt-...` and reported `runtime "UPPER" not found`).
+/// Runtimes are named as KEB names Shoots (seven hex digits, `c-` before a leading digit),
+/// whatever the instance's `name`; the CLI finds a runtime by its instance name too, and keeps
+/// instance names unique among the runtimes it creates (KEB does not: see
+/// `instances_may_share_a_name`).
 #[test]
 fn cli_create_with_a_name_that_is_no_dns_label() {
     let t = Twin::start(&[]);
@@ -542,33 +550,60 @@ fn cli_create_with_a_name_that_is_no_dns_label() {
         .unwrap()
         .trim()
         .to_string();
-    assert!(name.starts_with("rt-") && name.len() == 11, "{show}");
+    let shoot = |n: &str| {
+        let digits = n.strip_prefix("c-").unwrap_or(n);
+        digits.len() == 7
+            && digits
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            && (n.starts_with("c-") || n.starts_with(|c: char| c.is_ascii_lowercase()))
+    };
+    assert!(shoot(&name), "{show}");
     assert!(show.contains("Instance name: UPPER"), "{show}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains(&format!(
-            "the runtime is named {name:?}: the instance name \"UPPER\" is not a lowercase DNS label"
-        )),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(t
         .data_dir()
         .join(format!("kubeconfigs/{name}.yaml"))
         .exists());
-    // The instance name finds it too, as long as it is unambiguous.
+    // The instance name finds it, and `twinstack kubeconfig` takes it too.
     assert!(ok(&cli(&t, &["runtime", "show", "UPPER"])).contains(&format!("Name:        {name}")));
-    ok(&cli(&t, &["runtime", "create", "UPPER", "--plan", "gcp"]));
-    let e = fails(&cli(&t, &["runtime", "show", "UPPER"]));
+    let k = ok(&cli(&t, &["kubeconfig", "UPPER"]));
+    assert!(k.contains(&format!("/runtimes/{name}")), "{k}");
+    let e = fails(&cli(&t, &["runtime", "create", "UPPER", "--plan", "gcp"]));
     assert!(
-        e.contains("several runtimes belong to instances named \"UPPER\""),
+        e.contains("a runtime of an instance named \"UPPER\" exists"),
         "{e}"
     );
-    ok(&cli(&t, &["runtime", "delete", &name]));
+    ok(&cli(&t, &["runtime", "delete", "UPPER"]));
+    assert!(fails(&cli(&t, &["runtime", "show", "UPPER"])).contains("not found"));
+    ok(&cli(&t, &["runtime", "create", "UPPER", "--plan", "gcp"]));
     assert!(ok(&cli(&t, &["runtime", "show", "UPPER"])).contains("Plan:        gcp"));
     // A name KEB's schema refuses is refused with KEB's message.
     let e = fails(&cli(&t, &["runtime", "create", "a_b", "--plan", "aws"]));
     assert!(
         e.contains("the broker refused (400): while validating input parameters: at '/name': 'a_b' does not match pattern '^[a-zA-Z0-9-]*$'"),
+        "{e}"
+    );
+}
+
+/// KEB lets a new instance reuse another one's `name`: each gets a runtime of its own.
+#[test]
+fn instances_may_share_a_name() {
+    let o = Osb::new(Twin::start(&[]));
+    let params = json!({"name": "same", "region": "eu-central-1"});
+    assert_eq!(o.provision("first", AWS, params.clone()).0, 202);
+    assert_eq!(o.provision("second", AWS, params).0, 202);
+    let (_, list) = o.call(reqwest::Method::GET, "/twinstack/v1/runtimes", None);
+    let mine: Vec<&Value> = list["runtimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["instanceName"] == "same")
+        .collect();
+    assert_eq!(mine.len(), 2, "{list}");
+    assert_ne!(mine[0]["name"], mine[1]["name"]);
+    let e = fails(&cli(&o.t, &["runtime", "show", "same"]));
+    assert!(
+        e.contains("several runtimes belong to instances named \"same\""),
         "{e}"
     );
 }
@@ -589,6 +624,7 @@ fn twenty_runtimes_survive_sigkill() {
             ],
         ));
     }
+    let rt7 = t.runtime_of("rt-7");
     ok(&cli(&t, &["runtime", "delete", "rt-7"]));
     t.kill9();
     t.spawn();
@@ -603,5 +639,8 @@ fn twenty_runtimes_survive_sigkill() {
         ));
         assert_eq!(out.trim(), "service/kubernetes");
     }
-    assert!(!t.data_dir().join("kubeconfigs/rt-7.yaml").exists());
+    assert!(!t
+        .data_dir()
+        .join(format!("kubeconfigs/{rt7}.yaml"))
+        .exists());
 }

@@ -162,9 +162,11 @@ fn kubeconfig_exists(t: &Twin, runtime: &str) -> bool {
 }
 
 /// Finding 2: 20 provisions with different instance IDs and one `name`. Before: several ended
-/// `failed` pointing at the winner's runtime, and deprovisioning them deleted it.
+/// `failed` pointing at the winner's runtime, and deprovisioning them deleted it. Now, as on
+/// KEB, instances may share a name: each gets its own runtime (named from its ID), and
+/// deprovisioning one leaves the others alone.
 #[test]
-fn twenty_provisions_of_one_name_leave_the_winner_alone() {
+fn twenty_provisions_of_one_name_make_twenty_runtimes() {
     let t = Twin::start(&[]);
     let o = Osb::new(&t);
     let rt = tokio_rt();
@@ -172,48 +174,36 @@ fn twenty_provisions_of_one_name_leave_the_winner_alone() {
     let answers = rt.block_on(futures_util::future::join_all(
         ids.iter().map(|id| o.provision(id, params("shared"))),
     ));
-    let winners: Vec<&String> = ids
-        .iter()
-        .zip(&answers)
-        .filter(|(_, (code, _))| *code == 202)
-        .map(|(id, _)| id)
-        .collect();
-    assert_eq!(winners.len(), 1, "{answers:?}");
-    let winner = winners[0].clone();
     for (id, (code, body)) in ids.iter().zip(&answers) {
-        if *id != winner {
-            assert_eq!(
-                (*code, body),
-                (
-                    409,
-                    &json!({"description": "a runtime named \"shared\" already exists"})
-                ),
-                "{id}"
-            );
-        }
-    }
-    // The losers have no instance; deprovisioning them is KEB's 200 `{}` and touches nothing.
-    for id in ids.iter().filter(|id| **id != winner) {
-        assert_eq!(rt.block_on(o.fetch(id)), 404);
-        assert_eq!(rt.block_on(o.deprovision(id)), (200, json!({})));
+        assert_eq!(*code, 202, "{id}: {body}");
     }
     let runtimes = rt.block_on(o.runtimes());
-    assert_eq!(runtimes.get("shared"), Some(&winner), "{runtimes:?}");
-    assert!(kubeconfig_exists(&t, "shared"));
-    let (code, st) = rt.block_on(o.call(
-        reqwest::Method::GET,
-        &format!("/v2/service_instances/{winner}/last_operation"),
-        None,
-    ));
-    assert_eq!((code, st["state"].as_str()), (200, Some("succeeded")));
-    // The winner's runtime serves.
-    let out = Command::new("kubectl")
-        .args(["get", "svc", "kubernetes", "-o", "name"])
-        .env("KUBECONFIG", t.data_dir().join("kubeconfigs/shared.yaml"))
-        .env("HOME", t.cache.path())
-        .output()
-        .unwrap();
-    assert_eq!(ok(&out).trim(), "service/kubernetes");
+    for id in &ids {
+        let name = twinstack_keb::runtime_name(id);
+        assert_eq!(runtimes.get(&name), Some(id), "{runtimes:?}");
+        assert!(kubeconfig_exists(&t, &name));
+    }
+    // Deprovisioning half of them leaves the other half serving.
+    for id in ids.iter().step_by(2) {
+        assert_eq!(rt.block_on(o.deprovision(id)).0, 202);
+    }
+    let runtimes = rt.block_on(o.runtimes());
+    for (i, id) in ids.iter().enumerate() {
+        let name = twinstack_keb::runtime_name(id);
+        assert_eq!(runtimes.contains_key(&name), i % 2 == 1, "{id}");
+        if i % 2 == 1 {
+            let out = Command::new("kubectl")
+                .args(["get", "svc", "kubernetes", "-o", "name"])
+                .env(
+                    "KUBECONFIG",
+                    t.data_dir().join(format!("kubeconfigs/{name}.yaml")),
+                )
+                .env("HOME", t.cache.path())
+                .output()
+                .unwrap();
+            assert_eq!(ok(&out).trim(), "service/kubernetes");
+        }
+    }
     assert_no_panic(&t);
     assert_rss(&t);
 }
@@ -270,7 +260,12 @@ fn parallel_puts_of_one_id_make_one_runtime_and_one_operation() {
         2,
         "no runtime without its instance: {runtimes:?}"
     );
-    assert_eq!(runtimes.get("one").map(String::as_str), Some("one-id"));
+    assert_eq!(
+        runtimes
+            .get(&twinstack_keb::runtime_name("one-id"))
+            .map(String::as_str),
+        Some("one-id")
+    );
     assert_no_panic(&t);
     assert_rss(&t);
 }
@@ -315,7 +310,8 @@ fn put_racing_delete_leaves_no_half_instance() {
         let runtimes = rt.block_on(o.runtimes());
         let runtime = runtimes.iter().find(|(_, owner)| **owner == id);
         assert_eq!(exists, runtime.is_some(), "round {round}: {runtimes:?}");
-        assert_eq!(exists, kubeconfig_exists(&t, &name), "round {round}");
+        let rt_name = twinstack_keb::runtime_name(&id);
+        assert_eq!(exists, kubeconfig_exists(&t, &rt_name), "round {round}");
         // Every operation handed out is known.
         let op = put_body["operation"].as_str().unwrap();
         assert_eq!(rt.block_on(o.last_operation(&id, op)).0, 200);
@@ -325,7 +321,7 @@ fn put_racing_delete_leaves_no_half_instance() {
         }
         // Clean up for the next round: whatever is left goes.
         rt.block_on(o.deprovision(&id));
-        assert!(!kubeconfig_exists(&t, &name));
+        assert!(!kubeconfig_exists(&t, &rt_name));
     }
     assert_no_panic(&t);
     assert_rss(&t);
@@ -342,16 +338,17 @@ fn a_runtime_named_twinstack_deletes_no_broker_record() {
     assert_eq!(code, 202, "{body}");
     assert_eq!(rt.block_on(o.deprovision("tw")).0, 202);
     assert_eq!(rt.block_on(o.fetch("keep")), 200);
+    let keep = twinstack_keb::runtime_name("keep");
     let runtimes = rt.block_on(o.runtimes());
-    assert_eq!(runtimes.get("keep").map(String::as_str), Some("keep"));
+    assert_eq!(runtimes.get(&keep).map(String::as_str), Some("keep"));
     assert!(runtimes.contains_key("local"), "{runtimes:?}");
     t.stop();
     t.spawn();
     let o = Osb::new(&t);
     assert_eq!(rt.block_on(o.fetch("keep")), 200);
     let runtimes = rt.block_on(o.runtimes());
-    assert!(runtimes.contains_key("keep") && runtimes.contains_key("local"));
-    assert!(!runtimes.contains_key("twinstack"));
+    assert!(runtimes.contains_key(&keep) && runtimes.contains_key("local"));
+    assert!(!runtimes.contains_key(&twinstack_keb::runtime_name("tw")));
     assert_no_panic(&t);
     assert_rss(&t);
 }
@@ -476,28 +473,43 @@ fn legacy_records_are_moved_out_of_a_runtimes_reach() {
         "{st}"
     );
     let runtimes = rt.block_on(o.runtimes());
-    assert_eq!(runtimes.get("kept").map(String::as_str), Some("kept"));
-    assert!(runtimes.contains_key("local") && !runtimes.contains_key("gone"));
+    let kept = twinstack_keb::runtime_name("kept");
+    assert_eq!(runtimes.get(&kept).map(String::as_str), Some("kept"));
+    assert!(
+        runtimes.contains_key("local")
+            && !runtimes.contains_key(&twinstack_keb::runtime_name("gone"))
+    );
     // A runtime named `twinstack` now reaches nothing of the platform's.
     assert_eq!(rt.block_on(o.provision("tw", params("twinstack"))).0, 202);
     assert_eq!(rt.block_on(o.deprovision("tw")).0, 202);
     assert_eq!(rt.block_on(o.fetch("kept")), 200);
     assert_eq!(rt.block_on(o.deprovision("kept")).0, 202);
-    assert!(!rt.block_on(o.runtimes()).contains_key("kept"));
+    assert!(!rt.block_on(o.runtimes()).contains_key(&kept));
     assert_no_panic(&t);
     assert_rss(&t);
     t.stop();
     let store = twinstack_store::Store::open(&t.data_dir().join("store.redb")).unwrap();
-    assert!(store.list("/registry/twinstack/").unwrap().0.is_empty());
+    let left: Vec<String> = [
+        "/registry/twinstack/instances/",
+        "/registry/twinstack/runtimes/",
+    ]
+    .iter()
+    .flat_map(|p| store.list(p).unwrap().0)
+    .map(|kv| kv.key)
+    .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
-/// Finding 3: the fallback runtime name sliced a filtered ID by the unfiltered length.
+/// Finding 3: the fallback runtime name sliced a filtered ID by the unfiltered length. Runtime
+/// names now come from a hash of the ID, whatever its characters.
 #[test]
 fn ids_without_enough_letters_do_not_panic() {
     let t = Twin::start(&[]);
     let o = Osb::new(&t);
     let rt = tokio_rt();
-    for (id, want) in [("a-b-c-d-e", "rt-abcde"), ("--------", "rt-1b6f719d")] {
+    for id in ["a-b-c-d-e", "--------", "-"] {
+        let want = twinstack_keb::runtime_name(id);
+        let want = want.as_str();
         let (code, body) = rt.block_on(o.provision(id, params("UPPER")));
         assert_eq!(code, 202, "{id}: {body}");
         let runtimes = rt.block_on(o.runtimes());
@@ -666,7 +678,10 @@ impl Names {
         ["eu-central-1", "eu-west-2"][variant]
     }
     fn runtime(&self, id: usize, name: usize) -> String {
-        twinstack_keb::runtime_name(&self.name(name), &self.id(id))
+        {
+            let _ = name;
+            twinstack_keb::runtime_name(&self.id(id))
+        }
     }
 }
 
@@ -780,15 +795,22 @@ fn observe(
         );
         if let Some(rt_name) = owned.first() {
             prop_assert!(kubeconfig_exists(t, rt_name), "kubeconfig of {}", rt_name);
-            let name = (0..NAMES)
-                .find(|&n| names.runtime(i, n) == **rt_name)
-                .ok_or_else(|| TestCaseError::fail(format!("unexpected runtime {rt_name}")))?;
-            // The variant is not visible in the runtime list; the fetched parameters say it.
+            let expected = names.runtime(i, 0);
+            prop_assert_eq!(
+                rt_name.as_str(),
+                expected.as_str(),
+                "the runtime is named from the instance ID"
+            );
+            // Name and variant are not visible in the runtime list; the fetched parameters
+            // say them.
             let (_, inst) = rt.block_on(o.call(
                 reqwest::Method::GET,
                 &format!("/v2/service_instances/{id}"),
                 None,
             ));
+            let name = (0..NAMES)
+                .find(|&n| inst["parameters"]["name"] == names.name(n))
+                .ok_or_else(|| TestCaseError::fail(format!("unexpected instance {inst}")))?;
             let variant = usize::from(inst["parameters"]["region"] == Names::region(1));
             seen.insert(i, (name, variant));
         }
@@ -1010,13 +1032,15 @@ fn the_data_dir_is_private_and_fixed_on_start() {
     let rt = tokio_rt();
     assert_eq!(rt.block_on(o.provision("secret", params("secret"))).0, 202);
     let dir = t.data_dir().to_path_buf();
+    let secret = format!("kubeconfigs/{}.yaml", twinstack_keb::runtime_name("secret"));
     for f in [
         "store.redb",
         "broker.json",
         "kubeconfig",
         "pki/ca.key",
         "pki/ca.crt",
-        "kubeconfigs/secret.yaml",
+        "service-account.key",
+        &secret,
     ] {
         assert!(dir.join(f).exists(), "{f}");
     }
@@ -1030,7 +1054,8 @@ fn the_data_dir_is_private_and_fixed_on_start() {
         "store.redb",
         "broker.json",
         "pki/ca.key",
-        "kubeconfigs/secret.yaml",
+        "service-account.key",
+        &secret,
     ] {
         chmod(&dir.join(f), 0o644);
     }

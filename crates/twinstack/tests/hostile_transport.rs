@@ -177,7 +177,8 @@ async fn metrics_are_per_runtime_behind_its_token() {
         .output()
         .unwrap();
     ok(&created);
-    let kubeconfig = t.data_dir().join("kubeconfigs").join("other.yaml");
+    let kubeconfig = t.kubeconfig_of("other");
+    let other = t.runtime_of("other");
     let other_token = std::fs::read_to_string(kubeconfig)
         .unwrap()
         .lines()
@@ -198,8 +199,11 @@ async fn metrics_are_per_runtime_behind_its_token() {
     .await;
     assert_eq!(code, 201);
     let (code, _) = text(
-        c.get(url(&t, "/runtimes/other/api/v1/namespaces/default/secrets"))
-            .bearer_auth(&other_token),
+        c.get(url(
+            &t,
+            &format!("/runtimes/{other}/api/v1/namespaces/default/secrets"),
+        ))
+        .bearer_auth(&other_token),
     )
     .await;
     assert_eq!(code, 200);
@@ -207,7 +211,7 @@ async fn metrics_are_per_runtime_behind_its_token() {
     let (code, body) = text(c.get(url(&t, "/runtimes/local/metrics"))).await;
     assert_eq!(code, 401, "{body}");
     let (code, body) = text(
-        c.get(url(&t, "/runtimes/other/metrics"))
+        c.get(url(&t, &format!("/runtimes/{other}/metrics")))
             .bearer_auth(&token),
     )
     .await;
@@ -227,7 +231,7 @@ async fn metrics_are_per_runtime_behind_its_token() {
     assert!(mine.contains("verb=\"POST\",dry_run=\"\",group=\"\",version=\"v1\",resource=\"configmaps\",subresource=\"\",scope=\"resource\",component=\"apiserver\",code=\"201\"} 1"), "{mine}");
     assert!(!mine.contains("secrets"), "{mine}");
     let (code, theirs) = text(
-        c.get(url(&t, "/runtimes/other/metrics"))
+        c.get(url(&t, &format!("/runtimes/{other}/metrics")))
             .bearer_auth(&other_token),
     )
     .await;

@@ -140,16 +140,16 @@ impl Broker {
             .map(Binding::stored)
             .collect();
         let now = self.platform.registry.clock.now();
-        let decision = rules::decide(
-            cfg,
-            bindable,
-            &details,
+        let stored = existing.as_ref().map(Binding::stored);
+        let facts = rules::BindFacts {
+            plan_bindable: bindable,
             last,
             instance_id,
-            existing.as_ref().map(Binding::stored).as_ref(),
-            &others,
+            existing: stored.as_ref(),
+            bindings_of_instance: &others,
             now,
-        );
+        };
+        let decision = rules::decide(cfg, &details, &facts);
         let (expiration_seconds, created_by) = match decision {
             Err(e) => return osb_error(&e),
             Ok(BindDecision::Existing) => {

@@ -171,6 +171,29 @@ impl Twin {
             .to_string()
     }
 
+    /// The name of the runtime whose instance is named `instance_name` (runtimes are named as
+    /// KEB names Shoots, so the two differ), from `twinstack runtime show`.
+    pub fn runtime_of(&self, instance_name: &str) -> String {
+        let out = Command::new(bin())
+            .args(["runtime", "show", instance_name, "--data-dir"])
+            .arg(self.dir.path())
+            .output()
+            .unwrap();
+        let text = ok(&out);
+        text.lines()
+            .find_map(|l| l.strip_prefix("Name:"))
+            .map(|n| n.trim().to_string())
+            .unwrap_or_else(|| panic!("no Name: in {text}"))
+    }
+
+    /// The kubeconfig file of the runtime whose instance is named `instance_name`.
+    pub fn kubeconfig_of(&self, instance_name: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("kubeconfigs")
+            .join(format!("{}.yaml", self.runtime_of(instance_name)))
+    }
+
     pub fn ca_pem(&self) -> Vec<u8> {
         std::fs::read(self.dir.path().join("pki").join("ca.crt")).unwrap()
     }
