@@ -37,6 +37,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/runtimes/{*rest}", any(kube))
         .route("/v2/{*rest}", any(broker))
         .route("/twinstack/{*rest}", any(broker))
+        // KEB's other endpoints: the runtimes API, kubeconfigs, expiry, and OSB under /oauth.
+        .route("/runtimes", any(broker))
+        .route("/kubeconfig", any(broker))
+        .route("/kubeconfig/", any(broker))
+        .route("/kubeconfig/{*rest}", any(broker))
+        .route("/expire/{*rest}", any(broker))
+        .route("/oauth/{*rest}", any(broker))
         .fallback(|| async { status_response(Status::path_not_found(), &[]) })
         // `/runtimes/{rt}/metrics` overlaps the runtime's catch-all route: taken first here.
         .layer(axum::middleware::from_fn_with_state(
@@ -61,7 +68,7 @@ async fn broker(
     };
     let resp = st
         .broker
-        .handle(&method, uri.path(), &query, &headers, &bytes)
+        .handle(&method, uri.path(), uri.query(), &query, &headers, &bytes)
         .await;
     tracing::debug!(%method, path = %uri.path(), status = resp.status().as_u16(), "broker request");
     resp

@@ -39,6 +39,7 @@
 //! whose bound token is the binding's credential.
 
 mod bindings;
+mod keb_api;
 mod worker;
 
 use crate::directory::{self, KeyLocks, Platform, PlatformError, RuntimeSpec};
@@ -121,6 +122,9 @@ pub struct Operation {
     /// KEB's `FinishedStages`: the stages done so far, in order.
     #[serde(default)]
     pub finished_stages: Vec<String>,
+    /// A suspension (KEB's `Temporary` deprovisioning): the runtime goes, the instance stays.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub temporary: bool,
     #[serde(default)]
     pub updated_at: String,
 }
@@ -137,6 +141,7 @@ impl Operation {
             description: twinstack_keb::operations::OPERATION_CREATED.into(),
             created_at: now.clone(),
             finished_stages: Vec::new(),
+            temporary: false,
             updated_at: now,
         }
     }
@@ -160,6 +165,9 @@ pub struct Instance {
     pub provisioning_operation: String,
     /// Every operation of the instance, oldest first.
     pub operations: Vec<String>,
+    /// When KEB's expiration endpoint expired the instance (trial, free).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired_at: Option<String>,
 }
 
 /// What remains of a deprovisioned instance (KEB's `instances_archived`).
@@ -370,10 +378,29 @@ impl Broker {
         self: &Arc<Self>,
         method: &Method,
         path: &str,
+        raw_query: Option<&str>,
         query: &HashMap<String, String>,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Response {
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        // KEB's kubeconfig endpoint: open, as KEB's gateway leaves it (the kubeconfig holds no
+        // credential, only the OIDC login).
+        if segs.first() == Some(&"kubeconfig") {
+            let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+            return match (method, segs.as_slice()) {
+                (&Method::GET | &Method::HEAD, ["kubeconfig", id]) => {
+                    self.kubeconfig_api(id, origin)
+                }
+                (&Method::GET | &Method::HEAD, _) => self.kubeconfig_api("", origin),
+                _ => (
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    [(header::ALLOW, "GET, HEAD")],
+                    "Method Not Allowed\n",
+                )
+                    .into_response(),
+            };
+        }
         if !self.authorized(headers) {
             return (
                 StatusCode::UNAUTHORIZED,
@@ -382,7 +409,17 @@ impl Broker {
             )
                 .into_response();
         }
-        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        match (method, segs.as_slice()) {
+            // KEB's runtimes API and expiration endpoint.
+            (&Method::GET, ["runtimes"]) => return self.runtimes_api(raw_query),
+            (&Method::PUT, ["expire", "service_instance", id]) => {
+                let id = id.to_string();
+                return self
+                    .detached(move |b| async move { b.expire_api(&id).await })
+                    .await;
+            }
+            _ => {}
+        }
         if segs.first() == Some(&"twinstack") {
             return match (method, segs.as_slice()) {
                 (&Method::GET, ["twinstack", "v1", "runtimes"]) => self.list_runtimes().await,
@@ -415,19 +452,28 @@ impl Broker {
             }
             _ => {}
         }
-        let (query, body) = (query.clone(), body.to_vec());
-        match (method, segs.as_slice()) {
-            (&Method::GET, ["v2", "catalog"]) => {
-                osb(200, twinstack_keb::catalog_with(&self.options))
+        // KEB serves OSB under `/oauth/v2/...` and `/oauth/{region}/v2/...` (the platform region
+        // decides the catalog's regions and the trial mapping); twinstack also under `/v2/...`.
+        let mut opts = self.options.clone();
+        let segs: &[&str] = match segs.as_slice() {
+            ["oauth", "v2", ..] => &segs[1..],
+            ["oauth", region, "v2", ..] => {
+                opts.platform_region = Some(region.to_string());
+                &segs[2..]
             }
+            other => other,
+        };
+        let (query, body) = (query.clone(), body.to_vec());
+        match (method, segs) {
+            (&Method::GET, ["v2", "catalog"]) => osb(200, twinstack_keb::catalog_with(&opts)),
             (&Method::PUT, ["v2", "service_instances", id]) => {
                 let id = id.to_string();
-                self.detached(move |b| async move { b.provision(&id, &query, &body).await })
+                self.detached(move |b| async move { b.provision(&id, &query, &body, opts).await })
                     .await
             }
             (&Method::PATCH, ["v2", "service_instances", id]) => {
                 let id = id.to_string();
-                self.detached(move |b| async move { b.update(&id, &query, &body).await })
+                self.detached(move |b| async move { b.update(&id, &query, &body, opts).await })
                     .await
             }
             (&Method::GET, ["v2", "service_instances", id]) => self.fetch(id),
@@ -536,8 +582,9 @@ impl Broker {
         id: &str,
         query: &HashMap<String, String>,
         body: &[u8],
+        mut opts: KebOptions,
     ) -> Response {
-        let details = match twinstack_keb::provision_details_with(body, &self.options) {
+        let details = match twinstack_keb::provision_details_with(body, &opts) {
             Ok(d) => d,
             Err(e) => return osb_error(&e),
         };
@@ -549,7 +596,6 @@ impl Broker {
             p => p,
         };
         let context = details.context;
-        let mut opts = self.options.clone();
         opts.instance_id = id.to_string();
         // One trial per global account: KEB counts the global account's instances.
         let in_global_account = twinstack_keb::validate_context(&context)
@@ -599,6 +645,7 @@ impl Broker {
             context,
             provisioning_operation: op.id.clone(),
             operations: vec![op.id.clone()],
+            expired_at: None,
         };
         let record = directory::new_runtime_record(&runtime_spec(&inst));
         if let Err(e) = Runtime::new(record.clone()) {
@@ -668,6 +715,7 @@ impl Broker {
         id: &str,
         query: &HashMap<String, String>,
         body: &[u8],
+        mut opts: KebOptions,
     ) -> Response {
         let details = match twinstack_keb::update_details(body) {
             Ok(d) => d,
@@ -691,6 +739,19 @@ impl Broker {
                 "Unable to process an update of a deprovisioned instance",
             );
         }
+        // KEB: an expired instance takes no update (without a global account in the context,
+        // 400; with one, KEB answers without doing anything).
+        if inst.expired_at.is_some() {
+            let ga = details
+                .context
+                .get("globalaccount_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if ga.is_empty() {
+                return describe(400, "cannot update an expired instance");
+            }
+            return osb(200, json!({}));
+        }
         // KEB `processUpdateParameters`: the platform must accept an asynchronous answer,
         // checked after the instance's state and before the parameters.
         if !accepts_incomplete(query) {
@@ -700,7 +761,6 @@ impl Broker {
             Value::Null => json!({}),
             p => p,
         };
-        let mut opts = self.options.clone();
         opts.instance_id = id.to_string();
         let outcome =
             match twinstack_keb::validate_update(&details.plan_id, &inst.plan, &params, &opts) {
@@ -754,8 +814,14 @@ impl Broker {
             .count()
     }
 
-    /// The instance's deprovisioning operation, once one was started.
+    /// The instance's deprovisioning operation, once one was started (a suspension is not
+    /// one: KEB's `!Temporary`).
     fn deprovisioning(&self, inst: &Instance) -> Option<Operation> {
+        self.last_deprovision(inst).filter(|o| !o.temporary)
+    }
+
+    /// The newest `deprovision` operation, suspensions included.
+    fn last_deprovision(&self, inst: &Instance) -> Option<Operation> {
         inst.operations
             .iter()
             .rev()
@@ -1015,6 +1081,7 @@ fn migrate_instance(old: LegacyInstance, now: &str) -> anyhow::Result<Vec<(Strin
             description: o.description.clone(),
             created_at: now.to_string(),
             finished_stages: Vec::new(),
+            temporary: false,
             updated_at: now.to_string(),
         };
         out.push((operation_key(&op.id), serde_json::to_vec(&op)?));
@@ -1030,6 +1097,7 @@ fn migrate_instance(old: LegacyInstance, now: &str) -> anyhow::Result<Vec<(Strin
         context: old.context,
         provisioning_operation: provisioning,
         operations: ids,
+        expired_at: None,
     };
     out.push((instance_key(&inst.instance_id), serde_json::to_vec(&inst)?));
     Ok(out)

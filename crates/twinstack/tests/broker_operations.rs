@@ -8,131 +8,8 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-const SERVICE: &str = "47c9dcbf-ff30-448e-ab36-d3bad66ba281";
-const AWS: &str = "361c511f-f939-4621-b228-d0fb79a1fe15";
-const AZURE: &str = "4deee563-e5ec-4731-b9b1-53b42d855f0c";
-
-struct Osb<'a> {
-    t: &'a Twin,
-    c: reqwest::Client,
-    rt: tokio::runtime::Runtime,
-    user: String,
-    pass: String,
-}
-
-impl<'a> Osb<'a> {
-    fn new(t: &'a Twin) -> Osb<'a> {
-        let creds: Value =
-            serde_json::from_slice(&std::fs::read(t.data_dir().join("broker.json")).unwrap())
-                .unwrap();
-        Osb {
-            c: t.client(),
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-            user: creds["username"].as_str().unwrap().into(),
-            pass: creds["password"].as_str().unwrap().into(),
-            t,
-        }
-    }
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut r = self
-            .c
-            .request(method, format!("https://127.0.0.1:{}{path}", self.t.port))
-            .header("X-Broker-API-Version", "2.17")
-            .basic_auth(&self.user, Some(&self.pass));
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        self.rt.block_on(async {
-            let resp = r.send().await.unwrap();
-            let code = resp.status().as_u16();
-            let text = resp.text().await.unwrap();
-            (
-                code,
-                serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            )
-        })
-    }
-    fn provision(&self, id: &str, plan: &str, params: Value) -> (u16, Value) {
-        self.call(
-            reqwest::Method::PUT,
-            &format!("/v2/service_instances/{id}?accepts_incomplete=true"),
-            Some(json!({"service_id": SERVICE, "plan_id": plan,
-                "context": {"globalaccount_id": "ga", "subaccount_id": "sa", "user_id": "dev@example.com"},
-                "parameters": params})),
-        )
-    }
-    fn bind(&self, id: &str, bid: &str, params: Value) -> (u16, Value) {
-        self.call(
-            reqwest::Method::PUT,
-            &format!("/v2/service_instances/{id}/service_bindings/{bid}?accepts_incomplete=true"),
-            Some(json!({"service_id": SERVICE, "plan_id": AWS, "parameters": params})),
-        )
-    }
-    fn unbind(&self, id: &str, bid: &str) -> (u16, Value) {
-        self.call(
-            reqwest::Method::DELETE,
-            &format!(
-                "/v2/service_instances/{id}/service_bindings/{bid}?service_id={SERVICE}&plan_id={AWS}"
-            ),
-            None,
-        )
-    }
-    fn last_operation(&self, id: &str, op: &str) -> (u16, Value) {
-        self.call(
-            reqwest::Method::GET,
-            &format!("/v2/service_instances/{id}/last_operation?operation={op}"),
-            None,
-        )
-    }
-    fn operation(&self, op: &str) -> Option<Value> {
-        match self.call(
-            reqwest::Method::GET,
-            &format!("/twinstack/v1/operations/{op}"),
-            None,
-        ) {
-            (200, v) => Some(v),
-            _ => None,
-        }
-    }
-    fn advance_clock(&self, seconds: i64) {
-        let (code, body) = self.call(
-            reqwest::Method::POST,
-            "/twinstack/v1/clock",
-            Some(json!({"advanceSeconds": seconds})),
-        );
-        assert_eq!(code, 200, "{body}");
-    }
-    /// Polls `last_operation` until the operation ends; returns every distinct answer seen
-    /// and the stages the operation had finished at each poll.
-    fn poll(&self, id: &str, op: &str) -> (Vec<Value>, Vec<Vec<String>>) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let (mut answers, mut stages) = (Vec::<Value>::new(), Vec::<Vec<String>>::new());
-        loop {
-            let (code, v) = self.last_operation(id, op);
-            assert_eq!(code, 200, "{v}");
-            if answers.last() != Some(&v) {
-                answers.push(v.clone());
-            }
-            if let Some(o) = self.operation(op) {
-                let s: Vec<String> =
-                    serde_json::from_value(o["finishedStages"].clone()).unwrap_or_default();
-                if stages.last() != Some(&s) {
-                    stages.push(s);
-                }
-            }
-            if v["state"] != "in progress" {
-                return (answers, stages);
-            }
-            assert!(Instant::now() < deadline, "operation {op} never ended");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
+use common::osb::{Osb, AWS, AZURE, SERVICE};
 
 fn write_kubeconfig(t: &Twin, name: &str, body: &Value) -> PathBuf {
     let k = body["credentials"]["kubeconfig"]
@@ -384,20 +261,6 @@ fn runtime_of(o: &Osb<'_>, instance: &str) -> String {
         .to_string()
 }
 
-/// Waits until an operation has finished `n` stages and still runs.
-fn wait_for_stages(o: &Osb<'_>, op: &str, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let v = o.operation(op).expect("the operation is recorded");
-        if v["finishedStages"].as_array().unwrap().len() >= n {
-            assert_eq!(v["state"], "in progress", "{v}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "{v}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Acceptance: `last_operation` shows `in progress` with KEB's description while the stages
 /// run, then `succeeded`, for provision, update and deprovision; repeated requests while an
 /// operation runs get it again.
@@ -489,7 +352,7 @@ fn sigkill_during_operations_then_restart_finishes_them() {
         assert_eq!(code, 202, "{body}");
         let op = body["operation"].as_str().unwrap().to_string();
         // Some stages done, then SIGKILL.
-        wait_for_stages(&o, &op, 2);
+        o.wait_for_stages(&op, 2);
         (op, "killed".to_string())
     };
     t.kill9();
@@ -518,7 +381,7 @@ fn sigkill_during_operations_then_restart_finishes_them() {
         let (code, body) = o.call(reqwest::Method::DELETE, &del, None);
         assert_eq!(code, 202, "{body}");
         let dop = body["operation"].as_str().unwrap().to_string();
-        wait_for_stages(&o, &dop, 2);
+        o.wait_for_stages(&dop, 2);
         assert_eq!(o.last_operation("k1", &dop).1["state"], "in progress");
         drop(o);
         t.kill9();

@@ -88,7 +88,7 @@ impl Broker {
         self.read(&key(instance_id, binding_id))
     }
 
-    fn bindings_of(&self, instance_id: &str) -> Vec<Binding> {
+    pub(super) fn bindings_of(&self, instance_id: &str) -> Vec<Binding> {
         self.store()
             .list(&prefix(instance_id))
             .map(|(kvs, _)| {

@@ -79,6 +79,15 @@ impl Broker {
                     return Next::Stop;
                 }
             }
+            (OperationType::Deprovision, DEPROVISIONING_REMOVES_INSTANCE) if op.temporary => {
+                // A suspension: the runtime goes, the instance (and its records) stay.
+                if let Err(e) = self.suspend_runtime(&inst).await {
+                    op.state = OperationState::Failed;
+                    op.description = format!("suspension failed: {e}");
+                    self.save(&op).await;
+                    return Next::Stop;
+                }
+            }
             (OperationType::Deprovision, DEPROVISIONING_REMOVES_INSTANCE) => {
                 return match self.remove_instance(&inst).await {
                     Ok(()) => Next::Stop,
@@ -160,6 +169,40 @@ impl Broker {
             }
         };
         self.platform.complete(rt, &runtime_spec(inst)).await
+    }
+
+    /// Deletes the runtime of a suspended instance (KEB's suspension deletes the cluster and
+    /// keeps the instance).
+    async fn suspend_runtime(&self, inst: &Instance) -> Result<(), String> {
+        let _name = self.platform.runtime_locks.lock(&inst.runtime).await;
+        let served = self
+            .platform
+            .registry
+            .runtime(&inst.runtime)
+            .filter(|rt| rt.record.instance_id == inst.instance_id);
+        if served.is_some() {
+            self.platform.forget(&inst.runtime);
+        }
+        let i = inst.clone();
+        match self
+            .store()
+            .txn(move |txn| directory::delete_runtime_in_txn(txn, &i.runtime, &i.instance_id))
+            .await
+        {
+            Ok(c) => {
+                if c.value {
+                    self.platform.remove_kubeconfig(&inst.runtime);
+                }
+                tracing::info!(instance = %inst.instance_id, runtime = %inst.runtime, "suspended");
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(rt) = served {
+                    self.platform.registry.insert_runtime(rt);
+                }
+                Err(e.to_string())
+            }
+        }
     }
 
     /// Deletes the instance, its operations, bindings and (if it owns it) its runtime in one

@@ -2,6 +2,8 @@
 //! and drives it with the installed kubectl binaries and an HTTPS client.
 #![allow(dead_code)]
 
+pub mod osb;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
