@@ -117,3 +117,57 @@ pub fn go_json<T: Serialize + ?Sized>(value: &T) -> String {
     }
     out
 }
+
+/// `url.ParseQuery`: `&`-separated pairs in order, percent-decoded, `+` as space.
+pub fn query_pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs_as_go_parses_them() {
+        assert_eq!(
+            query_pairs("page=2&plan=aws&plan=gcp&a+b=%41%2&x=%zz&ü=%C3%BC&&k"),
+            vec![
+                ("page".into(), "2".into()),
+                ("plan".into(), "aws".into()),
+                ("plan".into(), "gcp".into()),
+                ("a b".into(), "A%2".into()),
+                ("x".into(), "%zz".into()),
+                ("ü".into(), "ü".into()),
+                ("k".into(), "".into()),
+            ]
+        );
+    }
+}

@@ -156,7 +156,7 @@ impl Broker {
     /// `GET /runtimes` (KEB `runtime.Handler.getRuntimes`).
     pub(super) fn runtimes_api(&self, raw_query: Option<&str>) -> Response {
         let pairs: Vec<(String, String)> = raw_query
-            .map(|q| url_pairs(q).into_iter().collect::<Vec<(String, String)>>())
+            .map(twinstack_keb::endpoints::query_pairs)
             .unwrap_or_default();
         let query = match api::RuntimesQuery::parse(&pairs) {
             Ok(q) => q,
@@ -361,58 +361,9 @@ fn oidc_entries(params: &Value) -> Vec<kubeconfig::OidcEntry> {
     }
 }
 
-/// `url.ParseQuery`: `&`-separated pairs in order, percent-decoded, `+` as space.
-fn url_pairs(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_pairs_as_go_parses_them() {
-        assert_eq!(
-            url_pairs("page=2&plan=aws&plan=gcp&a+b=%41%2&x=%zz&ü=%C3%BC&&k"),
-            vec![
-                ("page".into(), "2".into()),
-                ("plan".into(), "aws".into()),
-                ("plan".into(), "gcp".into()),
-                ("a b".into(), "A%2".into()),
-                ("x".into(), "%zz".into()),
-                ("ü".into(), "ü".into()),
-                ("k".into(), "".into()),
-            ]
-        );
-    }
 
     #[test]
     fn oidc_of_an_instance() {
