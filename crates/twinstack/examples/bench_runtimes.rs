@@ -1,7 +1,10 @@
 //! Benchmark of runtime provisioning: time from `PUT /v2/service_instances` (what
 //! `twinstack runtime create` sends) to the first successful `kubectl get namespaces` on the
-//! new runtime, and the memory an idle runtime costs (RSS growth divided by runtimes). Beside
-//! it, the published figures of what a user would otherwise wait for.
+//! new runtime, the bind latency (`PUT .../service_bindings/<id>` to the first successful
+//! `kubectl get namespaces` with the binding's kubeconfig), and the memory an idle runtime with
+//! 10 bindings costs (RSS growth divided by runtimes). Beside it, the published figures of what
+//! a user would otherwise wait for. `up` runs with `--operation-time 0`: the figures are
+//! twinstack's own work, not the emulated duration of KEB's stages.
 //!
 //! Run with `bash bench/runtimes.sh [--n 20]`.
 
@@ -34,7 +37,14 @@ async fn main() {
         .unwrap()
         .port();
     let mut child = Command::new(&bin)
-        .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "up",
+            "--operation-time",
+            "0",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir.path())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -61,6 +71,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let base_rss = rss_kib(child.id());
     let mut times = Vec::new();
+    let mut bind_times = Vec::new();
     for i in 0..n {
         let name = format!("bench-{i}");
         let started = Instant::now();
@@ -69,36 +80,45 @@ async fn main() {
             .basic_auth(creds["username"].as_str().unwrap(), creds["password"].as_str())
             .header("X-Broker-API-Version", "2.17")
             .json(&json!({"service_id": twinstack_keb::KYMA_SERVICE_ID, "plan_id": twinstack_keb::plan_by_name("aws").unwrap().plan.id(),
+                          "context": {"globalaccount_id": "bench", "subaccount_id": "bench", "user_id": "bench"},
                           "parameters": {"name": name, "region": "eu-central-1", "networking": {"nodes": "10.250.0.0/20", "dualStack": true}}}))
             .send()
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), 202);
-        let kubeconfig = dir.path().join("kubeconfigs").join(format!("{name}.yaml"));
-        loop {
-            let out = Command::new("kubectl")
-                .args(["get", "namespaces", "-o", "name"])
-                .env("KUBECONFIG", &kubeconfig)
-                .env("KUBECACHEDIR", cache.path().join(&name))
-                .output()
-                .unwrap();
-            if out.status.success() {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        let kubeconfig = dir
+            .path()
+            .join("kubeconfigs")
+            .join(format!("{}.yaml", twinstack_keb::runtime_name(&name)));
+        until_kubectl_works(&kubeconfig, &cache.path().join(&name), started);
         times.push(started.elapsed());
+        // Ten bindings, each used once with kubectl.
+        for b in 0..10 {
+            let started = Instant::now();
+            let r = client
+                .put(format!("https://127.0.0.1:{port}/v2/service_instances/{name}/service_bindings/b{b}?accepts_incomplete=true"))
+                .basic_auth(creds["username"].as_str().unwrap(), creds["password"].as_str())
+                .header("X-Broker-API-Version", "2.17")
+                .json(&json!({"service_id": twinstack_keb::KYMA_SERVICE_ID, "plan_id": twinstack_keb::plan_by_name("aws").unwrap().plan.id()}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 201);
+            let v: Value = r.json().await.unwrap();
+            let path = dir.path().join(format!("{name}-b{b}.yaml"));
+            std::fs::write(&path, v["credentials"]["kubeconfig"].as_str().unwrap()).unwrap();
+            until_kubectl_works(&path, &cache.path().join(format!("{name}-b{b}")), started);
+            bind_times.push(started.elapsed());
+        }
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss = rss_kib(child.id());
     let _ = child.kill();
     let _ = child.wait();
     times.sort();
+    bind_times.sort();
     let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    let pb = |q: f64| bind_times[((bind_times.len() - 1) as f64 * q).round() as usize];
     println!("runtime provisioning: PUT /v2/service_instances → first successful `kubectl get namespaces` ({n} runtimes, dual-stack aws)");
     println!();
     println!("{:<34} {:>12} {:>12}", "", "p50", "p99");
@@ -122,10 +142,38 @@ async fn main() {
         30.0 / p(0.5).as_secs_f64()
     );
     println!("(the p50 includes a kubectl process start, the dominant cost)");
+    println!();
     println!(
-        "memory: {} KiB RSS before, {} KiB after {n} runtimes: {:.0} KiB per idle runtime",
+        "bind: PUT service_binding → first `kubectl get namespaces` with its kubeconfig ({} bindings): p50 {:.0} ms, p99 {:.0} ms",
+        bind_times.len(),
+        pb(0.5).as_secs_f64() * 1e3,
+        pb(0.99).as_secs_f64() * 1e3
+    );
+    println!("(KEB: `createBindingTimeout` 15 s; the bind itself is three creates and a token)");
+    println!(
+        "memory: {} KiB RSS before, {} KiB after {n} runtimes with 10 bindings each: {:.0} KiB per idle runtime",
         base_rss,
         rss,
         (rss.saturating_sub(base_rss)) as f64 / n as f64
     );
+}
+
+/// Runs `kubectl get namespaces` with `kubeconfig` until it succeeds (30 s at most).
+fn until_kubectl_works(kubeconfig: &std::path::Path, cache: &std::path::Path, started: Instant) {
+    loop {
+        let out = Command::new("kubectl")
+            .args(["get", "namespaces", "-o", "name"])
+            .env("KUBECONFIG", kubeconfig)
+            .env("KUBECACHEDIR", cache)
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
