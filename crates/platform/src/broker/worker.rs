@@ -174,49 +174,12 @@ impl Broker {
     /// Deletes the runtime of a suspended instance (KEB's suspension deletes the cluster and
     /// keeps the instance).
     async fn suspend_runtime(&self, inst: &Instance) -> Result<(), String> {
-        let _name = self.platform.runtime_locks.lock(&inst.runtime).await;
-        let served = self
-            .platform
-            .registry
-            .runtime(&inst.runtime)
-            .filter(|rt| rt.record.instance_id == inst.instance_id);
-        if served.is_some() {
-            self.platform.forget(&inst.runtime);
-        }
-        let i = inst.clone();
-        match self
-            .store()
-            .txn(move |txn| directory::delete_runtime_in_txn(txn, &i.runtime, &i.instance_id))
-            .await
-        {
-            Ok(c) => {
-                if c.value {
-                    self.platform.remove_kubeconfig(&inst.runtime);
-                }
-                tracing::info!(instance = %inst.instance_id, runtime = %inst.runtime, "suspended");
-                Ok(())
-            }
-            Err(e) => {
-                if let Some(rt) = served {
-                    self.platform.registry.insert_runtime(rt);
-                }
-                Err(e.to_string())
-            }
-        }
+        self.delete_runtime_of(inst, |_| {}, "suspended").await
     }
 
     /// Deletes the instance, its operations, bindings and (if it owns it) its runtime in one
     /// transaction, and archives the instance (KEB's `Archiving` + `Remove_Instance`).
     async fn remove_instance(&self, inst: &Instance) -> Result<(), String> {
-        let _name = self.platform.runtime_locks.lock(&inst.runtime).await;
-        let served = self
-            .platform
-            .registry
-            .runtime(&inst.runtime)
-            .filter(|rt| rt.record.instance_id == inst.instance_id);
-        if served.is_some() {
-            self.platform.forget(&inst.runtime);
-        }
         let archived = ArchivedInstance {
             instance_id: inst.instance_id.clone(),
             plan_id: inst.plan_id.clone(),
@@ -229,26 +192,50 @@ impl Broker {
             .map_err(|e| e.to_string())?;
         let binding_keys: Vec<String> = bindings.into_iter().map(|kv| kv.key).collect();
         let i = inst.clone();
+        let records = move |txn: &mut twinstack_store::Txn<'_>| {
+            txn.delete(&instance_key(&i.instance_id));
+            for op in &i.operations {
+                txn.delete(&operation_key(op));
+            }
+            for k in &binding_keys {
+                txn.delete(k);
+            }
+            put_json(txn, &archived_key(&i.instance_id), &archived);
+        };
+        self.delete_runtime_of(inst, records, "deprovisioned").await
+    }
+
+    /// Stops serving the instance's runtime and deletes it (only if the instance owns it: what
+    /// another instance owns stays) in one transaction with `records`; serves it again if the
+    /// transaction fails.
+    async fn delete_runtime_of(
+        &self,
+        inst: &Instance,
+        records: impl FnOnce(&mut twinstack_store::Txn<'_>) + Send + 'static,
+        done: &str,
+    ) -> Result<(), String> {
+        let _name = self.platform.runtime_locks.lock(&inst.runtime).await;
+        let served = self
+            .platform
+            .registry
+            .runtime(&inst.runtime)
+            .filter(|rt| rt.record.instance_id == inst.instance_id);
+        if served.is_some() {
+            self.platform.forget(&inst.runtime);
+        }
+        let i = inst.clone();
         let deleted = self
             .store()
             .txn(move |txn| {
                 let owned = match directory::delete_runtime_in_txn(txn, &i.runtime, &i.instance_id)
                 {
                     Ok(found) => found,
-                    // Never delete what another instance owns; the instance goes alone.
                     Err(e) => {
                         tracing::warn!(instance = %i.instance_id, "{e}");
                         false
                     }
                 };
-                txn.delete(&instance_key(&i.instance_id));
-                for op in &i.operations {
-                    txn.delete(&operation_key(op));
-                }
-                for k in &binding_keys {
-                    txn.delete(k);
-                }
-                put_json(txn, &archived_key(&i.instance_id), &archived);
+                records(txn);
                 Ok::<_, std::convert::Infallible>(owned)
             })
             .await;
@@ -257,7 +244,7 @@ impl Broker {
                 if c.value {
                     self.platform.remove_kubeconfig(&inst.runtime);
                 }
-                tracing::info!(instance = %inst.instance_id, runtime = %inst.runtime, "deprovisioned");
+                tracing::info!(instance = %inst.instance_id, runtime = %inst.runtime, "{done}");
                 Ok(())
             }
             Err(e) => {
