@@ -5,8 +5,9 @@
 //! operation, stored bindings) and carries out the result (ServiceAccount, ClusterRole,
 //! ClusterRoleBinding, TokenRequest).
 
+use crate::error::go_kind;
 use crate::error::OsbError;
-use crate::request::{decode_details, go_kind};
+use crate::request::decode_details;
 use serde_json::Value;
 
 /// `BindingConfig` (KEB `broker.binding.*`). KEB ships bindings disabled and only for `aws`;

@@ -5,8 +5,8 @@
 //! KEB runs this after decoding `parameters` and before every other check; the failure is
 //! answered 400 with the error text (brokerapi logger action `while extracting context`).
 
+use crate::error::go_kind;
 use crate::error::OsbError;
-use crate::provision::go_kind;
 use serde_json::Value;
 
 /// The fields of `internal.ERSContext` twinstack reads.

@@ -60,3 +60,15 @@ pub fn multierror_text(errs: &[String]) -> String {
         points.join("\n\t")
     )
 }
+
+/// Go's name for a JSON value's kind in `UnmarshalTypeError` (`number 1.5` is written `number`).
+pub(crate) fn go_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}

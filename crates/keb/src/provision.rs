@@ -2,7 +2,7 @@
 //! twinstack parameter object.
 
 use crate::context::{validate_context, ErsContext};
-use crate::error::{multierror_text, OsbError};
+use crate::error::{go_kind, multierror_text, OsbError};
 use crate::gonet::{netip_prefix_bits, overlaps, validate_cidr};
 use crate::plans::{plan_by_id, Plan};
 use crate::schema::{create_schema, validate};
@@ -97,23 +97,12 @@ pub(crate) struct Dto {
     pub networking: Option<NetDto>,
 }
 
-pub(crate) fn go_kind(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(_) => "bool".into(),
-        Value::String(_) => "string".into(),
-        Value::Array(_) => "array".into(),
-        Value::Object(_) => "object".into(),
-        Value::Number(_) => "number".into(),
-    }
-}
-
 struct Decoder {
     first: Option<String>,
 }
 
 impl Decoder {
-    fn fail(&mut self, value: String, strukt: &str, field: &str, ty: &str) {
+    fn fail(&mut self, value: &str, strukt: &str, field: &str, ty: &str) {
         if self.first.is_none() {
             self.first = Some(format!(
                 "json: cannot unmarshal {value} into Go struct field {strukt}.{field} of type {ty}"
@@ -145,7 +134,7 @@ impl Decoder {
             Value::Number(n) => match n.as_i64() {
                 Some(i) => Some(i),
                 None => {
-                    self.fail(format!("number {n}"), strukt, field, "int");
+                    self.fail(&format!("number {n}"), strukt, field, "int");
                     None
                 }
             },

@@ -8,7 +8,7 @@
 //! a repeated request names the same runtime. Instance names (`parameters.name`) need not be
 //! unique, as on KEB.
 
-use crate::error::OsbError;
+use crate::error::{go_kind, OsbError};
 use crate::plans::{plan_by_id, KYMA_SERVICE_ID};
 use serde_json::Value;
 
@@ -168,18 +168,6 @@ pub(crate) fn decode_details(body: &[u8], go_type: &str) -> Result<Fields, OsbEr
     match first_error {
         Some(e) => Err(OsbError::unprocessable(e)),
         None => Ok(f),
-    }
-}
-
-/// Go's name for a JSON value's kind in `UnmarshalTypeError` (`number 1.5` is written `number`).
-pub(crate) fn go_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
