@@ -197,6 +197,26 @@ fn osb_endpoints_and_statuses() {
         )
     );
 
+    // Update: KEB checks `accepts_incomplete` after the instance (404 first), before the
+    // parameters.
+    let (code, body) = o.call(
+        reqwest::Method::PATCH,
+        "/v2/service_instances/i1",
+        Some(json!({"service_id": SERVICE, "plan_id": AWS, "parameters": {"autoScalerMin": 99}})),
+    );
+    assert_eq!(code, 422, "{body}");
+    assert_eq!(body["error"], "AsyncRequired");
+    assert_eq!(
+        o.call(
+            reqwest::Method::PATCH,
+            "/v2/service_instances/nope",
+            Some(json!({"service_id": SERVICE, "plan_id": AWS, "parameters": {}}))
+        ),
+        (
+            404,
+            json!({"description": "Instance with id nope not exist"})
+        )
+    );
     // Update trying to turn dual stack off: accepted as KEB does, families unchanged.
     let (code, body) = o.call(
         reqwest::Method::PATCH,
