@@ -294,27 +294,13 @@ pub fn expires_at(unix_seconds: i64) -> String {
         unix_seconds.div_euclid(86_400),
         unix_seconds.rem_euclid(86_400),
     );
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::endpoints::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.0Z",
         secs / 3600,
         secs % 3600 / 60,
         secs % 60
     )
-}
-
-/// Howard Hinnant's `civil_from_days`: the proleptic Gregorian date of a day count.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// `kubeconfigTemplateForKymaBindings` (`internal/kubeconfig/kubeconfig.go`), filled as

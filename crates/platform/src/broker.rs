@@ -803,11 +803,8 @@ impl Broker {
 
     /// How many instances the global account has (KEB `instances.GetNumberOfInstancesForGlobalAccountID`).
     fn instances_in_global_account(&self, global_account: &str) -> usize {
-        let Ok((kvs, _)) = self.store().list(INSTANCES) else {
-            return 0;
-        };
-        kvs.iter()
-            .filter_map(|kv| serde_json::from_slice::<Instance>(&kv.value).ok())
+        self.all_instances()
+            .iter()
             .filter(|i| {
                 i.context.get("globalaccount_id").and_then(Value::as_str) == Some(global_account)
             })

@@ -65,6 +65,7 @@ pub mod kubeconfig;
 pub mod runtimes;
 mod time;
 
+pub(crate) use time::civil_from_days;
 pub use time::Time;
 
 use serde::Serialize;

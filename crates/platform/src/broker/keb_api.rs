@@ -54,7 +54,8 @@ fn provider_name(p: twinstack_core::runtime::Provider) -> &'static str {
 }
 
 impl Broker {
-    fn all_instances(&self) -> Vec<Instance> {
+    /// Every live instance.
+    pub(super) fn all_instances(&self) -> Vec<Instance> {
         self.store()
             .list(INSTANCES)
             .map(|(kvs, _)| {
