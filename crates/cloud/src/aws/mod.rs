@@ -7,10 +7,17 @@
 //!   `IsServiceSupported`, the model builder's checks in its order with its exact errors
 //!   (`Failed build model due to <err>`), names, target groups, status.
 
+mod addresses;
+pub mod ccm;
+mod ids;
+pub mod lbc;
 pub mod vpc;
 
-use crate::inventory::{LoadBalancer, Vpc};
-use crate::Reconciled;
+#[cfg(test)]
+mod tests;
+
+use crate::inventory::{Controller, LoadBalancer, Vpc};
+use crate::{Event, Reconciled};
 use k8s_openapi::api::core::v1::Service;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -37,6 +44,9 @@ pub struct Endpoint {
     pub zone: Option<String>,
     /// Port name → port number of this endpoint.
     pub ports: Vec<(String, i32)>,
+    /// The node the endpoint runs on (`nodeName`): instance targets of an
+    /// `externalTrafficPolicy: Local` Service pass health checks only on such nodes.
+    pub node_name: Option<String>,
 }
 
 /// What the AWS side of a runtime is.
@@ -56,14 +66,63 @@ pub struct Cluster<'a> {
     pub now: &'a str,
 }
 
+/// The event recorder's component of twinstack's own warnings.
+pub const TWINSTACK_COMPONENT: &str = "twinstack";
+
 /// Reconciles `svc` as both AWS controllers would: `existing` are the inventory records owned
-/// by this Service (by uid), `endpoints` its EndpointSlices' endpoints.
+/// by this Service (by uid), `endpoints` its EndpointSlices' endpoints. The CCM runs first
+/// (its `EnsuringLoadBalancer` precedes the LBC's events), then the LBC when it is deployed.
 pub fn reconcile(
     svc: &Service,
     cluster: &Cluster<'_>,
     existing: &[LoadBalancer],
     endpoints: &[Endpoint],
 ) -> Reconciled<LoadBalancer> {
-    let _ = (svc, cluster, existing, endpoints);
-    Reconciled::default()
+    let finalizers = svc.metadata.finalizers.clone().unwrap_or_default();
+    let has = |f: &str| finalizers.iter().any(|x| x == f);
+    let live = |c: Controller| -> Vec<&LoadBalancer> {
+        existing.iter().filter(|l| l.controller == c && !l.leaked).collect()
+    };
+    let ccm_existing = live(Controller::AwsCloudProvider);
+    let lbc_existing = live(Controller::AwsLoadBalancerController);
+    let mut out = Reconciled::default();
+    let deferred = ccm::reconcile(svc, cluster, &ccm_existing, has(ccm::FINALIZER), &mut out);
+    if deferred {
+        // `EnsureLoadBalancerDeleted` returns nil for external types: the in-tree load
+        // balancer stays in the cloud, owned by nobody.
+        for lb in &ccm_existing {
+            let mut l = (*lb).clone();
+            l.leaked = true;
+            out.events.push(Event::warning(
+                TWINSTACK_COMPONENT,
+                "LoadBalancerLeaked",
+                format!(
+                    "Load balancer {} ({}) built by the AWS cloud provider is left behind: the cloud provider does not delete it when a Service moves to the AWS Load Balancer Controller (as Gardener's docs warn); delete it by hand",
+                    l.load_balancer_name, l.dns_name
+                ),
+            ));
+            out.leaked.push(l.load_balancer_name.clone());
+            out.resources.push(l);
+        }
+    }
+    for l in existing.iter().filter(|l| l.leaked) {
+        out.leaked.push(l.load_balancer_name.clone());
+        out.resources.push(l.clone());
+    }
+    if cluster.load_balancer_controller {
+        let mut lbc_out = Reconciled::default();
+        lbc::reconcile(svc, cluster, &lbc_existing, endpoints, has(lbc::FINALIZER), &mut lbc_out);
+        out.events.extend(lbc_out.events);
+        out.add_finalizers.extend(lbc_out.add_finalizers);
+        out.remove_finalizers.extend(lbc_out.remove_finalizers);
+        out.resources.extend(lbc_out.resources);
+        let ccm_wrote = out.ingress.as_ref().is_some_and(|v| !v.is_empty());
+        if lbc_out.ingress.is_some() && !ccm_wrote {
+            out.ingress = lbc_out.ingress;
+        }
+    } else {
+        // Nobody runs to delete what an earlier LBC built.
+        out.resources.extend(lbc_existing.into_iter().cloned());
+    }
+    out
 }
