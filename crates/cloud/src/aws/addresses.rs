@@ -41,15 +41,17 @@ pub(crate) fn zone_mapping(
             Some(Ipv6Addr::from(u128::from(net.network()) | u128::from(host)))
         })
     });
-    let nat = (source_nat && ip_type == "dualstack").then_some(()).and_then(|_| match source_nat_prefix {
-        Some(p) if p != "auto_assigned" => Some(p),
-        _ => {
-            let net = s.ipv6_cidr_block?;
-            let mid = ((h >> 32) as u16).max(1);
-            let ip = Ipv6Addr::from(u128::from(net.network()) | (u128::from(mid) << 48));
-            Some(format!("{ip}/80"))
-        }
-    });
+    let nat = (source_nat && ip_type == "dualstack")
+        .then_some(())
+        .and_then(|_| match source_nat_prefix {
+            Some(p) if p != "auto_assigned" => Some(p),
+            _ => {
+                let net = s.ipv6_cidr_block?;
+                let mid = ((h >> 32) as u16).max(1);
+                let ip = Ipv6Addr::from(u128::from(net.network()) | (u128::from(mid) << 48));
+                Some(format!("{ip}/80"))
+            }
+        });
     ZoneMapping {
         zone_name: s.availability_zone.clone(),
         subnet_id: s.subnet_id.clone(),

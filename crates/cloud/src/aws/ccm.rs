@@ -6,7 +6,9 @@
 
 use super::lbc::annotations::key;
 use super::{addresses, ids, Cluster};
-use crate::inventory::{Controller, HealthCheck, Listener, LoadBalancer, Owner, Target, TargetGroup};
+use crate::inventory::{
+    Controller, HealthCheck, Listener, LoadBalancer, Owner, Target, TargetGroup,
+};
 use crate::{Event, Reconciled};
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, Service};
 use std::collections::BTreeMap;
@@ -17,16 +19,24 @@ pub const FINALIZER: &str = "service.kubernetes.io/load-balancer-cleanup";
 /// `wantsLoadBalancer`.
 pub fn wants_load_balancer(svc: &Service) -> bool {
     let spec = svc.spec.as_ref();
-    spec.and_then(|s| s.type_.as_deref()) == Some("LoadBalancer") && spec.and_then(|s| s.load_balancer_class.as_ref()).is_none()
+    spec.and_then(|s| s.type_.as_deref()) == Some("LoadBalancer")
+        && spec.and_then(|s| s.load_balancer_class.as_ref()).is_none()
 }
 
 /// `isLBExternal`: the Service is the LBC's.
 pub fn is_lb_external(svc: &Service) -> bool {
-    matches!(annotation(svc, "aws-load-balancer-type").as_deref(), Some("nlb-ip") | Some("external"))
+    matches!(
+        annotation(svc, "aws-load-balancer-type").as_deref(),
+        Some("nlb-ip") | Some("external")
+    )
 }
 
 fn annotation(svc: &Service, suffix: &str) -> Option<String> {
-    svc.metadata.annotations.as_ref()?.get(&key(suffix)).cloned()
+    svc.metadata
+        .annotations
+        .as_ref()?
+        .get(&key(suffix))
+        .cloned()
 }
 
 /// `cloudprovider.DefaultLoadBalancerName`: `a` + the UID without dashes, cut to 32.
@@ -50,8 +60,16 @@ pub(crate) fn reconcile(
         // external types: the provider reports "not exists" for them).
         if has_finalizer || !existing.is_empty() {
             if !existing.is_empty() && !is_lb_external(svc) {
-                out.events.push(Event::normal(COMPONENT, "DeletingLoadBalancer", "Deleting load balancer"));
-                out.events.push(Event::normal(COMPONENT, "DeletedLoadBalancer", "Deleted load balancer"));
+                out.events.push(Event::normal(
+                    COMPONENT,
+                    "DeletingLoadBalancer",
+                    "Deleting load balancer",
+                ));
+                out.events.push(Event::normal(
+                    COMPONENT,
+                    "DeletedLoadBalancer",
+                    "Deleted load balancer",
+                ));
             } else {
                 out.resources.extend(existing.iter().map(|l| (*l).clone()));
             }
@@ -62,7 +80,11 @@ pub(crate) fn reconcile(
         }
         return false;
     }
-    out.events.push(Event::normal(COMPONENT, "EnsuringLoadBalancer", "Ensuring load balancer"));
+    out.events.push(Event::normal(
+        COMPONENT,
+        "EnsuringLoadBalancer",
+        "Ensuring load balancer",
+    ));
     if !has_finalizer {
         out.add_finalizers.push(FINALIZER.into());
     }
@@ -77,20 +99,46 @@ pub(crate) fn reconcile(
         hostname: Some(hostname),
         ..Default::default()
     }]);
-    out.events.push(Event::normal(COMPONENT, "EnsuredLoadBalancer", "Ensured load balancer"));
+    out.events.push(Event::normal(
+        COMPONENT,
+        "EnsuredLoadBalancer",
+        "Ensured load balancer",
+    ));
     false
 }
 
-fn build(svc: &Service, c: &Cluster<'_>, existing: Option<&LoadBalancer>) -> (LoadBalancer, String) {
+fn build(
+    svc: &Service,
+    c: &Cluster<'_>,
+    existing: Option<&LoadBalancer>,
+) -> (LoadBalancer, String) {
     let uid = svc.metadata.uid.clone().unwrap_or_default();
     let name = default_load_balancer_name(&uid);
     let nlb = annotation(svc, "aws-load-balancer-type").as_deref() == Some("nlb");
     // The provider reads only `aws-load-balancer-internal`: "false" or empty = internet-facing.
-    let internal = annotation(svc, "aws-load-balancer-internal").is_some_and(|v| !v.is_empty() && v != "false");
-    let scheme = if internal { "internal" } else { "internet-facing" };
-    let role = if internal { "kubernetes.io/role/internal-elb" } else { "kubernetes.io/role/elb" };
-    let mut subnets: Vec<_> = c.vpc.subnets.iter().filter(|s| s.tags.contains_key(role)).collect();
-    subnets.sort_by(|a, b| a.availability_zone.cmp(&b.availability_zone).then(a.subnet_id.cmp(&b.subnet_id)));
+    let internal = annotation(svc, "aws-load-balancer-internal")
+        .is_some_and(|v| !v.is_empty() && v != "false");
+    let scheme = if internal {
+        "internal"
+    } else {
+        "internet-facing"
+    };
+    let role = if internal {
+        "kubernetes.io/role/internal-elb"
+    } else {
+        "kubernetes.io/role/elb"
+    };
+    let mut subnets: Vec<_> = c
+        .vpc
+        .subnets
+        .iter()
+        .filter(|s| s.tags.contains_key(role))
+        .collect();
+    subnets.sort_by(|a, b| {
+        a.availability_zone
+            .cmp(&b.availability_zone)
+            .then(a.subnet_id.cmp(&b.subnet_id))
+    });
     subnets.dedup_by(|a, b| a.availability_zone == b.availability_zone);
     let zones = subnets
         .iter()
@@ -109,7 +157,8 @@ fn build(svc: &Service, c: &Cluster<'_>, existing: Option<&LoadBalancer>) -> (Lo
             addresses::nlb_hosted_zone_id(c.region),
         )
     } else {
-        let digits = ids::seed_u128(&["clb", c.account_id, c.region, &name]) % 9_000_000_000 + 1_000_000_000;
+        let digits =
+            ids::seed_u128(&["clb", c.account_id, c.region, &name]) % 9_000_000_000 + 1_000_000_000;
         let prefix = if internal { "internal-" } else { "" };
         (
             "classic",
@@ -139,18 +188,33 @@ fn build(svc: &Service, c: &Cluster<'_>, existing: Option<&LoadBalancer>) -> (Lo
                 })
             })
             .collect();
-        let hc = health_check(nlb, local, spec.health_check_node_port.unwrap_or(0), node_port);
+        let hc = health_check(
+            nlb,
+            local,
+            spec.health_check_node_port.unwrap_or(0),
+            node_port,
+        );
         // In-tree NLB target groups: `k8s-<port name or port>-<nodeport>-<hash>`-like names
         // (`createListenersAndTargetGroups`); we keep the shape short: `k8s-` + 28 hex.
-        let tg_name = format!("k8s-{}", ids::hex_id(&["intree-tg", &name, &p.port.to_string(), &protocol], 28));
+        let tg_name = format!(
+            "k8s-{}",
+            ids::hex_id(&["intree-tg", &name, &p.port.to_string(), &protocol], 28)
+        );
         let tg_arn = if nlb {
-            format!("{arn_prefix}:targetgroup/{tg_name}/{}", ids::hex_id(&["tg", &tg_name], 16))
+            format!(
+                "{arn_prefix}:targetgroup/{tg_name}/{}",
+                ids::hex_id(&["tg", &tg_name], 16)
+            )
         } else {
             String::new()
         };
         listeners.push(Listener {
             listener_arn: if nlb {
-                format!("{arn}/{}", ids::hex_id(&["listener", &arn, &p.port.to_string()], 16)).replace(":loadbalancer/", ":listener/")
+                format!(
+                    "{arn}/{}",
+                    ids::hex_id(&["listener", &arn, &p.port.to_string()], 16)
+                )
+                .replace(":loadbalancer/", ":listener/")
             } else {
                 String::new()
             },
@@ -174,11 +238,29 @@ fn build(svc: &Service, c: &Cluster<'_>, existing: Option<&LoadBalancer>) -> (Lo
     tags.insert(format!("kubernetes.io/cluster/{}", c.name), "owned".into());
     tags.insert(
         "kubernetes.io/service-name".into(),
-        format!("{}/{}", svc.metadata.namespace.clone().unwrap_or_default(), svc.metadata.name.clone().unwrap_or_default()),
+        format!(
+            "{}/{}",
+            svc.metadata.namespace.clone().unwrap_or_default(),
+            svc.metadata.name.clone().unwrap_or_default()
+        ),
     );
-    let source_ranges = spec.load_balancer_source_ranges.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| vec!["0.0.0.0/0".into()]);
-    let created_time = existing.filter(|e| e.load_balancer_arn == arn).map(|e| e.created_time.clone()).unwrap_or_else(|| c.now.into());
-    let security_groups = if nlb { Vec::new() } else { vec![format!("sg-{}", ids::hex_id(&["sg", c.account_id, &name], 17))] };
+    let source_ranges = spec
+        .load_balancer_source_ranges
+        .clone()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| vec!["0.0.0.0/0".into()]);
+    let created_time = existing
+        .filter(|e| e.load_balancer_arn == arn)
+        .map(|e| e.created_time.clone())
+        .unwrap_or_else(|| c.now.into());
+    let security_groups = if nlb {
+        Vec::new()
+    } else {
+        vec![format!(
+            "sg-{}",
+            ids::hex_id(&["sg", c.account_id, &name], 17)
+        )]
+    };
     let record = LoadBalancer {
         load_balancer_arn: arn,
         load_balancer_name: name,
@@ -227,7 +309,11 @@ fn health_check(nlb: bool, local: bool, hcnp: i32, node_port: i32) -> HealthChec
     }
     HealthCheck {
         protocol: "TCP".into(),
-        port: if nlb { "traffic-port".into() } else { node_port.to_string() },
+        port: if nlb {
+            "traffic-port".into()
+        } else {
+            node_port.to_string()
+        },
         path: None,
         interval_seconds: interval,
         timeout_seconds: timeout,

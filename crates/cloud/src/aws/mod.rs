@@ -81,7 +81,10 @@ pub fn reconcile(
     let finalizers = svc.metadata.finalizers.clone().unwrap_or_default();
     let has = |f: &str| finalizers.iter().any(|x| x == f);
     let live = |c: Controller| -> Vec<&LoadBalancer> {
-        existing.iter().filter(|l| l.controller == c && !l.leaked).collect()
+        existing
+            .iter()
+            .filter(|l| l.controller == c && !l.leaked)
+            .collect()
     };
     let ccm_existing = live(Controller::AwsCloudProvider);
     let lbc_existing = live(Controller::AwsLoadBalancerController);
@@ -111,7 +114,14 @@ pub fn reconcile(
     }
     if cluster.load_balancer_controller {
         let mut lbc_out = Reconciled::default();
-        lbc::reconcile(svc, cluster, &lbc_existing, endpoints, has(lbc::FINALIZER), &mut lbc_out);
+        lbc::reconcile(
+            svc,
+            cluster,
+            &lbc_existing,
+            endpoints,
+            has(lbc::FINALIZER),
+            &mut lbc_out,
+        );
         out.events.extend(lbc_out.events);
         out.add_finalizers.extend(lbc_out.add_finalizers);
         out.remove_finalizers.extend(lbc_out.remove_finalizers);

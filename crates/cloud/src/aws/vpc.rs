@@ -41,7 +41,12 @@ pub fn emulated(
         let az_id = availability_zone_id(region, &z.name);
         let kinds = [
             ("nodes", z.workers, six(i), None),
-            ("public-utility", z.public, six(n + i), Some("kubernetes.io/role/elb")),
+            (
+                "public-utility",
+                z.public,
+                six(n + i),
+                Some("kubernetes.io/role/elb"),
+            ),
             (
                 "private-utility",
                 z.internal,
@@ -58,7 +63,10 @@ pub fn emulated(
                 tags.insert(role.to_string(), "1".to_string());
             }
             subnets.push(Subnet {
-                subnet_id: format!("subnet-{}", ids::hex_id(&["subnet", cluster, region, &name], 17)),
+                subnet_id: format!(
+                    "subnet-{}",
+                    ids::hex_id(&["subnet", cluster, region, &name], 17)
+                ),
                 vpc_id: vpc_id.clone(),
                 availability_zone: z.name.clone(),
                 availability_zone_id: az_id.clone(),
@@ -103,9 +111,16 @@ pub fn availability_zone_id(region: &str, zone: &str) -> String {
         "southwest" => "sw",
         d => &d[..d.len().min(1)],
     };
-    let letter = zone.strip_prefix(region).and_then(|s| s.bytes().next()).unwrap_or(b'a');
+    let letter = zone
+        .strip_prefix(region)
+        .and_then(|s| s.bytes().next())
+        .unwrap_or(b'a');
     let idx = u32::from(letter.saturating_sub(b'a'));
     let shift = (ids::seed_u128(&["az-shuffle", region]) % 3) as u32;
-    let az = if idx < 3 { (idx + shift) % 3 + 1 } else { idx + 1 };
+    let az = if idx < 3 {
+        (idx + shift) % 3 + 1
+    } else {
+        idx + 1
+    };
     format!("{geo}{short}{num}-az{az}")
 }

@@ -72,7 +72,10 @@ impl Parser<'_> {
             return Ok(None);
         };
         parse_bool(raw).map(Some).map_err(|e| {
-            format!("failed to parse bool annotation, {}: {raw}: {e}", key(suffix))
+            format!(
+                "failed to parse bool annotation, {}: {raw}: {e}",
+                key(suffix)
+            )
         })
     }
 
@@ -82,7 +85,10 @@ impl Parser<'_> {
             return Ok(None);
         };
         parse_int32(raw).map(Some).map_err(|e| {
-            format!("failed to parse int32 annotation, {}: {raw}: {e}", key(suffix))
+            format!(
+                "failed to parse int32 annotation, {}: {raw}: {e}",
+                key(suffix)
+            )
         })
     }
 
@@ -91,7 +97,12 @@ impl Parser<'_> {
         let Some(raw) = self.string(suffix) else {
             return Ok(None);
         };
-        let err = || format!("failed to parse stringMap annotation, {}: {raw}", key(suffix));
+        let err = || {
+            format!(
+                "failed to parse stringMap annotation, {}: {raw}",
+                key(suffix)
+            )
+        };
         let mut out = BTreeMap::new();
         for pair in split_key_value_pairs(raw) {
             let Some((k, v)) = pair.split_once('=') else {
@@ -112,19 +123,31 @@ pub fn parse_bool(raw: &str) -> Result<bool, String> {
     match raw {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(raw))),
+        _ => Err(format!(
+            "strconv.ParseBool: parsing {}: invalid syntax",
+            go_quote(raw)
+        )),
     }
 }
 
 /// Go's `strconv.ParseInt(raw, 10, 32)`, with its error text.
 pub fn parse_int32(raw: &str) -> Result<i32, String> {
     let digits = raw.strip_prefix(['+', '-']).unwrap_or(raw);
-    let syntax = || format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(raw));
+    let syntax = || {
+        format!(
+            "strconv.ParseInt: parsing {}: invalid syntax",
+            go_quote(raw)
+        )
+    };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(syntax());
     }
-    raw.parse::<i32>()
-        .map_err(|_| format!("strconv.ParseInt: parsing {}: value out of range", go_quote(raw)))
+    raw.parse::<i32>().map_err(|_| {
+        format!(
+            "strconv.ParseInt: parsing {}: value out of range",
+            go_quote(raw)
+        )
+    })
 }
 
 /// Go's `%q` for the strings we quote (printable text; escapes `"` and `\`).
@@ -191,8 +214,14 @@ mod tests {
 
     #[test]
     fn go_parsers_match_strconv_text() {
-        assert_eq!(parse_bool("yes").unwrap_err(), r#"strconv.ParseBool: parsing "yes": invalid syntax"#);
-        assert_eq!(parse_int32("1x").unwrap_err(), r#"strconv.ParseInt: parsing "1x": invalid syntax"#);
+        assert_eq!(
+            parse_bool("yes").unwrap_err(),
+            r#"strconv.ParseBool: parsing "yes": invalid syntax"#
+        );
+        assert_eq!(
+            parse_int32("1x").unwrap_err(),
+            r#"strconv.ParseInt: parsing "1x": invalid syntax"#
+        );
         assert_eq!(
             parse_int32("99999999999").unwrap_err(),
             r#"strconv.ParseInt: parsing "99999999999": value out of range"#

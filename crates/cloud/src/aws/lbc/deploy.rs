@@ -6,7 +6,9 @@
 use super::model_build_target_group::preserve_client_ip;
 use super::{LbSpec, Task, TgSpec};
 use crate::aws::{addresses, ids, Endpoint};
-use crate::inventory::{Controller, Listener, LoadBalancer, Owner, Target, TargetGroup, ZoneMapping};
+use crate::inventory::{
+    Controller, Listener, LoadBalancer, Owner, Target, TargetGroup, ZoneMapping,
+};
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, PortStatus};
 use std::net::IpAddr;
 
@@ -17,7 +19,12 @@ pub(super) struct Deployed {
     pub error: Option<String>,
 }
 
-pub(super) fn deploy(task: &Task<'_>, lb: &LbSpec<'_>, tgs: &[TgSpec], endpoints: &[Endpoint]) -> Deployed {
+pub(super) fn deploy(
+    task: &Task<'_>,
+    lb: &LbSpec<'_>,
+    tgs: &[TgSpec],
+    endpoints: &[Endpoint],
+) -> Deployed {
     let c = task.cluster;
     let arn_prefix = format!("arn:aws:elasticloadbalancing:{}:{}", c.region, c.account_id);
     let lb_id = ids::hex_id(&["nlb", c.account_id, c.region, &lb.name], 16);
@@ -27,16 +34,34 @@ pub(super) fn deploy(task: &Task<'_>, lb: &LbSpec<'_>, tgs: &[TgSpec], endpoints
         .subnets
         .iter()
         .zip(&lb.mappings)
-        .map(|(s, m)| addresses::zone_mapping(&lb.name, s, &lb.scheme, &lb.ip_address_type, m.private_ipv4, m.allocation_id.clone(), m.ipv6, lb.source_nat, m.source_nat_prefix.clone()))
+        .map(|(s, m)| {
+            addresses::zone_mapping(
+                &lb.name,
+                s,
+                &lb.scheme,
+                &lb.ip_address_type,
+                m.private_ipv4,
+                m.allocation_id.clone(),
+                m.ipv6,
+                lb.source_nat,
+                m.source_nat_prefix.clone(),
+            )
+        })
         .collect();
     let mut error = None;
     let mut listeners = Vec::new();
     let mut target_groups = Vec::new();
     for tg in tgs {
-        let tg_id = ids::hex_id(&["tg", c.account_id, c.region, &tg.name, &tg.ip_address_type], 16);
+        let tg_id = ids::hex_id(
+            &["tg", c.account_id, c.region, &tg.name, &tg.ip_address_type],
+            16,
+        );
         let tg_arn = format!("{arn_prefix}:targetgroup/{}/{tg_id}", tg.name);
         let mut attributes = tg.attributes.clone();
-        attributes.insert("preserve_client_ip.enabled".into(), preserve_client_ip(&tg.target_type, &tg.attributes).to_string());
+        attributes.insert(
+            "preserve_client_ip.enabled".into(),
+            preserve_client_ip(&tg.target_type, &tg.attributes).to_string(),
+        );
         target_groups.push(TargetGroup {
             target_group_arn: tg_arn.clone(),
             target_group_name: tg.name.clone(),
@@ -50,7 +75,11 @@ pub(super) fn deploy(task: &Task<'_>, lb: &LbSpec<'_>, tgs: &[TgSpec], endpoints
         });
         // UDP on a dualstack NLB needs source NAT for IPv6 (PR #3926, #4795): AWS rejects the
         // listener. The exact AWS text is unverified (fidelity doc).
-        if error.is_none() && lb.ip_address_type == "dualstack" && !lb.source_nat && matches!(tg.protocol.as_str(), "UDP" | "TCP_UDP") {
+        if error.is_none()
+            && lb.ip_address_type == "dualstack"
+            && !lb.source_nat
+            && matches!(tg.protocol.as_str(), "UDP" | "TCP_UDP")
+        {
             error = Some(format!(
                 "operation error Elastic Load Balancing v2: CreateListener, https response error StatusCode: 400, RequestID: {}, api error ValidationError: Listeners with protocol '{}' are not supported for load balancers with IP address type 'dualstack' unless prefix for IPv6 source NAT is enabled",
                 super::subnets::request_id(&["CreateListener", &lb.name, &tg.svc_port.port.to_string()]),
@@ -62,7 +91,15 @@ pub(super) fn deploy(task: &Task<'_>, lb: &LbSpec<'_>, tgs: &[TgSpec], endpoints
             listener_arn: format!(
                 "{arn_prefix}:listener/net/{}/{lb_id}/{}",
                 lb.name,
-                ids::hex_id(&["listener", &lb_arn, &tg.svc_port.port.to_string(), &tg.protocol], 16)
+                ids::hex_id(
+                    &[
+                        "listener",
+                        &lb_arn,
+                        &tg.svc_port.port.to_string(),
+                        &tg.protocol
+                    ],
+                    16
+                )
             ),
             port: tg.svc_port.port,
             protocol: tg.protocol.clone(),
@@ -70,7 +107,10 @@ pub(super) fn deploy(task: &Task<'_>, lb: &LbSpec<'_>, tgs: &[TgSpec], endpoints
         });
     }
     let security_groups = if lb.managed_sg {
-        vec![format!("sg-{}", ids::hex_id(&["sg", c.account_id, c.region, &lb.name], 17))]
+        vec![format!(
+            "sg-{}",
+            ids::hex_id(&["sg", c.account_id, c.region, &lb.name], 17)
+        )]
     } else {
         Vec::new()
     };
@@ -110,21 +150,30 @@ pub(super) fn deploy(task: &Task<'_>, lb: &LbSpec<'_>, tgs: &[TgSpec], endpoints
         leaked: false,
     };
     // `updateServiceStatus`: one lower-cased hostname with the Service's ports (≥ v2.17.0).
-    let ports = task.svc.spec.as_ref().and_then(|s| s.ports.as_ref()).map(|ps| {
-        ps.iter()
-            .map(|p| PortStatus {
-                port: p.port,
-                protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-                error: None,
-            })
-            .collect()
-    });
+    let ports = task
+        .svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.as_ref())
+        .map(|ps| {
+            ps.iter()
+                .map(|p| PortStatus {
+                    port: p.port,
+                    protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                    error: None,
+                })
+                .collect()
+        });
     let ingress = LoadBalancerIngress {
         hostname: Some(dns_name),
         ports,
         ..Default::default()
     };
-    Deployed { record, ingress, error }
+    Deployed {
+        record,
+        ingress,
+        error,
+    }
 }
 
 /// The targets the TargetGroupBinding registers: ready nodes (matching the node selector) on
@@ -132,19 +181,35 @@ pub(super) fn deploy(task: &Task<'_>, lb: &LbSpec<'_>, tgs: &[TgSpec], endpoints
 /// port for ip targets.
 fn targets(task: &Task<'_>, tg: &TgSpec, endpoints: &[Endpoint]) -> Vec<Target> {
     let v6 = tg.ip_address_type == "ipv6";
-    let local = task.svc.spec.as_ref().and_then(|s| s.external_traffic_policy.as_deref()) == Some("Local");
+    let local = task
+        .svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.external_traffic_policy.as_deref())
+        == Some("Local");
     if tg.target_type == "instance" {
         let mut out: Vec<Target> = task
             .cluster
             .instances
             .iter()
             .filter(|i| i.ready)
-            .filter(|i| tg.node_selector.as_ref().is_none_or(|sel| sel.iter().all(|(k, v)| i.labels.get(k) == Some(v))))
+            .filter(|i| {
+                tg.node_selector
+                    .as_ref()
+                    .is_none_or(|sel| sel.iter().all(|(k, v)| i.labels.get(k) == Some(v)))
+            })
             .filter_map(|i| {
                 // AWS refuses instances without a primary IPv6 in an IPv6 target group
                 // (`InvalidTarget`, reported on the TargetGroupBinding): not registered.
-                let ip: IpAddr = if v6 { IpAddr::V6(i.primary_ipv6?) } else { IpAddr::V4(i.private_ipv4?) };
-                let serving = !local || endpoints.iter().any(|e| e.ready && e.node_name.as_deref() == Some(i.node_name.as_str()));
+                let ip: IpAddr = if v6 {
+                    IpAddr::V6(i.primary_ipv6?)
+                } else {
+                    IpAddr::V4(i.private_ipv4?)
+                };
+                let serving = !local
+                    || endpoints
+                        .iter()
+                        .any(|e| e.ready && e.node_name.as_deref() == Some(i.node_name.as_str()));
                 Some(Target {
                     id: i.instance_id.clone(),
                     port: tg.port,
@@ -164,7 +229,11 @@ fn targets(task: &Task<'_>, tg: &TgSpec, endpoints: &[Endpoint]) -> Vec<Target> 
         .iter()
         .filter(|e| e.ready && e.ip.is_ipv6() == v6)
         .filter_map(|e| {
-            let port = e.ports.iter().find(|(n, _)| *n == port_name).map(|(_, p)| *p)?;
+            let port = e
+                .ports
+                .iter()
+                .find(|(n, _)| *n == port_name)
+                .map(|(_, p)| *p)?;
             Some(Target {
                 id: e.ip.to_string(),
                 port,

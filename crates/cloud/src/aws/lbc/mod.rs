@@ -30,7 +30,11 @@ pub fn is_service_supported(svc: &Service) -> bool {
     if svc.metadata.deletion_timestamp.is_some() {
         return false;
     }
-    if let Some(class) = svc.spec.as_ref().and_then(|s| s.load_balancer_class.as_deref()) {
+    if let Some(class) = svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.load_balancer_class.as_deref())
+    {
         return class == LOAD_BALANCER_CLASS;
     }
     let ann = svc.metadata.annotations.clone().unwrap_or_default();
@@ -56,7 +60,11 @@ pub(crate) struct Task<'a> {
 
 impl Task<'_> {
     fn svc_spec_source_ranges(&self) -> Vec<String> {
-        self.svc.spec.as_ref().and_then(|s| s.load_balancer_source_ranges.clone()).unwrap_or_default()
+        self.svc
+            .spec
+            .as_ref()
+            .and_then(|s| s.load_balancer_source_ranges.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -123,12 +131,17 @@ pub(crate) fn reconcile(
             out.remove_finalizers.push(FINALIZER.into());
             out.ingress = Some(Vec::new());
         } else {
-            out.resources.extend(existing.iter().map(|lb| (*lb).clone()));
+            out.resources
+                .extend(existing.iter().map(|lb| (*lb).clone()));
         }
         return;
     }
     let ann_map = svc.metadata.annotations.clone().unwrap_or_default();
-    let ns = svc.metadata.namespace.clone().unwrap_or_else(|| "default".into());
+    let ns = svc
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
     let name = svc.metadata.name.clone().unwrap_or_default();
     let uid = svc.metadata.uid.clone().unwrap_or_default();
     let task = Task {
@@ -143,8 +156,13 @@ pub(crate) fn reconcile(
     match task.build_model() {
         Err(e) => {
             // A failed build changes nothing in the cloud and adds no finalizer.
-            out.events.push(Event::warning(COMPONENT, "FailedBuildModel", format!("Failed build model due to {e}")));
-            out.resources.extend(existing.iter().map(|lb| (*lb).clone()));
+            out.events.push(Event::warning(
+                COMPONENT,
+                "FailedBuildModel",
+                format!("Failed build model due to {e}"),
+            ));
+            out.resources
+                .extend(existing.iter().map(|lb| (*lb).clone()));
         }
         Ok((lb, tgs)) => {
             if !has_finalizer {
@@ -153,10 +171,18 @@ pub(crate) fn reconcile(
             let deployed = deploy::deploy(&task, &lb, &tgs, endpoints);
             out.resources.push(deployed.record);
             match deployed.error {
-                Some(e) => out.events.push(Event::warning(COMPONENT, "FailedDeployModel", format!("Failed deploy model due to {e}"))),
+                Some(e) => out.events.push(Event::warning(
+                    COMPONENT,
+                    "FailedDeployModel",
+                    format!("Failed deploy model due to {e}"),
+                )),
                 None => {
                     out.ingress = Some(vec![deployed.ingress]);
-                    out.events.push(Event::normal(COMPONENT, "SuccessfullyReconciled", "Successfully reconciled"));
+                    out.events.push(Event::normal(
+                        COMPONENT,
+                        "SuccessfullyReconciled",
+                        "Successfully reconciled",
+                    ));
                 }
             }
         }

@@ -22,7 +22,12 @@ impl<'a> Task<'a> {
             };
         }
         if let Some(internal) = self.ann.bool(a::INTERNAL)? {
-            return Ok(if internal { "internal" } else { "internet-facing" }.into());
+            return Ok(if internal {
+                "internal"
+            } else {
+                "internet-facing"
+            }
+            .into());
         }
         if let Some(lb) = self.existing {
             return match lb.scheme.as_str() {
@@ -45,13 +50,21 @@ impl<'a> Task<'a> {
 
     /// `buildLoadBalancerSubnets`: the annotation, else the existing load balancer's subnets
     /// (same scheme), else discovery.
-    pub(super) fn build_load_balancer_subnets(&self, scheme: &str, ip_type: &str) -> Result<Vec<&'a Subnet>, String> {
+    pub(super) fn build_load_balancer_subnets(
+        &self,
+        scheme: &str,
+        ip_type: &str,
+    ) -> Result<Vec<&'a Subnet>, String> {
         let vpc = self.cluster.vpc;
         if let Some(list) = self.ann.slice(a::SUBNETS) {
             return subnets::resolve_via_name_or_id_slice(vpc, &list, ip_type);
         }
         if let Some(lb) = self.existing.filter(|lb| lb.scheme == scheme) {
-            let ids: Vec<String> = lb.availability_zones.iter().map(|z| z.subnet_id.clone()).collect();
+            let ids: Vec<String> = lb
+                .availability_zones
+                .iter()
+                .map(|z| z.subnet_id.clone())
+                .collect();
             return subnets::resolve_via_name_or_id_slice(vpc, &ids, ip_type);
         }
         subnets::resolve_via_discovery(vpc, self.cluster.name, scheme, ip_type)
@@ -69,9 +82,13 @@ impl<'a> Task<'a> {
         let (managed_sg, source_ranges) = self.build_load_balancer_security_groups(ip_type)?;
         let mut tags = self.ann.map(a::ADDITIONAL_TAGS)?.unwrap_or_default();
         tags.insert("elbv2.k8s.aws/cluster".into(), self.cluster.name.into());
-        tags.insert("service.k8s.aws/stack".into(), format!("{}/{}", self.namespace, self.name));
+        tags.insert(
+            "service.k8s.aws/stack".into(),
+            format!("{}/{}", self.namespace, self.name),
+        );
         tags.insert("service.k8s.aws/resource".into(), "LoadBalancer".into());
-        let mappings = self.build_load_balancer_subnet_mappings(ip_type, scheme, &subnets, source_nat)?;
+        let mappings =
+            self.build_load_balancer_subnet_mappings(ip_type, scheme, &subnets, source_nat)?;
         let name = self.build_load_balancer_name(scheme)?;
         Ok(LbSpec {
             name,
@@ -88,7 +105,11 @@ impl<'a> Task<'a> {
     }
 
     /// `buildLoadBalancerEnablePrefixForIpv6SourceNat` + `ValidateEnablePrefixForIpv6SourceNat`.
-    fn build_enable_prefix_for_ipv6_source_nat(&self, ip_type: &str, subnets: &[&Subnet]) -> Result<bool, String> {
+    fn build_enable_prefix_for_ipv6_source_nat(
+        &self,
+        ip_type: &str,
+        subnets: &[&Subnet],
+    ) -> Result<bool, String> {
         let Some(raw) = self.ann.string(a::SOURCE_NAT) else {
             return Ok(false);
         };
@@ -101,7 +122,11 @@ impl<'a> Task<'a> {
         if ip_type == "ipv4" {
             return Err("enable-prefix-for-ipv6-source-nat annotation is only applicable to Network Load Balancers using Dualstack IP address type.".into());
         }
-        let without: Vec<String> = subnets.iter().filter(|s| s.ipv6_cidr_block.is_none()).map(|s| s.subnet_id.clone()).collect();
+        let without: Vec<String> = subnets
+            .iter()
+            .filter(|s| s.ipv6_cidr_block.is_none())
+            .map(|s| s.subnet_id.clone())
+            .collect();
         if !without.is_empty() {
             return Err(format!(
                 "To enable prefix for source NAT, all associated subnets must have an IPv6 CIDR. Subnets without IPv6 CIDR: {}.",
@@ -116,7 +141,12 @@ impl<'a> Task<'a> {
     fn build_load_balancer_attributes(&self) -> Result<BTreeMap<String, String>, String> {
         let attrs = self.ann.map(a::LB_ATTRIBUTES)?.unwrap_or_default();
         if let Some(p) = attrs.get("dns_record.client_routing_policy") {
-            if !matches!(p.as_str(), "availability_zone_affinity" | "partial_availability_zone_affinity" | "any_availability_zone") {
+            if !matches!(
+                p.as_str(),
+                "availability_zone_affinity"
+                    | "partial_availability_zone_affinity"
+                    | "any_availability_zone"
+            ) {
                 return Err(format!(
                     "invalid dns_record.client_routing_policy set in annotation {}: got '{p}' expected one of ['any_availability_zone', 'partial_availability_zone_affinity', 'availability_zone_affinity']",
                     a::LB_ATTRIBUTES
@@ -142,7 +172,10 @@ impl<'a> Task<'a> {
 
     /// `buildLoadBalancerSecurityGroups` with the managed frontend SG's CIDRs
     /// (`buildCIDRsFromSourceRanges`). Returns (managed SG?, source ranges).
-    fn build_load_balancer_security_groups(&self, ip_type: &str) -> Result<(bool, Vec<String>), String> {
+    fn build_load_balancer_security_groups(
+        &self,
+        ip_type: &str,
+    ) -> Result<(bool, Vec<String>), String> {
         let disable = self.ann.bool(a::DISABLE_NLB_SG)?;
         if let Some(lb) = self.existing {
             if lb.security_groups.is_empty() {
@@ -155,7 +188,11 @@ impl<'a> Task<'a> {
         if disable == Some(true) {
             return Ok((false, Vec::new()));
         }
-        if self.ann.slice(a::SECURITY_GROUPS).is_some_and(|v| !v.is_empty()) {
+        if self
+            .ann
+            .slice(a::SECURITY_GROUPS)
+            .is_some_and(|v| !v.is_empty())
+        {
             // User-given frontend SGs: their rules are not ours to know.
             return Ok((false, Vec::new()));
         }
@@ -189,26 +226,44 @@ impl<'a> Task<'a> {
         let eips = self.ann.slice(a::EIP_ALLOCATIONS);
         if let Some(e) = &eips {
             if scheme != "internet-facing" {
-                return Err("EIP allocations can only be set for internet facing load balancers".into());
+                return Err(
+                    "EIP allocations can only be set for internet facing load balancers".into(),
+                );
             }
             if e.len() != n {
-                return Err(format!("count of EIP allocations ({}) and subnets ({n}) must match", e.len()));
+                return Err(format!(
+                    "count of EIP allocations ({}) and subnets ({n}) must match",
+                    e.len()
+                ));
             }
         }
         let v4 = match self.ann.slice(a::PRIVATE_IPV4) {
             None => None,
             Some(raw) => {
                 if scheme != "internal" {
-                    return Err("private IPv4 addresses can only be set for internal load balancers".into());
+                    return Err(
+                        "private IPv4 addresses can only be set for internal load balancers".into(),
+                    );
                 }
                 if raw.len() != n {
-                    return Err(format!("count of private IPv4 addresses ({}) and subnets ({n}) must match", raw.len()));
+                    return Err(format!(
+                        "count of private IPv4 addresses ({}) and subnets ({n}) must match",
+                        raw.len()
+                    ));
                 }
                 let mut out = Vec::new();
                 for r in &raw {
                     match r.parse::<IpAddr>() {
-                        Err(_) => return Err(format!("private IPv4 addresses must be valid IP address: {r}")),
-                        Ok(IpAddr::V6(_)) => return Err(format!("private IPv4 addresses must be valid IPv4 address: {r}")),
+                        Err(_) => {
+                            return Err(format!(
+                                "private IPv4 addresses must be valid IP address: {r}"
+                            ))
+                        }
+                        Ok(IpAddr::V6(_)) => {
+                            return Err(format!(
+                                "private IPv4 addresses must be valid IPv4 address: {r}"
+                            ))
+                        }
                         Ok(IpAddr::V4(ip)) => out.push(ip),
                     }
                 }
@@ -219,16 +274,25 @@ impl<'a> Task<'a> {
             None => None,
             Some(raw) => {
                 if ip_type != "dualstack" {
-                    return Err("IPv6 addresses can only be set for dualstack load balancers".into());
+                    return Err(
+                        "IPv6 addresses can only be set for dualstack load balancers".into(),
+                    );
                 }
                 if raw.len() != n {
-                    return Err(format!("count of IPv6 addresses ({}) and subnets ({n}) must match", raw.len()));
+                    return Err(format!(
+                        "count of IPv6 addresses ({}) and subnets ({n}) must match",
+                        raw.len()
+                    ));
                 }
                 let mut out = Vec::new();
                 for r in &raw {
                     match r.parse::<IpAddr>() {
-                        Err(_) => return Err(format!("IPv6 addresses must be valid IP address: {r}")),
-                        Ok(IpAddr::V4(_)) => return Err(format!("IPv6 addresses must be valid IPv6 address: {r}")),
+                        Err(_) => {
+                            return Err(format!("IPv6 addresses must be valid IP address: {r}"))
+                        }
+                        Ok(IpAddr::V4(_)) => {
+                            return Err(format!("IPv6 addresses must be valid IPv6 address: {r}"))
+                        }
                         Ok(IpAddr::V6(ip)) => out.push(ip),
                     }
                 }
@@ -248,7 +312,10 @@ impl<'a> Task<'a> {
             if let Some(v4) = &v4 {
                 let inside: Vec<_> = v4.iter().filter(|ip| s.cidr_block.contains(*ip)).collect();
                 if inside.len() != 1 {
-                    return Err(format!("expect one private IPv4 address configured for subnet: {}", s.subnet_id));
+                    return Err(format!(
+                        "expect one private IPv4 address configured for subnet: {}",
+                        s.subnet_id
+                    ));
                 }
                 m.private_ipv4 = Some(*inside[0]);
             }
@@ -256,9 +323,15 @@ impl<'a> Task<'a> {
                 m.source_nat_prefix = nat_prefixes.as_ref().map(|p| p[i].clone());
             }
             if let Some(v6) = &v6 {
-                let inside: Vec<_> = v6.iter().filter(|ip| s.ipv6_cidr_block.is_some_and(|c| c.contains(*ip))).collect();
+                let inside: Vec<_> = v6
+                    .iter()
+                    .filter(|ip| s.ipv6_cidr_block.is_some_and(|c| c.contains(*ip)))
+                    .collect();
                 if inside.len() != 1 {
-                    return Err(format!("expect one IPv6 address configured for subnet: {}", s.subnet_id));
+                    return Err(format!(
+                        "expect one IPv6 address configured for subnet: {}",
+                        s.subnet_id
+                    ));
                 }
                 m.ipv6 = Some(*inside[0]);
             }
@@ -275,12 +348,23 @@ impl<'a> Task<'a> {
             }
             return Ok(n.to_string());
         }
-        Ok(super::names::load_balancer_name(self.cluster.name, self.namespace, self.name, self.uid, scheme))
+        Ok(super::names::load_balancer_name(
+            self.cluster.name,
+            self.namespace,
+            self.name,
+            self.uid,
+            scheme,
+        ))
     }
 }
 
 /// `ValidateSourceNatPrefixes` + `ValidateSourceNatPrefixForSubnetPair`.
-fn validate_source_nat_prefixes(p: &[String], ip_type: &str, enabled: bool, subnets: &[&Subnet]) -> Result<(), String> {
+fn validate_source_nat_prefixes(
+    p: &[String],
+    ip_type: &str,
+    enabled: bool,
+    subnets: &[&Subnet],
+) -> Result<(), String> {
     if ip_type != "dualstack" {
         return Err("source-nat-ipv6-prefixes annotation can only be set for Network Load Balancers using Dualstack IP address type.".into());
     }
@@ -309,7 +393,9 @@ fn validate_source_nat_prefixes(p: &[String], ip_type: &str, enabled: bool, subn
             ));
         }
         let Ok(IpAddr::V6(ip)) = parts[0].parse::<IpAddr>() else {
-            return Err(format!("Invalid value in source-nat-ipv6-prefixes: {v}. Value must be a valid IPv6 CIDR."));
+            return Err(format!(
+                "Invalid value in source-nat-ipv6-prefixes: {v}. Value must be a valid IPv6 CIDR."
+            ));
         };
         let cidrs: Vec<String> = s.ipv6_cidr_block.iter().map(|c| c.to_string()).collect();
         if !s.ipv6_cidr_block.is_some_and(|c| c.contains(&ip)) {

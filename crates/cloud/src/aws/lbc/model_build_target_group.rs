@@ -13,8 +13,16 @@ use std::collections::BTreeMap;
 impl Task<'_> {
     /// `buildListenersLegacy`: a listener (and its target group) per Service port, in order.
     pub(super) fn build_listeners(&self, ip_type: &str) -> Result<Vec<TgSpec>, String> {
-        let ports = self.svc.spec.as_ref().and_then(|s| s.ports.clone()).unwrap_or_default();
-        ports.iter().map(|p| self.build_target_group(p, ip_type)).collect()
+        let ports = self
+            .svc
+            .spec
+            .as_ref()
+            .and_then(|s| s.ports.clone())
+            .unwrap_or_default();
+        ports
+            .iter()
+            .map(|p| self.build_target_group(p, ip_type))
+            .collect()
     }
 
     fn build_target_group(&self, port: &ServicePort, ip_type: &str) -> Result<TgSpec, String> {
@@ -47,7 +55,9 @@ impl Task<'_> {
             });
         }
         let node_selector = if target_type == "instance" {
-            self.ann.map(a::TARGET_NODE_LABELS)?.filter(|m| !m.is_empty())
+            self.ann
+                .map(a::TARGET_NODE_LABELS)?
+                .filter(|m| !m.is_empty())
         } else {
             None
         };
@@ -73,13 +83,17 @@ impl Task<'_> {
             return Ok("ip".into());
         }
         let spec = self.svc.spec.as_ref();
-        let svc_type = spec.and_then(|s| s.type_.clone()).unwrap_or_else(|| "ClusterIP".into());
+        let svc_type = spec
+            .and_then(|s| s.type_.clone())
+            .unwrap_or_else(|| "ClusterIP".into());
         if svc_type == "ClusterIP" {
             return Err(format!("unsupported service type \"{svc_type}\" for load balancer target type \"{target_type}\""));
         }
         let no_alloc = spec.and_then(|s| s.allocate_load_balancer_node_ports) == Some(false);
         if port.node_port.unwrap_or(0) == 0 && no_alloc {
-            return Err("unable to support instance target type with an unallocated NodePort".into());
+            return Err(
+                "unable to support instance target type with an unallocated NodePort".into(),
+            );
         }
         Ok("instance".into())
     }
@@ -87,7 +101,10 @@ impl Task<'_> {
     /// `buildTargetGroupHealthCheckConfig`: defaults TCP/traffic-port/10/10/3/3; for instance
     /// targets of a `LoadBalancer` Service with `externalTrafficPolicy: Local`, HTTP on
     /// `healthCheckNodePort` `/healthz`, 10/6/2/2.
-    fn build_target_group_health_check_config(&self, target_type: &str) -> Result<HealthCheck, String> {
+    fn build_target_group_health_check_config(
+        &self,
+        target_type: &str,
+    ) -> Result<HealthCheck, String> {
         let spec = self.svc.spec.as_ref();
         let local = target_type == "instance"
             && spec.and_then(|s| s.external_traffic_policy.as_deref()) == Some("Local")
@@ -103,8 +120,14 @@ impl Task<'_> {
             p @ ("TCP" | "HTTP" | "HTTPS") => p.to_string(),
             _ => return Err(format!("unsupported health check protocol {raw_proto}")),
         };
-        let path = (protocol != "TCP").then(|| self.ann.string(a::HC_PATH).unwrap_or(d_path).to_string());
-        let matcher = (protocol != "TCP").then(|| self.ann.string(a::HC_SUCCESS_CODES).unwrap_or("200-399").to_string());
+        let path =
+            (protocol != "TCP").then(|| self.ann.string(a::HC_PATH).unwrap_or(d_path).to_string());
+        let matcher = (protocol != "TCP").then(|| {
+            self.ann
+                .string(a::HC_SUCCESS_CODES)
+                .unwrap_or("200-399")
+                .to_string()
+        });
         let port = self.build_target_group_health_check_port(&d_port, target_type)?;
         Ok(HealthCheck {
             protocol,
@@ -120,13 +143,18 @@ impl Task<'_> {
 
     /// `buildTargetGroupHealthCheckPort`: `traffic-port`, a number, or a Service port name
     /// (its NodePort for instance targets, its numeric targetPort for ip targets).
-    fn build_target_group_health_check_port(&self, default: &str, target_type: &str) -> Result<String, String> {
+    fn build_target_group_health_check_port(
+        &self,
+        default: &str,
+        target_type: &str,
+    ) -> Result<String, String> {
         let raw = self.ann.string(a::HC_PORT).unwrap_or(default);
         if raw == "traffic-port" || raw.parse::<i64>().is_ok() {
             return Ok(raw.to_string());
         }
         let ports = self.svc.spec.as_ref().and_then(|s| s.ports.as_ref());
-        let Some(p) = ports.and_then(|ps| ps.iter().find(|p| p.name.as_deref() == Some(raw))) else {
+        let Some(p) = ports.and_then(|ps| ps.iter().find(|p| p.name.as_deref() == Some(raw)))
+        else {
             return Err(format!(
                 "failed to resolve healthCheckPort: unable to find port {raw} on service {}/{}",
                 self.namespace, self.name
@@ -146,11 +174,15 @@ impl Task<'_> {
 
     /// `buildTargetGroupAttributes`: `proxy_protocol_v2.enabled=false`, the attributes
     /// annotations (base, then `.<port>`), then the proxy protocol annotations.
-    fn build_target_group_attributes(&self, port: &ServicePort) -> Result<BTreeMap<String, String>, String> {
+    fn build_target_group_attributes(
+        &self,
+        port: &ServicePort,
+    ) -> Result<BTreeMap<String, String>, String> {
         let mut attrs = BTreeMap::new();
         attrs.insert("proxy_protocol_v2.enabled".to_string(), "false".to_string());
         let base = self.validate_and_parse_attributes(a::TG_ATTRIBUTES)?;
-        let per_port = self.validate_and_parse_attributes(&format!("{}.{}", a::TG_ATTRIBUTES, port.port))?;
+        let per_port =
+            self.validate_and_parse_attributes(&format!("{}.{}", a::TG_ATTRIBUTES, port.port))?;
         let mut merged = base.unwrap_or_default();
         for (k, v) in per_port.unwrap_or_default() {
             if !v.is_empty() {
@@ -162,7 +194,9 @@ impl Task<'_> {
             let mut on = false;
             for p in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                 if p.parse::<i64>().is_err() {
-                    return Err(format!("invalid port number in proxy-protocol-per-target-group: {p}"));
+                    return Err(format!(
+                        "invalid port number in proxy-protocol-per-target-group: {p}"
+                    ));
                 }
                 on |= p == port.port.to_string();
             }
@@ -176,25 +210,41 @@ impl Task<'_> {
             }
             attrs.insert("proxy_protocol_v2.enabled".into(), "true".into());
         }
-        if attrs.get("proxy_protocol_v2.enabled").is_some_and(String::is_empty) {
+        if attrs
+            .get("proxy_protocol_v2.enabled")
+            .is_some_and(String::is_empty)
+        {
             attrs.remove("proxy_protocol_v2.enabled");
         }
         Ok(attrs)
     }
 
-    fn validate_and_parse_attributes(&self, suffix: &str) -> Result<Option<BTreeMap<String, String>>, String> {
+    fn validate_and_parse_attributes(
+        &self,
+        suffix: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, String> {
         let attrs = self.ann.map(suffix)?;
-        if let Some(v) = attrs.as_ref().and_then(|m| m.get("preserve_client_ip.enabled")) {
-            a::parse_bool(v).map_err(|e| format!("failed to parse attribute preserve_client_ip.enabled={v}: {e}"))?;
+        if let Some(v) = attrs
+            .as_ref()
+            .and_then(|m| m.get("preserve_client_ip.enabled"))
+        {
+            a::parse_bool(v).map_err(|e| {
+                format!("failed to parse attribute preserve_client_ip.enabled={v}: {e}")
+            })?;
         }
         Ok(attrs)
     }
 
     /// `buildPreserveClientIPFlag`: only validates here; the default (true for instance,
     /// false for ip) is applied when the record is built.
-    fn build_preserve_client_ip_flag(&self, attrs: &BTreeMap<String, String>) -> Result<(), String> {
+    fn build_preserve_client_ip_flag(
+        &self,
+        attrs: &BTreeMap<String, String>,
+    ) -> Result<(), String> {
         if let Some(v) = attrs.get("preserve_client_ip.enabled") {
-            a::parse_bool(v).map_err(|e| format!("failed to parse attribute preserve_client_ip.enabled={v}: {e}"))?;
+            a::parse_bool(v).map_err(|e| {
+                format!("failed to parse attribute preserve_client_ip.enabled={v}: {e}")
+            })?;
         }
         Ok(())
     }

@@ -7,14 +7,28 @@
 use crate::aws::ids::sha256_hex_concat;
 
 fn sanitize8(s: &str) -> String {
-    s.chars().filter(char::is_ascii_alphanumeric).take(8).collect()
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect()
 }
 
 /// `buildLoadBalancerName` (without the `aws-load-balancer-name` override): the hash covers
 /// cluster name, Service UID and scheme.
-pub fn load_balancer_name(cluster: &str, namespace: &str, name: &str, uid: &str, scheme: &str) -> String {
+pub fn load_balancer_name(
+    cluster: &str,
+    namespace: &str,
+    name: &str,
+    uid: &str,
+    scheme: &str,
+) -> String {
     let h = sha256_hex_concat(&[cluster, uid, scheme]);
-    format!("k8s-{}-{}-{}", sanitize8(namespace), sanitize8(name), &h[..10])
+    format!(
+        "k8s-{}-{}-{}",
+        sanitize8(namespace),
+        sanitize8(name),
+        &h[..10]
+    )
 }
 
 /// What `buildTargetGroupName` hashes, in its order (no base Service: plain Services).
@@ -44,7 +58,12 @@ pub fn target_group_name(namespace: &str, name: &str, i: &TargetGroupNameInputs<
         i.hc_protocol,
         &i.hc_interval.to_string(),
     ]);
-    format!("k8s-{}-{}-{}", sanitize8(namespace), sanitize8(name), &h[..10])
+    format!(
+        "k8s-{}-{}-{}",
+        sanitize8(namespace),
+        sanitize8(name),
+        &h[..10]
+    )
 }
 
 #[cfg(test)]
@@ -53,14 +72,29 @@ mod tests {
 
     #[test]
     fn lb_name_shape_and_sanitizing() {
-        let n = load_balancer_name("c", "ingress-nginx", "ingress-nginx-controller", "u", "internal");
+        let n = load_balancer_name(
+            "c",
+            "ingress-nginx",
+            "ingress-nginx-controller",
+            "u",
+            "internal",
+        );
         assert!(n.starts_with("k8s-ingressn-ingressn-"), "{n}");
         assert_eq!(n.len(), "k8s-ingressn-ingressn-".len() + 10);
         // The hash is SHA-256 over "c" + "u" + "internal" written one after another.
         let h = sha256_hex_concat(&["cuinternal"]);
         assert!(n.ends_with(&h[..10]));
         // The scheme is part of the hash: a scheme change means a new name (replacement).
-        assert_ne!(n, load_balancer_name("c", "ingress-nginx", "ingress-nginx-controller", "u", "internet-facing"));
+        assert_ne!(
+            n,
+            load_balancer_name(
+                "c",
+                "ingress-nginx",
+                "ingress-nginx-controller",
+                "u",
+                "internet-facing"
+            )
+        );
     }
 
     #[test]

@@ -47,7 +47,10 @@ pub fn resolve_via_name_or_id_slice<'v>(
     missing.sort();
     missing.dedup();
     if !missing.is_empty() {
-        return Err(wrap(format!("couldn't find all subnets, missing names: {}", go_list(&missing))));
+        return Err(wrap(format!(
+            "couldn't find all subnets, missing names: {}",
+            go_list(&missing)
+        )));
     }
     let mut by_name: BTreeMap<&str, Vec<&Subnet>> = BTreeMap::new();
     let mut sorted: Vec<&Subnet> = vpc.subnets.iter().collect();
@@ -96,11 +99,17 @@ fn validate_specified_subnets(subnets: &[&Subnet], ip_address_type: &str) -> Res
     // by name.
     let mut by_az: BTreeMap<&str, Vec<&Subnet>> = BTreeMap::new();
     for s in subnets {
-        by_az.entry(s.availability_zone.as_str()).or_default().push(s);
+        by_az
+            .entry(s.availability_zone.as_str())
+            .or_default()
+            .push(s);
     }
     for (az, list) in &by_az {
         if list.len() > 1 {
-            return Err(format!("multiple subnets in same Availability Zone {az}: {}", go_list(&ids_of(list))));
+            return Err(format!(
+                "multiple subnets in same Availability Zone {az}: {}",
+                go_list(&ids_of(list))
+            ));
         }
     }
     if ip_address_type == "dualstack" {
@@ -128,7 +137,11 @@ pub fn resolve_via_discovery<'v>(
     scheme: &str,
     ip_address_type: &str,
 ) -> Result<Vec<&'v Subnet>, String> {
-    let role = if scheme == "internal" { TAG_INTERNAL_ELB } else { TAG_PUBLIC_ELB };
+    let role = if scheme == "internal" {
+        TAG_INTERNAL_ELB
+    } else {
+        TAG_PUBLIC_ELB
+    };
     let candidates: Vec<&Subnet> = vpc
         .subnets
         .iter()
@@ -140,7 +153,10 @@ pub fn resolve_via_discovery<'v>(
     let mut eligible: Vec<&Subnet> = Vec::new();
     for s in &candidates {
         let has_own = s.tags.contains_key(&cluster_key);
-        let has_other = s.tags.keys().any(|k| k.starts_with("kubernetes.io/cluster"));
+        let has_other = s
+            .tags
+            .keys()
+            .any(|k| k.starts_with("kubernetes.io/cluster"));
         if !has_own && has_other {
             other_cluster += 1;
         } else if s.available_ip_address_count < MINIMAL_AVAILABLE_IPS {
@@ -154,7 +170,10 @@ pub fn resolve_via_discovery<'v>(
     // `chooseSubnetsPerAZ`: per zone, prefer the current cluster's tag, then the lower ID.
     let mut by_az: BTreeMap<&str, Vec<&Subnet>> = BTreeMap::new();
     for s in eligible {
-        by_az.entry(s.availability_zone.as_str()).or_default().push(s);
+        by_az
+            .entry(s.availability_zone.as_str())
+            .or_default()
+            .push(s);
     }
     let mut chosen: Vec<&Subnet> = by_az
         .into_values()
@@ -186,5 +205,12 @@ pub fn resolve_via_discovery<'v>(
 /// An AWS request ID (a UUID) derived from the request.
 pub(crate) fn request_id(parts: &[&str]) -> String {
     let h = ids::hex_id(parts, 32);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
