@@ -14,8 +14,11 @@
 //! - [`apiserver`]: kube-apiserver's `default/kubernetes` Service ports, Endpoints and slice.
 //! - [`serviceaccounts`]: every namespace's `default` ServiceAccount and `kube-root-ca.crt`.
 //! - [`gc`]: garbage collection of dependents whose owners are gone.
+//! - [`cloudlb`]: the cloud load balancer controllers (AWS, Google Cloud) and the runtime's DNS
+//!   records.
 
 pub mod apiserver;
+pub mod cloudlb;
 pub mod endpoints;
 pub mod gc;
 pub mod informer;
@@ -50,6 +53,10 @@ pub struct Ctl {
     pub rt: Arc<Runtime>,
     /// When the emulated kubelet first saw each terminating pod.
     pub terminations: kubelet::Terminations,
+    /// The cloud load balancer controllers' memory between passes.
+    pub cloud: tokio::sync::Mutex<cloudlb::State>,
+    /// Where the runtime's DNS records go.
+    pub dns: Option<cloudlb::Publish>,
 }
 
 /// The runtime's objects at one pass, from the informer: typed, pods, Services,
@@ -369,16 +376,19 @@ async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     apiserver::sync(ctl, w).await;
     serviceaccounts::sync(ctl, w).await;
     gc::sync(ctl, w).await;
+    cloudlb::sync(ctl, w).await;
     next
 }
 
 /// Runs a runtime's controllers until the runtime is deleted.
-pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>) {
+pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>, dns: Option<cloudlb::Publish>) {
     let name = rt.name().to_string();
     let ctl = Ctl {
         reg: reg.clone(),
         rt: rt.clone(),
         terminations: Default::default(),
+        cloud: Default::default(),
+        dns,
     };
     let alive = || reg.runtime(&name).is_some_and(|cur| Arc::ptr_eq(&cur, &rt));
     let kinds: informer::KindOf = {
@@ -430,8 +440,9 @@ pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>) {
     tracing::debug!(runtime = %name, "controllers stopped");
 }
 
-/// Starts the controllers of every runtime, now and whenever one is provisioned later.
-pub fn start(reg: Arc<Registry>) -> tokio::task::JoinHandle<()> {
+/// Starts the controllers of every runtime, now and whenever one is provisioned later; `dns`
+/// receives each runtime's DNS records.
+pub fn start(reg: Arc<Registry>, dns: Option<cloudlb::Publish>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         // Dropping the set (when this task is aborted) aborts every runtime's controllers.
         let mut tasks = tokio::task::JoinSet::new();
@@ -441,7 +452,7 @@ pub fn start(reg: Arc<Registry>) -> tokio::task::JoinHandle<()> {
                 let fresh = running.get(rt.name()).is_none_or(|r| !Arc::ptr_eq(r, &rt));
                 if fresh {
                     running.insert(rt.name().to_string(), rt.clone());
-                    tasks.spawn(run(reg.clone(), rt));
+                    tasks.spawn(run(reg.clone(), rt, dns.clone()));
                 }
             }
             running.retain(|n, _| reg.runtime(n).is_some());

@@ -16,6 +16,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod alloc;
+pub mod cloud_inventory;
 pub mod conditional;
 pub mod decode;
 pub mod keys;

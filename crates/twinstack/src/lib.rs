@@ -142,7 +142,7 @@ pub async fn start(cfg: Config) -> Result<Running> {
         metrics: Arc::new(metrics::Metrics::new()),
         ready: Default::default(),
     });
-    let controllers = twinstack_controllers::start(registry.clone());
+    let controllers = twinstack_controllers::start(registry.clone(), None);
     let router = twinstack_api::handlers::router(state.clone());
     let (tx, rx) = tokio::sync::watch::channel(false);
     let serving = tokio::spawn(serve::serve_tls(

@@ -1,0 +1,827 @@
+//! The cloud load balancer controllers of a runtime: on AWS the cloud-controller-manager's
+//! service controller with the AWS provider and the AWS Load Balancer Controller, on Google
+//! Cloud the GCE provider and ingress-gce's L4 controllers. Their rules are
+//! `twinstack_cloud::{aws, gcp}::reconcile`; this loop gathers a Service and the runtime's
+//! facts, calls it, and carries out what it returns: events, the Service's finalizers and
+//! annotations (an update through the registry, as the controllers' patches are), its
+//! `status.loadBalancer` (a status write), and the inventory records
+//! (`twinstack_registry::cloud_inventory`).
+//!
+//! A Service is reconciled again only when something it depends on changed (its spec and
+//! metadata, the nodes, its EndpointSlices, the records it owns): a fingerprint of those per
+//! Service is kept, so a pass over 5,000 unchanged LoadBalancer Services costs a hash each.
+
+use super::{name_of, reference, Ctl, World};
+use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use std::sync::Arc;
+use twinstack_cloud::inventory::{ForwardingRule, LoadBalancer, Network, Vpc};
+use twinstack_cloud::{aws, gcp, Reconciled};
+use twinstack_core::ipam::Family;
+use twinstack_core::runtime::Provider;
+use twinstack_registry::cloud_inventory as keys;
+use twinstack_registry::registry::{FieldValidation, WriteOptions};
+use twinstack_registry::store_ext::TxnExt;
+
+/// Where the controllers publish a runtime's DNS records: `(runtime, [(fqdn, address)])`,
+/// replacing the runtime's previous set. Names are NLB hostnames and
+/// `<service>.<namespace>.svc.cluster.local`.
+pub type Publish = Arc<dyn Fn(&str, Vec<(String, IpAddr)>) + Send + Sync>;
+
+/// Finalizers the cloud controllers put on Services (a Service carrying one is theirs to
+/// clean up even after it stopped being a LoadBalancer).
+const FINALIZERS: [&str; 4] = [
+    "service.kubernetes.io/load-balancer-cleanup",
+    "service.k8s.aws/resources",
+    "gke.networking.io/l4-netlb-v2",
+    "gke.networking.io/l4-netlb-v3",
+];
+
+/// The controllers' memory between passes.
+#[derive(Default)]
+pub struct State {
+    loaded: bool,
+    vpc: Option<Vpc>,
+    network: Option<Network>,
+    aws: BTreeMap<String, LoadBalancer>,
+    gcp: BTreeMap<String, ForwardingRule>,
+    /// Per Service uid, the fingerprint of the inputs of its last completed reconcile.
+    seen: HashMap<String, u64>,
+    /// Events already recorded: (uid, reason, message). The legacy recorder aggregates an
+    /// identical event into one; recording it once keeps one.
+    recorded: HashSet<(String, String, String)>,
+    /// The last event name suffix (unix nanoseconds, as client-go names events), so that
+    /// events of one pass sort in the order they were recorded.
+    last_event: i128,
+    /// Fingerprint of the last published DNS records.
+    dns: u64,
+}
+
+/// An inventory record: named, owned by a Service, possibly leaked.
+trait Record: Clone + PartialEq + serde::Serialize {
+    fn name(&self) -> &str;
+    fn owner_uid(&self) -> &str;
+    fn leaked(&self) -> bool;
+    fn set_leaked(&mut self);
+}
+
+impl Record for LoadBalancer {
+    fn name(&self) -> &str {
+        &self.load_balancer_name
+    }
+    fn owner_uid(&self) -> &str {
+        &self.owner.uid
+    }
+    fn leaked(&self) -> bool {
+        self.leaked
+    }
+    fn set_leaked(&mut self) {
+        self.leaked = true;
+    }
+}
+
+impl Record for ForwardingRule {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn owner_uid(&self) -> &str {
+        &self.owner.uid
+    }
+    fn leaked(&self) -> bool {
+        self.leaked
+    }
+    fn set_leaked(&mut self) {
+        self.leaked = true;
+    }
+}
+
+fn fingerprint(parts: &impl Hash) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
+}
+
+/// A deterministic 12-digit AWS account ID for the runtime.
+pub fn account_id(runtime: &str) -> String {
+    format!(
+        "{:012}",
+        twinstack_core::hash::fnv1a64(&format!("aws-account/{runtime}")) % 1_000_000_000_000
+    )
+}
+
+fn is_ours(svc: &Service) -> bool {
+    let lb = svc.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer");
+    lb || svc
+        .metadata
+        .finalizers
+        .iter()
+        .flatten()
+        .any(|f| FINALIZERS.contains(&f.as_str()))
+}
+
+fn zone_of(n: &Node) -> String {
+    n.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("topology.kubernetes.io/zone"))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn node_ready(n: &Node) -> bool {
+    n.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        })
+}
+
+fn node_addresses(n: &Node) -> Vec<IpAddr> {
+    n.status
+        .as_ref()
+        .and_then(|s| s.addresses.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|a| a.type_ == "InternalIP")
+        .filter_map(|a| a.address.parse().ok())
+        .collect()
+}
+
+/// The instance ID from `spec.providerID` (`aws:///eu-central-1a/i-0abc...`).
+fn instance_id(n: &Node) -> String {
+    n.spec
+        .as_ref()
+        .and_then(|s| s.provider_id.as_deref())
+        .and_then(|p| p.rsplit('/').next())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn aws_instances(nodes: &[Arc<Node>]) -> Vec<aws::Instance> {
+    nodes
+        .iter()
+        .map(|n| {
+            let addrs = node_addresses(n);
+            aws::Instance {
+                node_name: name_of(&n.metadata.name).to_string(),
+                instance_id: instance_id(n),
+                zone: zone_of(n),
+                private_ipv4: addrs.iter().find_map(|a| match a {
+                    IpAddr::V4(a) => Some(*a),
+                    _ => None,
+                }),
+                primary_ipv6: addrs.iter().find_map(|a| match a {
+                    IpAddr::V6(a) => Some(*a),
+                    _ => None,
+                }),
+                ready: node_ready(n),
+                labels: n.metadata.labels.clone().unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// The zones the runtime's nodes are in, in order.
+fn zones(nodes: &[Arc<Node>]) -> Vec<String> {
+    let mut z: Vec<String> = nodes.iter().map(|n| zone_of(n)).collect();
+    z.sort();
+    z.dedup();
+    z.retain(|z| !z.is_empty());
+    z
+}
+
+fn range_of(ctl: &Ctl, family: Family) -> Option<ipnet::IpNet> {
+    let net = &ctl.rt.record.network;
+    net.families
+        .iter()
+        .position(|f| *f == family)
+        .and_then(|i| net.nodes.get(i).copied())
+}
+
+/// The runtime's VPC: Gardener's layout of the IPv4 node range, with IPv6 on dual-stack
+/// runtimes (the VPC /56 is the IPv6 node range) and on IPv4 runtimes, which twinstack
+/// provisions with `dualStack.enabled` on the InfrastructureConfig (the seed's AWS exception:
+/// public IPv6 through a dual-stack NLB).
+fn emulated_vpc(ctl: &Ctl, zones: &[String]) -> Vpc {
+    let rec = &ctl.rt.record;
+    let v4 = match range_of(ctl, Family::IPv4) {
+        Some(ipnet::IpNet::V4(n)) => n,
+        _ => "10.250.0.0/16".parse().expect("static range"),
+    };
+    let v6 = match range_of(ctl, Family::IPv6) {
+        Some(ipnet::IpNet::V6(n)) => n,
+        _ => {
+            twinstack_core::runtime::ipv6_layout(
+                Provider::Aws,
+                &rec.region,
+                &rec.name,
+                zones.len(),
+            )
+            .0
+        }
+    };
+    aws::vpc::emulated(&rec.name, &rec.region, v4, zones, Some(v6))
+}
+
+fn emulated_network(ctl: &Ctl) -> Network {
+    let rec = &ctl.rt.record;
+    let v4 = |nets: &[ipnet::IpNet]| {
+        nets.iter().find_map(|n| match n {
+            ipnet::IpNet::V4(n) => Some(*n),
+            _ => None,
+        })
+    };
+    let v6 = |nets: &[ipnet::IpNet]| {
+        nets.iter().find_map(|n| match n {
+            ipnet::IpNet::V6(n) => Some(*n),
+            _ => None,
+        })
+    };
+    let net = &rec.network;
+    gcp::network::emulated(
+        &rec.name,
+        &rec.region,
+        v4(&net.nodes).unwrap_or_else(|| "10.250.0.0/16".parse().expect("static range")),
+        v4(&net.pods),
+        v6(&net.nodes),
+        v6(&net.services),
+    )
+}
+
+/// One pass: every LoadBalancer Service (and every Service still carrying a cloud finalizer)
+/// whose inputs changed is reconciled; records of Services that are gone are deleted.
+pub async fn sync(ctl: &Ctl, w: &World) {
+    let provider = ctl.rt.record.provider;
+    if !matches!(provider, Provider::Aws | Provider::Gcp) {
+        return;
+    }
+    let mut st = ctl.cloud.lock().await;
+    if !st.loaded {
+        load(ctl, &mut st, provider, w).await;
+    }
+    let l = &w.lists;
+    let nodes_fp = fingerprint(
+        &l.nodes
+            .iter()
+            .map(|n| {
+                (
+                    name_of(&n.metadata.name).to_string(),
+                    node_ready(n),
+                    format!("{:?}", n.metadata.labels),
+                    format!("{:?}", node_addresses(n)),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    let mut slices: HashMap<(&str, &str), Vec<&Arc<EndpointSlice>>> = HashMap::new();
+    for s in &l.slices {
+        let svc = s
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(twinstack_kube::endpointslices::LABEL_SERVICE_NAME))
+            .map_or("", String::as_str);
+        slices
+            .entry((name_of(&s.metadata.namespace), svc))
+            .or_default()
+            .push(s);
+    }
+    let mut live: HashSet<String> = HashSet::new();
+    let mut changed = false;
+    for svc in &l.services {
+        let uid = name_of(&svc.metadata.uid).to_string();
+        live.insert(uid.clone());
+        let owns = st.aws.values().any(|r| r.owner.uid == uid && !r.leaked)
+            || st.gcp.values().any(|r| r.owner.uid == uid && !r.leaked);
+        if !is_ours(svc) && !owns {
+            continue;
+        }
+        let ns = name_of(&svc.metadata.namespace);
+        let name = name_of(&svc.metadata.name);
+        let own_slices = slices.get(&(ns, name)).cloned().unwrap_or_default();
+        let mut m = svc.metadata.clone();
+        m.resource_version = None;
+        let records_fp = fingerprint(&(
+            st.aws
+                .values()
+                .filter(|r| r.owner.uid == uid)
+                .map(|r| serde_json::to_string(r).unwrap_or_default())
+                .collect::<Vec<_>>(),
+            st.gcp
+                .values()
+                .filter(|r| r.owner.uid == uid)
+                .map(|r| serde_json::to_string(r).unwrap_or_default())
+                .collect::<Vec<_>>(),
+        ));
+        let fp = fingerprint(&(
+            serde_json::to_string(&m).unwrap_or_default(),
+            serde_json::to_string(&svc.spec).unwrap_or_default(),
+            nodes_fp,
+            own_slices
+                .iter()
+                .map(|s| name_of(&s.metadata.resource_version).to_string())
+                .collect::<Vec<_>>(),
+            records_fp,
+        ));
+        if st.seen.get(&uid) == Some(&fp) {
+            continue;
+        }
+        let Some(full) = ctl.full("", "services", &svc.metadata) else {
+            continue;
+        };
+        let Ok(full) = serde_json::from_value::<Service>(full) else {
+            continue;
+        };
+        let done = match provider {
+            Provider::Aws => {
+                let slices: Vec<EndpointSlice> = own_slices
+                    .iter()
+                    .filter_map(|s| {
+                        ctl.full_typed("discovery.k8s.io", "endpointslices", &s.metadata)
+                    })
+                    .collect();
+                reconcile_aws(ctl, &mut st, w, &full, &slices).await
+            }
+            _ => reconcile_gcp(ctl, &mut st, w, &full).await,
+        };
+        changed = true;
+        if done {
+            st.seen.insert(uid, fp);
+        } else {
+            st.seen.remove(&uid);
+        }
+    }
+    // Records whose Service is gone without its controllers' cleanup (a namespace deleted at
+    // once): the controllers would have deleted them; leaked ones stay.
+    let gone_aws: Vec<String> = st
+        .aws
+        .values()
+        .filter(|r| !r.leaked && !live.contains(&r.owner.uid))
+        .map(|r| r.load_balancer_name.clone())
+        .collect();
+    let gone_gcp: Vec<String> = st
+        .gcp
+        .values()
+        .filter(|r| !r.leaked && !live.contains(&r.owner.uid))
+        .map(|r| r.name.clone())
+        .collect();
+    if !gone_aws.is_empty() || !gone_gcp.is_empty() {
+        let rt = ctl.rt.name().to_string();
+        let (a, g) = (gone_aws.clone(), gone_gcp.clone());
+        let ok = ctl
+            .reg
+            .store
+            .txn(move |txn| -> Result<(), std::convert::Infallible> {
+                let txn: &mut dyn TxnExt = txn;
+                for n in &a {
+                    txn.delete_raw(&keys::aws_load_balancer_key(&rt, n));
+                }
+                for n in &g {
+                    txn.delete_raw(&keys::gcp_forwarding_rule_key(&rt, n));
+                }
+                Ok(())
+            })
+            .await
+            .is_ok();
+        if ok {
+            for n in gone_aws {
+                st.aws.remove(&n);
+            }
+            for n in gone_gcp {
+                st.gcp.remove(&n);
+            }
+            changed = true;
+        }
+    }
+    st.seen.retain(|uid, _| live.contains(uid));
+    publish_dns(ctl, &mut st, w, changed);
+}
+
+/// Reads the records and writes the runtime's VPC or network (once per start).
+async fn load(ctl: &Ctl, st: &mut State, provider: Provider, w: &World) {
+    let rt = ctl.rt.name().to_string();
+    let inv = keys::load(&ctl.reg.store, &rt);
+    st.aws = inv
+        .load_balancers
+        .into_iter()
+        .map(|r| (r.load_balancer_name.clone(), r))
+        .collect();
+    st.gcp = inv
+        .forwarding_rules
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect();
+    let zones = zones(&w.lists.nodes);
+    let (key, value) = match provider {
+        Provider::Aws => {
+            let vpc = emulated_vpc(ctl, &zones);
+            let v = serde_json::to_vec(&vpc).expect("VPC serializes");
+            st.vpc = Some(vpc);
+            (keys::aws_vpc_key(&rt), v)
+        }
+        _ => {
+            let net = emulated_network(ctl);
+            let v = serde_json::to_vec(&net).expect("network serializes");
+            st.network = Some(net);
+            (keys::gcp_network_key(&rt), v)
+        }
+    };
+    if ctl.reg.store.put(&key, value).await.is_ok() {
+        st.loaded = true;
+    }
+}
+
+fn endpoints_of(slices: &[EndpointSlice]) -> Vec<aws::Endpoint> {
+    let mut out = Vec::new();
+    for s in slices {
+        let ports: Vec<(String, i32)> = s
+            .ports
+            .iter()
+            .flatten()
+            .map(|p| (p.name.clone().unwrap_or_default(), p.port.unwrap_or(0)))
+            .collect();
+        for e in &s.endpoints {
+            let ready = e
+                .conditions
+                .as_ref()
+                .and_then(|c| c.ready)
+                .unwrap_or(true);
+            for a in &e.addresses {
+                if let Ok(ip) = a.parse() {
+                    out.push(aws::Endpoint {
+                        ip,
+                        ready,
+                        zone: e.zone.clone(),
+                        node_name: e.node_name.clone(),
+                        ports: ports.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string()
+}
+
+async fn reconcile_aws(
+    ctl: &Ctl,
+    st: &mut State,
+    w: &World,
+    svc: &Service,
+    slices: &[EndpointSlice],
+) -> bool {
+    let rec = &ctl.rt.record;
+    let uid = name_of(&svc.metadata.uid);
+    let existing: Vec<LoadBalancer> = st
+        .aws
+        .values()
+        .filter(|r| r.owner.uid == uid)
+        .cloned()
+        .collect();
+    let instances = aws_instances(&w.lists.nodes);
+    let account = account_id(&rec.name);
+    let now = now();
+    let Some(vpc) = st.vpc.clone() else {
+        return false;
+    };
+    let cluster = aws::Cluster {
+        name: &rec.name,
+        region: &rec.region,
+        account_id: &account,
+        vpc: &vpc,
+        instances: &instances,
+        load_balancer_controller: true,
+        now: &now,
+    };
+    let out = aws::reconcile(svc, &cluster, &existing, &endpoints_of(slices));
+    let rt = rec.name.clone();
+    carry_out(ctl, st, svc, out, existing, |st| &mut st.aws, move |n| {
+        keys::aws_load_balancer_key(&rt, n)
+    })
+    .await
+}
+
+async fn reconcile_gcp(ctl: &Ctl, st: &mut State, w: &World, svc: &Service) -> bool {
+    let rec = &ctl.rt.record;
+    let uid = name_of(&svc.metadata.uid);
+    let existing: Vec<ForwardingRule> = st
+        .gcp
+        .values()
+        .filter(|r| r.owner.uid == uid)
+        .cloned()
+        .collect();
+    let kube_system_uid = w
+        .lists
+        .namespaces
+        .iter()
+        .find(|n| n.metadata.name.as_deref() == Some("kube-system"))
+        .and_then(|n| n.metadata.uid.clone())
+        .unwrap_or_default();
+    let instances: Vec<String> = w
+        .lists
+        .nodes
+        .iter()
+        .map(|n| name_of(&n.metadata.name).to_string())
+        .collect();
+    let now = now();
+    let Some(network) = st.network.clone() else {
+        return false;
+    };
+    let cluster = gcp::Cluster {
+        name: &rec.name,
+        project: &rec.name,
+        region: &rec.region,
+        network: &network,
+        kube_system_uid: &kube_system_uid,
+        ingress_gce: rec.network.families.contains(&Family::IPv6),
+        instances: &instances,
+        now: &now,
+    };
+    let out = gcp::reconcile(svc, &cluster, &existing);
+    let rt = rec.name.clone();
+    carry_out(ctl, st, svc, out, existing, |st| &mut st.gcp, move |n| {
+        keys::gcp_forwarding_rule_key(&rt, n)
+    })
+    .await
+}
+
+/// Carries out a reconcile: events, then the Service's metadata, then its status, then the
+/// records. Returns false when a write conflicted (the next pass reconciles again).
+async fn carry_out<R: Record + Send + Sync + 'static>(
+    ctl: &Ctl,
+    st: &mut State,
+    svc: &Service,
+    out: Reconciled<R>,
+    existing: Vec<R>,
+    records: impl Fn(&mut State) -> &mut BTreeMap<String, R>,
+    key: impl Fn(&str) -> String + Send + 'static,
+) -> bool {
+    let uid = name_of(&svc.metadata.uid).to_string();
+    for e in &out.events {
+        let id = (uid.clone(), e.reason.clone(), e.message.clone());
+        if st.recorded.contains(&id) {
+            continue;
+        }
+        let now = jiff::Timestamp::now();
+        let suffix = now.as_nanosecond().max(st.last_event + 1);
+        st.last_event = suffix;
+        let ev = twinstack_kube::events::event_for(
+            &reference(&svc.metadata, "v1", "Service"),
+            &e.reason,
+            &e.message,
+            e.type_.as_str(),
+            &twinstack_kube::events::Reporter::controller(e.component),
+            now,
+            suffix as u64,
+        );
+        ctl.event(ev).await;
+        st.recorded.insert(id);
+    }
+
+    // The records first: a Service whose last finalizer goes is deleted with the update.
+    let desired: BTreeMap<String, R> = out
+        .resources
+        .iter()
+        .map(|r| (r.name().to_string(), r.clone()))
+        .collect();
+    let mut puts: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut dels: Vec<String> = Vec::new();
+    for r in &existing {
+        let n = r.name();
+        if desired.contains_key(n) {
+            continue;
+        }
+        if out.leaked.iter().any(|l| l == n) || r.leaked() {
+            if !r.leaked() {
+                let mut r = r.clone();
+                r.set_leaked();
+                puts.push((key(n), serde_json::to_vec(&r).expect("record serializes")));
+            }
+        } else {
+            dels.push(key(n));
+        }
+    }
+    for (n, r) in &desired {
+        if existing.iter().any(|e| e.name() == n && e == r) {
+            continue;
+        }
+        puts.push((key(n), serde_json::to_vec(r).expect("record serializes")));
+    }
+    if !puts.is_empty() || !dels.is_empty() {
+        let ok = ctl
+            .reg
+            .store
+            .txn(move |txn| -> Result<(), std::convert::Infallible> {
+                let txn: &mut dyn TxnExt = txn;
+                for (k, v) in puts {
+                    txn.put_raw(&k, v);
+                }
+                for k in dels {
+                    txn.delete_raw(&k);
+                }
+                Ok(())
+            })
+            .await
+            .is_ok();
+        if !ok {
+            return false;
+        }
+        let map = records(st);
+        for r in &existing {
+            let n = r.name();
+            if desired.contains_key(n) {
+                continue;
+            }
+            if out.leaked.iter().any(|l| l == n) || r.leaked() {
+                if let Some(cur) = map.get_mut(n) {
+                    cur.set_leaked();
+                }
+            } else {
+                map.remove(n);
+            }
+        }
+        for (n, r) in desired {
+            map.insert(n, r);
+        }
+    }
+
+    // Metadata: finalizers and annotations, as the controllers' patches of the Service.
+    let mut meta = svc.metadata.clone();
+    let mut fins: Vec<String> = meta.finalizers.clone().unwrap_or_default();
+    for f in &out.add_finalizers {
+        if !fins.contains(f) {
+            fins.push(f.clone());
+        }
+    }
+    fins.retain(|f| !out.remove_finalizers.contains(f));
+    meta.finalizers = Some(fins).filter(|f| !f.is_empty());
+    if !out.annotations.is_empty() {
+        let mut a = meta.annotations.clone().unwrap_or_default();
+        for (k, v) in &out.annotations {
+            match v {
+                Some(v) => a.insert(k.clone(), v.clone()),
+                None => a.remove(k),
+            };
+        }
+        meta.annotations = Some(a).filter(|a| !a.is_empty());
+    }
+    let mut current = svc.clone();
+    if meta != svc.metadata {
+        let mut next = svc.clone();
+        next.metadata = meta;
+        let Ok(body) = serde_json::to_value(&next) else {
+            return false;
+        };
+        let opts = WriteOptions {
+            dry_run: false,
+            validation: FieldValidation::Ignore,
+            manager: "cloud-controller-manager".into(),
+            force: false,
+        };
+        let kind = ctl.kind("", "services");
+        match ctl
+            .reg
+            .update(
+                ctl.rt.clone(),
+                kind,
+                svc.metadata.namespace.clone(),
+                name_of(&svc.metadata.name).to_string(),
+                body,
+                opts,
+            )
+            .await
+        {
+            Ok(r) => match serde_json::from_value::<Service>(r.object) {
+                Ok(s) => current = s,
+                Err(_) => return false,
+            },
+            Err(s) if s.code == 404 => return true,
+            Err(_) => return false,
+        }
+        if current.metadata.deletion_timestamp.is_some()
+            && current.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty())
+        {
+            // Deleted by this update (the last finalizer went).
+            return true;
+        }
+    }
+
+    // Status.
+    if let Some(ingress) = out.ingress {
+        let want = LoadBalancerStatus {
+            ingress: Some(ingress).filter(|i: &Vec<LoadBalancerIngress>| !i.is_empty()),
+        };
+        let have = current
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.clone())
+            .unwrap_or_default();
+        if have != want {
+            let mut next = current.clone();
+            next.status.get_or_insert_with(Default::default).load_balancer = Some(want);
+            let Ok(body) = serde_json::to_value(&next) else {
+                return false;
+            };
+            return ctl.write("", "services", body).await;
+        }
+    }
+    true
+}
+
+/// The runtime's DNS records: every load balancer's hostname (A for its IPv4 addresses, AAAA
+/// for its IPv6 ones) and every Service's `<name>.<ns>.svc.cluster.local` (its cluster IPs).
+fn publish_dns(ctl: &Ctl, st: &mut State, w: &World, changed: bool) {
+    let Some(publish) = &ctl.dns else {
+        return;
+    };
+    let mut records: Vec<(String, IpAddr)> = Vec::new();
+    for lb in st.aws.values() {
+        for z in &lb.availability_zones {
+            let v4 = if lb.scheme == "internal" {
+                Some(z.private_ipv4_address)
+            } else {
+                z.ipv4_address
+            };
+            if let Some(a) = v4 {
+                records.push((lb.dns_name.clone(), IpAddr::V4(a)));
+            }
+            if lb.ip_address_type != "ipv4" {
+                if let Some(a) = z.ipv6_address {
+                    records.push((lb.dns_name.clone(), IpAddr::V6(a)));
+                }
+            }
+        }
+    }
+    for s in &w.lists.services {
+        let name = format!(
+            "{}.{}.svc.cluster.local",
+            name_of(&s.metadata.name),
+            name_of(&s.metadata.namespace)
+        );
+        for ip in s
+            .spec
+            .as_ref()
+            .and_then(|s| s.cluster_ips.as_ref())
+            .into_iter()
+            .flatten()
+        {
+            if let Ok(ip) = ip.parse() {
+                records.push((name.clone(), ip));
+            }
+        }
+    }
+    let fp = fingerprint(&records);
+    if fp == st.dns && !changed && st.dns != 0 {
+        return;
+    }
+    st.dns = fp;
+    publish(ctl.rt.name(), records);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_have_twelve_digits_and_differ_per_runtime() {
+        let a = account_id("c-1234567");
+        assert_eq!(a.len(), 12);
+        assert!(a.chars().all(|c| c.is_ascii_digit()));
+        assert_ne!(a, account_id("c-7654321"));
+    }
+
+    #[test]
+    fn only_load_balancers_and_services_with_cloud_finalizers_are_ours() {
+        let mut s = Service::default();
+        assert!(!is_ours(&s));
+        s.spec = Some(k8s_openapi::api::core::v1::ServiceSpec {
+            type_: Some("LoadBalancer".into()),
+            ..Default::default()
+        });
+        assert!(is_ours(&s));
+        s.spec.as_mut().unwrap().type_ = Some("ClusterIP".into());
+        s.metadata.finalizers = Some(vec!["service.k8s.aws/resources".into()]);
+        assert!(is_ours(&s));
+    }
+
+    #[test]
+    fn instance_ids_come_from_the_provider_id() {
+        let mut n = Node::default();
+        n.spec = Some(k8s_openapi::api::core::v1::NodeSpec {
+            provider_id: Some("aws:///eu-central-1a/i-0123456789abcdef0".into()),
+            ..Default::default()
+        });
+        assert_eq!(instance_id(&n), "i-0123456789abcdef0");
+    }
+}
