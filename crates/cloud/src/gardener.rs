@@ -336,16 +336,18 @@ mod tests {
         }
     }
 
+    type GcpCase = (
+        &'static str,
+        Service,
+        Option<Service>,
+        bool,
+        Option<BTreeMap<String, String>>,
+    );
+
     #[test]
     fn gcp_table() {
         let rbs: BTreeMap<_, _> = [(GCP_RBS.to_string(), "enabled".to_string())].into();
-        let cases: Vec<(
-            &str,
-            Service,
-            Option<Service>,
-            bool,
-            Option<BTreeMap<String, String>>,
-        )> = vec![
+        let cases: Vec<GcpCase> = vec![
             ("create, dual-stack: rbs", lb(), None, true, Some(rbs)),
             ("create, IPv4: nothing", lb(), None, false, None),
             ("update: nothing", lb(), Some(lb()), true, None),

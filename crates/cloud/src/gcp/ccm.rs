@@ -122,16 +122,14 @@ pub fn sync(
     if !has_finalizer(svc, a::LB_CLEANUP_FINALIZER) {
         out.add_finalizers.push(a::LB_CLEANUP_FINALIZER.into());
     }
-    match ensure(svc, cluster, existing_fr, &lb_name, &mut own, &mut out) {
-        Ok(ip) => {
-            out.events.push(Event::normal(
-                COMPONENT,
-                "EnsuredLoadBalancer",
-                "Ensured load balancer",
-            ));
-            out.ingress = Some(vec![ingress(ip)]);
-        }
-        Err(ImplementedElsewhere) => {}
+    // ImplementedElsewhere: nothing more (no status, no EnsuredLoadBalancer).
+    if let Ok(ip) = ensure(svc, cluster, existing_fr, &lb_name, &mut own, &mut out) {
+        out.events.push(Event::normal(
+            COMPONENT,
+            "EnsuredLoadBalancer",
+            "Ensured load balancer",
+        ));
+        out.ingress = Some(vec![ingress(ip)]);
     }
     out.resources = own;
     out
