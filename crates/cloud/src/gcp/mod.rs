@@ -1,11 +1,25 @@
 //! Google Cloud: the legacy GCE provider (IPv4 only) vs ingress-gce's L4 NetLB and ILB
 //! controllers; one forwarding rule per family; status IPv4 then IPv6 with `ipMode: VIP`.
+//!
+//! [`reconcile`] runs, on one snapshot, every controller of a Gardener GCP runtime that would
+//! act on the Service: the cloud-controller-manager's service controller with the GCE provider
+//! ([`ccm`]), and on dual-stack runtimes ingress-gce's L4 NetLB controller ([`l4netlb`]).
+//! ingress-gce's L4 ILB controller is not run (Gardener: `--run-l4-controller=false`), so
+//! internal Services get the CCM's IPv4 ILB whatever their `ipFamilies`.
 
+pub mod address;
+pub mod annotations;
+pub mod ccm;
+pub mod l4netlb;
+pub mod namer;
 pub mod network;
 
-use crate::inventory::{ForwardingRule, Network};
+#[cfg(test)]
+mod tests;
+
+use crate::inventory::{Controller, ForwardingRule, Network, Subnetwork};
 use crate::Reconciled;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{LoadBalancerIngress, Service};
 
 /// What the Google Cloud side of a runtime is.
 #[derive(Debug, Clone)]
@@ -25,6 +39,44 @@ pub struct Cluster<'a> {
     pub now: &'a str,
 }
 
+impl Cluster<'_> {
+    fn subnet(&self, name: &str) -> Option<&Subnetwork> {
+        self.network.subnetworks.iter().find(|s| s.name == name)
+    }
+    /// ingress-gce's cluster subnet (`subnetwork-name` = the nodes subnet in Gardener's
+    /// `cloud-provider-config-ingress-gce.yaml`).
+    fn nodes_subnet_name(&self) -> String {
+        format!("{}-nodes", self.name)
+    }
+    /// The CCM's subnet: `<cluster>-internal` when it exists (Gardener's
+    /// `cloud-provider-config.yaml` `subnetwork-name`), else the nodes subnet.
+    fn ccm_subnet(&self) -> Option<&Subnetwork> {
+        self.subnet(&format!("{}-internal", self.name))
+            .or_else(|| self.subnet(&self.nodes_subnet_name()))
+    }
+    fn base(&self) -> String {
+        format!(
+            "https://www.googleapis.com/compute/v1/projects/{}",
+            self.project
+        )
+    }
+    fn regional_url(&self, kind: &str, name: &str) -> String {
+        format!("{}/regions/{}/{kind}/{name}", self.base(), self.region)
+    }
+    fn network_url(&self) -> String {
+        format!("{}/global/networks/{}", self.base(), self.network.name)
+    }
+}
+
+/// A status entry as stored (the apiserver defaults `ipMode: VIP` for an `ip`).
+pub(crate) fn ingress(ip: String) -> LoadBalancerIngress {
+    LoadBalancerIngress {
+        ip: Some(ip),
+        ip_mode: Some("VIP".into()),
+        ..Default::default()
+    }
+}
+
 /// Reconciles `svc` as the GCE controllers would; `existing` are the forwarding rules owned by
 /// this Service (by uid).
 pub fn reconcile(
@@ -32,6 +84,54 @@ pub fn reconcile(
     cluster: &Cluster<'_>,
     existing: &[ForwardingRule],
 ) -> Reconciled<ForwardingRule> {
-    let _ = (svc, cluster, existing);
-    Reconciled::default()
+    let ccm = ccm::sync(svc, cluster, existing);
+    let netlb = if cluster.ingress_gce {
+        l4netlb::sync(svc, cluster, existing)
+    } else {
+        keep(existing, Controller::GceL4NetLb)
+    };
+    let mut out = merge(ccm, netlb);
+    // Nobody runs ingress-gce's L4 ILB controller on Gardener: its records stay as they are.
+    out.resources
+        .extend(keep(existing, Controller::GceL4Ilb).resources);
+    out
+}
+
+/// The records of `controller` left untouched.
+pub(crate) fn keep(
+    existing: &[ForwardingRule],
+    controller: Controller,
+) -> Reconciled<ForwardingRule> {
+    Reconciled {
+        resources: existing
+            .iter()
+            .filter(|r| r.controller == controller)
+            .cloned()
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn merge(
+    mut a: Reconciled<ForwardingRule>,
+    b: Reconciled<ForwardingRule>,
+) -> Reconciled<ForwardingRule> {
+    a.events.extend(b.events);
+    for f in b.add_finalizers {
+        if !a.add_finalizers.contains(&f) {
+            a.add_finalizers.push(f);
+        }
+    }
+    for f in b.remove_finalizers {
+        if !a.remove_finalizers.contains(&f) {
+            a.remove_finalizers.push(f);
+        }
+    }
+    if b.ingress.is_some() {
+        a.ingress = b.ingress;
+    }
+    a.annotations.extend(b.annotations);
+    a.resources.extend(b.resources);
+    a.leaked.extend(b.leaked);
+    a
 }
