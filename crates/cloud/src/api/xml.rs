@@ -61,6 +61,12 @@ impl Xml {
         self.close(tag)
     }
 
+    /// Appends XML written elsewhere.
+    pub(crate) fn raw(&mut self, xml: &str) -> &mut Self {
+        self.0.push_str(xml);
+        self
+    }
+
     pub(crate) fn finish(self) -> String {
         self.0
     }
