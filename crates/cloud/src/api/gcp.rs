@@ -40,7 +40,13 @@ pub struct GcpView<'a> {
 /// Answers one request: `path` is what follows `/compute/v1/` (`projects/P/...`), `query` the
 /// decoded query parameters, `project` the caller's project (the runtime's). Returns the HTTP
 /// status and the JSON body.
-pub fn handle(method: &str, path: &str, query: &[(String, String)], view: &GcpView<'_>, project: &str) -> (u16, Value) {
+pub fn handle(
+    method: &str,
+    path: &str,
+    query: &[(String, String)],
+    view: &GcpView<'_>,
+    project: &str,
+) -> (u16, Value) {
     match route(method, path, query, view, project) {
         Ok(body) => (200, body),
         Err(e) => (e.code, e.body()),
@@ -57,15 +63,27 @@ pub struct GceError {
 
 impl GceError {
     fn not_found(resource: &str) -> Self {
-        GceError { code: 404, reason: "notFound", message: format!("The resource '{resource}' was not found") }
+        GceError {
+            code: 404,
+            reason: "notFound",
+            message: format!("The resource '{resource}' was not found"),
+        }
     }
 
     fn forbidden(permission: &str, resource: &str, why: &str) -> Self {
-        GceError { code: 403, reason: "forbidden", message: format!("Required '{permission}' permission for '{resource}'{why}") }
+        GceError {
+            code: 403,
+            reason: "forbidden",
+            message: format!("Required '{permission}' permission for '{resource}'{why}"),
+        }
     }
 
     fn invalid(field: &str, value: &str, why: &str) -> Self {
-        GceError { code: 400, reason: "invalid", message: format!("Invalid value for field '{field}': '{value}'. {why}") }
+        GceError {
+            code: 400,
+            reason: "invalid",
+            message: format!("Invalid value for field '{field}': '{value}'. {why}"),
+        }
     }
 
     /// `{"error":{"code":404,"message":...,"errors":[{"message":...,"domain":"global","reason":"notFound"}]}}`.
@@ -118,7 +136,13 @@ impl Collection {
     }
 }
 
-fn route(method: &str, path: &str, query: &[(String, String)], view: &GcpView<'_>, project: &str) -> Result<Value, GceError> {
+fn route(
+    method: &str,
+    path: &str,
+    query: &[(String, String)],
+    view: &GcpView<'_>,
+    project: &str,
+) -> Result<Value, GceError> {
     let path = path.trim_matches('/');
     let parts: Vec<&str> = path.split('/').collect();
     let ["projects", p, rest @ ..] = &parts[..] else {
@@ -128,8 +152,16 @@ fn route(method: &str, path: &str, query: &[(String, String)], view: &GcpView<'_
     let coll_name = collection.map_or("projects", Collection::name);
     if *p != project {
         // Another runtime's project: as GCE answers a project the token cannot read.
-        let verb = if rest.len() % 2 == 0 && rest.first() != Some(&"aggregated") { "get" } else { "list" };
-        return Err(GceError::forbidden(&format!("compute.{coll_name}.{verb}"), &format!("projects/{p}"), ""));
+        let verb = if rest.len() % 2 == 0 && rest.first() != Some(&"aggregated") {
+            "get"
+        } else {
+            "list"
+        };
+        return Err(GceError::forbidden(
+            &format!("compute.{coll_name}.{verb}"),
+            &format!("projects/{p}"),
+            "",
+        ));
     }
     if method != "GET" {
         let verb = match (method, rest.len() % 2) {
@@ -156,15 +188,27 @@ fn route(method: &str, path: &str, query: &[(String, String)], view: &GcpView<'_
         },
         ["regions", r, c] => match Collection::parse(c) {
             Some(c) if c != Collection::Networks => {
-                let items = ctx.items(c).into_iter().filter(|(scope, _)| *scope == format!("regions/{r}")).map(|(_, v)| v);
+                let items = ctx
+                    .items(c)
+                    .into_iter()
+                    .filter(|(scope, _)| *scope == format!("regions/{r}"))
+                    .map(|(_, v)| v);
                 Ok(ctx.list(c, items.collect(), &page, &filter, path))
             }
             _ => Err(GceError::not_found(path)),
         },
         ["global", c] => match Collection::parse(c) {
-            Some(Collection::Networks) => Ok(ctx.list(Collection::Networks, vec![ctx.network()], &page, &filter, path)),
+            Some(Collection::Networks) => Ok(ctx.list(
+                Collection::Networks,
+                vec![ctx.network()],
+                &page,
+                &filter,
+                path,
+            )),
             // No global forwarding rules or addresses: the runtime's load balancers are regional.
-            Some(c @ (Collection::ForwardingRules | Collection::Addresses)) => Ok(ctx.list(c, vec![], &page, &filter, path)),
+            Some(c @ (Collection::ForwardingRules | Collection::Addresses)) => {
+                Ok(ctx.list(c, vec![], &page, &filter, path))
+            }
             _ => Err(GceError::not_found(path)),
         },
         ["regions", r, c, name] => ctx.get(c, &format!("regions/{r}"), name, path),
@@ -186,15 +230,29 @@ impl Page {
             None => MAX_RESULTS,
             Some(v) => match v.parse::<usize>() {
                 Ok(n) if n <= MAX_RESULTS => n,
-                Ok(_) => return Err(GceError::invalid("maxResults", v, "Must be less than or equal to 500")),
-                Err(_) => return Err(GceError::invalid("maxResults", v, "Must be a non-negative integer")),
+                Ok(_) => {
+                    return Err(GceError::invalid(
+                        "maxResults",
+                        v,
+                        "Must be less than or equal to 500",
+                    ))
+                }
+                Err(_) => {
+                    return Err(GceError::invalid(
+                        "maxResults",
+                        v,
+                        "Must be a non-negative integer",
+                    ))
+                }
             },
         };
         // GCE answers `maxResults=0` with the default page.
         let max = if max == 0 { MAX_RESULTS } else { max };
         let start = match get("pageToken").filter(|t| !t.is_empty()) {
             None => 0,
-            Some(t) => t.parse().map_err(|_| GceError::invalid("pageToken", t, "Invalid page token."))?,
+            Some(t) => t
+                .parse()
+                .map_err(|_| GceError::invalid("pageToken", t, "Invalid page token."))?,
         };
         Ok(Page { max, start })
     }
@@ -204,7 +262,14 @@ impl Page {
         let total = items.len();
         let end = self.start.saturating_add(self.max).min(total);
         let next = (end < total).then(|| end.to_string());
-        (items.into_iter().skip(self.start).take(end.saturating_sub(self.start)).collect(), next)
+        (
+            items
+                .into_iter()
+                .skip(self.start)
+                .take(end.saturating_sub(self.start))
+                .collect(),
+            next,
+        )
     }
 }
 
@@ -218,7 +283,12 @@ struct Filter {
 
 impl Filter {
     fn from_query(query: &[(String, String)]) -> Result<Self, GceError> {
-        let Some(raw) = query.iter().find(|(n, _)| n == "filter").map(|(_, v)| v.trim()).filter(|v| !v.is_empty()) else {
+        let Some(raw) = query
+            .iter()
+            .find(|(n, _)| n == "filter")
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+        else {
             return Ok(Filter { clause: None });
         };
         let invalid = || GceError::invalid("filter", raw, "Invalid list filter expression.");
@@ -239,11 +309,15 @@ impl Filter {
             return Err(invalid());
         }
         let value = value.trim().trim_matches('"').trim_matches('\'');
-        Ok(Filter { clause: Some((field.to_string(), equal, value.to_string())) })
+        Ok(Filter {
+            clause: Some((field.to_string(), equal, value.to_string())),
+        })
     }
 
     fn keeps(&self, item: &Value) -> bool {
-        let Some((field, equal, value)) = &self.clause else { return true };
+        let Some((field, equal, value)) = &self.clause else {
+            return true;
+        };
         let got = match &item[field.as_str()] {
             Value::String(s) => s.clone(),
             Value::Null => String::new(),
@@ -284,12 +358,18 @@ impl Ctx<'_> {
     /// Every item of `collection` with its scope (`regions/R` or `global`), in inventory order.
     fn items(&self, collection: Collection) -> Vec<(String, Value)> {
         match collection {
-            Collection::ForwardingRules => {
-                self.view.forwarding_rules.iter().map(|fr| (format!("regions/{}", fr.region), self.forwarding_rule(fr))).collect()
-            }
-            Collection::Addresses => {
-                self.view.addresses.iter().map(|a| (format!("regions/{}", a.region), self.address(a))).collect()
-            }
+            Collection::ForwardingRules => self
+                .view
+                .forwarding_rules
+                .iter()
+                .map(|fr| (format!("regions/{}", fr.region), self.forwarding_rule(fr)))
+                .collect(),
+            Collection::Addresses => self
+                .view
+                .addresses
+                .iter()
+                .map(|a| (format!("regions/{}", a.region), self.address(a)))
+                .collect(),
             Collection::Subnetworks => self
                 .view
                 .network
@@ -302,7 +382,13 @@ impl Ctx<'_> {
     }
 
     /// One item by scope and name.
-    fn get(&self, collection: &str, scope: &str, name: &str, path: &str) -> Result<Value, GceError> {
+    fn get(
+        &self,
+        collection: &str,
+        scope: &str,
+        name: &str,
+        path: &str,
+    ) -> Result<Value, GceError> {
         let c = Collection::parse(collection).ok_or_else(|| GceError::not_found(path))?;
         self.items(c)
             .into_iter()
@@ -311,7 +397,14 @@ impl Ctx<'_> {
             .ok_or_else(|| GceError::not_found(path))
     }
 
-    fn list(&self, c: Collection, items: Vec<Value>, page: &Page, filter: &Filter, path: &str) -> Value {
+    fn list(
+        &self,
+        c: Collection,
+        items: Vec<Value>,
+        page: &Page,
+        filter: &Filter,
+        path: &str,
+    ) -> Value {
         let items: Vec<Value> = items.into_iter().filter(|v| filter.keeps(v)).collect();
         let (items, next) = page.slice(items);
         let mut out = Map::new();
@@ -330,7 +423,11 @@ impl Ctx<'_> {
     /// `items` keyed by scope; the runtime's region (and `global` for forwarding rules and
     /// addresses) with GCE's `NO_RESULTS_ON_PAGE` warning when it has nothing on this page.
     fn aggregated(&self, c: Collection, page: &Page, filter: &Filter, path: &str) -> Value {
-        let all: Vec<(String, Value)> = self.items(c).into_iter().filter(|(_, v)| filter.keeps(v)).collect();
+        let all: Vec<(String, Value)> = self
+            .items(c)
+            .into_iter()
+            .filter(|(_, v)| filter.keeps(v))
+            .collect();
         let (items, next) = page.slice(all);
         let mut scopes: Vec<String> = vec![format!("regions/{}", self.view.region)];
         if c != Collection::Subnetworks {
@@ -338,7 +435,9 @@ impl Ctx<'_> {
         }
         let mut by_scope: Map<String, Value> = Map::new();
         for (scope, item) in items {
-            let entry = by_scope.entry(scope).or_insert_with(|| json!({ c.name(): [] }));
+            let entry = by_scope
+                .entry(scope)
+                .or_insert_with(|| json!({ c.name(): [] }));
             if let Some(list) = entry[c.name()].as_array_mut() {
                 list.push(item);
             }
@@ -353,7 +452,10 @@ impl Ctx<'_> {
             });
         }
         let mut out = Map::new();
-        out.insert("kind".into(), json!(format!("compute#{}AggregatedList", c.kind())));
+        out.insert(
+            "kind".into(),
+            json!(format!("compute#{}AggregatedList", c.kind())),
+        );
         out.insert("id".into(), json!(path));
         out.insert("items".into(), Value::Object(by_scope));
         if let Some(next) = next {
@@ -364,7 +466,11 @@ impl Ctx<'_> {
     }
 
     fn forwarding_rule(&self, fr: &ForwardingRule) -> Value {
-        let self_link = format!("{}/forwardingRules/{}", self.region_url(&fr.region), fr.name);
+        let self_link = format!(
+            "{}/forwardingRules/{}",
+            self.region_url(&fr.region),
+            fr.name
+        );
         let ip = if fr.ip_version == "IPV6" && !fr.ip_address.contains('/') {
             format!("{}/96", fr.ip_address)
         } else {
@@ -386,18 +492,33 @@ impl Ctx<'_> {
             o.insert("ports".into(), json!(fr.ports));
         }
         if let Some(t) = &fr.target {
-            o.insert("target".into(), json!(self.link("targetPools", &fr.region, t)));
+            o.insert(
+                "target".into(),
+                json!(self.link("targetPools", &fr.region, t)),
+            );
         }
         if let Some(b) = &fr.backend_service {
-            o.insert("backendService".into(), json!(self.link("backendServices", &fr.region, b)));
+            o.insert(
+                "backendService".into(),
+                json!(self.link("backendServices", &fr.region, b)),
+            );
         }
         o.insert("selfLink".into(), json!(self_link));
-        o.insert("loadBalancingScheme".into(), json!(fr.load_balancing_scheme));
+        o.insert(
+            "loadBalancingScheme".into(),
+            json!(fr.load_balancing_scheme),
+        );
         if let Some(s) = &fr.subnetwork {
-            o.insert("subnetwork".into(), json!(self.link("subnetworks", &fr.region, s)));
+            o.insert(
+                "subnetwork".into(),
+                json!(self.link("subnetworks", &fr.region, s)),
+            );
         }
         if let Some(n) = &fr.network {
-            o.insert("network".into(), json!(self.link("networks", &fr.region, n)));
+            o.insert(
+                "network".into(),
+                json!(self.link("networks", &fr.region, n)),
+            );
         }
         o.insert("networkTier".into(), json!(fr.network_tier));
         o.insert("labelFingerprint".into(), json!(EMPTY_LABEL_FINGERPRINT));
@@ -425,7 +546,11 @@ impl Ctx<'_> {
         o.insert("region".into(), json!(self.region_url(&a.region)));
         o.insert("selfLink".into(), json!(self_link));
         if !a.users.is_empty() {
-            let users: Vec<String> = a.users.iter().map(|u| self.link("forwardingRules", &a.region, u)).collect();
+            let users: Vec<String> = a
+                .users
+                .iter()
+                .map(|u| self.link("forwardingRules", &a.region, u))
+                .collect();
             o.insert("users".into(), json!(users));
         }
         o.insert("networkTier".into(), json!(a.network_tier));
@@ -439,31 +564,48 @@ impl Ctx<'_> {
             o.insert("ipv6EndpointType".into(), json!("NETLB"));
         }
         if let Some(s) = &a.subnetwork {
-            o.insert("subnetwork".into(), json!(self.link("subnetworks", &a.region, s)));
+            o.insert(
+                "subnetwork".into(),
+                json!(self.link("subnetworks", &a.region, s)),
+            );
         }
         Value::Object(o)
     }
 
     fn subnetwork(&self, s: &Subnetwork) -> Value {
         let self_link = format!("{}/subnetworks/{}", self.region_url(&s.region), s.name);
-        let gateway = s.ip_cidr_range.hosts().next().map(|h| h.to_string()).unwrap_or_default();
+        let gateway = s
+            .ip_cidr_range
+            .hosts()
+            .next()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
         let mut o = Map::new();
         o.insert("kind".into(), json!("compute#subnetwork"));
         o.insert("id".into(), json!(id(&self_link)));
         o.insert("name".into(), json!(s.name));
-        o.insert("network".into(), json!(self.link("networks", &s.region, &self.view.network.name)));
+        o.insert(
+            "network".into(),
+            json!(self.link("networks", &s.region, &self.view.network.name)),
+        );
         o.insert("ipCidrRange".into(), json!(s.ip_cidr_range.to_string()));
         o.insert("gatewayAddress".into(), json!(gateway));
         o.insert("region".into(), json!(self.region_url(&s.region)));
         o.insert("selfLink".into(), json!(self_link));
         o.insert("privateIpGoogleAccess".into(), json!(false));
         if !s.secondary_ip_ranges.is_empty() {
-            let ranges: Vec<Value> =
-                s.secondary_ip_ranges.iter().map(|(n, r)| json!({"rangeName": n, "ipCidrRange": r.to_string()})).collect();
+            let ranges: Vec<Value> = s
+                .secondary_ip_ranges
+                .iter()
+                .map(|(n, r)| json!({"rangeName": n, "ipCidrRange": r.to_string()}))
+                .collect();
             o.insert("secondaryIpRanges".into(), json!(ranges));
         }
         o.insert("fingerprint".into(), json!(fingerprint(&format!("{s:?}"))));
-        o.insert("privateIpv6GoogleAccess".into(), json!("DISABLE_GOOGLE_ACCESS"));
+        o.insert(
+            "privateIpv6GoogleAccess".into(),
+            json!("DISABLE_GOOGLE_ACCESS"),
+        );
         o.insert("purpose".into(), json!(s.purpose));
         o.insert("stackType".into(), json!(s.stack_type));
         if let Some(t) = &s.ipv6_access_type {
@@ -483,8 +625,11 @@ impl Ctx<'_> {
         let n = self.view.network;
         let self_link = format!("{}/global/networks/{}", self.project_url(), n.name);
         let network_id = id(&self_link);
-        let subnetworks: Vec<String> =
-            n.subnetworks.iter().map(|s| format!("{}/subnetworks/{}", self.region_url(&s.region), s.name)).collect();
+        let subnetworks: Vec<String> = n
+            .subnetworks
+            .iter()
+            .map(|s| format!("{}/subnetworks/{}", self.region_url(&s.region), s.name))
+            .collect();
         json!({
             "kind": "compute#network",
             "id": network_id,
@@ -542,7 +687,10 @@ fn fingerprint(content: &str) -> String {
     let b = &digest.as_ref()[..8];
     let mut out = String::new();
     for chunk in b.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &x)| acc | u32::from(x) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &x)| acc | u32::from(x) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);

@@ -50,13 +50,25 @@ pub enum SigV4Error {
     SignatureDoesNotMatch,
     /// `X-Amz-Date` more than 15 minutes before `now`.
     #[error("Signature expired: {date} is now earlier than {earliest} ({now} - 15 min.)")]
-    SignatureExpired { date: String, earliest: String, now: String },
+    SignatureExpired {
+        date: String,
+        earliest: String,
+        now: String,
+    },
     /// `X-Amz-Date` more than 15 minutes after `now`.
     #[error("Signature not yet current: {date} is still later than {latest} ({now} + 15 min.)")]
-    SignatureNotYetCurrent { date: String, latest: String, now: String },
+    SignatureNotYetCurrent {
+        date: String,
+        latest: String,
+        now: String,
+    },
     /// The credential scope's date is not the day of `X-Amz-Date`.
     #[error("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{scope}' != '{day}', from '{amz_date}'.")]
-    ScopeDateMismatch { scope: String, day: String, amz_date: String },
+    ScopeDateMismatch {
+        scope: String,
+        day: String,
+        amz_date: String,
+    },
 }
 
 impl SigV4Error {
@@ -94,7 +106,8 @@ pub fn verify(
     secret_of: impl Fn(&str) -> Option<String>,
     now: i64,
 ) -> Result<Verified, SigV4Error> {
-    let authorization = header(request.headers, "authorization").ok_or(SigV4Error::MissingAuthenticationToken)?;
+    let authorization =
+        header(request.headers, "authorization").ok_or(SigV4Error::MissingAuthenticationToken)?;
     let auth = parse_authorization(&authorization)?;
     let amz_date = header(request.headers, "x-amz-date").ok_or_else(|| {
         SigV4Error::IncompleteSignature(format!(
@@ -131,22 +144,44 @@ pub fn verify(
     // Step 1-2: canonical request, string to sign; step 3: signing key; step 4: compare the
     // signature (HMAC verify is constant-time).
     let canonical = canonical_request(request, &auth.signed_headers);
-    let scope = format!("{}/{}/{}/aws4_request", auth.date, auth.region, auth.service);
+    let scope = format!(
+        "{}/{}/{}/aws4_request",
+        auth.date, auth.region, auth.service
+    );
     let to_sign = string_to_sign(&amz_date, &scope, &canonical);
     let key = signing_key(&secret, &auth.date, &auth.region, &auth.service);
     let given = hex_decode(&auth.signature).ok_or(SigV4Error::SignatureDoesNotMatch)?;
-    hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, &key), to_sign.as_bytes(), &given)
-        .map_err(|_| SigV4Error::SignatureDoesNotMatch)?;
-    Ok(Verified { access_key_id: auth.access_key_id, region: auth.region, service: auth.service })
+    hmac::verify(
+        &hmac::Key::new(hmac::HMAC_SHA256, &key),
+        to_sign.as_bytes(),
+        &given,
+    )
+    .map_err(|_| SigV4Error::SignatureDoesNotMatch)?;
+    Ok(Verified {
+        access_key_id: auth.access_key_id,
+        region: auth.region,
+        service: auth.service,
+    })
 }
 
 /// The signature `secret` gives `request` (the client side, for tests and tools): the
 /// `Signature=` value of an `Authorization` header with these `signed_headers` (lower case).
-pub fn sign(request: &Request<'_>, signed_headers: &[&str], secret: &str, amz_date: &str, region: &str, service: &str) -> String {
+pub fn sign(
+    request: &Request<'_>,
+    signed_headers: &[&str],
+    secret: &str,
+    amz_date: &str,
+    region: &str,
+    service: &str,
+) -> String {
     let signed: Vec<String> = signed_headers.iter().map(|h| h.to_string()).collect();
     let day = amz_date.get(..8).unwrap_or_default();
     let canonical = canonical_request(request, &signed);
-    let to_sign = string_to_sign(amz_date, &format!("{day}/{region}/{service}/aws4_request"), &canonical);
+    let to_sign = string_to_sign(
+        amz_date,
+        &format!("{day}/{region}/{service}/aws4_request"),
+        &canonical,
+    );
     let key = signing_key(secret, day, region, service);
     hex(hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &key), to_sign.as_bytes()).as_ref())
 }
@@ -163,11 +198,14 @@ struct Authorization {
 /// `AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/service/aws4_request,
 /// SignedHeaders=host;x-amz-date, Signature=<64 hex>`.
 fn parse_authorization(value: &str) -> Result<Authorization, SigV4Error> {
-    let incomplete = |what: &str| SigV4Error::IncompleteSignature(format!("{what} Authorization={value}"));
+    let incomplete =
+        |what: &str| SigV4Error::IncompleteSignature(format!("{what} Authorization={value}"));
     let rest = value
         .strip_prefix(ALGORITHM)
         .filter(|rest| rest.starts_with(' '))
-        .ok_or_else(|| incomplete("Unsupported AWS 'algorithm': only AWS4-HMAC-SHA256 is supported."))?;
+        .ok_or_else(|| {
+            incomplete("Unsupported AWS 'algorithm': only AWS4-HMAC-SHA256 is supported.")
+        })?;
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
     for part in rest.split(',') {
         let (name, v) = part.trim().split_once('=').unwrap_or((part.trim(), ""));
@@ -179,9 +217,15 @@ fn parse_authorization(value: &str) -> Result<Authorization, SigV4Error> {
         }
     }
     let mut missing = String::new();
-    for (name, got) in [("Credential", credential), ("Signature", signature), ("SignedHeaders", signed_headers)] {
+    for (name, got) in [
+        ("Credential", credential),
+        ("Signature", signature),
+        ("SignedHeaders", signed_headers),
+    ] {
         if got.is_none_or(str::is_empty) {
-            missing.push_str(&format!("Authorization header requires '{name}' parameter. "));
+            missing.push_str(&format!(
+                "Authorization header requires '{name}' parameter. "
+            ));
         }
     }
     if !missing.is_empty() {
@@ -200,11 +244,19 @@ fn parse_authorization(value: &str) -> Result<Authorization, SigV4Error> {
         )));
     }
     if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(incomplete(&format!("Credential should be scoped to a valid date: '{date}'.")));
+        return Err(incomplete(&format!(
+            "Credential should be scoped to a valid date: '{date}'."
+        )));
     }
-    let signed_headers: Vec<String> = signed_headers.unwrap_or_default().split(';').map(str::to_ascii_lowercase).collect();
+    let signed_headers: Vec<String> = signed_headers
+        .unwrap_or_default()
+        .split(';')
+        .map(str::to_ascii_lowercase)
+        .collect();
     if !signed_headers.iter().any(|h| h == "host") {
-        return Err(incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."));
+        return Err(incomplete(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+        ));
     }
     Ok(Authorization {
         access_key_id: access_key_id.to_string(),
@@ -273,11 +325,18 @@ fn canonical_query(query: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (n, v) = p.split_once('=').unwrap_or((p, ""));
-            (uri_encode(&percent_decode(n.as_bytes(), false), false), uri_encode(&percent_decode(v.as_bytes(), false), false))
+            (
+                uri_encode(&percent_decode(n.as_bytes(), false), false),
+                uri_encode(&percent_decode(v.as_bytes(), false), false),
+            )
         })
         .collect();
     pairs.sort();
-    pairs.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Spec "Step 2: Create a hash of the canonical request" and "Step 3: Create a string to sign".
@@ -291,13 +350,18 @@ fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> Strin
 fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
     let mut key = format!("AWS4{secret}").into_bytes();
     for part in [date, region, service, "aws4_request"] {
-        key = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &key), part.as_bytes()).as_ref().to_vec();
+        key = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &key), part.as_bytes())
+            .as_ref()
+            .to_vec();
     }
     key
 }
 
 fn header(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().to_string())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -305,10 +369,13 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }
 
 /// `20150830T123600Z` as Unix seconds.
@@ -319,7 +386,9 @@ fn parse_amz_date(s: &str) -> Option<i64> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
     let (hh, mm, ss) = (num(9..11)?, num(11..13)?, num(13..15)?);
@@ -333,7 +402,12 @@ fn parse_amz_date(s: &str) -> Option<i64> {
 fn format_amz_date(t: i64) -> String {
     let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// Howard Hinnant's `days_from_civil` (proleptic Gregorian).

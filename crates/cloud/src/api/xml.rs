@@ -11,7 +11,8 @@ impl Xml {
 
     /// `<?xml ...?>` as EC2 writes it.
     pub(crate) fn declaration(mut self) -> Self {
-        self.0.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        self.0
+            .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         self
     }
 

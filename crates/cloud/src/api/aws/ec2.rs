@@ -28,7 +28,12 @@ struct Filter<'a> {
 fn filters(params: &[(String, String)]) -> Vec<Filter<'_>> {
     let mut indexes: Vec<u32> = params
         .iter()
-        .filter_map(|(n, _)| n.strip_prefix("Filter.")?.strip_suffix(".Name")?.parse().ok())
+        .filter_map(|(n, _)| {
+            n.strip_prefix("Filter.")?
+                .strip_suffix(".Name")?
+                .parse()
+                .ok()
+        })
         .collect();
     indexes.sort_unstable();
     indexes.dedup();
@@ -36,7 +41,10 @@ fn filters(params: &[(String, String)]) -> Vec<Filter<'_>> {
         .into_iter()
         .filter_map(|i| {
             let name = param(params, &format!("Filter.{i}.Name"))?;
-            Some(Filter { name, values: list(params, &format!("Filter.{i}.Value")) })
+            Some(Filter {
+                name,
+                values: list(params, &format!("Filter.{i}.Value")),
+            })
         })
         .collect()
 }
@@ -76,15 +84,26 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 /// Whether one of `filter`'s values matches one of `candidates`.
 fn any_match(filter: &Filter<'_>, candidates: &[&str]) -> bool {
-    filter.values.iter().any(|v| candidates.iter().any(|c| glob(v, c)))
+    filter
+        .values
+        .iter()
+        .any(|v| candidates.iter().any(|c| glob(v, c)))
 }
 
 fn invalid_filter(name: &str) -> AwsError {
-    AwsError::new(400, "InvalidParameterValue", format!("The filter '{name}' is invalid"))
+    AwsError::new(
+        400,
+        "InvalidParameterValue",
+        format!("The filter '{name}' is invalid"),
+    )
 }
 
 /// Matches the filters every resource has: `tag:<key>`, `tag-key`, `tag-value`, `owner-id`.
-fn common_filter(filter: &Filter<'_>, tags: &BTreeMap<String, String>, owner: &str) -> Option<bool> {
+fn common_filter(
+    filter: &Filter<'_>,
+    tags: &BTreeMap<String, String>,
+    owner: &str,
+) -> Option<bool> {
     if let Some(key) = filter.name.strip_prefix("tag:") {
         return Some(tags.get(key).is_some_and(|v| any_match(filter, &[v])));
     }
@@ -100,7 +119,11 @@ fn describe_vpcs(params: &[(String, String)], view: &AwsView<'_>) -> Result<Stri
     let vpc = view.vpc;
     let ids = list(params, "VpcId");
     if let Some(id) = ids.iter().find(|id| **id != vpc.vpc_id) {
-        return Err(AwsError::new(400, "InvalidVpcID.NotFound", format!("The vpc ID '{id}' does not exist")));
+        return Err(AwsError::new(
+            400,
+            "InvalidVpcID.NotFound",
+            format!("The vpc ID '{id}' does not exist"),
+        ));
     }
     let cidr = vpc.cidr_block.to_string();
     let ipv6 = vpc.ipv6_cidr_block.map(|c| c.to_string());
@@ -109,10 +132,13 @@ fn describe_vpcs(params: &[(String, String)], view: &AwsView<'_>) -> Result<Stri
         keep &= match f.name {
             "vpc-id" => any_match(&f, &[&vpc.vpc_id]),
             "cidr" | "cidr-block-association.cidr-block" => any_match(&f, &[&cidr]),
-            "ipv6-cidr-block-association.ipv6-cidr-block" => ipv6.as_deref().is_some_and(|c| any_match(&f, &[c])),
+            "ipv6-cidr-block-association.ipv6-cidr-block" => {
+                ipv6.as_deref().is_some_and(|c| any_match(&f, &[c]))
+            }
             "state" => any_match(&f, &["available"]),
             "is-default" => any_match(&f, &["false"]),
-            _ => common_filter(&f, &vpc.tags, view.account_id).ok_or_else(|| invalid_filter(f.name))?,
+            _ => common_filter(&f, &vpc.tags, view.account_id)
+                .ok_or_else(|| invalid_filter(f.name))?,
         };
     }
     let mut x = Xml::new();
@@ -128,7 +154,13 @@ fn describe_vpcs(params: &[(String, String)], view: &AwsView<'_>) -> Result<Stri
             x.elem("cidrBlockAssociationSet", |x| {
                 x.elem("item", |x| {
                     x.leaf("cidrBlock", &cidr);
-                    x.leaf("associationId", format!("vpc-cidr-assoc-{}", short_hash(&format!("{}/{cidr}", vpc.vpc_id), 17)));
+                    x.leaf(
+                        "associationId",
+                        format!(
+                            "vpc-cidr-assoc-{}",
+                            short_hash(&format!("{}/{cidr}", vpc.vpc_id), 17)
+                        ),
+                    );
                     x.elem("cidrBlockState", |x| {
                         x.leaf("state", "associated");
                     });
@@ -138,7 +170,13 @@ fn describe_vpcs(params: &[(String, String)], view: &AwsView<'_>) -> Result<Stri
                 x.elem("ipv6CidrBlockAssociationSet", |x| {
                     x.elem("item", |x| {
                         x.leaf("ipv6CidrBlock", ipv6);
-                        x.leaf("associationId", format!("vpc-cidr-assoc-{}", short_hash(&format!("{}/{ipv6}", vpc.vpc_id), 17)));
+                        x.leaf(
+                            "associationId",
+                            format!(
+                                "vpc-cidr-assoc-{}",
+                                short_hash(&format!("{}/{ipv6}", vpc.vpc_id), 17)
+                            ),
+                        );
                         x.elem("ipv6CidrBlockState", |x| {
                             x.leaf("state", "associated");
                         });
@@ -179,11 +217,22 @@ fn subnet_matches(f: &Filter<'_>, s: &Subnet, view: &AwsView<'_>) -> Result<bool
         "subnet-id" => any_match(f, &[&s.subnet_id]),
         "availability-zone" | "availabilityZone" => any_match(f, &[&s.availability_zone]),
         "availability-zone-id" | "availabilityZoneId" => any_match(f, &[&s.availability_zone_id]),
-        "cidr" | "cidr-block" | "cidrBlock" | "cidr-block-association.cidr-block" => any_match(f, &[&cidr]),
-        "ipv6-cidr-block-association.ipv6-cidr-block" => ipv6.as_deref().is_some_and(|c| any_match(f, &[c])),
+        "cidr" | "cidr-block" | "cidrBlock" | "cidr-block-association.cidr-block" => {
+            any_match(f, &[&cidr])
+        }
+        "ipv6-cidr-block-association.ipv6-cidr-block" => {
+            ipv6.as_deref().is_some_and(|c| any_match(f, &[c]))
+        }
         "ipv6-native" => any_match(f, &["false"]),
         "default-for-az" | "defaultForAz" => any_match(f, &["false"]),
-        "map-public-ip-on-launch" => any_match(f, &[if s.map_public_ip_on_launch { "true" } else { "false" }]),
+        "map-public-ip-on-launch" => any_match(
+            f,
+            &[if s.map_public_ip_on_launch {
+                "true"
+            } else {
+                "false"
+            }],
+        ),
         "state" => any_match(f, &["available"]),
         "available-ip-address-count" => any_match(f, &[&s.available_ip_address_count.to_string()]),
         "subnet-arn" => any_match(f, &[&subnet_arn(s, view)]),
@@ -192,24 +241,44 @@ fn subnet_matches(f: &Filter<'_>, s: &Subnet, view: &AwsView<'_>) -> Result<bool
 }
 
 fn subnet_arn(s: &Subnet, view: &AwsView<'_>) -> String {
-    format!("arn:aws:ec2:{}:{}:subnet/{}", view.region, view.account_id, s.subnet_id)
+    format!(
+        "arn:aws:ec2:{}:{}:subnet/{}",
+        view.region, view.account_id, s.subnet_id
+    )
 }
 
 fn describe_subnets(params: &[(String, String)], view: &AwsView<'_>) -> Result<String, AwsError> {
     let ids = list(params, "SubnetId");
     let subnets = &view.vpc.subnets;
-    let missing: Vec<&str> = ids.iter().copied().filter(|id| !subnets.iter().any(|s| s.subnet_id == *id)).collect();
+    let missing: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| !subnets.iter().any(|s| s.subnet_id == *id))
+        .collect();
     match missing[..] {
         [] => {}
-        [id] => return Err(AwsError::new(400, "InvalidSubnetID.NotFound", format!("The subnet ID '{id}' does not exist"))),
+        [id] => {
+            return Err(AwsError::new(
+                400,
+                "InvalidSubnetID.NotFound",
+                format!("The subnet ID '{id}' does not exist"),
+            ))
+        }
         _ => {
             let quoted: Vec<String> = missing.iter().map(|id| format!("'{id}'")).collect();
-            return Err(AwsError::new(400, "InvalidSubnetID.NotFound", format!("The subnet IDs {} do not exist", quoted.join(", "))));
+            return Err(AwsError::new(
+                400,
+                "InvalidSubnetID.NotFound",
+                format!("The subnet IDs {} do not exist", quoted.join(", ")),
+            ));
         }
     }
     let filters = filters(params);
     let mut chosen = Vec::new();
-    for s in subnets.iter().filter(|s| ids.is_empty() || ids.contains(&s.subnet_id.as_str())) {
+    for s in subnets
+        .iter()
+        .filter(|s| ids.is_empty() || ids.contains(&s.subnet_id.as_str()))
+    {
         let mut keep = true;
         for f in &filters {
             keep &= subnet_matches(f, s, view)?;
@@ -238,7 +307,13 @@ fn subnet(x: &mut Xml, s: &Subnet, view: &AwsView<'_>) {
         x.elem("ipv6CidrBlockAssociationSet", |x| {
             x.elem("item", |x| {
                 x.leaf("ipv6CidrBlock", ipv6);
-                x.leaf("associationId", format!("subnet-cidr-assoc-{}", short_hash(&format!("{}/{ipv6}", s.subnet_id), 17)));
+                x.leaf(
+                    "associationId",
+                    format!(
+                        "subnet-cidr-assoc-{}",
+                        short_hash(&format!("{}/{ipv6}", s.subnet_id), 17)
+                    ),
+                );
                 x.elem("ipv6CidrBlockState", |x| {
                     x.leaf("state", "associated");
                 });
@@ -268,9 +343,21 @@ fn subnet(x: &mut Xml, s: &Subnet, view: &AwsView<'_>) {
 }
 
 /// The zones the VPC has subnets in (EC2 lists the region's; the runtime only knows these).
-fn describe_availability_zones(params: &[(String, String)], view: &AwsView<'_>) -> Result<String, AwsError> {
-    let mut zones: Vec<(&str, &str)> =
-        view.vpc.subnets.iter().map(|s| (s.availability_zone.as_str(), s.availability_zone_id.as_str())).collect();
+fn describe_availability_zones(
+    params: &[(String, String)],
+    view: &AwsView<'_>,
+) -> Result<String, AwsError> {
+    let mut zones: Vec<(&str, &str)> = view
+        .vpc
+        .subnets
+        .iter()
+        .map(|s| {
+            (
+                s.availability_zone.as_str(),
+                s.availability_zone_id.as_str(),
+            )
+        })
+        .collect();
     zones.sort_unstable();
     zones.dedup();
     let names = list(params, "ZoneName");
@@ -279,13 +366,17 @@ fn describe_availability_zones(params: &[(String, String)], view: &AwsView<'_>) 
         return Err(AwsError::new(
             400,
             "InvalidParameterValue",
-            format!("The zone '{name}' does not exist in the region {}", view.region),
+            format!(
+                "The zone '{name}' does not exist in the region {}",
+                view.region
+            ),
         ));
     }
     let filters = filters(params);
     let mut chosen = Vec::new();
     for (name, id) in zones {
-        if (!names.is_empty() && !names.contains(&name)) || (!ids.is_empty() && !ids.contains(&id)) {
+        if (!names.is_empty() && !names.contains(&name)) || (!ids.is_empty() && !ids.contains(&id))
+        {
             continue;
         }
         let mut keep = true;

@@ -26,18 +26,31 @@ fn load_balancers<'a>(view: &'a AwsView<'_>) -> impl Iterator<Item = &'a LoadBal
     view.load_balancers.iter().filter(|lb| lb.kind != "classic")
 }
 
-fn target_groups<'a>(view: &'a AwsView<'_>) -> impl Iterator<Item = (&'a LoadBalancer, &'a TargetGroup)> {
+fn target_groups<'a>(
+    view: &'a AwsView<'_>,
+) -> impl Iterator<Item = (&'a LoadBalancer, &'a TargetGroup)> {
     load_balancers(view).flat_map(|lb| lb.target_groups.iter().map(move |tg| (lb, tg)))
 }
 
 fn find_load_balancer<'a>(view: &'a AwsView<'_>, arn: &str) -> Result<&'a LoadBalancer, AwsError> {
     load_balancers(view)
         .find(|lb| lb.load_balancer_arn == arn)
-        .ok_or_else(|| AwsError::new(400, "LoadBalancerNotFound", format!("Load balancer '{arn}' not found")))
+        .ok_or_else(|| {
+            AwsError::new(
+                400,
+                "LoadBalancerNotFound",
+                format!("Load balancer '{arn}' not found"),
+            )
+        })
 }
 
-fn find_target_group<'a>(view: &'a AwsView<'_>, arn: &str) -> Result<(&'a LoadBalancer, &'a TargetGroup), AwsError> {
-    target_groups(view).find(|(_, tg)| tg.target_group_arn == arn).ok_or_else(|| target_groups_not_found(&[]))
+fn find_target_group<'a>(
+    view: &'a AwsView<'_>,
+    arn: &str,
+) -> Result<(&'a LoadBalancer, &'a TargetGroup), AwsError> {
+    target_groups(view)
+        .find(|(_, tg)| tg.target_group_arn == arn)
+        .ok_or_else(|| target_groups_not_found(&[]))
 }
 
 fn target_groups_not_found(names: &[&str]) -> AwsError {
@@ -49,7 +62,11 @@ fn target_groups_not_found(names: &[&str]) -> AwsError {
     AwsError::new(400, "TargetGroupNotFound", message)
 }
 
-fn required<'a>(params: &'a [(String, String)], name: &str, field: &str) -> Result<&'a str, AwsError> {
+fn required<'a>(
+    params: &'a [(String, String)],
+    name: &str,
+    field: &str,
+) -> Result<&'a str, AwsError> {
     param(params, name).filter(|v| !v.is_empty()).ok_or_else(|| {
         AwsError::new(
             400,
@@ -59,7 +76,10 @@ fn required<'a>(params: &'a [(String, String)], name: &str, field: &str) -> Resu
     })
 }
 
-fn describe_load_balancers(params: &[(String, String)], view: &AwsView<'_>) -> Result<String, AwsError> {
+fn describe_load_balancers(
+    params: &[(String, String)],
+    view: &AwsView<'_>,
+) -> Result<String, AwsError> {
     let names = list(params, "Names.member");
     let arns = list(params, "LoadBalancerArns.member");
     if !names.is_empty() && !arns.is_empty() {
@@ -69,13 +89,27 @@ fn describe_load_balancers(params: &[(String, String)], view: &AwsView<'_>) -> R
             "Load balancer names and load balancer ARNs cannot be specified at the same time",
         ));
     }
-    let missing: Vec<&str> =
-        names.iter().copied().filter(|n| !load_balancers(view).any(|lb| lb.load_balancer_name == *n)).collect();
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !load_balancers(view).any(|lb| lb.load_balancer_name == *n))
+        .collect();
     if !missing.is_empty() {
-        return Err(AwsError::new(400, "LoadBalancerNotFound", format!("Load balancers '[{}]' not found", missing.join(", "))));
+        return Err(AwsError::new(
+            400,
+            "LoadBalancerNotFound",
+            format!("Load balancers '[{}]' not found", missing.join(", ")),
+        ));
     }
-    if arns.iter().any(|a| !load_balancers(view).any(|lb| lb.load_balancer_arn == *a)) {
-        return Err(AwsError::new(400, "LoadBalancerNotFound", "One or more load balancers not found"));
+    if arns
+        .iter()
+        .any(|a| !load_balancers(view).any(|lb| lb.load_balancer_arn == *a))
+    {
+        return Err(AwsError::new(
+            400,
+            "LoadBalancerNotFound",
+            "One or more load balancers not found",
+        ));
     }
     let mut x = Xml::new();
     x.elem("LoadBalancers", |x| {
@@ -131,24 +165,39 @@ fn load_balancer(x: &mut Xml, lb: &LoadBalancer) {
     }
     x.leaf("IpAddressType", &lb.ip_address_type);
     if lb.ip_address_type == "dualstack" {
-        let on = lb.availability_zones.iter().any(|z| z.source_nat_ipv6_prefix.is_some());
-        x.leaf("EnablePrefixForIpv6SourceNat", if on { "on" } else { "off" });
+        let on = lb
+            .availability_zones
+            .iter()
+            .any(|z| z.source_nat_ipv6_prefix.is_some());
+        x.leaf(
+            "EnablePrefixForIpv6SourceNat",
+            if on { "on" } else { "off" },
+        );
     }
 }
 
-fn describe_target_groups(params: &[(String, String)], view: &AwsView<'_>) -> Result<String, AwsError> {
+fn describe_target_groups(
+    params: &[(String, String)],
+    view: &AwsView<'_>,
+) -> Result<String, AwsError> {
     let lb_arn = param(params, "LoadBalancerArn").filter(|a| !a.is_empty());
     let arns = list(params, "TargetGroupArns.member");
     let names = list(params, "Names.member");
     if let Some(arn) = lb_arn {
         find_load_balancer(view, arn)?;
     }
-    let missing: Vec<&str> =
-        names.iter().copied().filter(|n| !target_groups(view).any(|(_, tg)| tg.target_group_name == *n)).collect();
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !target_groups(view).any(|(_, tg)| tg.target_group_name == *n))
+        .collect();
     if !missing.is_empty() {
         return Err(target_groups_not_found(&missing));
     }
-    if arns.iter().any(|a| !target_groups(view).any(|(_, tg)| tg.target_group_arn == *a)) {
+    if arns
+        .iter()
+        .any(|a| !target_groups(view).any(|(_, tg)| tg.target_group_arn == *a))
+    {
         return Err(target_groups_not_found(&[]));
     }
     let mut x = Xml::new();
@@ -191,15 +240,24 @@ fn target_group(x: &mut Xml, lb: &LoadBalancer, tg: &TargetGroup) {
     x.leaf("IpAddressType", &tg.ip_address_type);
 }
 
-fn describe_target_health(params: &[(String, String)], view: &AwsView<'_>) -> Result<String, AwsError> {
+fn describe_target_health(
+    params: &[(String, String)],
+    view: &AwsView<'_>,
+) -> Result<String, AwsError> {
     let arn = required(params, "TargetGroupArn", "targetGroupArn")?;
     let (_, tg) = find_target_group(view, arn)?;
     // `Targets.member.N.Id` / `.Port`: those targets only; one not registered is `unused`.
     let mut requested: BTreeMap<u32, (Option<&str>, Option<i32>)> = BTreeMap::new();
     for (name, value) in params {
-        let Some(rest) = name.strip_prefix("Targets.member.") else { continue };
-        let Some((index, field)) = rest.split_once('.') else { continue };
-        let Ok(index) = index.parse::<u32>() else { continue };
+        let Some(rest) = name.strip_prefix("Targets.member.") else {
+            continue;
+        };
+        let Some((index, field)) = rest.split_once('.') else {
+            continue;
+        };
+        let Ok(index) = index.parse::<u32>() else {
+            continue;
+        };
         let entry = requested.entry(index).or_default();
         match field {
             "Id" => entry.0 = Some(value.as_str()),
@@ -229,7 +287,10 @@ fn describe_target_health(params: &[(String, String)], view: &AwsView<'_>) -> Re
                     x.elem("TargetHealth", |x| {
                         x.leaf("State", "unused");
                         x.leaf("Reason", "Target.NotRegistered");
-                        x.leaf("Description", "Target is not registered to the target group");
+                        x.leaf(
+                            "Description",
+                            "Target is not registered to the target group",
+                        );
                     });
                 }),
             };
@@ -265,19 +326,32 @@ fn describe_listeners(params: &[(String, String)], view: &AwsView<'_>) -> Result
     let lb_arn = param(params, "LoadBalancerArn").filter(|a| !a.is_empty());
     let arns = list(params, "ListenerArns.member");
     if lb_arn.is_none() && arns.is_empty() {
-        return Err(AwsError::new(400, "ValidationError", "You must specify either listener ARNs or a load balancer ARN"));
+        return Err(AwsError::new(
+            400,
+            "ValidationError",
+            "You must specify either listener ARNs or a load balancer ARN",
+        ));
     }
     if let Some(arn) = lb_arn {
         find_load_balancer(view, arn)?;
     }
-    let listeners = || load_balancers(view).flat_map(|lb| lb.listeners.iter().map(move |l| (lb, l)));
-    if arns.iter().any(|a| !listeners().any(|(_, l)| l.listener_arn == *a)) {
-        return Err(AwsError::new(400, "ListenerNotFound", "One or more listeners not found"));
+    let listeners =
+        || load_balancers(view).flat_map(|lb| lb.listeners.iter().map(move |l| (lb, l)));
+    if arns
+        .iter()
+        .any(|a| !listeners().any(|(_, l)| l.listener_arn == *a))
+    {
+        return Err(AwsError::new(
+            400,
+            "ListenerNotFound",
+            "One or more listeners not found",
+        ));
     }
     let mut x = Xml::new();
     x.elem("Listeners", |x| {
         for (lb, listener) in listeners().filter(|(lb, l)| {
-            lb_arn.is_none_or(|a| lb.load_balancer_arn == a) && (arns.is_empty() || arns.contains(&l.listener_arn.as_str()))
+            lb_arn.is_none_or(|a| lb.load_balancer_arn == a)
+                && (arns.is_empty() || arns.contains(&l.listener_arn.as_str()))
         }) {
             x.elem("member", |x| {
                 x.leaf("ListenerArn", &listener.listener_arn);
@@ -330,9 +404,17 @@ fn describe_tags(params: &[(String, String)], view: &AwsView<'_>) -> Result<Stri
         } else if arn.contains(":targetgroup/") {
             return Err(target_groups_not_found(&[]));
         } else if arn.contains(":listener/") {
-            return Err(AwsError::new(400, "ListenerNotFound", "One or more listeners not found"));
+            return Err(AwsError::new(
+                400,
+                "ListenerNotFound",
+                "One or more listeners not found",
+            ));
         } else {
-            return Err(AwsError::new(400, "LoadBalancerNotFound", format!("Load balancer '{arn}' not found")));
+            return Err(AwsError::new(
+                400,
+                "LoadBalancerNotFound",
+                format!("Load balancer '{arn}' not found"),
+            ));
         }
     }
     let mut x = Xml::new();
@@ -356,14 +438,23 @@ fn key_values(x: &mut Xml, map: &BTreeMap<String, String>) {
     }
 }
 
-fn describe_load_balancer_attributes(params: &[(String, String)], view: &AwsView<'_>) -> Result<String, AwsError> {
-    let lb = find_load_balancer(view, required(params, "LoadBalancerArn", "loadBalancerArn")?)?;
+fn describe_load_balancer_attributes(
+    params: &[(String, String)],
+    view: &AwsView<'_>,
+) -> Result<String, AwsError> {
+    let lb = find_load_balancer(
+        view,
+        required(params, "LoadBalancerArn", "loadBalancerArn")?,
+    )?;
     let mut x = Xml::new();
     x.elem("Attributes", |x| key_values(x, &lb.attributes));
     Ok(x.finish())
 }
 
-fn describe_target_group_attributes(params: &[(String, String)], view: &AwsView<'_>) -> Result<String, AwsError> {
+fn describe_target_group_attributes(
+    params: &[(String, String)],
+    view: &AwsView<'_>,
+) -> Result<String, AwsError> {
     let (_, tg) = find_target_group(view, required(params, "TargetGroupArn", "targetGroupArn")?)?;
     let mut x = Xml::new();
     x.elem("Attributes", |x| key_values(x, &tg.attributes));

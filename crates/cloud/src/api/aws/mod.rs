@@ -77,7 +77,11 @@ pub struct AwsError {
 
 impl AwsError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        AwsError { status, code: code.to_string(), message: message.into() }
+        AwsError {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -88,14 +92,21 @@ impl AwsError {
 pub fn auth_error(service: AwsService, error: &SigV4Error) -> AwsError {
     match (service, error) {
         (AwsService::Ec2, SigV4Error::InvalidClientTokenId | SigV4Error::SignatureDoesNotMatch) => {
-            AwsError::new(401, "AuthFailure", "AWS was not able to validate the provided access credentials")
+            AwsError::new(
+                401,
+                "AuthFailure",
+                "AWS was not able to validate the provided access credentials",
+            )
         }
-        (AwsService::Ec2, SigV4Error::SignatureExpired { .. } | SigV4Error::SignatureNotYetCurrent { .. }) => {
-            AwsError::new(400, "RequestExpired", "Request has expired.")
-        }
-        (AwsService::Ec2, SigV4Error::MissingAuthenticationToken) => {
-            AwsError::new(401, "AuthFailure", "AWS was not able to authenticate the request: access credentials are missing")
-        }
+        (
+            AwsService::Ec2,
+            SigV4Error::SignatureExpired { .. } | SigV4Error::SignatureNotYetCurrent { .. },
+        ) => AwsError::new(400, "RequestExpired", "Request has expired."),
+        (AwsService::Ec2, SigV4Error::MissingAuthenticationToken) => AwsError::new(
+            401,
+            "AuthFailure",
+            "AWS was not able to authenticate the request: access credentials are missing",
+        ),
         _ => AwsError::new(error.status(), error.code(), error.to_string()),
     }
 }
@@ -103,7 +114,12 @@ pub fn auth_error(service: AwsService, error: &SigV4Error) -> AwsError {
 /// Answers one Query API request: `params` are the decoded form (or query) parameters,
 /// `Action` and `Version` among them. Returns the HTTP status and the XML body
 /// (`text/xml`).
-pub fn handle(service: AwsService, params: &[(String, String)], view: &AwsView<'_>, request_id: &str) -> (u16, String) {
+pub fn handle(
+    service: AwsService,
+    params: &[(String, String)],
+    view: &AwsView<'_>,
+    request_id: &str,
+) -> (u16, String) {
     let action = param(params, "Action").unwrap_or_default();
     let result = match service {
         AwsService::Elbv2 => elbv2::answer(action, params, view),
@@ -124,7 +140,14 @@ pub fn error_xml(service: AwsService, error: &AwsError, request_id: &str) -> Str
             let mut x = Xml::new();
             x.open_ns("ErrorResponse", service.xmlns());
             x.elem("Error", |x| {
-                x.leaf("Type", if error.status >= 500 { "Receiver" } else { "Sender" });
+                x.leaf(
+                    "Type",
+                    if error.status >= 500 {
+                        "Receiver"
+                    } else {
+                        "Sender"
+                    },
+                );
                 x.leaf("Code", &error.code);
                 x.leaf("Message", &error.message);
             });
@@ -177,10 +200,45 @@ fn wrap(service: AwsService, action: &str, body: &str, request_id: &str) -> Stri
 
 /// Verbs of the actions that change something: twinstack answers them read-only.
 const WRITE_VERBS: &[&str] = &[
-    "Accept", "Add", "Allocate", "Apply", "Assign", "Associate", "Attach", "Authorize", "Cancel", "Copy", "Create",
-    "Delete", "Deregister", "Detach", "Disable", "Disassociate", "Enable", "Import", "Modify", "Move", "Purchase",
-    "Put", "Reboot", "Register", "Reject", "Release", "Remove", "Replace", "Request", "Reset", "Restore", "Revoke",
-    "Run", "Set", "Start", "Stop", "Terminate", "Unassign", "Update",
+    "Accept",
+    "Add",
+    "Allocate",
+    "Apply",
+    "Assign",
+    "Associate",
+    "Attach",
+    "Authorize",
+    "Cancel",
+    "Copy",
+    "Create",
+    "Delete",
+    "Deregister",
+    "Detach",
+    "Disable",
+    "Disassociate",
+    "Enable",
+    "Import",
+    "Modify",
+    "Move",
+    "Purchase",
+    "Put",
+    "Reboot",
+    "Register",
+    "Reject",
+    "Release",
+    "Remove",
+    "Replace",
+    "Request",
+    "Reset",
+    "Restore",
+    "Revoke",
+    "Run",
+    "Set",
+    "Start",
+    "Stop",
+    "Terminate",
+    "Unassign",
+    "Update",
 ];
 
 /// An action twinstack does not answer: a write (read-only: `AccessDenied` for ELBv2,
@@ -188,7 +246,9 @@ const WRITE_VERBS: &[&str] = &[
 /// unknown action.
 fn unknown_action(service: AwsService, action: &str, view: &AwsView<'_>) -> AwsError {
     let is_write = WRITE_VERBS.iter().any(|verb| {
-        action.strip_prefix(verb).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+        action
+            .strip_prefix(verb)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
     });
     match (service, is_write) {
         (AwsService::Elbv2, true) => AwsError::new(
@@ -218,7 +278,10 @@ type Answer = Option<Result<String, AwsError>>;
 
 /// The first value of `name`.
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// `prefix.1`, `prefix.2`, ... in index order (the Query API's lists: `Names.member`,

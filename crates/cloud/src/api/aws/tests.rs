@@ -6,7 +6,9 @@ pub(crate) const ACCOUNT: &str = "123456789012";
 pub(crate) const REGION: &str = "eu-central-1";
 
 fn tags(v: &[(&str, &str)]) -> BTreeMap<String, String> {
-    v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    v.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn subnet(id: &str, zone: &str, cidr: &str, ipv6: Option<&str>, role: &str) -> Subnet {
@@ -19,7 +21,11 @@ fn subnet(id: &str, zone: &str, cidr: &str, ipv6: Option<&str>, role: &str) -> S
         ipv6_cidr_block: ipv6.map(|c| c.parse().unwrap()),
         available_ip_address_count: 4091,
         map_public_ip_on_launch: role == "elb",
-        tags: tags(&[("Name", &format!("shoot--p--rt1-{role}-{zone}")), ("kubernetes.io/cluster/shoot--p--rt1", "1"), (&format!("kubernetes.io/role/{role}"), "1")]),
+        tags: tags(&[
+            ("Name", &format!("shoot--p--rt1-{role}-{zone}")),
+            ("kubernetes.io/cluster/shoot--p--rt1", "1"),
+            (&format!("kubernetes.io/role/{role}"), "1"),
+        ]),
     }
 }
 
@@ -29,9 +35,21 @@ pub(crate) fn vpc() -> Vpc {
         cidr_block: "10.250.0.0/16".parse().unwrap(),
         ipv6_cidr_block: Some("2a05:d014:1:100::/56".parse().unwrap()),
         subnets: vec![
-            subnet("subnet-public-a", "a", "10.250.96.0/22", Some("2a05:d014:1:101::/64"), "elb"),
+            subnet(
+                "subnet-public-a",
+                "a",
+                "10.250.96.0/22",
+                Some("2a05:d014:1:101::/64"),
+                "elb",
+            ),
             subnet("subnet-public-b", "b", "10.250.100.0/22", None, "elb"),
-            subnet("subnet-internal-a", "a", "10.250.112.0/22", None, "internal-elb"),
+            subnet(
+                "subnet-internal-a",
+                "a",
+                "10.250.112.0/22",
+                None,
+                "internal-elb",
+            ),
         ],
         tags: tags(&[("Name", "shoot--p--rt1")]),
     }
@@ -42,7 +60,11 @@ fn arn(kind: &str, rest: &str) -> String {
 }
 
 fn owner(name: &str) -> Owner {
-    Owner { namespace: "default".into(), name: name.into(), uid: format!("uid-{name}") }
+    Owner {
+        namespace: "default".into(),
+        name: name.into(),
+        uid: format!("uid-{name}"),
+    }
 }
 
 fn nlb(name: &str, scheme: &str, ip_type: &str) -> LoadBalancer {
@@ -60,12 +82,18 @@ fn nlb(name: &str, scheme: &str, ip_type: &str) -> LoadBalancer {
         vpc_id: "vpc-0a1b2c3d".into(),
         availability_zones: vec![ZoneMapping {
             zone_name: "eu-central-1a".into(),
-            subnet_id: if public { "subnet-public-a" } else { "subnet-internal-a" }.into(),
+            subnet_id: if public {
+                "subnet-public-a"
+            } else {
+                "subnet-internal-a"
+            }
+            .into(),
             private_ipv4_address: "10.250.96.10".parse().unwrap(),
             ipv4_address: public.then(|| "198.51.100.7".parse().unwrap()),
             allocation_id: public.then(|| "eipalloc-0123".to_string()),
             ipv6_address: (ip_type == "dualstack").then(|| "2a05:d014:1:101::1a".parse().unwrap()),
-            source_nat_ipv6_prefix: (ip_type == "dualstack").then(|| "2a05:d014:1:101:1::/80".to_string()),
+            source_nat_ipv6_prefix: (ip_type == "dualstack")
+                .then(|| "2a05:d014:1:101:1::/80".to_string()),
         }],
         created_time: "2026-12-01T10:00:00.000Z".into(),
         state: "active".into(),
@@ -116,7 +144,10 @@ fn nlb(name: &str, scheme: &str, ip_type: &str) -> LoadBalancer {
             ],
         }],
         attributes: tags(&[("load_balancing.cross_zone.enabled", "false")]),
-        tags: tags(&[("service.k8s.aws/stack", &format!("default/{name}")), ("elbv2.k8s.aws/cluster", "shoot--p--rt1")]),
+        tags: tags(&[
+            ("service.k8s.aws/stack", &format!("default/{name}")),
+            ("elbv2.k8s.aws/cluster", "shoot--p--rt1"),
+        ]),
         source_ranges: vec!["0.0.0.0/0".into()],
         controller: Controller::AwsLoadBalancerController,
         owner: owner(name),
@@ -130,21 +161,37 @@ pub(crate) fn load_balancers() -> Vec<LoadBalancer> {
     classic.load_balancer_arn = "classic-has-no-arn".into();
     let mut leaked = nlb("k8s-default-old", "internal", "ipv4");
     leaked.leaked = true;
-    vec![nlb("k8s-default-web", "internet-facing", "dualstack"), nlb("k8s-default-int", "internal", "ipv4"), classic, leaked]
+    vec![
+        nlb("k8s-default-web", "internet-facing", "dualstack"),
+        nlb("k8s-default-int", "internal", "ipv4"),
+        classic,
+        leaked,
+    ]
 }
 
 pub(crate) fn run(service: AwsService, params: &[(&str, &str)]) -> (u16, String) {
     let vpc = vpc();
     let lbs = load_balancers();
-    let view = AwsView { vpc: &vpc, load_balancers: &lbs, region: REGION, account_id: ACCOUNT };
-    let params: Vec<(String, String)> = params.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let view = AwsView {
+        vpc: &vpc,
+        load_balancers: &lbs,
+        region: REGION,
+        account_id: ACCOUNT,
+    };
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     handle(service, &params, &view, "req-1")
 }
 
 /// The texts between `<tag>` and `</tag>`, in order.
 fn all(xml: &str, tag: &str) -> Vec<String> {
     let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    xml.split(&open).skip(1).filter_map(|s| s.split_once(&close).map(|(v, _)| v.to_string())).collect()
+    xml.split(&open)
+        .skip(1)
+        .filter_map(|s| s.split_once(&close).map(|(v, _)| v.to_string()))
+        .collect()
 }
 
 const WEB: &str = "arn:aws:elasticloadbalancing:eu-central-1:123456789012:loadbalancer/net/k8s-default-web/0123456789abcdef";
@@ -152,15 +199,28 @@ const WEB_TG: &str = "arn:aws:elasticloadbalancing:eu-central-1:123456789012:tar
 const WEB_LISTENER: &str = "arn:aws:elasticloadbalancing:eu-central-1:123456789012:listener/net/k8s-default-web/0123456789abcdef/aaaa";
 
 /// `(name, service, params, status, tag, values of that tag)`.
-type Case = (&'static str, AwsService, Vec<(&'static str, &'static str)>, u16, &'static str, Vec<&'static str>);
+type Case = (
+    &'static str,
+    AwsService,
+    Vec<(&'static str, &'static str)>,
+    u16,
+    &'static str,
+    Vec<&'static str>,
+);
 
-fn elb(action: &'static str, extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+fn elb(
+    action: &'static str,
+    extra: &[(&'static str, &'static str)],
+) -> Vec<(&'static str, &'static str)> {
     let mut p = vec![("Action", action), ("Version", "2015-12-01")];
     p.extend_from_slice(extra);
     p
 }
 
-fn ec2(action: &'static str, extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+fn ec2(
+    action: &'static str,
+    extra: &[(&'static str, &'static str)],
+) -> Vec<(&'static str, &'static str)> {
     let mut p = vec![("Action", action), ("Version", "2016-11-15")];
     p.extend_from_slice(extra);
     p
@@ -243,17 +303,29 @@ fn wrappers() {
     assert!(xml.ends_with("</DescribeLoadBalancersResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></DescribeLoadBalancersResponse>"), "{xml}");
     let (_, xml) = run(AwsService::Ec2, &ec2("DescribeSubnets", &[]));
     assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DescribeSubnetsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>req-1</requestId><subnetSet><item>"), "{xml}");
-    let (_, xml) = run(AwsService::Elbv2, &elb("DescribeLoadBalancers", &[("Names.member.1", "x")]));
+    let (_, xml) = run(
+        AwsService::Elbv2,
+        &elb("DescribeLoadBalancers", &[("Names.member.1", "x")]),
+    );
     assert_eq!(xml, "<ErrorResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\"><Error><Type>Sender</Type><Code>LoadBalancerNotFound</Code><Message>Load balancers &apos;[x]&apos; not found</Message></Error><RequestId>req-1</RequestId></ErrorResponse>");
-    let (_, xml) = run(AwsService::Ec2, &ec2("DescribeSubnets", &[("SubnetId.1", "subnet-x")]));
+    let (_, xml) = run(
+        AwsService::Ec2,
+        &ec2("DescribeSubnets", &[("SubnetId.1", "subnet-x")]),
+    );
     assert_eq!(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InvalidSubnetID.NotFound</Code><Message>The subnet ID &apos;subnet-x&apos; does not exist</Message></Error></Errors><RequestID>req-1</RequestID></Response>");
 }
 
 #[test]
 fn auth_errors_per_service() {
     use crate::api::sigv4::SigV4Error;
-    assert_eq!(auth_error(AwsService::Elbv2, &SigV4Error::InvalidClientTokenId).code, "InvalidClientTokenId");
-    assert_eq!(auth_error(AwsService::Elbv2, &SigV4Error::SignatureDoesNotMatch).status, 403);
+    assert_eq!(
+        auth_error(AwsService::Elbv2, &SigV4Error::InvalidClientTokenId).code,
+        "InvalidClientTokenId"
+    );
+    assert_eq!(
+        auth_error(AwsService::Elbv2, &SigV4Error::SignatureDoesNotMatch).status,
+        403
+    );
     let ec2 = auth_error(AwsService::Ec2, &SigV4Error::SignatureDoesNotMatch);
     assert_eq!((ec2.status, ec2.code.as_str()), (401, "AuthFailure"));
     assert_eq!(AwsService::from_signing_name("ec2"), Some(AwsService::Ec2));
@@ -262,33 +334,130 @@ fn auth_errors_per_service() {
 
 #[test]
 fn globs() {
-    let cases = [("*", "", true), ("a*c", "abbc", true), ("a?c", "abc", true), ("a?c", "ac", false), ("a\\*", "a*", true), ("a\\*", "ab", false), ("*b*", "abc", true), ("abc", "abcd", false)];
+    let cases = [
+        ("*", "", true),
+        ("a*c", "abbc", true),
+        ("a?c", "abc", true),
+        ("a?c", "ac", false),
+        ("a\\*", "a*", true),
+        ("a\\*", "ab", false),
+        ("*b*", "abc", true),
+        ("abc", "abcd", false),
+    ];
     for (p, t, want) in cases {
         assert_eq!(ec2::glob_for_tests(p, t), want, "{p} {t}");
     }
 }
 
+/// A sample answer: file name, service, parameters.
+type Sample = (&'static str, AwsService, Vec<(&'static str, &'static str)>);
+
 /// Writes one answer per action into `$TWINSTACK_DUMP_XML` for
 /// `crates/cloud/tests/botocore_parse.py` (nothing when unset).
 #[test]
 fn dump_samples_for_botocore() {
-    let Ok(dir) = std::env::var("TWINSTACK_DUMP_XML") else { return };
-    let samples: Vec<(&str, AwsService, Vec<(&str, &str)>)> = vec![
-        ("elbv2-DescribeLoadBalancers", AwsService::Elbv2, elb("DescribeLoadBalancers", &[])),
-        ("elbv2-DescribeTargetGroups", AwsService::Elbv2, elb("DescribeTargetGroups", &[])),
-        ("elbv2-DescribeTargetHealth", AwsService::Elbv2, elb("DescribeTargetHealth", &[("TargetGroupArn", WEB_TG), ("Targets.member.1.Id", "i-0bbb"), ("Targets.member.2.Id", "i-0ccc")])),
-        ("elbv2-DescribeListeners", AwsService::Elbv2, elb("DescribeListeners", &[("LoadBalancerArn", WEB)])),
-        ("elbv2-DescribeTags", AwsService::Elbv2, elb("DescribeTags", &[("ResourceArns.member.1", WEB), ("ResourceArns.member.2", WEB_TG)])),
-        ("elbv2-DescribeLoadBalancerAttributes", AwsService::Elbv2, elb("DescribeLoadBalancerAttributes", &[("LoadBalancerArn", WEB)])),
-        ("elbv2-DescribeTargetGroupAttributes", AwsService::Elbv2, elb("DescribeTargetGroupAttributes", &[("TargetGroupArn", WEB_TG)])),
-        ("elbv2-error-DescribeLoadBalancers", AwsService::Elbv2, elb("DescribeLoadBalancers", &[("Names.member.1", "x")])),
-        ("ec2-DescribeVpcs", AwsService::Ec2, ec2("DescribeVpcs", &[])),
-        ("ec2-DescribeSubnets", AwsService::Ec2, ec2("DescribeSubnets", &[])),
-        ("ec2-DescribeAvailabilityZones", AwsService::Ec2, ec2("DescribeAvailabilityZones", &[])),
-        ("ec2-error-DescribeSubnets", AwsService::Ec2, ec2("DescribeSubnets", &[("SubnetId.1", "subnet-x")])),
+    let Ok(dir) = std::env::var("TWINSTACK_DUMP_XML") else {
+        return;
+    };
+    let samples: Vec<Sample> = vec![
+        (
+            "elbv2-DescribeLoadBalancers",
+            AwsService::Elbv2,
+            elb("DescribeLoadBalancers", &[]),
+        ),
+        (
+            "elbv2-DescribeTargetGroups",
+            AwsService::Elbv2,
+            elb("DescribeTargetGroups", &[]),
+        ),
+        (
+            "elbv2-DescribeTargetHealth",
+            AwsService::Elbv2,
+            elb(
+                "DescribeTargetHealth",
+                &[
+                    ("TargetGroupArn", WEB_TG),
+                    ("Targets.member.1.Id", "i-0bbb"),
+                    ("Targets.member.2.Id", "i-0ccc"),
+                ],
+            ),
+        ),
+        (
+            "elbv2-DescribeListeners",
+            AwsService::Elbv2,
+            elb("DescribeListeners", &[("LoadBalancerArn", WEB)]),
+        ),
+        (
+            "elbv2-DescribeTags",
+            AwsService::Elbv2,
+            elb(
+                "DescribeTags",
+                &[
+                    ("ResourceArns.member.1", WEB),
+                    ("ResourceArns.member.2", WEB_TG),
+                ],
+            ),
+        ),
+        (
+            "elbv2-DescribeLoadBalancerAttributes",
+            AwsService::Elbv2,
+            elb(
+                "DescribeLoadBalancerAttributes",
+                &[("LoadBalancerArn", WEB)],
+            ),
+        ),
+        (
+            "elbv2-DescribeTargetGroupAttributes",
+            AwsService::Elbv2,
+            elb(
+                "DescribeTargetGroupAttributes",
+                &[("TargetGroupArn", WEB_TG)],
+            ),
+        ),
+        (
+            "elbv2-error-DescribeLoadBalancers",
+            AwsService::Elbv2,
+            elb("DescribeLoadBalancers", &[("Names.member.1", "x")]),
+        ),
+        (
+            "ec2-DescribeVpcs",
+            AwsService::Ec2,
+            ec2("DescribeVpcs", &[]),
+        ),
+        (
+            "ec2-DescribeSubnets",
+            AwsService::Ec2,
+            ec2("DescribeSubnets", &[]),
+        ),
+        (
+            "ec2-DescribeAvailabilityZones",
+            AwsService::Ec2,
+            ec2("DescribeAvailabilityZones", &[]),
+        ),
+        (
+            "ec2-error-DescribeSubnets",
+            AwsService::Ec2,
+            ec2("DescribeSubnets", &[("SubnetId.1", "subnet-x")]),
+        ),
     ];
     for (name, service, params) in samples {
         let (status, xml) = run(service, &params);
         std::fs::write(format!("{dir}/{name}.{status}.xml"), xml).unwrap();
+    }
+}
+
+proptest::proptest! {
+    /// Any parameters (known actions, indexes, filters) answer without a panic.
+    #[test]
+    fn arbitrary_params_never_panic(
+        action in proptest::sample::select(vec!["DescribeLoadBalancers", "DescribeTargetGroups", "DescribeTargetHealth", "DescribeListeners", "DescribeTags", "DescribeLoadBalancerAttributes", "DescribeTargetGroupAttributes", "DescribeVpcs", "DescribeSubnets", "DescribeAvailabilityZones", "Create", "", "Deletex"]),
+        pairs in proptest::collection::vec(("(Names|Filter|SubnetId|Targets|ResourceArns)\\.[0-9a-zA-Z.]{0,12}", "[ -~]{0,16}"), 0..8),
+        ec2 in proptest::bool::ANY,
+    ) {
+        let service = if ec2 { AwsService::Ec2 } else { AwsService::Elbv2 };
+        let mut params: Vec<(&str, &str)> = vec![("Action", action)];
+        params.extend(pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+        let (status, xml) = run(service, &params);
+        proptest::prop_assert!(matches!(status, 200 | 400 | 401 | 403), "{status} {xml}");
     }
 }

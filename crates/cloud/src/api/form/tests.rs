@@ -2,16 +2,27 @@ use super::*;
 use proptest::prelude::*;
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 #[test]
 fn parses_forms() {
     let cases: &[(&str, &[(&str, &str)])] = &[
         ("", &[]),
-        ("Action=DescribeLoadBalancers&Version=2015-12-01", &[("Action", "DescribeLoadBalancers"), ("Version", "2015-12-01")]),
+        (
+            "Action=DescribeLoadBalancers&Version=2015-12-01",
+            &[
+                ("Action", "DescribeLoadBalancers"),
+                ("Version", "2015-12-01"),
+            ],
+        ),
         ("a=1&&b=&c", &[("a", "1"), ("b", ""), ("c", "")]),
-        ("Filter.2.Name=tag%3Akubernetes.io%2Frole%2Felb", &[("Filter.2.Name", "tag:kubernetes.io/role/elb")]),
+        (
+            "Filter.2.Name=tag%3Akubernetes.io%2Frole%2Felb",
+            &[("Filter.2.Name", "tag:kubernetes.io/role/elb")],
+        ),
         ("a=x+y%20z", &[("a", "x y z")]),
         ("a=b=c", &[("a", "b=c")]),
         ("a=%zz%4", &[("a", "%zz%4")]),

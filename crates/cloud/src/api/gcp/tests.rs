@@ -55,7 +55,11 @@ fn rule(name: &str, ip: &str, version: &str, scheme: &str) -> ForwardingRule {
         description: r#"{"kubernetes.io/service-name":"default/web"}"#.into(),
         creation_timestamp: "2026-12-01T02:00:00.000-08:00".into(),
         controller: Controller::GceL4NetLb,
-        owner: Owner { namespace: "default".into(), name: "web".into(), uid: "u1".into() },
+        owner: Owner {
+            namespace: "default".into(),
+            name: "web".into(),
+            uid: "u1".into(),
+        },
         leaked: false,
     }
 }
@@ -70,7 +74,12 @@ fn rules() -> Vec<ForwardingRule> {
     legacy.leaked = true;
     vec![
         rule("k8s2-web-ipv4", "203.0.113.7", "IPV4", "EXTERNAL"),
-        rule("k8s2-web-ipv6", "2600:1900:4010:1:8000::", "IPV6", "EXTERNAL"),
+        rule(
+            "k8s2-web-ipv6",
+            "2600:1900:4010:1:8000::",
+            "IPV6",
+            "EXTERNAL",
+        ),
         rule("k8s2-int", "10.243.0.5", "IPV4", "INTERNAL"),
         legacy,
     ]
@@ -94,22 +103,51 @@ fn addresses() -> Vec<Address> {
 
 fn run(method: &str, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
     let (net, frs, addrs) = (network(), rules(), addresses());
-    let view = GcpView { network: &net, forwarding_rules: &frs, addresses: &addrs, region: R };
-    let query: Vec<(String, String)> = query.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let view = GcpView {
+        network: &net,
+        forwarding_rules: &frs,
+        addresses: &addrs,
+        region: R,
+    };
+    let query: Vec<(String, String)> = query
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     handle(method, path, &query, &view, P)
 }
 
-const AGG: &[(&str, &str)] = &[("alt", "json"), ("includeAllScopes", "True"), ("maxResults", "500"), ("returnPartialSuccess", "True")];
+const AGG: &[(&str, &str)] = &[
+    ("alt", "json"),
+    ("includeAllScopes", "True"),
+    ("maxResults", "500"),
+    ("returnPartialSuccess", "True"),
+];
 
 fn names(v: &Value) -> Vec<String> {
-    v.as_array().map(|a| a.iter().map(|i| i["name"].as_str().unwrap_or("?").to_string()).collect()).unwrap_or_default()
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| i["name"].as_str().unwrap_or("?").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
+
+/// (name, method, path, query, status, JSON pointer, expected).
+type Case = (
+    &'static str,
+    &'static str,
+    String,
+    &'static [(&'static str, &'static str)],
+    u16,
+    &'static str,
+    Value,
+);
 
 #[test]
 fn resources() {
     let rg = "projects/rt1/regions/europe-west1";
-    // (name, method, path, query, status, JSON pointer, expected)
-    let cases: Vec<(&str, &str, String, &[(&str, &str)], u16, &str, Value)> = vec![
+    let cases: Vec<Case> = vec![
         ("aggregated kind", "GET", "projects/rt1/aggregated/forwardingRules".into(), AGG, 200, "/kind", json!("compute#forwardingRuleAggregatedList")),
         ("aggregated global has a warning", "GET", "projects/rt1/aggregated/forwardingRules".into(), AGG, 200, "/items/global/warning/code", json!("NO_RESULTS_ON_PAGE")),
         ("regional list kind", "GET", format!("{rg}/forwardingRules"), &[("maxResults", "500")], 200, "/kind", json!("compute#forwardingRuleList")),
@@ -156,17 +194,36 @@ fn resources() {
     for (name, method, path, query, status, pointer, want) in cases {
         let (got, body) = run(method, &path, query);
         assert_eq!(got, status, "{name}: {body}");
-        assert_eq!(body.pointer(pointer).cloned().unwrap_or(Value::Null), want, "{name}: {body}");
+        assert_eq!(
+            body.pointer(pointer).cloned().unwrap_or(Value::Null),
+            want,
+            "{name}: {body}"
+        );
     }
 }
 
 #[test]
 fn lists_hold_every_rule_leaked_too() {
     let (_, body) = run("GET", "projects/rt1/aggregated/forwardingRules", AGG);
-    assert_eq!(names(&body["items"]["regions/europe-west1"]["forwardingRules"]), ["k8s2-web-ipv4", "k8s2-web-ipv6", "k8s2-int", "a0123456789abcdef"]);
-    let (_, body) = run("GET", "projects/rt1/regions/europe-west1/forwardingRules", &[]);
+    assert_eq!(
+        names(&body["items"]["regions/europe-west1"]["forwardingRules"]),
+        [
+            "k8s2-web-ipv4",
+            "k8s2-web-ipv6",
+            "k8s2-int",
+            "a0123456789abcdef"
+        ]
+    );
+    let (_, body) = run(
+        "GET",
+        "projects/rt1/regions/europe-west1/forwardingRules",
+        &[],
+    );
     assert_eq!(names(&body["items"]).len(), 4);
-    assert_eq!(body["selfLink"], json!(format!("{B}/regions/europe-west1/forwardingRules")));
+    assert_eq!(
+        body["selfLink"],
+        json!(format!("{B}/regions/europe-west1/forwardingRules"))
+    );
 }
 
 #[test]
@@ -178,8 +235,15 @@ fn pages() {
     let (_, second) = run("GET", path, &[("maxResults", "3"), ("pageToken", &token)]);
     assert_eq!(names(&second["items"]), ["a0123456789abcdef"]);
     assert_eq!(second.get("nextPageToken"), None);
-    let (_, agg) = run("GET", "projects/rt1/aggregated/forwardingRules", &[("maxResults", "2")]);
-    assert_eq!(names(&agg["items"]["regions/europe-west1"]["forwardingRules"]).len(), 2);
+    let (_, agg) = run(
+        "GET",
+        "projects/rt1/aggregated/forwardingRules",
+        &[("maxResults", "2")],
+    );
+    assert_eq!(
+        names(&agg["items"]["regions/europe-west1"]["forwardingRules"]).len(),
+        2
+    );
     assert_eq!(agg["nextPageToken"], json!("2"));
 }
 
@@ -202,8 +266,16 @@ fn filters() {
 
 #[test]
 fn ids_are_deterministic_decimals() {
-    let (_, a) = run("GET", "projects/rt1/regions/europe-west1/forwardingRules/k8s2-int", &[]);
-    let (_, b) = run("GET", "projects/rt1/regions/europe-west1/forwardingRules/k8s2-int", &[]);
+    let (_, a) = run(
+        "GET",
+        "projects/rt1/regions/europe-west1/forwardingRules/k8s2-int",
+        &[],
+    );
+    let (_, b) = run(
+        "GET",
+        "projects/rt1/regions/europe-west1/forwardingRules/k8s2-int",
+        &[],
+    );
     let id = a["id"].as_str().unwrap();
     assert_eq!(id.len(), 19);
     assert!(id.bytes().all(|c| c.is_ascii_digit()));
@@ -215,7 +287,9 @@ fn ids_are_deterministic_decimals() {
 /// `/` as `_`), for a replay against the real gcloud (see `docs/cloud-apis.md`).
 #[test]
 fn dump_samples_for_gcloud() {
-    let Ok(dir) = std::env::var("TWINSTACK_DUMP_GCE") else { return };
+    let Ok(dir) = std::env::var("TWINSTACK_DUMP_GCE") else {
+        return;
+    };
     for path in [
         "projects/rt1/aggregated/forwardingRules",
         "projects/rt1/aggregated/addresses",
@@ -226,6 +300,24 @@ fn dump_samples_for_gcloud() {
         "projects/rt2/aggregated/forwardingRules",
     ] {
         let (status, body) = run("GET", path, AGG);
-        std::fs::write(format!("{dir}/{}.{status}.json", path.replace('/', "_")), body.to_string()).unwrap();
+        std::fs::write(
+            format!("{dir}/{}.{status}.json", path.replace('/', "_")),
+            body.to_string(),
+        )
+        .unwrap();
+    }
+}
+
+proptest::proptest! {
+    /// Any path, method and query answer without a panic.
+    #[test]
+    fn arbitrary_requests_never_panic(
+        method in proptest::sample::select(vec!["GET", "POST", "DELETE", "PATCH"]),
+        path in "(projects/(rt1|rt2)/)?((regions|global|aggregated|europe-west1|forwardingRules|addresses|subnetworks|networks|x)/?){0,5}",
+        query in proptest::collection::vec(("(maxResults|pageToken|filter|x)", "[ -~]{0,12}"), 0..4),
+    ) {
+        let q: Vec<(&str, &str)> = query.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let (status, body) = run(method, &path, &q);
+        proptest::prop_assert!(status == 200 || body["error"]["code"] == json!(status), "{status} {body}");
     }
 }

@@ -5,7 +5,9 @@ const AKID: &str = "AKIDEXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
 fn headers(v: &[(&str, &str)]) -> Vec<(String, String)> {
-    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 fn secrets(id: &str) -> Option<String> {
@@ -42,18 +44,29 @@ fn vectors() -> Vec<Vector> {
         headers(&[
             ("Host", "example.amazonaws.com"),
             ("X-Amz-Date", "20150830T123600Z"),
-            ("Authorization", &auth(AKID, "20150830/us-east-1/service", "host;x-amz-date", sig)),
+            (
+                "Authorization",
+                &auth(AKID, "20150830/us-east-1/service", "host;x-amz-date", sig),
+            ),
         ])
     };
     let cli = |date: &str, service: &str, sig: &str| {
         headers(&[
             ("Host", "127.0.0.1:18556"),
             ("Accept-Encoding", "identity"),
-            ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
+            (
+                "Content-Type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            ),
             ("X-Amz-Date", date),
             (
                 "Authorization",
-                &auth("rt1", &format!("{}/eu-central-1/{service}", &date[..8]), "content-type;host;x-amz-date", sig),
+                &auth(
+                    "rt1",
+                    &format!("{}/eu-central-1/{service}", &date[..8]),
+                    "content-type;host;x-amz-date",
+                    sig,
+                ),
             ),
             ("amz-sdk-request", "attempt=1"),
         ])
@@ -99,7 +112,13 @@ fn vectors() -> Vec<Vector> {
 }
 
 fn request(v: &Vector) -> Request<'_> {
-    Request { method: v.method, path: v.path, query: v.query, headers: &v.headers, body: v.body }
+    Request {
+        method: v.method,
+        path: v.path,
+        query: v.query,
+        headers: &v.headers,
+        body: v.body,
+    }
 }
 
 #[test]
@@ -111,7 +130,11 @@ fn published_and_cli_vectors_verify() {
     let v = &vectors()[2];
     assert_eq!(
         verify(&request(v), secrets, at(v.amz_date)).unwrap(),
-        Verified { access_key_id: "rt1".into(), region: "eu-central-1".into(), service: "elasticloadbalancing".into() }
+        Verified {
+            access_key_id: "rt1".into(),
+            region: "eu-central-1".into(),
+            service: "elasticloadbalancing".into()
+        }
     );
 }
 
@@ -119,7 +142,14 @@ fn published_and_cli_vectors_verify() {
 fn sign_reproduces_get_vanilla() {
     let v = &vectors()[0];
     assert_eq!(
-        sign(&request(v), &["host", "x-amz-date"], SECRET, v.amz_date, "us-east-1", "service"),
+        sign(
+            &request(v),
+            &["host", "x-amz-date"],
+            SECRET,
+            v.amz_date,
+            "us-east-1",
+            "service"
+        ),
         "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
     );
 }
@@ -128,19 +158,57 @@ fn sign_reproduces_get_vanilla() {
 fn refusals() {
     type Tweak = fn(&mut Vector);
     let cases: &[(&str, Tweak, SigV4Error)] = &[
-        ("wrong secret", |v| v.headers[4].1 = v.headers[4].1.replace("rt1/", "AKIDEXAMPLE/"), SigV4Error::SignatureDoesNotMatch),
-        ("unknown key", |v| v.headers[4].1 = v.headers[4].1.replace("rt1/", "nobody/"), SigV4Error::InvalidClientTokenId),
-        ("tampered signed header", |v| v.headers[2].1 = "application/json".into(), SigV4Error::SignatureDoesNotMatch),
-        ("tampered host", |v| v.headers[0].1 = "127.0.0.1:1".into(), SigV4Error::SignatureDoesNotMatch),
-        ("tampered body", |v| v.body = b"Action=DescribeLoadBalancers&Version=2015-12-01", SigV4Error::SignatureDoesNotMatch),
-        ("tampered path", |v| v.path = "/cloud/aws/rt2", SigV4Error::SignatureDoesNotMatch),
-        ("non-hex signature", |v| v.headers[4].1 = v.headers[4].1.replace("Signature=ba", "Signature=zz"), SigV4Error::SignatureDoesNotMatch),
-        ("no authorization", |v| { v.headers.remove(4); }, SigV4Error::MissingAuthenticationToken),
+        (
+            "wrong secret",
+            |v| v.headers[4].1 = v.headers[4].1.replace("rt1/", "AKIDEXAMPLE/"),
+            SigV4Error::SignatureDoesNotMatch,
+        ),
+        (
+            "unknown key",
+            |v| v.headers[4].1 = v.headers[4].1.replace("rt1/", "nobody/"),
+            SigV4Error::InvalidClientTokenId,
+        ),
+        (
+            "tampered signed header",
+            |v| v.headers[2].1 = "application/json".into(),
+            SigV4Error::SignatureDoesNotMatch,
+        ),
+        (
+            "tampered host",
+            |v| v.headers[0].1 = "127.0.0.1:1".into(),
+            SigV4Error::SignatureDoesNotMatch,
+        ),
+        (
+            "tampered body",
+            |v| v.body = b"Action=DescribeLoadBalancers&Version=2015-12-01",
+            SigV4Error::SignatureDoesNotMatch,
+        ),
+        (
+            "tampered path",
+            |v| v.path = "/cloud/aws/rt2",
+            SigV4Error::SignatureDoesNotMatch,
+        ),
+        (
+            "non-hex signature",
+            |v| v.headers[4].1 = v.headers[4].1.replace("Signature=ba", "Signature=zz"),
+            SigV4Error::SignatureDoesNotMatch,
+        ),
+        (
+            "no authorization",
+            |v| {
+                v.headers.remove(4);
+            },
+            SigV4Error::MissingAuthenticationToken,
+        ),
     ];
     for (name, tweak, want) in cases {
         let mut v = vectors().remove(2);
         tweak(&mut v);
-        assert_eq!(verify(&request(&v), secrets, at("20261203T050629Z")).unwrap_err(), *want, "{name}");
+        assert_eq!(
+            verify(&request(&v), secrets, at("20261203T050629Z")).unwrap_err(),
+            *want,
+            "{name}"
+        );
     }
 }
 
@@ -148,7 +216,8 @@ fn refusals() {
 fn unsigned_headers_may_change() {
     let mut v = vectors().remove(2);
     v.headers[5].1 = "attempt=2".into();
-    v.headers.push(("X-Forwarded-For".into(), "10.0.0.1".into()));
+    v.headers
+        .push(("X-Forwarded-For".into(), "10.0.0.1".into()));
     assert!(verify(&request(&v), secrets, at(v.amz_date)).is_ok());
 }
 
@@ -162,8 +231,18 @@ fn incomplete_signatures() {
         ("AWS rt1:abc", "Unsupported AWS 'algorithm'"),
     ];
     for (authorization, want) in cases {
-        let h = headers(&[("Host", "h"), ("X-Amz-Date", "20261203T050629Z"), ("Authorization", authorization)]);
-        let r = Request { method: "POST", path: "/", query: "", headers: &h, body: b"" };
+        let h = headers(&[
+            ("Host", "h"),
+            ("X-Amz-Date", "20261203T050629Z"),
+            ("Authorization", authorization),
+        ]);
+        let r = Request {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &h,
+            body: b"",
+        };
         let err = verify(&r, secrets, at("20261203T050629Z")).unwrap_err();
         assert_eq!(err.code(), "IncompleteSignature", "{authorization}");
         assert_eq!(err.status(), 400);
@@ -172,7 +251,12 @@ fn incomplete_signatures() {
     let mut v = vectors().remove(2);
     v.headers.remove(3);
     let err = verify(&request(&v), secrets, 0).unwrap_err();
-    assert!(err.to_string().starts_with("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."), "{err}");
+    assert!(
+        err.to_string().starts_with(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -194,16 +278,30 @@ fn fifteen_minute_window() {
 fn scope_date_must_be_the_request_day() {
     let mut v = vectors().remove(2);
     v.headers[4].1 = v.headers[4].1.replace("/20261203/", "/20261202/");
-    assert!(matches!(verify(&request(&v), secrets, at(v.amz_date)), Err(SigV4Error::ScopeDateMismatch { .. })));
+    assert!(matches!(
+        verify(&request(&v), secrets, at(v.amz_date)),
+        Err(SigV4Error::ScopeDateMismatch { .. })
+    ));
 }
 
 #[test]
 fn dates_round_trip() {
-    for d in ["19700101T000000Z", "20150830T123600Z", "20240229T235959Z", "21001231T120000Z"] {
+    for d in [
+        "19700101T000000Z",
+        "20150830T123600Z",
+        "20240229T235959Z",
+        "21001231T120000Z",
+    ] {
         assert_eq!(format_amz_date(at(d)), d);
     }
     assert_eq!(at("20150830T123600Z"), 1_440_938_160);
-    for bad in ["", "20150830T123600", "2015083OT123600Z", "20151330T123600Z", "+0150830T123600Z"] {
+    for bad in [
+        "",
+        "20150830T123600",
+        "2015083OT123600Z",
+        "20151330T123600Z",
+        "+0150830T123600Z",
+    ] {
         assert_eq!(parse_amz_date(bad), None, "{bad}");
     }
 }
