@@ -137,7 +137,11 @@ async fn service_names_answer_both_families_with_ttl_5() {
     let aaaa = udp(server.local_addr(), &query(SVC, RecordType::AAAA)).await;
     assert_eq!(addrs(&aaaa), vec![ip("fd00:96::a")]);
     // An empty non-terminal exists: NODATA, not NXDOMAIN.
-    let ent = udp(server.local_addr(), &query("svc.cluster.local", RecordType::A)).await;
+    let ent = udp(
+        server.local_addr(),
+        &query("svc.cluster.local", RecordType::A),
+    )
+    .await;
     assert_eq!(ent.metadata.response_code, ResponseCode::NoError);
     assert_eq!(soa_name(&ent), "cluster.local.");
 }
@@ -145,7 +149,11 @@ async fn service_names_answer_both_families_with_ttl_5() {
 #[tokio::test]
 async fn unknown_names_are_nxdomain() {
     let (_t, server) = start().await;
-    let nx = udp(server.local_addr(), &query("db.shop.svc.cluster.local", RecordType::A)).await;
+    let nx = udp(
+        server.local_addr(),
+        &query("db.shop.svc.cluster.local", RecordType::A),
+    )
+    .await;
     assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
     assert!(nx.answers.is_empty());
     assert_eq!(soa_name(&nx), "cluster.local.");
@@ -170,7 +178,11 @@ async fn other_types_are_nodata() {
     let (_t, server) = start().await;
     for rtype in [RecordType::ANY, RecordType::TXT, RecordType::MX] {
         let resp = udp(server.local_addr(), &query(DUAL, rtype)).await;
-        assert_eq!(resp.metadata.response_code, ResponseCode::NoError, "{rtype}");
+        assert_eq!(
+            resp.metadata.response_code,
+            ResponseCode::NoError,
+            "{rtype}"
+        );
         assert!(resp.answers.is_empty());
     }
 }
@@ -215,7 +227,9 @@ async fn garbage_does_not_kill_the_server() {
     let garbage: Vec<Vec<u8>> = vec![
         vec![],
         vec![0x12],
-        vec![0xab, 0xcd, 0x01, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03],
+        vec![
+            0xab, 0xcd, 0x01, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
+        ],
         (0..=255u8).rev().collect(),
         vec![0xff; 600],
         response.to_vec().unwrap(),
@@ -293,7 +307,10 @@ async fn concurrent_queries_are_all_answered() {
     // Writers race the readers: every answer is the old or the new set, never empty.
     for n in 0..50u8 {
         table
-            .replace("rt-2", vec![(format!("x{n}.example.test"), ip("127.0.0.1"))])
+            .replace(
+                "rt-2",
+                vec![(format!("x{n}.example.test"), ip("127.0.0.1"))],
+            )
             .unwrap();
         tokio::task::yield_now().await;
     }

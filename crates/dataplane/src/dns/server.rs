@@ -188,7 +188,9 @@ impl Handler {
                     RecordType::A => entry
                         .v4
                         .iter()
-                        .map(|ip| Record::from_rdata(owner.clone(), entry.ttl, RData::A((*ip).into())))
+                        .map(|ip| {
+                            Record::from_rdata(owner.clone(), entry.ttl, RData::A((*ip).into()))
+                        })
                         .collect(),
                     RecordType::AAAA => entry
                         .v6
@@ -243,8 +245,8 @@ impl RequestHandler for Handler {
         let mut metadata = Metadata::response_from_request(&request.metadata);
         // Authoritative for the names it serves, like CoreDNS for the cluster zone and
         // Route 53 for ELB names; no recursion.
-        metadata.authoritative = answer.rcode == ResponseCode::NoError
-            || answer.rcode == ResponseCode::NXDomain;
+        metadata.authoritative =
+            answer.rcode == ResponseCode::NoError || answer.rcode == ResponseCode::NXDomain;
         metadata.response_code = answer.rcode;
 
         let builder = MessageResponseBuilder::new(&request.queries, resp_edns.as_ref());

@@ -291,9 +291,10 @@ fn build(owners: &Owners) -> Index {
             }
             parent = parent.base_name();
         }
-        index.soas.entry(entry.zone.clone()).or_insert_with(|| {
-            soa_record(&entry.zone, entry.ttl, owners.generation, &cluster)
-        });
+        index
+            .soas
+            .entry(entry.zone.clone())
+            .or_insert_with(|| soa_record(&entry.zone, entry.ttl, owners.generation, &cluster));
     }
     // A served name that is also another's ancestor is a name, not an interior node.
     index.interior.retain(|n, _| !index.names.contains_key(n));
@@ -331,16 +332,25 @@ mod tests {
     #[test]
     fn replace_is_per_owner_and_owners_merge() {
         let t = DnsTable::new();
-        t.replace("a", vec![(NLB.into(), ip("127.0.0.1")), (NLB.into(), ip("::1"))])
-            .unwrap();
-        t.replace("b", vec![(NLB.into(), ip("127.0.0.2")), (NLB.into(), ip("127.0.0.1"))])
-            .unwrap();
+        t.replace(
+            "a",
+            vec![(NLB.into(), ip("127.0.0.1")), (NLB.into(), ip("::1"))],
+        )
+        .unwrap();
+        t.replace(
+            "b",
+            vec![(NLB.into(), ip("127.0.0.2")), (NLB.into(), ip("127.0.0.1"))],
+        )
+        .unwrap();
         let e = t.lookup(NLB).unwrap();
         assert_eq!(e.v4, vec![ip4("127.0.0.1"), ip4("127.0.0.2")]);
         assert_eq!(e.v6.len(), 1);
         t.replace("a", vec![(NLB.into(), ip("127.0.0.3"))]).unwrap();
         let e = t.lookup(NLB).unwrap();
-        assert_eq!(e.v4, vec![ip4("127.0.0.3"), ip4("127.0.0.2"), ip4("127.0.0.1")]);
+        assert_eq!(
+            e.v4,
+            vec![ip4("127.0.0.3"), ip4("127.0.0.2"), ip4("127.0.0.1")]
+        );
         assert!(e.v6.is_empty());
         t.remove("a");
         t.remove("b");
@@ -353,7 +363,13 @@ mod tests {
         t.replace("a", vec![(NLB.into(), ip("127.0.0.1"))]).unwrap();
         let long = format!("{}.example.com", "x".repeat(64));
         let err = t
-            .replace("a", vec![("ok.example.com".into(), ip("127.0.0.1")), (long, ip("127.0.0.1"))])
+            .replace(
+                "a",
+                vec![
+                    ("ok.example.com".into(), ip("127.0.0.1")),
+                    (long, ip("127.0.0.1")),
+                ],
+            )
             .unwrap_err();
         assert!(err.to_string().starts_with("invalid DNS name"), "{err}");
         assert!(t.lookup(NLB).is_some());
@@ -363,14 +379,25 @@ mod tests {
     #[test]
     fn cluster_names_interior_and_missing() {
         let t = DnsTable::new();
-        t.replace("rt", vec![("web.shop.svc.cluster.local".into(), ip("10.0.0.1"))])
-            .unwrap();
+        t.replace(
+            "rt",
+            vec![("web.shop.svc.cluster.local".into(), ip("10.0.0.1"))],
+        )
+        .unwrap();
         let idx = t.snapshot();
         let cluster = lower("cluster.local");
-        assert!(matches!(idx.find(&lower("WEB.shop.svc.cluster.local")), Found::Name(e) if e.ttl == CLUSTER_TTL));
-        assert_eq!(idx.find(&lower("shop.svc.cluster.local")), Found::Interior(&cluster));
+        assert!(
+            matches!(idx.find(&lower("WEB.shop.svc.cluster.local")), Found::Name(e) if e.ttl == CLUSTER_TTL)
+        );
+        assert_eq!(
+            idx.find(&lower("shop.svc.cluster.local")),
+            Found::Interior(&cluster)
+        );
         assert_eq!(idx.find(&lower("cluster.local")), Found::Interior(&cluster));
-        assert_eq!(idx.find(&lower("db.shop.svc.cluster.local")), Found::Missing(Some(&cluster)));
+        assert_eq!(
+            idx.find(&lower("db.shop.svc.cluster.local")),
+            Found::Missing(Some(&cluster))
+        );
         assert_eq!(idx.find(&lower("local")), Found::Missing(None));
         assert_eq!(idx.find(&lower("example.org")), Found::Missing(None));
         let soa = idx.soa(&cluster).unwrap();
@@ -381,11 +408,15 @@ mod tests {
     #[test]
     fn load_balancer_zone_is_the_parent() {
         let t = DnsTable::new();
-        t.replace("rt", vec![(NLB.into(), ip("127.0.0.1"))]).unwrap();
+        t.replace("rt", vec![(NLB.into(), ip("127.0.0.1"))])
+            .unwrap();
         let idx = t.snapshot();
         let zone = lower("elb.eu-central-1.amazonaws.com");
         assert_eq!(idx.find(&zone), Found::Interior(&zone));
-        assert_eq!(idx.find(&lower("nope.elb.eu-central-1.amazonaws.com")), Found::Missing(Some(&zone)));
+        assert_eq!(
+            idx.find(&lower("nope.elb.eu-central-1.amazonaws.com")),
+            Found::Missing(Some(&zone))
+        );
         assert_eq!(idx.find(&lower("amazonaws.com")), Found::Missing(None));
         assert_eq!(idx.soa(&zone).unwrap().ttl, LOAD_BALANCER_TTL);
     }
