@@ -319,3 +319,32 @@ async fn concurrent_queries_are_all_answered() {
     }
     assert_eq!(server.metrics().counts().queries, 400);
 }
+
+#[tokio::test]
+async fn serves_on_ipv6_loopback() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here: skipped");
+        return;
+    }
+    let table = Arc::new(DnsTable::new());
+    table
+        .replace("rt", vec![(DUAL.into(), ip("fd00:10::1"))])
+        .unwrap();
+    let server = serve("[::1]:0".parse().unwrap(), table).await.unwrap();
+    assert!(server.local_addr().is_ipv6());
+    let sock = UdpSocket::bind("[::1]:0").await.unwrap();
+    let q = query(DUAL, RecordType::AAAA);
+    sock.send_to(&q.to_vec().unwrap(), server.local_addr())
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = tokio::time::timeout(TIMEOUT, sock.recv(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let resp = Message::from_vec(&buf[..n]).unwrap();
+    assert_eq!(addrs(&resp), vec![ip("fd00:10::1")]);
+    let mut conn = tcp_conn(server.local_addr()).await;
+    let a = tcp_on(&mut conn, &query(DUAL, RecordType::A)).await;
+    assert!(a.answers.is_empty());
+}
