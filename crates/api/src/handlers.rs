@@ -44,6 +44,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/kubeconfig/{*rest}", any(broker))
         .route("/expire/{*rest}", any(broker))
         .route("/oauth/{*rest}", any(broker))
+        // The cloud APIs of each runtime (AWS Query APIs, Compute Engine REST), read-only.
+        .route("/cloud/aws/{runtime}", any(crate::cloud::aws))
+        .route(
+            "/cloud/gcp/{runtime}/compute/v1/{*rest}",
+            any(crate::cloud::gcp),
+        )
         .fallback(|| async { status_response(Status::path_not_found(), &[]) })
         // `/runtimes/{rt}/metrics` overlaps the runtime's catch-all route: taken first here.
         .layer(axum::middleware::from_fn_with_state(

@@ -12,6 +12,7 @@
 // turned into a response, so boxing it would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod cloud;
 pub mod discovery;
 pub mod handlers;
 pub mod metrics;

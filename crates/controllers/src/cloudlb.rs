@@ -63,7 +63,6 @@ pub struct State {
 /// An inventory record: named, owned by a Service, possibly leaked.
 trait Record: Clone + PartialEq + serde::Serialize {
     fn name(&self) -> &str;
-    fn owner_uid(&self) -> &str;
     fn leaked(&self) -> bool;
     fn set_leaked(&mut self);
 }
@@ -71,9 +70,6 @@ trait Record: Clone + PartialEq + serde::Serialize {
 impl Record for LoadBalancer {
     fn name(&self) -> &str {
         &self.load_balancer_name
-    }
-    fn owner_uid(&self) -> &str {
-        &self.owner.uid
     }
     fn leaked(&self) -> bool {
         self.leaked
@@ -87,9 +83,6 @@ impl Record for ForwardingRule {
     fn name(&self) -> &str {
         &self.name
     }
-    fn owner_uid(&self) -> &str {
-        &self.owner.uid
-    }
     fn leaked(&self) -> bool {
         self.leaked
     }
@@ -102,14 +95,6 @@ fn fingerprint(parts: &impl Hash) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     parts.hash(&mut h);
     h.finish()
-}
-
-/// A deterministic 12-digit AWS account ID for the runtime.
-pub fn account_id(runtime: &str) -> String {
-    format!(
-        "{:012}",
-        twinstack_core::hash::fnv1a64(&format!("aws-account/{runtime}")) % 1_000_000_000_000
-    )
 }
 
 fn is_ours(svc: &Service) -> bool {
@@ -135,10 +120,7 @@ fn node_ready(n: &Node) -> bool {
     n.status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| {
-            c.iter()
-                .any(|c| c.type_ == "Ready" && c.status == "True")
-        })
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 fn node_addresses(n: &Node) -> Vec<IpAddr> {
@@ -216,13 +198,8 @@ fn emulated_vpc(ctl: &Ctl, zones: &[String]) -> Vpc {
     let v6 = match range_of(ctl, Family::IPv6) {
         Some(ipnet::IpNet::V6(n)) => n,
         _ => {
-            twinstack_core::runtime::ipv6_layout(
-                Provider::Aws,
-                &rec.region,
-                &rec.name,
-                zones.len(),
-            )
-            .0
+            twinstack_core::runtime::ipv6_layout(Provider::Aws, &rec.region, &rec.name, zones.len())
+                .0
         }
     };
     aws::vpc::emulated(&rec.name, &rec.region, v4, zones, Some(v6))
@@ -291,6 +268,7 @@ pub async fn sync(ctl: &Ctl, w: &World) {
             .or_default()
             .push(s);
     }
+    istio_events(ctl, &mut st, w).await;
     let mut live: HashSet<String> = HashSet::new();
     let mut changed = false;
     for svc in &l.services {
@@ -402,6 +380,73 @@ pub async fn sync(ctl: &Ctl, w: &World) {
     publish_dns(ctl, &mut st, w, changed);
 }
 
+/// A Warning event on each Service that serves IPv6 to pods with an Istio sidecar (the pods of
+/// a namespace labelled `istio-injection=enabled` get one from the injector).
+async fn istio_events(ctl: &Ctl, st: &mut State, w: &World) {
+    let injecting: HashSet<&str> = w
+        .lists
+        .namespaces
+        .iter()
+        .filter(|n| {
+            n.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("istio-injection"))
+                .is_some_and(|v| v == "enabled")
+        })
+        .map(|n| name_of(&n.metadata.name))
+        .collect();
+    if injecting.is_empty() {
+        return;
+    }
+    for svc in &w.lists.services {
+        if !injecting.contains(name_of(&svc.metadata.namespace)) {
+            continue;
+        }
+        let has_selector = svc
+            .spec
+            .as_ref()
+            .and_then(|s| s.selector.as_ref())
+            .is_some_and(|s| !s.is_empty());
+        if let Some(msg) = twinstack_cloud::istio::ipv6_outside_mesh_warning(svc, has_selector) {
+            let e = twinstack_cloud::Event::warning(
+                "twinstack",
+                twinstack_cloud::istio::IPV6_OUTSIDE_MESH_REASON,
+                msg,
+            );
+            record(ctl, st, svc, &e).await;
+        }
+    }
+}
+
+/// Records `e` about `svc` once (the legacy recorder aggregates identical events into one),
+/// named as client-go names events (`<object>.<unix nanoseconds in hex>`), so that events sort
+/// in the order they were recorded.
+async fn record(ctl: &Ctl, st: &mut State, svc: &Service, e: &twinstack_cloud::Event) {
+    let id = (
+        name_of(&svc.metadata.uid).to_string(),
+        e.reason.clone(),
+        e.message.clone(),
+    );
+    if st.recorded.contains(&id) {
+        return;
+    }
+    let now = jiff::Timestamp::now();
+    let suffix = now.as_nanosecond().max(st.last_event + 1);
+    st.last_event = suffix;
+    let ev = twinstack_kube::events::event_for(
+        &reference(&svc.metadata, "v1", "Service"),
+        &e.reason,
+        &e.message,
+        e.type_.as_str(),
+        &twinstack_kube::events::Reporter::controller(e.component),
+        now,
+        suffix as u64,
+    );
+    ctl.event(ev).await;
+    st.recorded.insert(id);
+}
+
 /// Reads the records and writes the runtime's VPC or network (once per start).
 async fn load(ctl: &Ctl, st: &mut State, provider: Provider, w: &World) {
     let rt = ctl.rt.name().to_string();
@@ -416,6 +461,30 @@ async fn load(ctl: &Ctl, st: &mut State, provider: Provider, w: &World) {
         .into_iter()
         .map(|r| (r.name.clone(), r))
         .collect();
+    // Events recorded before a restart stay recorded (the recorder would aggregate them).
+    let events = ctl.kind("", "events");
+    let prefix = twinstack_registry::registry::collection_prefix(&rt, events.as_ref(), None);
+    #[derive(serde::Deserialize)]
+    struct Recorded {
+        #[serde(rename = "involvedObject")]
+        involved: Involved,
+        #[serde(default)]
+        reason: String,
+        #[serde(default)]
+        message: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Involved {
+        #[serde(default)]
+        uid: String,
+    }
+    if let Ok((kvs, _)) = ctl.reg.store.list(&prefix) {
+        for kv in kvs {
+            if let Ok(e) = serde_json::from_slice::<Recorded>(&kv.value) {
+                st.recorded.insert((e.involved.uid, e.reason, e.message));
+            }
+        }
+    }
     let zones = zones(&w.lists.nodes);
     let (key, value) = match provider {
         Provider::Aws => {
@@ -446,11 +515,7 @@ fn endpoints_of(slices: &[EndpointSlice]) -> Vec<aws::Endpoint> {
             .map(|p| (p.name.clone().unwrap_or_default(), p.port.unwrap_or(0)))
             .collect();
         for e in &s.endpoints {
-            let ready = e
-                .conditions
-                .as_ref()
-                .and_then(|c| c.ready)
-                .unwrap_or(true);
+            let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
             for a in &e.addresses {
                 if let Ok(ip) = a.parse() {
                     out.push(aws::Endpoint {
@@ -490,7 +555,7 @@ async fn reconcile_aws(
         .cloned()
         .collect();
     let instances = aws_instances(&w.lists.nodes);
-    let account = account_id(&rec.name);
+    let account = aws::account_id(&rec.name);
     let now = now();
     let Some(vpc) = st.vpc.clone() else {
         return false;
@@ -506,9 +571,15 @@ async fn reconcile_aws(
     };
     let out = aws::reconcile(svc, &cluster, &existing, &endpoints_of(slices));
     let rt = rec.name.clone();
-    carry_out(ctl, st, svc, out, existing, |st| &mut st.aws, move |n| {
-        keys::aws_load_balancer_key(&rt, n)
-    })
+    carry_out(
+        ctl,
+        st,
+        svc,
+        out,
+        existing,
+        |st| &mut st.aws,
+        move |n| keys::aws_load_balancer_key(&rt, n),
+    )
     .await
 }
 
@@ -550,9 +621,15 @@ async fn reconcile_gcp(ctl: &Ctl, st: &mut State, w: &World, svc: &Service) -> b
     };
     let out = gcp::reconcile(svc, &cluster, &existing);
     let rt = rec.name.clone();
-    carry_out(ctl, st, svc, out, existing, |st| &mut st.gcp, move |n| {
-        keys::gcp_forwarding_rule_key(&rt, n)
-    })
+    carry_out(
+        ctl,
+        st,
+        svc,
+        out,
+        existing,
+        |st| &mut st.gcp,
+        move |n| keys::gcp_forwarding_rule_key(&rt, n),
+    )
     .await
 }
 
@@ -567,26 +644,8 @@ async fn carry_out<R: Record + Send + Sync + 'static>(
     records: impl Fn(&mut State) -> &mut BTreeMap<String, R>,
     key: impl Fn(&str) -> String + Send + 'static,
 ) -> bool {
-    let uid = name_of(&svc.metadata.uid).to_string();
     for e in &out.events {
-        let id = (uid.clone(), e.reason.clone(), e.message.clone());
-        if st.recorded.contains(&id) {
-            continue;
-        }
-        let now = jiff::Timestamp::now();
-        let suffix = now.as_nanosecond().max(st.last_event + 1);
-        st.last_event = suffix;
-        let ev = twinstack_kube::events::event_for(
-            &reference(&svc.metadata, "v1", "Service"),
-            &e.reason,
-            &e.message,
-            e.type_.as_str(),
-            &twinstack_kube::events::Reporter::controller(e.component),
-            now,
-            suffix as u64,
-        );
-        ctl.event(ev).await;
-        st.recorded.insert(id);
+        record(ctl, st, svc, e).await;
     }
 
     // The records first: a Service whose last finalizer goes is deleted with the update.
@@ -710,7 +769,11 @@ async fn carry_out<R: Record + Send + Sync + 'static>(
             Err(_) => return false,
         }
         if current.metadata.deletion_timestamp.is_some()
-            && current.metadata.finalizers.as_ref().is_none_or(|f| f.is_empty())
+            && current
+                .metadata
+                .finalizers
+                .as_ref()
+                .is_none_or(|f| f.is_empty())
         {
             // Deleted by this update (the last finalizer went).
             return true;
@@ -729,7 +792,9 @@ async fn carry_out<R: Record + Send + Sync + 'static>(
             .unwrap_or_default();
         if have != want {
             let mut next = current.clone();
-            next.status.get_or_insert_with(Default::default).load_balancer = Some(want);
+            next.status
+                .get_or_insert_with(Default::default)
+                .load_balancer = Some(want);
             let Ok(body) = serde_json::to_value(&next) else {
                 return false;
             };
@@ -794,14 +859,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn account_ids_have_twelve_digits_and_differ_per_runtime() {
-        let a = account_id("c-1234567");
-        assert_eq!(a.len(), 12);
-        assert!(a.chars().all(|c| c.is_ascii_digit()));
-        assert_ne!(a, account_id("c-7654321"));
-    }
-
-    #[test]
     fn only_load_balancers_and_services_with_cloud_finalizers_are_ours() {
         let mut s = Service::default();
         assert!(!is_ours(&s));
@@ -817,11 +874,13 @@ mod tests {
 
     #[test]
     fn instance_ids_come_from_the_provider_id() {
-        let mut n = Node::default();
-        n.spec = Some(k8s_openapi::api::core::v1::NodeSpec {
-            provider_id: Some("aws:///eu-central-1a/i-0123456789abcdef0".into()),
+        let n = Node {
+            spec: Some(k8s_openapi::api::core::v1::NodeSpec {
+                provider_id: Some("aws:///eu-central-1a/i-0123456789abcdef0".into()),
+                ..Default::default()
+            }),
             ..Default::default()
-        });
+        };
         assert_eq!(instance_id(&n), "i-0123456789abcdef0");
     }
 }

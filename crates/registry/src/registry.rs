@@ -1019,7 +1019,11 @@ fn delete_in_txn(
         }
         DeleteAction::Keep(o) => return Ok(keep_for_deletion(txn, key, &old, o)),
     }
-    let mut cx = WriteCtx { txn: &mut *txn, rt };
+    let mut cx = WriteCtx {
+        txn: &mut *txn,
+        rt,
+        warnings: Vec::new(),
+    };
     kind.delete(&mut cx, &old)?;
     if is_namespace {
         delete_namespace_contents(txn, rt, kinds, &name)?;
@@ -1211,7 +1215,11 @@ fn create_in_txn(
     if meta_errs.is_empty() && txn.get_raw(&key).is_some() {
         return Err(Status::already_exists(&name, kind.info().subject()).into());
     }
-    let mut cx = WriteCtx { txn: &mut *txn, rt };
+    let mut cx = WriteCtx {
+        txn: &mut *txn,
+        rt,
+        warnings: Vec::new(),
+    };
     let warnings = crate::strategy::create(kind, &mut cx, &mut obj, meta_errs)?;
     match managed_fields {
         Some(mf) => {
@@ -1313,7 +1321,11 @@ fn update_in_txn(
     } else {
         new.pointer("/metadata/managedFields").cloned()
     };
-    let mut cx = WriteCtx { txn: &mut *txn, rt };
+    let mut cx = WriteCtx {
+        txn: &mut *txn,
+        rt,
+        warnings: Vec::new(),
+    };
     let warnings = crate::strategy::update(kind, &mut cx, &mut new, &old, meta_errs)?;
     match managed_fields {
         Some(mf) => {
@@ -1380,7 +1392,11 @@ fn delete_without_finalizers(
     old: &Value,
     new: Value,
 ) -> Result<WriteResult, Abort> {
-    let mut cx = WriteCtx { txn: &mut *txn, rt };
+    let mut cx = WriteCtx {
+        txn: &mut *txn,
+        rt,
+        warnings: Vec::new(),
+    };
     kind.delete(&mut cx, old)?;
     txn.delete_raw(key);
     Ok(WriteResult {
@@ -1404,7 +1420,11 @@ fn delete_namespace_contents(
             let Ok(old) = serde_json::from_slice::<Value>(&raw) else {
                 continue;
             };
-            let mut cx = WriteCtx { txn: &mut *txn, rt };
+            let mut cx = WriteCtx {
+                txn: &mut *txn,
+                rt,
+                warnings: Vec::new(),
+            };
             kind.delete(&mut cx, &old)?;
             txn.delete_raw(&key);
         }

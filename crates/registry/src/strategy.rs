@@ -136,7 +136,8 @@ pub fn create(
     }
     kind.prepare_for_create(obj)?;
     check(kind, obj, meta_errs, || kind.validate(cx.rt, obj))?;
-    let warnings = kind.warnings_on_create(obj)?;
+    let mut warnings = std::mem::take(&mut cx.warnings);
+    warnings.extend(kind.warnings_on_create(obj)?);
     kind.canonicalize(obj);
     kind.after_create(cx, obj);
     Ok(warnings)
@@ -159,7 +160,8 @@ pub fn update(
     check(kind, new, meta_errs, || {
         kind.validate_update(cx.rt, new, old)
     })?;
-    let warnings = kind.warnings_on_update(new, old)?;
+    let mut warnings = std::mem::take(&mut cx.warnings);
+    warnings.extend(kind.warnings_on_update(new, old)?);
     kind.canonicalize(new);
     Ok(warnings)
 }

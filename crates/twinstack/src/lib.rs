@@ -33,6 +33,8 @@ pub struct Config {
     pub limits: serve::Limits,
     /// Operation time, bindings and the test clock of the broker.
     pub broker: broker::BrokerSettings,
+    /// Where the DNS server listens (UDP and TCP); `None`: no DNS server.
+    pub dns_listen: Option<SocketAddr>,
 }
 
 /// A started server.
@@ -41,6 +43,8 @@ pub struct Running {
     pub kubeconfig: PathBuf,
     pub default_runtime: String,
     pub registry: Arc<Registry>,
+    /// The DNS server's address (UDP and TCP), when it runs.
+    pub dns_addr: Option<SocketAddr>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -142,7 +146,20 @@ pub async fn start(cfg: Config) -> Result<Running> {
         metrics: Arc::new(metrics::Metrics::new()),
         ready: Default::default(),
     });
-    let controllers = twinstack_controllers::start(registry.clone(), None);
+    let table = Arc::new(twinstack_dataplane::dns::DnsTable::new());
+    let dns = match cfg.dns_listen {
+        Some(listen) => Some(
+            twinstack_dataplane::dns::serve(listen, table.clone())
+                .await
+                .with_context(|| format!("DNS server on {listen}"))?,
+        ),
+        None => None,
+    };
+    let dns_addr = dns.as_ref().map(|d| d.local_addr());
+    let controllers = twinstack_controllers::start(
+        registry.clone(),
+        Some(dns_publisher(table, default_runtime.clone())),
+    );
     let router = twinstack_api::handlers::router(state.clone());
     let (tx, rx) = tokio::sync::watch::channel(false);
     let serving = tokio::spawn(serve::serve_tls(
@@ -151,6 +168,9 @@ pub async fn start(cfg: Config) -> Result<Running> {
     let task = tokio::spawn(async move {
         let _ = serving.await;
         controllers.abort();
+        if let Some(d) = dns {
+            let _ = d.shutdown().await;
+        }
     });
     state.ready.store(true, Ordering::Release);
     Ok(Running {
@@ -158,7 +178,38 @@ pub async fn start(cfg: Config) -> Result<Running> {
         kubeconfig,
         default_runtime,
         registry,
+        dns_addr,
         shutdown: tx,
         task,
     })
+}
+
+/// Publishes a runtime's DNS records into the server's table. Load balancer hostnames are
+/// global; Service names are answered as `<svc>.<ns>.svc.<runtime>.cluster.local` for every
+/// runtime, and as kube-dns names them (`<svc>.<ns>.svc.cluster.local`) for the runtime `up`
+/// serves (one DNS port serves every runtime, and those names would clash between them).
+fn dns_publisher(
+    table: Arc<twinstack_dataplane::dns::DnsTable>,
+    default_runtime: String,
+) -> twinstack_controllers::cloudlb::Publish {
+    Arc::new(
+        move |runtime: &str, records: Vec<(String, std::net::IpAddr)>| {
+            const LOCAL: &str = ".svc.cluster.local";
+            let mut out = Vec::with_capacity(records.len() * 2);
+            for (name, ip) in records {
+                match name.strip_suffix(LOCAL) {
+                    Some(svc) => {
+                        out.push((format!("{svc}.svc.{runtime}.cluster.local"), ip));
+                        if runtime == default_runtime {
+                            out.push((name, ip));
+                        }
+                    }
+                    None => out.push((name, ip)),
+                }
+            }
+            if let Err(e) = table.replace(runtime, out) {
+                tracing::warn!(%runtime, "DNS records not published: {e}");
+            }
+        },
+    )
 }

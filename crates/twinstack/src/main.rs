@@ -217,6 +217,12 @@ struct UpArgs {
     /// without waiting
     #[arg(long)]
     test_clock: bool,
+    /// Address of the DNS server (UDP and TCP): A and AAAA for the load balancers' hostnames
+    /// (AAAA only for dualstack NLBs) and for Services (`web.shop.svc.cluster.local` for the
+    /// runtime `up` serves, `web.shop.svc.RUNTIME.cluster.local` for any runtime);
+    /// try `dig @127.0.0.1 -p 10053 NAME AAAA`. `off` runs none
+    #[arg(long, default_value = "127.0.0.1:10053", value_name = "ADDR:PORT|off")]
+    dns_listen: String,
 }
 
 /// `2s`, `500ms`, `1m`, or plain seconds.
@@ -270,8 +276,19 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let dns_listen = match a.dns_listen.as_str() {
+        "off" => None,
+        s => match s.parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                errln!("error: invalid --dns-listen {s:?}: expected ADDR:PORT (e.g. 127.0.0.1:10053) or off");
+                return Ok(ExitCode::from(2));
+            }
+        },
+    };
     let data_dir = a.data_dir.resolve()?;
     let running = twinstack::start(Config {
+        dns_listen,
         data_dir: data_dir.clone(),
         listen: a.listen,
         default_runtime: spec,
@@ -303,9 +320,13 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
         .map(|f| f.as_str())
         .collect();
     tracing::info!(addr = %running.addr, "serving");
+    let dns_line = running
+        .dns_addr
+        .map(|a| format!("DNS server at {a} (UDP and TCP)\n"))
+        .unwrap_or_default();
     // The server keeps serving if nobody reads its stdout any more.
     let ready = format!(
-        "twinstack is ready: runtime {:?} ({} {}, {}) at {}\nkubeconfig written to {}\nexport KUBECONFIG={}\n",
+        "twinstack is ready: runtime {:?} ({} {}, {}) at {}\n{dns_line}kubeconfig written to {}\nexport KUBECONFIG={}\n",
         rt.name(),
         rt.record.provider.as_str(),
         rt.record.region,
@@ -376,9 +397,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter({
+            // hickory-server logs every DNS answer at info: two lines per query.
+            let f = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into());
+            match "hickory_server=warn".parse() {
+                Ok(d) => f.add_directive(d),
+                Err(_) => f,
+            }
+        })
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         // A log line that cannot be written is dropped, not reported with a panicking eprintln.

@@ -31,6 +31,7 @@ async fn server(dir: &std::path::Path, families: &str) -> twinstack::Running {
         watch_history: Duration::from_secs(300),
         limits: Default::default(),
         broker: Default::default(),
+        dns_listen: None,
     })
     .await
     .unwrap()

@@ -135,7 +135,8 @@ fn journey(kubectl: &str) {
     assert!(
         aws_line.contains(&ips[0])
             && aws_line.contains("LoadBalancer")
-            && aws_line.contains("<pending>")
+            // Pending until the AWS Load Balancer Controller writes the NLB's hostname.
+            && (aws_line.contains("<pending>") || aws_line.contains(".elb.eu-central-1.amazonaws.com"))
             && aws_line.contains("app=web"),
         "{wide}"
     );
@@ -367,7 +368,13 @@ fn single_stack_runtime_refuses_require_dual_stack() {
 #[test]
 fn get_watch_prints_each_change_once() {
     let t = Twin::start(&[]);
-    let gcp = write(t.data_dir(), "gcp.yaml", GCP_SERVICE);
+    // A class no controller serves: the only changes are the test's own (a load balancer
+    // controller would add its finalizers and status, each a change of its own).
+    let svc = GCP_SERVICE.replace(
+        "  type: LoadBalancer\n",
+        "  type: LoadBalancer\n  loadBalancerClass: example.com/no-controller\n",
+    );
+    let gcp = write(t.data_dir(), "gcp.yaml", &svc);
     ok(&t.kubectl(&["apply", "-f", gcp.to_str().unwrap()]));
     let mut cmd = std::process::Command::new("kubectl");
     cmd.args(["get", "svc", "-w", "--output-watch-events"])

@@ -136,3 +136,16 @@ pub fn reconcile(
     }
     out
 }
+
+/// The emulated AWS account ID of a runtime: 12 digits, stable for its name.
+pub fn account_id(runtime: &str) -> String {
+    let d = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("aws-account/{runtime}").as_bytes(),
+    );
+    let mut n = 0u64;
+    for b in &d.as_ref()[..8] {
+        n = (n << 8) | u64::from(*b);
+    }
+    format!("{:012}", n % 1_000_000_000_000)
+}

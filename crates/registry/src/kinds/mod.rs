@@ -80,6 +80,9 @@ pub const VERBS_WITHOUT_DELETECOLLECTION: &[&str] = &[
 pub struct WriteCtx<'a> {
     pub txn: &'a mut dyn TxnExt,
     pub rt: &'a Runtime,
+    /// Warnings admission adds (kube-apiserver sends admission webhooks' warnings as
+    /// `Warning:` headers, before the strategy's own).
+    pub warnings: Vec<String>,
 }
 
 /// A served resource: its discovery facts, decoding, printing and field selectors, over its

@@ -67,6 +67,20 @@ impl Strategy for PodKind {
         let sa = service_account_of(cx, &pod);
         kpod::admit_create(&mut pod, sa.as_ref(), &rand_suffix(5))
             .map_err(|e| Status::forbidden(admission_name(&pod), INFO.subject(), &e.to_string()))?;
+        // Istio's sidecar injector (a mutating webhook, after the built-in admission).
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let ns_key =
+            crate::keys::object_key(cx.rt.name(), &super::namespace::NamespaceKind, None, ns);
+        let ns_labels: std::collections::BTreeMap<String, String> = cx
+            .txn
+            .get_json(&ns_key)
+            .and_then(|v| v.pointer("/metadata/labels").cloned())
+            .and_then(|l| serde_json::from_value(l).ok())
+            .unwrap_or_default();
+        if twinstack_cloud::istio::inject(&mut pod, &ns_labels) {
+            // A webhook's patch is decoded and defaulted again, as the apiserver does.
+            kpod::set_defaults(&mut pod);
+        }
         *obj = to_value(&pod);
         Ok(())
     }

@@ -65,9 +65,11 @@ fn owner(v: &Value) -> String {
 impl Strategy for ServiceKind {
     fn begin_create(&self, cx: &mut WriteCtx<'_>, obj: &mut Value) -> Result<(), Status> {
         let mut svc = typed(obj)?;
+        admit(cx, &mut svc, None);
         let mut alloc = StoreAllocator::new(&mut *cx.txn, cx.rt, owner(obj));
         service::begin_create(&mut svc, &cx.rt.services, &mut alloc)
             .map_err(|e| service_error(name_of(obj), e))?;
+        istio_warning(cx, &svc);
         *obj = to_value(&svc);
         Ok(())
     }
@@ -95,9 +97,15 @@ impl Strategy for ServiceKind {
     ) -> Result<(), Status> {
         let mut svc = typed(new)?;
         let old_svc = typed(old)?;
+        admit(cx, &mut svc, Some(&old_svc));
         let mut alloc = StoreAllocator::new(&mut *cx.txn, cx.rt, owner(new));
         service::begin_update(&mut svc, &old_svc, &cx.rt.services, &mut alloc)
             .map_err(|e| service_error(name_of(new), e))?;
+        let families_changed = svc.spec.as_ref().and_then(|s| s.ip_families.as_ref())
+            != old_svc.spec.as_ref().and_then(|s| s.ip_families.as_ref());
+        if families_changed {
+            istio_warning(cx, &svc);
+        }
         *new = to_value(&svc);
         Ok(())
     }
@@ -119,6 +127,86 @@ impl Strategy for ServiceKind {
 
     fn warnings_on_update(&self, new: &Value, old: &Value) -> Result<Vec<String>, Status> {
         Ok(service::warnings(&typed(new)?, Some(&typed(old)?)))
+    }
+}
+
+/// Mutating admission of a Service, before its strategy: Gardener's shoot Service webhook of
+/// the runtime's provider (`twinstack_cloud::gardener`), whose trigger is the runtime's
+/// `kube-system/kube-dns` having IPv6 in `spec.ipFamilies`.
+fn admit(cx: &mut WriteCtx<'_>, svc: &mut Service, old: Option<&Service>) {
+    use twinstack_cloud::gardener;
+    use twinstack_core::runtime::Provider;
+    let provider = cx.rt.record.provider;
+    if !matches!(provider, Provider::Aws | Provider::Gcp) {
+        return;
+    }
+    let key = crate::keys::object_key(cx.rt.name(), &ServiceKind, Some("kube-system"), "kube-dns");
+    // A runtime of `up` has no kube-dns Service of KIM's: its families stand for it.
+    let dns_has_ipv6 = match cx.txn.get_json(&key) {
+        Some(v) => v
+            .pointer("/spec/ipFamilies")
+            .and_then(Value::as_array)
+            .is_some_and(|f| f.iter().any(|f| f == "IPv6")),
+        None => cx
+            .rt
+            .record
+            .network
+            .families
+            .contains(&twinstack_core::ipam::Family::IPv6),
+    };
+    match provider {
+        Provider::Aws => gardener::mutate_service_aws(svc, old, dns_has_ipv6),
+        _ => gardener::mutate_service_gcp(svc, old, dns_has_ipv6),
+    };
+}
+
+/// Whether `svc` selects pods with an Istio sidecar: its namespace injects
+/// (`istio-injection=enabled`), or a pod it selects carries one.
+pub fn selects_injected_pods(
+    txn: &mut dyn crate::store_ext::TxnExt,
+    rt: &str,
+    svc: &Service,
+) -> bool {
+    let ns = svc.metadata.namespace.as_deref().unwrap_or("default");
+    let Some(sel) = svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.as_ref())
+        .filter(|s| !s.is_empty())
+    else {
+        return false;
+    };
+    let ns_key = crate::keys::object_key(rt, &super::namespace::NamespaceKind, None, ns);
+    let injects = txn
+        .get_json(&ns_key)
+        .and_then(|v| v.pointer("/metadata/labels/istio-injection").cloned())
+        .is_some_and(|v| v == "enabled");
+    if injects {
+        return true;
+    }
+    let prefix = crate::keys::collection_prefix(rt, &super::pod::PodKind, Some(ns));
+    txn.scan(&prefix).into_iter().any(|(_, raw)| {
+        serde_json::from_slice::<k8s_openapi::api::core::v1::Pod>(&raw).is_ok_and(|p| {
+            let labels = p.metadata.labels.clone().unwrap_or_default();
+            sel.iter().all(|(k, v)| labels.get(k) == Some(v))
+                && twinstack_cloud::istio::is_injected(&p)
+        })
+    })
+}
+
+/// The warning that IPv6 traffic to sidecar-injected pods is not part of the mesh.
+fn istio_warning(cx: &mut WriteCtx<'_>, svc: &Service) {
+    let ipv6 = svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.ip_families.as_ref())
+        .is_some_and(|f| f.iter().any(|f| f == "IPv6"));
+    if !ipv6 {
+        return;
+    }
+    let injected = selects_injected_pods(&mut *cx.txn, cx.rt.name(), svc);
+    if let Some(w) = twinstack_cloud::istio::ipv6_outside_mesh_warning(svc, injected) {
+        cx.warnings.push(w);
     }
 }
 

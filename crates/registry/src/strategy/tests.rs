@@ -148,6 +148,7 @@ fn run_create(kind: &dyn Kind, obj: &mut Value, meta: ErrorList) -> Result<Vec<S
     let mut cx = WriteCtx {
         txn: &mut txn,
         rt: &rt,
+        warnings: Vec::new(),
     };
     create(kind, &mut cx, obj, meta)
 }
@@ -163,6 +164,7 @@ fn run_update(
     let mut cx = WriteCtx {
         txn: &mut txn,
         rt: &rt,
+        warnings: Vec::new(),
     };
     update(kind, &mut cx, new, old, meta)
 }

@@ -19,6 +19,8 @@ pub struct Twin {
     pub cache: tempfile::TempDir,
     pub args: Vec<String>,
     pub stderr_log: PathBuf,
+    /// The DNS server's address (UDP and TCP).
+    pub dns: Option<std::net::SocketAddr>,
 }
 
 pub fn free_port() -> u16 {
@@ -46,6 +48,10 @@ impl Twin {
         if !extra.iter().any(|a| a.starts_with("--operation-time")) {
             args.extend(["--operation-time".into(), "0".into()]);
         }
+        // The DNS server on a port of the kernel's choice too (read back from its ready line).
+        if !extra.iter().any(|a| a.starts_with("--dns-listen")) {
+            args.push("--dns-listen=127.0.0.1:0".into());
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut t = Twin {
             child: None,
@@ -55,6 +61,7 @@ impl Twin {
             port,
             cache: tempfile::tempdir().unwrap(),
             args,
+            dns: None,
         };
         t.spawn();
         t
@@ -92,6 +99,10 @@ impl Twin {
                         host_port.rsplit(':').next().unwrap_or("")
                     ));
                 }
+                if let Some(rest) = line.strip_prefix("DNS server at ") {
+                    let addr = rest.split(' ').next().unwrap_or("");
+                    let _ = tx.send(format!("dns={addr}"));
+                }
                 if line.starts_with("export KUBECONFIG=") {
                     let _ = tx.send(line.trim_start_matches("export KUBECONFIG=").to_string());
                 }
@@ -99,6 +110,17 @@ impl Twin {
         });
         loop {
             match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) if line.starts_with("dns=") => {
+                    let addr = line.trim_start_matches("dns=").to_string();
+                    for a in self
+                        .args
+                        .iter_mut()
+                        .filter(|a| a.starts_with("--dns-listen="))
+                    {
+                        *a = format!("--dns-listen={addr}");
+                    }
+                    self.dns = addr.parse().ok();
+                }
                 Ok(line) => match line.strip_prefix("port=") {
                     Some(p) => {
                         self.port = p.parse().expect("port in the ready line");

@@ -1,0 +1,491 @@
+//! `type: LoadBalancer` Services as the AWS and Google Cloud controllers build them, seen the
+//! way users see them: kubectl (status, events, `Warning:` headers), twinstack's DNS server,
+//! the real AWS CLI and gcloud against twinstack's cloud APIs.
+
+mod common;
+
+use common::{fails, ok, Twin};
+use hickory_proto::op::{Message, Query};
+use hickory_proto::rr::{Name, RData, RecordType};
+use serde_json::Value;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const SEED_AWS: &str = r#"
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack
+    service.beta.kubernetes.io/aws-load-balancer-scheme: internet-facing
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: instance
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+spec:
+  type: LoadBalancer
+  ipFamilyPolicy: POLICY
+  ipFamilies: FAMILIES
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+"#;
+
+const SEED_GCP: &str = r#"
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  type: LoadBalancer
+  ipFamilyPolicy: RequireDualStack
+  ipFamilies: [IPv6, IPv4]
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+"#;
+
+fn apply(t: &Twin, yaml: &str) -> std::process::Output {
+    t.kubectl_with("kubectl", &["apply", "-f", "-"], Some(yaml))
+}
+
+fn service(t: &Twin, name: &str) -> Value {
+    serde_json::from_str(&ok(&t.kubectl(&["get", "svc", name, "-o", "json"]))).unwrap()
+}
+
+/// Polls until `f` holds of the Service (a controller's write is asynchronous).
+fn wait_for(t: &Twin, name: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let s = service(t, name);
+        if f(&s) {
+            return s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "Service {name}: {what} did not happen; it is {s:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The Service's events as (type, reason, message), in the order `kubectl get events` lists them.
+fn events(t: &Twin, name: &str) -> Vec<(String, String, String)> {
+    let out = ok(&t.kubectl(&[
+        "get",
+        "events",
+        "--field-selector",
+        &format!("involvedObject.name={name},involvedObject.kind=Service"),
+        "-o",
+        "json",
+    ]));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+            (s("type"), s("reason"), s("message"))
+        })
+        .collect()
+}
+
+fn wait_for_event(t: &Twin, name: &str, reason: &str) -> Vec<(String, String, String)> {
+    let start = Instant::now();
+    loop {
+        let evs = events(t, name);
+        if evs.iter().any(|e| e.1 == reason) {
+            return evs;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no {reason} event for {name}: {evs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn dns(addr: SocketAddr, name: &str, rtype: RecordType) -> Vec<IpAddr> {
+    let mut msg = Message::query();
+    msg.metadata.recursion_desired = true;
+    msg.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    sock.send_to(&msg.to_vec().unwrap(), addr).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = sock.recv(&mut buf).unwrap();
+    let resp = Message::from_vec(&buf[..n]).unwrap();
+    resp.answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(IpAddr::V4(a.0)),
+            RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The AWS CLI: `.ci/run` installs it in a virtual environment of its own and names it in
+/// `TWINSTACK_AWS_CLI`; otherwise the `aws` on the PATH.
+fn aws(t: &Twin, access_key: &str, secret: &str, args: &[&str]) -> std::process::Output {
+    let bin = std::env::var("TWINSTACK_AWS_CLI").unwrap_or_else(|_| "aws".into());
+    Command::new(&bin)
+        .args([
+            "--endpoint-url",
+            &format!("https://127.0.0.1:{}/cloud/aws/local", t.port),
+            "--ca-bundle",
+            t.data_dir().join("pki/ca.crt").to_str().unwrap(),
+            "--region",
+            "eu-central-1",
+            "--output",
+            "json",
+        ])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", access_key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("HOME", t.data_dir())
+        .output()
+        .unwrap_or_else(|e| panic!("running {bin}: {e} (set TWINSTACK_AWS_CLI)"))
+}
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_str(&ok(out)).unwrap()
+}
+
+fn seed_aws(policy: &str, families: &str) -> String {
+    SEED_AWS
+        .replace("POLICY", policy)
+        .replace("FAMILIES", families)
+}
+
+#[test]
+fn the_seed_aws_manifest_on_a_dual_stack_runtime_gets_a_dualstack_nlb() {
+    let t = Twin::start(&[]);
+    ok(&apply(&t, &seed_aws("RequireDualStack", "[IPv6, IPv4]")));
+    let s = wait_for(&t, "web", "load balancer status", |s| {
+        s["status"]["loadBalancer"]["ingress"][0]["hostname"].is_string()
+    });
+    let ingress = s["status"]["loadBalancer"]["ingress"].as_array().unwrap();
+    assert_eq!(ingress.len(), 1, "one entry: {ingress:?}");
+    let host = ingress[0]["hostname"].as_str().unwrap();
+    assert_eq!(host, host.to_lowercase());
+    assert!(host.starts_with("k8s-default-web-"), "{host}");
+    assert!(host.ends_with(".elb.eu-central-1.amazonaws.com"), "{host}");
+    assert!(ingress[0].get("ip").is_none());
+    assert_eq!(
+        ingress[0]["ports"],
+        serde_json::json!([{"port": 80, "protocol": "TCP"}])
+    );
+    let fins = s["metadata"]["finalizers"].as_array().unwrap();
+    assert!(fins.contains(&"service.kubernetes.io/load-balancer-cleanup".into()));
+    assert!(fins.contains(&"service.k8s.aws/resources".into()));
+
+    // The cloud-controller-manager's event, then the LBC's, in that order.
+    let evs = wait_for_event(&t, "web", "SuccessfullyReconciled");
+    let reasons: Vec<&str> = evs.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(
+        reasons,
+        ["EnsuringLoadBalancer", "SuccessfullyReconciled"],
+        "{evs:?}"
+    );
+    assert_eq!(evs[0].2, "Ensuring load balancer");
+    assert_eq!(evs[1].2, "Successfully reconciled");
+    let described = ok(&t.kubectl(&["describe", "svc", "web"]));
+    assert!(described.contains("SuccessfullyReconciled"), "{described}");
+
+    // The hostname resolves to A and AAAA through twinstack's DNS.
+    let dns_addr = t.dns.expect("DNS server address");
+    let a = dns(dns_addr, host, RecordType::A);
+    let aaaa = dns(dns_addr, host, RecordType::AAAA);
+    assert!(!a.is_empty() && a.iter().all(IpAddr::is_ipv4), "{a:?}");
+    assert!(
+        !aaaa.is_empty() && aaaa.iter().all(IpAddr::is_ipv6),
+        "{aaaa:?}"
+    );
+    // And the Service name as kube-dns answers it, both families.
+    let cluster = dns(dns_addr, "web.default.svc.cluster.local", RecordType::AAAA);
+    assert_eq!(cluster.len(), 1, "{cluster:?}");
+
+    // The AWS CLI sees the same load balancer.
+    let token = t.token();
+    let lbs = json(&aws(
+        &t,
+        "local",
+        &token,
+        &["elbv2", "describe-load-balancers"],
+    ));
+    let lb = &lbs["LoadBalancers"][0];
+    assert_eq!(lb["IpAddressType"], "dualstack", "{lbs:#}");
+    assert_eq!(lb["Scheme"], "internet-facing");
+    assert_eq!(lb["Type"], "network");
+    assert_eq!(lb["DNSName"], host);
+    let arn = lb["LoadBalancerArn"].as_str().unwrap();
+    let tgs = json(&aws(
+        &t,
+        "local",
+        &token,
+        &[
+            "elbv2",
+            "describe-target-groups",
+            "--load-balancer-arn",
+            arn,
+        ],
+    ));
+    let tg = &tgs["TargetGroups"][0];
+    assert_eq!(tg["IpAddressType"], "ipv6", "{tgs:#}");
+    assert_eq!(tg["TargetType"], "instance");
+    let subnets = json(&aws(&t, "local", &token, &["ec2", "describe-subnets"]));
+    assert!(
+        subnets["Subnets"].as_array().unwrap().len() >= 3,
+        "{subnets:#}"
+    );
+
+    // A wrong secret gets AWS's own error.
+    let denied = aws(
+        &t,
+        "local",
+        "not-the-token",
+        &["elbv2", "describe-load-balancers"],
+    );
+    let err = fails(&denied);
+    assert!(err.contains("SignatureDoesNotMatch"), "{err}");
+}
+
+#[test]
+fn an_ipv4_aws_runtime_refuses_require_dual_stack_and_translates_with_prefer() {
+    let t = Twin::start(&["--ip-families", "IPv4"]);
+    let refused = fails(&apply(&t, &seed_aws("RequireDualStack", "[IPv6, IPv4]")));
+    assert!(
+        refused.contains("this cluster is not configured for dual-stack services"),
+        "{refused}"
+    );
+    ok(&apply(&t, &seed_aws("PreferDualStack", "[IPv4]")));
+    let s = wait_for(&t, "web", "load balancer status", |s| {
+        s["status"]["loadBalancer"]["ingress"][0]["hostname"].is_string()
+    });
+    assert_eq!(s["spec"]["ipFamilies"], serde_json::json!(["IPv4"]));
+    let token = t.token();
+    let lbs = json(&aws(
+        &t,
+        "local",
+        &token,
+        &["elbv2", "describe-load-balancers"],
+    ));
+    assert_eq!(
+        lbs["LoadBalancers"][0]["IpAddressType"], "dualstack",
+        "{lbs:#}"
+    );
+    let arn = lbs["LoadBalancers"][0]["LoadBalancerArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tgs = json(&aws(
+        &t,
+        "local",
+        &token,
+        &[
+            "elbv2",
+            "describe-target-groups",
+            "--load-balancer-arn",
+            &arn,
+        ],
+    ));
+    assert_eq!(tgs["TargetGroups"][0]["IpAddressType"], "ipv4", "{tgs:#}");
+    let host = s["status"]["loadBalancer"]["ingress"][0]["hostname"]
+        .as_str()
+        .unwrap();
+    let aaaa = dns(t.dns.unwrap(), host, RecordType::AAAA);
+    assert!(!aaaa.is_empty(), "a dualstack NLB answers AAAA");
+}
+
+#[test]
+fn a_service_moved_to_the_lbc_leaks_its_classic_elb_and_a_wrong_annotation_fails_the_build() {
+    let t = Twin::start(&["--ip-families", "IPv4"]);
+    let clb = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: legacy}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+"#;
+    ok(&apply(&t, clb));
+    let s = wait_for(&t, "legacy", "Classic ELB", |s| {
+        s["status"]["loadBalancer"]["ingress"][0]["hostname"].is_string()
+    });
+    let old = s["status"]["loadBalancer"]["ingress"][0]["hostname"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(old.ends_with(".eu-central-1.elb.amazonaws.com"), "{old}");
+    let evs = wait_for_event(&t, "legacy", "EnsuredLoadBalancer");
+    assert!(evs.iter().any(|e| e.1 == "EnsuringLoadBalancer"), "{evs:?}");
+    ok(&t.kubectl(&[
+        "annotate",
+        "svc",
+        "legacy",
+        "service.beta.kubernetes.io/aws-load-balancer-type=external",
+        "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type=instance",
+    ]));
+    let evs = wait_for_event(&t, "legacy", "LoadBalancerLeaked");
+    let leak = evs.iter().find(|e| e.1 == "LoadBalancerLeaked").unwrap();
+    assert_eq!(leak.0, "Warning");
+    assert!(leak.2.contains(&old), "{leak:?}");
+    let s = wait_for(&t, "legacy", "NLB status", |s| {
+        s["status"]["loadBalancer"]["ingress"][0]["hostname"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("k8s-"))
+    });
+    // The LBC's default scheme is internal.
+    let token = t.token();
+    let lbs = json(&aws(
+        &t,
+        "local",
+        &token,
+        &["elbv2", "describe-load-balancers"],
+    ));
+    assert_eq!(lbs["LoadBalancers"][0]["Scheme"], "internal", "{lbs:#}");
+    assert!(s["metadata"]["finalizers"]
+        .as_array()
+        .unwrap()
+        .contains(&"service.k8s.aws/resources".into()));
+
+    // An IPv6 target group needs a dual-stack NLB: the LBC's build error, as an event.
+    let bad = r#"
+apiVersion: v1
+kind: Service
+metadata:
+  name: bad
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: instance
+    service.beta.kubernetes.io/aws-load-balancer-scheme: bogus
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+"#;
+    ok(&apply(&t, bad));
+    let evs = wait_for_event(&t, "bad", "FailedBuildModel");
+    let e = evs.iter().find(|e| e.1 == "FailedBuildModel").unwrap();
+    assert_eq!(e.0, "Warning");
+    assert_eq!(e.2, "Failed build model due to unknown scheme: bogus");
+    let s = service(&t, "bad");
+    assert!(
+        s["status"]["loadBalancer"].get("ingress").is_none(),
+        "{s:#}"
+    );
+}
+
+#[test]
+fn the_seed_gcp_manifest_gets_two_forwarding_rules_ipv4_first() {
+    let t = Twin::start(&["--provider", "gcp", "--region", "europe-west3"]);
+    ok(&apply(&t, SEED_GCP));
+    let s = wait_for(&t, "web", "two ingress IPs", |s| {
+        s["status"]["loadBalancer"]["ingress"]
+            .as_array()
+            .is_some_and(|i| i.len() == 2)
+    });
+    // Gardener's webhook handed it to ingress-gce.
+    assert_eq!(
+        s["metadata"]["annotations"]["cloud.google.com/l4-rbs"], "enabled",
+        "{s:#}"
+    );
+    let ingress = s["status"]["loadBalancer"]["ingress"].as_array().unwrap();
+    let ips: Vec<IpAddr> = ingress
+        .iter()
+        .map(|i| i["ip"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(ips[0].is_ipv4() && ips[1].is_ipv6(), "{ips:?}");
+    assert!(ingress.iter().all(|i| i["ipMode"] == "VIP"));
+
+    let cfg = tempfile::tempdir().unwrap();
+    let token_file: PathBuf = cfg.path().join("token");
+    std::fs::write(&token_file, t.token()).unwrap();
+    let out = Command::new("gcloud")
+        .args(["compute", "forwarding-rules", "list", "--format=json"])
+        .env("CLOUDSDK_CONFIG", cfg.path())
+        .env(
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE",
+            format!("https://127.0.0.1:{}/cloud/gcp/local/compute/v1/", t.port),
+        )
+        .env("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", &token_file)
+        .env(
+            "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE",
+            t.data_dir().join("pki/ca.crt"),
+        )
+        .env("REQUESTS_CA_BUNDLE", t.data_dir().join("pki/ca.crt"))
+        .env("CLOUDSDK_CORE_PROJECT", "local")
+        .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1")
+        .output()
+        .expect("gcloud");
+    let rules = json(&out);
+    let rules = rules.as_array().unwrap();
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    let versions: Vec<&str> = rules
+        .iter()
+        .map(|r| r["ipVersion"].as_str().unwrap_or("IPV4"))
+        .collect();
+    assert!(
+        versions.contains(&"IPV6") && versions.contains(&"IPV4"),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn ipv6_to_sidecar_pods_warns_on_apply_and_in_describe() {
+    let t = Twin::start(&[]);
+    ok(&t.kubectl(&["create", "namespace", "shop"]));
+    ok(&t.kubectl(&["label", "namespace", "shop", "istio-injection=enabled"]));
+    let svc = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  ipFamilyPolicy: PreferDualStack
+  selector: {app: web}
+  ports: [{port: 80}]
+"#;
+    let out = apply(&t, svc);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    ok(&out);
+    assert!(
+        stderr.contains("Warning:") && stderr.contains("won't be part of the Istio service mesh"),
+        "{stderr}"
+    );
+    let start = Instant::now();
+    loop {
+        let d = ok(&t.kubectl(&["describe", "svc", "web", "-n", "shop"]));
+        if d.contains("IPv6OutsideMesh") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{d}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Pods of the namespace get the sidecar.
+    ok(&t.kubectl(&[
+        "run",
+        "p",
+        "-n",
+        "shop",
+        "--image=nginx",
+        "--labels=app=web",
+    ]));
+    let p: Value = serde_json::from_str(&ok(
+        &t.kubectl(&["get", "pod", "p", "-n", "shop", "-o", "json"])
+    ))
+    .unwrap();
+    let names: Vec<&str> = p["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"istio-proxy"), "{names:?}");
+    assert!(p["metadata"]["annotations"]["sidecar.istio.io/status"].is_string());
+}
