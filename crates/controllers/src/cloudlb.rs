@@ -123,17 +123,6 @@ fn node_ready(n: &Node) -> bool {
         .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-fn node_addresses(n: &Node) -> Vec<IpAddr> {
-    n.status
-        .as_ref()
-        .and_then(|s| s.addresses.as_ref())
-        .into_iter()
-        .flatten()
-        .filter(|a| a.type_ == "InternalIP")
-        .filter_map(|a| a.address.parse().ok())
-        .collect()
-}
-
 /// The instance ID from `spec.providerID` (`aws:///eu-central-1a/i-0abc...`).
 fn instance_id(n: &Node) -> String {
     n.spec
@@ -148,7 +137,7 @@ fn aws_instances(nodes: &[Arc<Node>]) -> Vec<aws::Instance> {
     nodes
         .iter()
         .map(|n| {
-            let addrs = node_addresses(n);
+            let addrs = twinstack_kube::pod::node_internal_ips(n);
             aws::Instance {
                 node_name: name_of(&n.metadata.name).to_string(),
                 instance_id: instance_id(n),
@@ -250,7 +239,7 @@ pub async fn sync(ctl: &Ctl, w: &World) {
                     name_of(&n.metadata.name).to_string(),
                     node_ready(n),
                     format!("{:?}", n.metadata.labels),
-                    format!("{:?}", node_addresses(n)),
+                    format!("{:?}", twinstack_kube::pod::node_internal_ips(n)),
                 )
             })
             .collect::<Vec<_>>(),

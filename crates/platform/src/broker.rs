@@ -965,11 +965,48 @@ impl Broker {
                     "state": last.map(|o| format!("{} {}", o.kind.as_str(), o.state.as_str())).unwrap_or_else(|| "ready".into()),
                     "created": r.created,
                     "kubeconfig": crate::kubeconfig_path(&self.platform.data_dir, &r.name),
+                    // The secret of the runtime's cloud APIs (AWS: access key id = name).
+                    "token": r.token,
+                    "cloud": cloud_summary(&self.platform.registry.store, &r.name),
                 })
             })
             .collect();
         osb(200, json!({"runtimes": runtimes}))
     }
+}
+
+/// The runtime's load balancers as the cloud APIs list them (one line each in `runtime show`).
+fn cloud_summary(store: &twinstack_store::Store, runtime: &str) -> Value {
+    let inv = twinstack_registry::cloud_inventory::load(store, runtime);
+    let mut out: Vec<Value> = inv
+        .load_balancers
+        .iter()
+        .map(|lb| {
+            json!({
+                "kind": if lb.kind == "classic" { "Classic ELB" } else { "NLB" },
+                "name": lb.load_balancer_name,
+                "service": format!("{}/{}", lb.owner.namespace, lb.owner.name),
+                "address": lb.dns_name,
+                "scheme": lb.scheme,
+                "ipAddressType": lb.ip_address_type,
+                "targetGroups": lb.target_groups.iter().map(|t| format!("{} {}", t.target_group_name, t.ip_address_type)).collect::<Vec<_>>(),
+                "leaked": lb.leaked,
+            })
+        })
+        .collect();
+    out.extend(inv.forwarding_rules.iter().map(|fr| {
+        json!({
+            "kind": "forwarding rule",
+            "name": fr.name,
+            "service": format!("{}/{}", fr.owner.namespace, fr.owner.name),
+            "address": fr.ip_address,
+            "scheme": fr.load_balancing_scheme,
+            "ipAddressType": fr.ip_version,
+            "targetGroups": [],
+            "leaked": fr.leaked,
+        })
+    }));
+    Value::Array(out)
 }
 
 /// An instance as stored before the move to `/twinstack/` (operations inside, newest first).

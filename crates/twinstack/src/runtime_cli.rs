@@ -390,6 +390,35 @@ fn print_show(r: &Value) {
     }
     outln!("State:       {}", r["state"].as_str().unwrap_or(""));
     outln!("Kubeconfig:  {}", r["kubeconfig"].as_str().unwrap_or(""));
+    if let Some(t) = r["token"].as_str() {
+        outln!("Token:       {t}");
+    }
+    let lbs = r["cloud"].as_array().cloned().unwrap_or_default();
+    if !lbs.is_empty() {
+        outln!("Load balancers:");
+        for lb in lbs {
+            let s = |k: &str| lb[k].as_str().unwrap_or("").to_string();
+            let tgs: Vec<&str> = lb["targetGroups"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            outln!(
+                "  {} {} ({}) {} {} {}{}{}",
+                s("kind"),
+                s("name"),
+                s("service"),
+                s("address"),
+                s("scheme"),
+                s("ipAddressType"),
+                if tgs.is_empty() {
+                    String::new()
+                } else {
+                    format!(", target groups: {}", tgs.join(", "))
+                },
+                if lb["leaked"] == true { " LEAKED" } else { "" }
+            );
+        }
+    }
 }
 
 pub async fn show(data_dir: &Path, name: &str) -> Result<ExitCode> {

@@ -244,6 +244,20 @@ fn the_seed_aws_manifest_on_a_dual_stack_runtime_gets_a_dualstack_nlb() {
         "{subnets:#}"
     );
 
+    // `twinstack runtime show` lists the same inventory and the cloud APIs' secret.
+    let show = Command::new(common::bin())
+        .args(["runtime", "show", "local", "--data-dir"])
+        .arg(t.data_dir())
+        .output()
+        .unwrap();
+    let show = ok(&show);
+    assert!(show.contains(&format!("Token:       {token}")), "{show}");
+    assert!(
+        show.lines()
+            .any(|l| l.contains("NLB") && l.contains(host) && l.contains("dualstack")),
+        "{show}"
+    );
+
     // A wrong secret gets AWS's own error.
     let denied = aws(
         &t,

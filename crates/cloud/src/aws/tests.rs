@@ -1,5 +1,5 @@
 //! Table tests of the AWS controllers: a valid base Service and named tweaks, one case per
-//! fidelity note (`docs/fidelity-cloud-aws.md`).
+//! fidelity note (`docs/fidelity.md, "Cloud load balancers"`).
 
 #![allow(clippy::type_complexity)] // case tables read best as tuples
 

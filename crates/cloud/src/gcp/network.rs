@@ -34,7 +34,7 @@ pub struct NetworkSpec<'a> {
 }
 
 /// The internal range twinstack gives every runtime (Gardener's `networks.internal` is optional;
-/// the choice is recorded in `docs/fidelity-cloud-gcp.md`).
+/// the choice is recorded in `docs/fidelity.md, "Cloud load balancers"`).
 pub const DEFAULT_INTERNAL_CIDR: &str = "10.251.0.0/16";
 
 /// `nodes` is the IPv4 node range, `pods` the pod range (a secondary range), `ipv6_nodes` the

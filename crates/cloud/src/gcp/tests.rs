@@ -1,4 +1,4 @@
-//! One case per fidelity note of `docs/fidelity-cloud-gcp.md` (GCP rows).
+//! One case per fidelity note of `docs/fidelity.md, "Cloud load balancers"` (GCP rows).
 
 use super::annotations as a;
 use super::*;
