@@ -804,3 +804,49 @@ proptest! {
 }
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+/// §1.3 row 14b: an IPv4 NLB whose role-tagged subnets all belong to another cluster.
+#[test]
+fn row_14b_no_subnet_of_this_cluster() {
+    let mut v = vpc(false);
+    for s in v.subnets.iter_mut() {
+        if s.tags.contains_key("kubernetes.io/role/elb") {
+            s.tags.remove("kubernetes.io/cluster/rt1");
+            s.tags
+                .insert("kubernetes.io/cluster/other".into(), "1".into());
+        }
+    }
+    let i = instances(false);
+    let mut ann = external();
+    ann.push(("aws-load-balancer-scheme", "internet-facing"));
+    let r = reconcile(&svc(&ann), &cluster(&v, &i, true), &[], &[]);
+    assert_eq!(
+        failed(&r),
+        "Failed build model due to unable to resolve at least one subnet. Evaluated 2 subnets: 2 are tagged for other clusters, and 0 have insufficient available IP addresses"
+    );
+}
+
+/// §1.3 row 22, last message: a source NAT prefix outside its subnet's IPv6 CIDR.
+#[test]
+fn row_22_prefix_outside_the_subnet() {
+    let v = vpc(true);
+    let i = instances(true);
+    let mut ann = seed();
+    ann.push(("aws-load-balancer-enable-prefix-for-ipv6-source-nat", "on"));
+    ann.push((
+        "aws-load-balancer-source-nat-ipv6-prefixes",
+        "2001:db8::/80,auto_assigned",
+    ));
+    let r = reconcile(&svc(&ann), &cluster(&v, &i, true), &[], &[]);
+    let first_public = v
+        .subnets
+        .iter()
+        .filter(|s| s.tags.contains_key("kubernetes.io/role/elb"))
+        .map(|s| s.ipv6_cidr_block.unwrap().to_string())
+        .next()
+        .unwrap();
+    assert_eq!(
+        failed(&r),
+        format!("Failed build model due to Invalid value in source-nat-ipv6-prefixes: 2001:db8::/80. Value must be within subnet CIDR range: [{first_public}].")
+    );
+}
