@@ -5,13 +5,15 @@
 # must not grow with N: unchanged Services cost a fingerprint each). Then DNS queries per second
 # for the NLB hostnames against twinstack's server (dnsperf from Debian, when installed; the
 # side-by-side with a plain resolver is bench/dns.sh).
-# Usage: bash bench/loadbalancers.sh [N ...]   (default: 100 1000 5000)
+# Usage: bash bench/loadbalancers.sh [N ...]   (default: 100 1000 2500)
+# Each Service takes a NodePort (instance targets), and the range 30000-32767 holds 2,768: beyond
+# that the API answers "failed to allocate a nodePort: range is full", as kube-apiserver does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --bin twinstack
+cargo build --release --bin twinstack 2>/dev/null
 bin=$PWD/target/release/twinstack
 sizes=("$@")
-[ ${#sizes[@]} -eq 0 ] && sizes=(100 1000 5000)
+[ ${#sizes[@]} -eq 0 ] && sizes=(100 1000 2500)
 tick=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
