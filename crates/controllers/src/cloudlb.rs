@@ -9,7 +9,8 @@
 //!
 //! A Service is reconciled again only when something it depends on changed (its spec and
 //! metadata, the nodes, its EndpointSlices, the records it owns): a fingerprint of those per
-//! Service is kept, so a pass over 5,000 unchanged LoadBalancer Services costs a hash each.
+//! Service is kept. Between resyncs only the Services the informer's changes touched
+//! (`World::dirty_services`) are fingerprinted, so an idle pass costs a lookup per Service.
 
 use super::{name_of, reference, Ctl, World};
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
@@ -258,30 +259,61 @@ pub async fn sync(ctl: &Ctl, w: &World) {
             .push(s);
     }
     istio_events(ctl, &mut st, w).await;
+    // Which records each Service owns (by name), so that a pass costs one lookup per Service.
+    let mut owned: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
+    for r in st.aws.values() {
+        owned
+            .entry(r.owner.uid.clone())
+            .or_default()
+            .0
+            .push(r.load_balancer_name.clone());
+    }
+    for r in st.gcp.values() {
+        owned
+            .entry(r.owner.uid.clone())
+            .or_default()
+            .1
+            .push(r.name.clone());
+    }
     let mut live: HashSet<String> = HashSet::new();
     let mut changed = false;
     for svc in &l.services {
         let uid = name_of(&svc.metadata.uid).to_string();
+        let ns = name_of(&svc.metadata.namespace);
+        let name = name_of(&svc.metadata.name);
+        // Between resyncs only the Services the changes touched are looked at again (and
+        // those whose last reconcile did not complete): an idle pass costs a lookup each.
+        let untouched = w
+            .dirty_services
+            .as_ref()
+            .is_some_and(|d| !d.contains(&(ns.to_string(), name.to_string())));
+        let settled = st.seen.contains_key(&uid);
         live.insert(uid.clone());
-        let owns = st.aws.values().any(|r| r.owner.uid == uid && !r.leaked)
-            || st.gcp.values().any(|r| r.owner.uid == uid && !r.leaked);
+        if untouched && settled {
+            continue;
+        }
+        let (aws_names, gcp_names) = owned.get(&uid).cloned().unwrap_or_default();
+        let owns = aws_names
+            .iter()
+            .any(|n| st.aws.get(n).is_some_and(|r| !r.leaked))
+            || gcp_names
+                .iter()
+                .any(|n| st.gcp.get(n).is_some_and(|r| !r.leaked));
         if !is_ours(svc) && !owns {
             continue;
         }
-        let ns = name_of(&svc.metadata.namespace);
-        let name = name_of(&svc.metadata.name);
         let own_slices = slices.get(&(ns, name)).cloned().unwrap_or_default();
         let mut m = svc.metadata.clone();
         m.resource_version = None;
         let records_fp = fingerprint(&(
-            st.aws
-                .values()
-                .filter(|r| r.owner.uid == uid)
+            aws_names
+                .iter()
+                .filter_map(|n| st.aws.get(n))
                 .map(|r| serde_json::to_string(r).unwrap_or_default())
                 .collect::<Vec<_>>(),
-            st.gcp
-                .values()
-                .filter(|r| r.owner.uid == uid)
+            gcp_names
+                .iter()
+                .filter_map(|n| st.gcp.get(n))
                 .map(|r| serde_json::to_string(r).unwrap_or_default())
                 .collect::<Vec<_>>(),
         ));
@@ -366,7 +398,10 @@ pub async fn sync(ctl: &Ctl, w: &World) {
         }
     }
     st.seen.retain(|uid, _| live.contains(uid));
-    publish_dns(ctl, &mut st, w, changed);
+    // Cluster IPs change only with Services, load balancer addresses only with a reconcile.
+    if changed || w.dirty_services.as_ref().is_none_or(|d| !d.is_empty()) {
+        publish_dns(ctl, &mut st, w, changed);
+    }
 }
 
 /// A Warning event on each Service that serves IPv6 to pods with an Istio sidecar (the pods of
@@ -389,7 +424,15 @@ async fn istio_events(ctl: &Ctl, st: &mut State, w: &World) {
         return;
     }
     for svc in &w.lists.services {
-        if !injecting.contains(name_of(&svc.metadata.namespace)) {
+        let ns = name_of(&svc.metadata.namespace);
+        if !injecting.contains(ns) {
+            continue;
+        }
+        let touched = w
+            .dirty_services
+            .as_ref()
+            .is_none_or(|d| d.contains(&(ns.to_string(), name_of(&svc.metadata.name).to_string())));
+        if !touched {
             continue;
         }
         let has_selector = svc

@@ -103,7 +103,8 @@ impl World {
 
     /// The Services whose EndpointSlices or Endpoints the changes may alter: a changed Service,
     /// slice or Endpoints object names its Service; a changed pod touches every Service of its
-    /// namespace whose selector matches its labels before or after; a changed node touches all.
+    /// namespace whose selector matches its labels before or after; a changed namespace touches
+    /// its Services; a changed node touches all.
     fn services_touched_by(
         &self,
         changes: &[informer::Change],
@@ -119,6 +120,15 @@ impl World {
                 let labels = m.labels.as_ref().unwrap_or(&no_labels);
                 match c.plural {
                     "nodes" => return None,
+                    // A namespace's labels (Istio injection) concern its Services.
+                    "namespaces" => {
+                        let ns = name_of(&m.name);
+                        for s in &self.lists.services {
+                            if name_of(&s.metadata.namespace) == ns {
+                                out.insert((ns.to_string(), name_of(&s.metadata.name).to_string()));
+                            }
+                        }
+                    }
                     "pods" => {
                         pod_labels.insert((ns, labels));
                     }

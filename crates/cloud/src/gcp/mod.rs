@@ -68,6 +68,31 @@ impl Cluster<'_> {
     }
 }
 
+/// The reason of twinstack's event for [`internal_ipv6_warning`].
+pub const INTERNAL_IPV6_REASON: &str = "InternalIPv6LoadBalancerNotSupported";
+
+/// twinstack's warning for an internal LoadBalancer Service with IPv6 in `spec.ipFamilies`:
+/// Gardener's GCP extension says "Internal IPv6 LoadBalancers are currently not supported"
+/// (`docs/usage/ipv6.md`). No component refuses the Service: ingress-gce's L4 ILB controller,
+/// the only one with IPv6 code, is off (`--run-l4-controller=false`), and the
+/// cloud-controller-manager builds an IPv4 ILB whatever the families. Used as a kubectl
+/// `Warning:` header on apply and as a Warning event (component `twinstack`).
+pub fn internal_ipv6_warning(svc: &Service) -> Option<String> {
+    let ipv6 = svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.ip_families.as_ref())
+        .is_some_and(|f| f.iter().any(|f| f == "IPv6"));
+    if !annotations::is_load_balancer(svc) || !annotations::is_internal(svc) || !ipv6 {
+        return None;
+    }
+    let name = svc.metadata.name.as_deref().unwrap_or_default();
+    let ns = svc.metadata.namespace.as_deref().unwrap_or("default");
+    Some(format!(
+        "Service {ns}/{name} is an internal LoadBalancer with IPv6 in spec.ipFamilies: internal IPv6 load balancers are not supported on Google Cloud runtimes (Gardener runs ingress-gce without its L4 ILB controller); the cloud-controller-manager provisions an internal IPv4 load balancer only, and the IPv6 family gets no load balancer address"
+    ))
+}
+
 /// A status entry as stored (the apiserver defaults `ipMode: VIP` for an `ip`).
 pub(crate) fn ingress(ip: String) -> LoadBalancerIngress {
     LoadBalancerIngress {
@@ -91,6 +116,15 @@ pub fn reconcile(
         keep(existing, Controller::GceL4NetLb)
     };
     let mut out = merge(ccm, netlb);
+    if !annotations::is_deleting(svc) {
+        if let Some(msg) = internal_ipv6_warning(svc) {
+            out.events.push(crate::Event::warning(
+                "twinstack",
+                INTERNAL_IPV6_REASON,
+                msg,
+            ));
+        }
+    }
     // Nobody runs ingress-gce's L4 ILB controller on Gardener: its records stay as they are.
     out.resources
         .extend(keep(existing, Controller::GceL4Ilb).resources);

@@ -241,6 +241,32 @@ fn internal_dual_stack_service_gets_an_ipv4_ilb_from_the_internal_subnet() {
         .ends_with("/subnetworks/shoot-internal"));
     assert!(r.add_finalizers.contains(&a::ILB_FINALIZER_V1.to_string()));
     assert_eq!(r.ingress.unwrap().len(), 1);
+    let w: Vec<_> = r
+        .events
+        .iter()
+        .filter(|e| e.type_ == EventType::Warning)
+        .collect();
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].reason, INTERNAL_IPV6_REASON);
+    assert_eq!(w[0].component, "twinstack");
+    assert!(w[0]
+        .message
+        .contains("internal IPv6 load balancers are not supported"));
+}
+
+#[test]
+fn internal_ipv6_warning_needs_an_internal_load_balancer_with_ipv6() {
+    let internal = annotate(svc(), a::LB_TYPE, "Internal");
+    assert!(internal_ipv6_warning(&internal).is_some());
+    assert!(internal_ipv6_warning(&annotate(svc(), a::LB_TYPE_DEPRECATED, "internal")).is_some());
+    // External, or IPv4 only, or not a load balancer: nothing to warn about.
+    assert!(internal_ipv6_warning(&svc()).is_none());
+    let mut v4 = internal.clone();
+    v4.spec.as_mut().unwrap().ip_families = Some(vec!["IPv4".into()]);
+    assert!(internal_ipv6_warning(&v4).is_none());
+    let mut cluster_ip = internal.clone();
+    cluster_ip.spec.as_mut().unwrap().type_ = Some("ClusterIP".into());
+    assert!(internal_ipv6_warning(&cluster_ip).is_none());
 }
 
 #[test]

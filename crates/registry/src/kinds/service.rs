@@ -70,6 +70,7 @@ impl Strategy for ServiceKind {
         service::begin_create(&mut svc, &cx.rt.services, &mut alloc)
             .map_err(|e| service_error(name_of(obj), e))?;
         istio_warning(cx, &svc);
+        internal_ipv6_warning(cx, &svc, None);
         *obj = to_value(&svc);
         Ok(())
     }
@@ -106,6 +107,7 @@ impl Strategy for ServiceKind {
         if families_changed {
             istio_warning(cx, &svc);
         }
+        internal_ipv6_warning(cx, &svc, Some(&old_svc));
         *new = to_value(&svc);
         Ok(())
     }
@@ -207,6 +209,20 @@ fn istio_warning(cx: &mut WriteCtx<'_>, svc: &Service) {
     let injected = selects_injected_pods(&mut *cx.txn, cx.rt.name(), svc);
     if let Some(w) = twinstack_cloud::istio::ipv6_outside_mesh_warning(svc, injected) {
         cx.warnings.push(w);
+    }
+}
+
+/// The warning that an internal IPv6 load balancer is not supported on Google Cloud, when a
+/// write makes a Service one (`twinstack_cloud::gcp::internal_ipv6_warning`).
+fn internal_ipv6_warning(cx: &mut WriteCtx<'_>, svc: &Service, old: Option<&Service>) {
+    use twinstack_cloud::gcp::internal_ipv6_warning as warning;
+    if cx.rt.record.provider != twinstack_core::runtime::Provider::Gcp {
+        return;
+    }
+    if let Some(w) = warning(svc) {
+        if old.and_then(warning).is_none() {
+            cx.warnings.push(w);
+        }
     }
 }
 
