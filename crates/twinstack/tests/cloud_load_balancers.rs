@@ -613,7 +613,8 @@ fn every_annotation_error_row_of_the_lbc_is_a_failed_build_model_event() {
     };
     let nat_on = ("aws-load-balancer-enable-prefix-for-ipv6-source-nat", "on");
     // (row, annotations, extra spec, the controller's error)
-    let rows: Vec<(&str, Vec<(&str, &str)>, &str, &str)> = vec![
+    type Row<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let rows: Vec<Row> = vec![
         ("1", with(&EXT, &[("aws-load-balancer-ip-address-type", "dualstack-without-public-ipv4")]), "", "unknown IPAddressType: dualstack-without-public-ipv4"),
         ("2", with(&EXT, &[("aws-load-balancer-scheme", "public")]), "", "unknown scheme: public"),
         ("3", with(&EXT, &[("aws-load-balancer-ipv6-addresses", "2a05:d014:abc:f02::1")]), "", "IPv6 addresses can only be set for dualstack load balancers"),
