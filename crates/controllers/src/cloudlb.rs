@@ -283,13 +283,12 @@ pub async fn sync(ctl: &Ctl, w: &World) {
         let name = name_of(&svc.metadata.name);
         // Between resyncs only the Services the changes touched are looked at again (and
         // those whose last reconcile did not complete): an idle pass costs a lookup each.
-        let untouched = w
-            .dirty_services
-            .as_ref()
-            .is_some_and(|d| !d.contains(&(ns.to_string(), name.to_string())));
         let settled = st.seen.contains_key(&uid);
-        live.insert(uid.clone());
-        if untouched && settled {
+        // Services go only with a change: a quiet pass has nothing to clean up.
+        if !w.quiet {
+            live.insert(uid.clone());
+        }
+        if settled && !w.touched(&svc.metadata) {
             continue;
         }
         let (aws_names, gcp_names) = owned.get(&uid).cloned().unwrap_or_default();
@@ -354,6 +353,12 @@ pub async fn sync(ctl: &Ctl, w: &World) {
         } else {
             st.seen.remove(&uid);
         }
+    }
+    if w.quiet {
+        if changed {
+            publish_dns(ctl, &mut st, w, changed);
+        }
+        return;
     }
     // Records whose Service is gone without its controllers' cleanup (a namespace deleted at
     // once): the controllers would have deleted them; leaked ones stay.
@@ -424,15 +429,7 @@ async fn istio_events(ctl: &Ctl, st: &mut State, w: &World) {
         return;
     }
     for svc in &w.lists.services {
-        let ns = name_of(&svc.metadata.namespace);
-        if !injecting.contains(ns) {
-            continue;
-        }
-        let touched = w
-            .dirty_services
-            .as_ref()
-            .is_none_or(|d| d.contains(&(ns.to_string(), name_of(&svc.metadata.name).to_string())));
-        if !touched {
+        if !injecting.contains(name_of(&svc.metadata.namespace)) || !w.touched(&svc.metadata) {
             continue;
         }
         let has_selector = svc

@@ -20,15 +20,11 @@ const CONCURRENCY: usize = 32;
 
 pub async fn sync(ctl: &Ctl, w: &World) {
     let l = &w.lists;
-    let wanted = |m: &ObjectMeta| {
-        w.dirty_services.as_ref().is_none_or(|d| {
-            d.contains(&(
-                name_of(&m.namespace).to_string(),
-                name_of(&m.name).to_string(),
-            ))
-        })
-    };
-    let services: Vec<&Arc<Service>> = l.services.iter().filter(|s| wanted(&s.metadata)).collect();
+    let services: Vec<&Arc<Service>> = l
+        .services
+        .iter()
+        .filter(|s| w.touched(&s.metadata))
+        .collect();
     if !services.is_empty() {
         let nodes: Vec<Node> = l.nodes.iter().map(|n| Node::clone(n)).collect();
         // Pods by (namespace, label, value): a selector reads the shortest of its lists.

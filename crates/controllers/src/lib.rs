@@ -67,6 +67,9 @@ pub struct World {
     /// The Services (namespace, name) the EndpointSlice controller reconciles in this pass;
     /// `None` for all of them.
     pub dirty_services: Option<std::collections::BTreeSet<(String, String)>>,
+    /// Nothing in the watched collections changed since the last pass, and this pass is not a
+    /// resync: controllers that only react to changes (the garbage collector) skip it.
+    pub quiet: bool,
     /// What the workload controllers read of each pod, and which pods each controller owns
     /// (indexes into `pod_summaries` by the owner's uid).
     pub pod_summaries: Vec<PodSummary>,
@@ -86,9 +89,21 @@ impl World {
         World {
             lists,
             dirty_services: None,
+            quiet: false,
             pod_summaries,
             owners,
         }
+    }
+
+    /// Whether the Service `m` names is among those this pass looks at again (all on a resync).
+    pub fn touched(&self, m: &ObjectMeta) -> bool {
+        self.dirty_services.as_ref().is_none_or(|d| {
+            !d.is_empty()
+                && d.contains(&(
+                    name_of(&m.namespace).to_string(),
+                    name_of(&m.name).to_string(),
+                ))
+        })
     }
 
     /// The pods whose controller owner has `uid`.
@@ -428,6 +443,7 @@ pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>, dns: Option<cloudlb::Publ
             resynced = std::time::Instant::now();
         } else {
             world.dirty_services = world.services_touched_by(&snap.changes);
+            world.quiet = snap.changes.is_empty();
         }
         drop(snap.changes);
         let deadline = pass(&ctl, &world).await;
