@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use twinstack_kube::endpointslices::{self as eps, LABEL_SERVICE_NAME};
 
@@ -48,6 +48,16 @@ pub async fn sync(ctl: &Ctl, w: &World) {
                 .or_default()
                 .push(m);
         }
+        let endpoints_by_svc: HashMap<(&str, &str), &ObjectMeta> = l
+            .endpoints
+            .iter()
+            .map(|e| {
+                (
+                    (name_of(&e.metadata.namespace), name_of(&e.metadata.name)),
+                    &e.metadata,
+                )
+            })
+            .collect();
         let no_pods: Vec<&Pod> = Vec::new();
         // Each Service with the pods it selects and its slices, grouped so that Services
         // selecting the same pods are neighbours.
@@ -81,7 +91,10 @@ pub async fn sync(ctl: &Ctl, w: &World) {
                 .get(&(ns, name_of(&svc.metadata.name)))
                 .cloned()
                 .unwrap_or_default();
-            work.push((selector, svc, ns, selected, existing));
+            let endpoints = endpoints_by_svc
+                .get(&(ns, name_of(&svc.metadata.name)))
+                .copied();
+            work.push((selector, svc, ns, selected, existing, endpoints));
         }
         work.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
         // Within a chunk, Services are reconciled concurrently so that the store's group
@@ -90,21 +103,26 @@ pub async fn sync(ctl: &Ctl, w: &World) {
         let nodes = &nodes;
         for chunk in work.chunks(CONCURRENCY) {
             futures::future::join_all(chunk.iter().map(
-                |(_, svc, ns, selected, existing)| async move {
-                    reconcile_service(ctl, w, svc, ns, selected, nodes, existing).await;
+                |(_, svc, ns, selected, existing, endpoints)| async move {
+                    reconcile_service(ctl, svc, ns, selected, nodes, existing, *endpoints).await;
                 },
             ))
             .await;
         }
     }
-    // Endpoints of Services that are gone (the Endpoints controller deletes them).
+    // Endpoints of Services that are gone (the Endpoints controller deletes them); a Service
+    // goes only with a change.
+    if w.quiet {
+        return;
+    }
+    let services: HashSet<(&str, &str)> = l
+        .services
+        .iter()
+        .map(|s| (name_of(&s.metadata.namespace), name_of(&s.metadata.name)))
+        .collect();
     for e in &l.endpoints {
         let m = &e.metadata;
-        let gone = !l
-            .services
-            .iter()
-            .any(|s| s.metadata.namespace == m.namespace && s.metadata.name == m.name);
-        if gone {
+        if !services.contains(&(name_of(&m.namespace), name_of(&m.name))) {
             let _ = ctl.delete("", "endpoints", m).await;
         }
     }
@@ -113,14 +131,13 @@ pub async fn sync(ctl: &Ctl, w: &World) {
 /// Brings one Service's EndpointSlices and Endpoints to what its pods make them.
 async fn reconcile_service(
     ctl: &Ctl,
-    w: &World,
     svc: &Service,
     ns: &str,
     pods: &[&Pod],
     nodes: &[Node],
     existing: &[&ObjectMeta],
+    endpoints: Option<&ObjectMeta>,
 ) {
-    let name = svc.metadata.name.as_deref().unwrap_or("");
     // EndpointSlices.
     let desired = eps::desired_slices(svc, pods, nodes);
     let existing: Vec<EndpointSlice> = existing
@@ -160,12 +177,7 @@ async fn reconcile_service(
     let Ok(mut wv) = serde_json::to_value::<Endpoints>(want) else {
         return;
     };
-    let have = w
-        .lists
-        .endpoints
-        .iter()
-        .find(|e| name_of(&e.metadata.namespace) == ns && name_of(&e.metadata.name) == name)
-        .and_then(|e| ctl.full("", "endpoints", &e.metadata));
+    let have = endpoints.and_then(|m| ctl.full("", "endpoints", m));
     match have {
         None => {
             let _ = ctl.create("", "endpoints", Some(ns), wv).await;
