@@ -220,6 +220,47 @@ fn emulated_network(ctl: &Ctl) -> Network {
     )
 }
 
+/// The fingerprint of a Service that is not the cloud controllers' concern.
+const NOT_OURS: u64 = 0;
+
+/// The EndpointSlices of each Service, by (namespace, Service name).
+fn slices_by_service(
+    slices: &[Arc<EndpointSlice>],
+) -> HashMap<(&str, &str), Vec<&Arc<EndpointSlice>>> {
+    let mut out: HashMap<(&str, &str), Vec<&Arc<EndpointSlice>>> = HashMap::new();
+    for s in slices {
+        let svc = s
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(twinstack_kube::endpointslices::LABEL_SERVICE_NAME))
+            .map_or("", String::as_str);
+        out.entry((name_of(&s.metadata.namespace), svc))
+            .or_default()
+            .push(s);
+    }
+    out
+}
+
+/// The names of the records each Service owns (AWS load balancers, GCP forwarding rules), by
+/// the Service's uid.
+fn records_by_owner(st: &State) -> HashMap<String, (Vec<String>, Vec<String>)> {
+    let mut out: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
+    for r in st.aws.values() {
+        out.entry(r.owner.uid.clone())
+            .or_default()
+            .0
+            .push(r.load_balancer_name.clone());
+    }
+    for r in st.gcp.values() {
+        out.entry(r.owner.uid.clone())
+            .or_default()
+            .1
+            .push(r.name.clone());
+    }
+    out
+}
+
 /// One pass: every LoadBalancer Service (and every Service still carrying a cloud finalizer)
 /// whose inputs changed is reconciled; records of Services that are gone are deleted.
 pub async fn sync(ctl: &Ctl, w: &World) {
@@ -245,36 +286,11 @@ pub async fn sync(ctl: &Ctl, w: &World) {
             })
             .collect::<Vec<_>>(),
     );
-    let mut slices: HashMap<(&str, &str), Vec<&Arc<EndpointSlice>>> = HashMap::new();
-    for s in &l.slices {
-        let svc = s
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(twinstack_kube::endpointslices::LABEL_SERVICE_NAME))
-            .map_or("", String::as_str);
-        slices
-            .entry((name_of(&s.metadata.namespace), svc))
-            .or_default()
-            .push(s);
-    }
     istio_events(ctl, &mut st, w).await;
-    // Which records each Service owns (by name), so that a pass costs one lookup per Service.
-    let mut owned: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
-    for r in st.aws.values() {
-        owned
-            .entry(r.owner.uid.clone())
-            .or_default()
-            .0
-            .push(r.load_balancer_name.clone());
-    }
-    for r in st.gcp.values() {
-        owned
-            .entry(r.owner.uid.clone())
-            .or_default()
-            .1
-            .push(r.name.clone());
-    }
+    // Indexes of the slices and records by Service, built when a Service needs them (an idle
+    // pass needs none).
+    let mut slices: Option<HashMap<(&str, &str), Vec<&Arc<EndpointSlice>>>> = None;
+    let mut owned: Option<HashMap<String, (Vec<String>, Vec<String>)>> = None;
     let mut live: HashSet<String> = HashSet::new();
     let mut changed = false;
     for svc in &l.services {
@@ -291,7 +307,11 @@ pub async fn sync(ctl: &Ctl, w: &World) {
         if settled && !w.touched(&svc.metadata) {
             continue;
         }
-        let (aws_names, gcp_names) = owned.get(&uid).cloned().unwrap_or_default();
+        let (aws_names, gcp_names) = owned
+            .get_or_insert_with(|| records_by_owner(&st))
+            .get(&uid)
+            .cloned()
+            .unwrap_or_default();
         let owns = aws_names
             .iter()
             .any(|n| st.aws.get(n).is_some_and(|r| !r.leaked))
@@ -299,9 +319,15 @@ pub async fn sync(ctl: &Ctl, w: &World) {
                 .iter()
                 .any(|n| st.gcp.get(n).is_some_and(|r| !r.leaked));
         if !is_ours(svc) && !owns {
+            // Nothing to do until it changes (records get owners only by reconciles of ours).
+            st.seen.insert(uid, NOT_OURS);
             continue;
         }
-        let own_slices = slices.get(&(ns, name)).cloned().unwrap_or_default();
+        let own_slices = slices
+            .get_or_insert_with(|| slices_by_service(&l.slices))
+            .get(&(ns, name))
+            .cloned()
+            .unwrap_or_default();
         let mut m = svc.metadata.clone();
         m.resource_version = None;
         let records_fp = fingerprint(&(
