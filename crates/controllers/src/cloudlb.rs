@@ -244,8 +244,8 @@ fn slices_by_service(
 
 /// The names of the records each Service owns (AWS load balancers, GCP forwarding rules), by
 /// the Service's uid.
-fn records_by_owner(st: &State) -> HashMap<String, (Vec<String>, Vec<String>)> {
-    let mut out: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
+fn records_by_owner(st: &State) -> RecordsByOwner {
+    let mut out = RecordsByOwner::new();
     for r in st.aws.values() {
         out.entry(r.owner.uid.clone())
             .or_default()
@@ -289,8 +289,8 @@ pub async fn sync(ctl: &Ctl, w: &World) {
     istio_events(ctl, &mut st, w).await;
     // Indexes of the slices and records by Service, built when a Service needs them (an idle
     // pass needs none).
-    let mut slices: Option<HashMap<(&str, &str), Vec<&Arc<EndpointSlice>>>> = None;
-    let mut owned: Option<HashMap<String, (Vec<String>, Vec<String>)>> = None;
+    let mut slices: Option<SlicesByService> = None;
+    let mut owned: Option<RecordsByOwner> = None;
     let mut live: HashSet<String> = HashSet::new();
     let mut changed = false;
     for svc in &l.services {
