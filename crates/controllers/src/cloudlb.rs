@@ -223,11 +223,15 @@ fn emulated_network(ctl: &Ctl) -> Network {
 /// The fingerprint of a Service that is not the cloud controllers' concern.
 const NOT_OURS: u64 = 0;
 
-/// The EndpointSlices of each Service, by (namespace, Service name).
-fn slices_by_service(
-    slices: &[Arc<EndpointSlice>],
-) -> HashMap<(&str, &str), Vec<&Arc<EndpointSlice>>> {
-    let mut out: HashMap<(&str, &str), Vec<&Arc<EndpointSlice>>> = HashMap::new();
+/// EndpointSlices by (namespace, Service name).
+type SlicesByService<'a> = HashMap<(&'a str, &'a str), Vec<&'a Arc<EndpointSlice>>>;
+
+/// The names of the records (AWS load balancers, GCP forwarding rules) of each Service uid.
+type RecordsByOwner = HashMap<String, (Vec<String>, Vec<String>)>;
+
+/// The EndpointSlices of each Service.
+fn slices_by_service(slices: &[Arc<EndpointSlice>]) -> SlicesByService<'_> {
+    let mut out = SlicesByService::new();
     for s in slices {
         let svc = s
             .metadata
