@@ -194,12 +194,7 @@ fn build(
             spec.health_check_node_port.unwrap_or(0),
             node_port,
         );
-        // In-tree NLB target groups: `k8s-<port name or port>-<nodeport>-<hash>`-like names
-        // (`createListenersAndTargetGroups`); we keep the shape short: `k8s-` + 28 hex.
-        let tg_name = format!(
-            "k8s-{}",
-            ids::hex_id(&["intree-tg", &name, &p.port.to_string(), &protocol], 28)
-        );
+        let tg_name = target_group_name(c.name, svc, p.port, node_port, &protocol, &hc);
         let tg_arn = if nlb {
             format!(
                 "{arn_prefix}:targetgroup/{tg_name}/{}",
@@ -293,8 +288,52 @@ fn build(
 /// The provider's health checks: Classic ELB `TCP:<nodePort>` 10s/5s/2/6; in-tree NLB TCP
 /// traffic-port 30s/10s/3/3; with `externalTrafficPolicy: Local` HTTP `/healthz` on the
 /// health check NodePort.
+/// `buildTargetGroupName` (`aws_loadbalancer.go`): `k8s-{namespace:8}-{name:8}-{uuid:10}`, the
+/// uuid the hex SHA-1 of the cluster ID, namespace, name, service port, node port, protocol,
+/// target type, health check protocol and interval; namespace and name keep only alphanumerics.
+fn target_group_name(
+    cluster_id: &str,
+    svc: &Service,
+    port: i32,
+    node_port: i32,
+    protocol: &str,
+    hc: &HealthCheck,
+) -> String {
+    let ns = svc.metadata.namespace.as_deref().unwrap_or("default");
+    let name = svc.metadata.name.as_deref().unwrap_or_default();
+    let input = [
+        cluster_id,
+        ns,
+        name,
+        &port.to_string(),
+        &node_port.to_string(),
+        protocol,
+        "instance",
+        &hc.protocol,
+        &hc.interval_seconds.to_string(),
+    ]
+    .concat();
+    let uuid = ids::hex(
+        ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, input.as_bytes()).as_ref(),
+    );
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect()
+    };
+    format!("k8s-{}-{}-{}", clean(ns), clean(name), &uuid[..10])
+}
+
+/// `buildNLBHealthCheckConfiguration` (`aws.go`: TCP on the traffic port, 30/10/3/3; with
+/// `externalTrafficPolicy: Local` HTTP on the health check node port, 10/10/2/2) and the
+/// Classic ELB's `defaultElbHC*` (10/5/2/6) in `aws_loadbalancer.go`.
 fn health_check(nlb: bool, local: bool, hcnp: i32, node_port: i32) -> HealthCheck {
-    let (interval, timeout, healthy, unhealthy) = if nlb { (30, 10, 3, 3) } else { (10, 5, 2, 6) };
+    let (interval, timeout, healthy, unhealthy) = match (nlb, local) {
+        (true, false) => (30, 10, 3, 3),
+        (true, true) => (10, 10, 2, 2),
+        (false, _) => (10, 5, 2, 6),
+    };
     if local {
         return HealthCheck {
             protocol: "HTTP".into(),
@@ -320,5 +359,46 @@ fn health_check(nlb: bool, local: bool, hcnp: i32, node_port: i32) -> HealthChec
         healthy_threshold_count: healthy,
         unhealthy_threshold_count: unhealthy,
         matcher: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Expected names computed with Python's hashlib over the same concatenation.
+    #[test]
+    fn in_tree_target_group_names_follow_build_target_group_name() {
+        let svc = |ns: &str, name: &str| {
+            let mut s = Service::default();
+            s.metadata.namespace = Some(ns.into());
+            s.metadata.name = Some(name.into());
+            s
+        };
+        let tcp = health_check(true, false, 0, 30080);
+        assert_eq!(
+            target_group_name(
+                "shoot--kyma--c-1a2b3c",
+                &svc("default", "web"),
+                80,
+                30080,
+                "TCP",
+                &tcp
+            ),
+            "k8s-default-web-89b918e45b"
+        );
+        let local = health_check(true, true, 31999, 31000);
+        assert_eq!((local.interval_seconds, local.timeout_seconds), (10, 10));
+        assert_eq!(
+            target_group_name(
+                "shoot--kyma--c-1a2b3c",
+                &svc("my-namespace", "web.front-end"),
+                443,
+                31000,
+                "UDP",
+                &local
+            ),
+            "k8s-mynamesp-webfront-be43570cc8"
+        );
     }
 }
