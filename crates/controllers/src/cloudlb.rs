@@ -15,6 +15,7 @@
 use super::{name_of, reference, Ctl, World};
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
@@ -220,6 +221,9 @@ fn emulated_network(ctl: &Ctl) -> Network {
     )
 }
 
+/// Services carried out concurrently (one chunk) in one pass.
+const CONCURRENCY: usize = 32;
+
 /// The fingerprint of a Service that is not the cloud controllers' concern.
 const NOT_OURS: u64 = 0;
 
@@ -297,6 +301,7 @@ pub async fn sync(ctl: &Ctl, w: &World) {
     let mut owned: Option<RecordsByOwner> = None;
     let mut live: HashSet<String> = HashSet::new();
     let mut changed = false;
+    let mut work: Vec<Prepared> = Vec::new();
     for svc in &l.services {
         let uid = name_of(&svc.metadata.uid).to_string();
         let ns = name_of(&svc.metadata.namespace);
@@ -365,7 +370,9 @@ pub async fn sync(ctl: &Ctl, w: &World) {
         let Ok(full) = serde_json::from_value::<Service>(full) else {
             continue;
         };
-        let done = match provider {
+        let rt = ctl.rt.name().to_string();
+        let id = (uid, fp);
+        let prepared = match provider {
             Provider::Aws => {
                 let slices: Vec<EndpointSlice> = own_slices
                     .iter()
@@ -373,15 +380,58 @@ pub async fn sync(ctl: &Ctl, w: &World) {
                         ctl.full_typed("discovery.k8s.io", "endpointslices", &s.metadata)
                     })
                     .collect();
-                reconcile_aws(ctl, &mut st, w, &full, &slices).await
+                let existing = aws_names
+                    .iter()
+                    .filter_map(|n| st.aws.get(n))
+                    .cloned()
+                    .collect();
+                reconcile_aws(ctl, &st, w, &full, &slices, existing).map(|r| {
+                    prepare(
+                        &mut st,
+                        full,
+                        id,
+                        r,
+                        |st| &mut st.aws,
+                        |n| keys::aws_load_balancer_key(&rt, n),
+                    )
+                })
             }
-            _ => reconcile_gcp(ctl, &mut st, w, &full).await,
+            _ => {
+                let existing = gcp_names
+                    .iter()
+                    .filter_map(|n| st.gcp.get(n))
+                    .cloned()
+                    .collect();
+                reconcile_gcp(ctl, &st, w, &full, existing).map(|r| {
+                    prepare(
+                        &mut st,
+                        full,
+                        id,
+                        r,
+                        |st| &mut st.gcp,
+                        |n| keys::gcp_forwarding_rule_key(&rt, n),
+                    )
+                })
+            }
         };
-        changed = true;
-        if done {
-            st.seen.insert(uid, fp);
-        } else {
-            st.seen.remove(&uid);
+        work.extend(prepared);
+    }
+    // Carried out concurrently in chunks, so that the store's group commit batches their
+    // writes (one after another, each write would wait for its own fsync). Reconciles of
+    // different Services are independent: each reads only its own records.
+    changed |= !work.is_empty();
+    for chunk in work.chunks_mut(CONCURRENCY) {
+        let outcomes = futures::future::join_all(chunk.iter_mut().map(|p| execute(ctl, p))).await;
+        for (p, o) in chunk.iter_mut().zip(outcomes) {
+            if o.records {
+                let remember = std::mem::replace(&mut p.remember, Box::new(|_| {}));
+                remember(&mut st);
+            }
+            if o.done {
+                st.seen.insert(p.uid.clone(), p.fp);
+            } else {
+                st.seen.remove(&p.uid);
+            }
         }
     }
     if w.quiet {
@@ -482,18 +532,30 @@ async fn istio_events(ctl: &Ctl, st: &mut State, w: &World) {
 /// named as client-go names events (`<object>.<unix nanoseconds in hex>`), so that events sort
 /// in the order they were recorded.
 async fn record(ctl: &Ctl, st: &mut State, svc: &Service, e: &twinstack_cloud::Event) {
+    if let Some(ev) = event_once(st, svc, e) {
+        ctl.event(ev).await;
+    }
+}
+
+/// The event to record for `e` about `svc`, unless it was recorded already (it is then taken
+/// as recorded).
+fn event_once(
+    st: &mut State,
+    svc: &Service,
+    e: &twinstack_cloud::Event,
+) -> Option<k8s_openapi::api::core::v1::Event> {
     let id = (
         name_of(&svc.metadata.uid).to_string(),
         e.reason.clone(),
         e.message.clone(),
     );
-    if st.recorded.contains(&id) {
-        return;
+    if !st.recorded.insert(id) {
+        return None;
     }
     let now = jiff::Timestamp::now();
     let suffix = now.as_nanosecond().max(st.last_event + 1);
     st.last_event = suffix;
-    let ev = twinstack_kube::events::event_for(
+    Some(twinstack_kube::events::event_for(
         &reference(&svc.metadata, "v1", "Service"),
         &e.reason,
         &e.message,
@@ -501,9 +563,7 @@ async fn record(ctl: &Ctl, st: &mut State, svc: &Service, e: &twinstack_cloud::E
         &twinstack_kube::events::Reporter::controller(e.component),
         now,
         suffix as u64,
-    );
-    ctl.event(ev).await;
-    st.recorded.insert(id);
+    ))
 }
 
 /// Reads the records and writes the runtime's VPC or network (once per start).
@@ -598,59 +658,62 @@ fn now() -> String {
         .to_string()
 }
 
-async fn reconcile_aws(
+/// A reconcile's result, prepared with the controllers' state: what to write, and what to
+/// remember once it is written.
+struct Prepared {
+    uid: String,
+    fp: u64,
+    svc: Service,
+    events: Vec<k8s_openapi::api::core::v1::Event>,
+    /// Inventory records to put and keys to delete (one transaction).
+    puts: Vec<(String, Vec<u8>)>,
+    dels: Vec<String>,
+    /// Updates the controllers' copy of the records once the transaction committed.
+    remember: Box<dyn FnOnce(&mut State) + Send>,
+    /// The Service's metadata after the controllers' patches (finalizers, annotations).
+    meta: ObjectMeta,
+    ingress: Option<Vec<LoadBalancerIngress>>,
+}
+
+/// Reconciles `svc` as the AWS controllers would; `existing` are the load balancers it owns.
+fn reconcile_aws(
     ctl: &Ctl,
-    st: &mut State,
+    st: &State,
     w: &World,
     svc: &Service,
     slices: &[EndpointSlice],
-) -> bool {
+    existing: Vec<LoadBalancer>,
+) -> Option<(Reconciled<LoadBalancer>, Vec<LoadBalancer>)> {
     let rec = &ctl.rt.record;
-    let uid = name_of(&svc.metadata.uid);
-    let existing: Vec<LoadBalancer> = st
-        .aws
-        .values()
-        .filter(|r| r.owner.uid == uid)
-        .cloned()
-        .collect();
     let instances = aws_instances(&w.lists.nodes);
     let account = aws::account_id(&rec.name);
     let now = now();
-    let Some(vpc) = st.vpc.clone() else {
-        return false;
-    };
+    let vpc = st.vpc.as_ref()?;
     let cluster = aws::Cluster {
         name: &rec.name,
         region: &rec.region,
         account_id: &account,
-        vpc: &vpc,
+        vpc,
         instances: &instances,
         load_balancer_controller: true,
         now: &now,
     };
-    let out = aws::reconcile(svc, &cluster, &existing, &endpoints_of(slices));
-    let rt = rec.name.clone();
-    carry_out(
-        ctl,
-        st,
-        svc,
-        out,
+    Some((
+        aws::reconcile(svc, &cluster, &existing, &endpoints_of(slices)),
         existing,
-        |st| &mut st.aws,
-        move |n| keys::aws_load_balancer_key(&rt, n),
-    )
-    .await
+    ))
 }
 
-async fn reconcile_gcp(ctl: &Ctl, st: &mut State, w: &World, svc: &Service) -> bool {
+/// Reconciles `svc` as the Google Cloud controllers would; `existing` are the forwarding rules
+/// it owns.
+fn reconcile_gcp(
+    ctl: &Ctl,
+    st: &State,
+    w: &World,
+    svc: &Service,
+    existing: Vec<ForwardingRule>,
+) -> Option<(Reconciled<ForwardingRule>, Vec<ForwardingRule>)> {
     let rec = &ctl.rt.record;
-    let uid = name_of(&svc.metadata.uid);
-    let existing: Vec<ForwardingRule> = st
-        .gcp
-        .values()
-        .filter(|r| r.owner.uid == uid)
-        .cloned()
-        .collect();
     let kube_system_uid = w
         .lists
         .namespaces
@@ -665,49 +728,35 @@ async fn reconcile_gcp(ctl: &Ctl, st: &mut State, w: &World, svc: &Service) -> b
         .map(|n| name_of(&n.metadata.name).to_string())
         .collect();
     let now = now();
-    let Some(network) = st.network.clone() else {
-        return false;
-    };
+    let network = st.network.as_ref()?;
     let cluster = gcp::Cluster {
         name: &rec.name,
         project: &rec.name,
         region: &rec.region,
-        network: &network,
+        network,
         kube_system_uid: &kube_system_uid,
         ingress_gce: rec.network.families.contains(&Family::IPv6),
         instances: &instances,
         now: &now,
     };
-    let out = gcp::reconcile(svc, &cluster, &existing);
-    let rt = rec.name.clone();
-    carry_out(
-        ctl,
-        st,
-        svc,
-        out,
-        existing,
-        |st| &mut st.gcp,
-        move |n| keys::gcp_forwarding_rule_key(&rt, n),
-    )
-    .await
+    Some((gcp::reconcile(svc, &cluster, &existing), existing))
 }
 
-/// Carries out a reconcile: events, then the Service's metadata, then its status, then the
-/// records. Returns false when a write conflicted (the next pass reconciles again).
-async fn carry_out<R: Record + Send + Sync + 'static>(
-    ctl: &Ctl,
+/// Turns a reconcile into writes: its events (named now, so they sort in the order recorded),
+/// the record puts and deletes, the Service's new metadata and status.
+fn prepare<R: Record + Send + Sync + 'static>(
     st: &mut State,
-    svc: &Service,
-    out: Reconciled<R>,
-    existing: Vec<R>,
-    records: impl Fn(&mut State) -> &mut BTreeMap<String, R>,
-    key: impl Fn(&str) -> String + Send + 'static,
-) -> bool {
-    for e in &out.events {
-        record(ctl, st, svc, e).await;
-    }
-
-    // The records first: a Service whose last finalizer goes is deleted with the update.
+    svc: Service,
+    (uid, fp): (String, u64),
+    (out, existing): (Reconciled<R>, Vec<R>),
+    records: fn(&mut State) -> &mut BTreeMap<String, R>,
+    key: impl Fn(&str) -> String,
+) -> Prepared {
+    let events = out
+        .events
+        .iter()
+        .filter_map(|e| event_once(st, &svc, e))
+        .collect();
     let desired: BTreeMap<String, R> = out
         .resources
         .iter()
@@ -715,6 +764,8 @@ async fn carry_out<R: Record + Send + Sync + 'static>(
         .collect();
     let mut puts: Vec<(String, Vec<u8>)> = Vec::new();
     let mut dels: Vec<String> = Vec::new();
+    let mut leaked: Vec<String> = Vec::new();
+    let mut gone: Vec<String> = Vec::new();
     for r in &existing {
         let n = r.name();
         if desired.contains_key(n) {
@@ -726,8 +777,10 @@ async fn carry_out<R: Record + Send + Sync + 'static>(
                 r.set_leaked();
                 puts.push((key(n), serde_json::to_vec(&r).expect("record serializes")));
             }
+            leaked.push(n.to_string());
         } else {
             dels.push(key(n));
+            gone.push(n.to_string());
         }
     }
     for (n, r) in &desired {
@@ -736,43 +789,18 @@ async fn carry_out<R: Record + Send + Sync + 'static>(
         }
         puts.push((key(n), serde_json::to_vec(r).expect("record serializes")));
     }
-    if !puts.is_empty() || !dels.is_empty() {
-        let ok = ctl
-            .reg
-            .store
-            .txn(move |txn| -> Result<(), std::convert::Infallible> {
-                let txn: &mut dyn TxnExt = txn;
-                for (k, v) in puts {
-                    txn.put_raw(&k, v);
-                }
-                for k in dels {
-                    txn.delete_raw(&k);
-                }
-                Ok(())
-            })
-            .await
-            .is_ok();
-        if !ok {
-            return false;
-        }
+    let remember = Box::new(move |st: &mut State| {
         let map = records(st);
-        for r in &existing {
-            let n = r.name();
-            if desired.contains_key(n) {
-                continue;
-            }
-            if out.leaked.iter().any(|l| l == n) || r.leaked() {
-                if let Some(cur) = map.get_mut(n) {
-                    cur.set_leaked();
-                }
-            } else {
-                map.remove(n);
+        for n in leaked {
+            if let Some(cur) = map.get_mut(&n) {
+                cur.set_leaked();
             }
         }
-        for (n, r) in desired {
-            map.insert(n, r);
+        for n in gone {
+            map.remove(&n);
         }
-    }
+        map.extend(desired);
+    });
 
     // Metadata: finalizers and annotations, as the controllers' patches of the Service.
     let mut meta = svc.metadata.clone();
@@ -794,12 +822,69 @@ async fn carry_out<R: Record + Send + Sync + 'static>(
         }
         meta.annotations = Some(a).filter(|a| !a.is_empty());
     }
+    Prepared {
+        uid,
+        fp,
+        svc,
+        events,
+        puts,
+        dels,
+        remember,
+        meta,
+        ingress: out.ingress,
+    }
+}
+
+/// What carrying out a [`Prepared`] achieved.
+struct Outcome {
+    /// The records were written (the controllers' copy may follow).
+    records: bool,
+    /// Everything was written (otherwise the next pass reconciles again).
+    done: bool,
+}
+
+/// Carries out a reconcile: events, then the records, then the Service's metadata, then its
+/// status. Stops at a failed or conflicting write.
+async fn execute(ctl: &Ctl, p: &mut Prepared) -> Outcome {
+    for ev in std::mem::take(&mut p.events) {
+        ctl.event(ev).await;
+    }
+    // The records first: a Service whose last finalizer goes is deleted with the update.
+    if !p.puts.is_empty() || !p.dels.is_empty() {
+        let (puts, dels) = (std::mem::take(&mut p.puts), std::mem::take(&mut p.dels));
+        let ok = ctl
+            .reg
+            .store
+            .txn(move |txn| -> Result<(), std::convert::Infallible> {
+                let txn: &mut dyn TxnExt = txn;
+                for (k, v) in puts {
+                    txn.put_raw(&k, v);
+                }
+                for k in dels {
+                    txn.delete_raw(&k);
+                }
+                Ok(())
+            })
+            .await
+            .is_ok();
+        if !ok {
+            return Outcome {
+                records: false,
+                done: false,
+            };
+        }
+    }
+    let done = |done| Outcome {
+        records: true,
+        done,
+    };
+    let svc = &p.svc;
     let mut current = svc.clone();
-    if meta != svc.metadata {
+    if p.meta != svc.metadata {
         let mut next = svc.clone();
-        next.metadata = meta;
+        next.metadata = p.meta.clone();
         let Ok(body) = serde_json::to_value(&next) else {
-            return false;
+            return done(false);
         };
         let opts = WriteOptions {
             dry_run: false,
@@ -822,10 +907,10 @@ async fn carry_out<R: Record + Send + Sync + 'static>(
         {
             Ok(r) => match serde_json::from_value::<Service>(r.object) {
                 Ok(s) => current = s,
-                Err(_) => return false,
+                Err(_) => return done(false),
             },
-            Err(s) if s.code == 404 => return true,
-            Err(_) => return false,
+            Err(s) if s.code == 404 => return done(true),
+            Err(_) => return done(false),
         }
         if current.metadata.deletion_timestamp.is_some()
             && current
@@ -835,12 +920,12 @@ async fn carry_out<R: Record + Send + Sync + 'static>(
                 .is_none_or(|f| f.is_empty())
         {
             // Deleted by this update (the last finalizer went).
-            return true;
+            return done(true);
         }
     }
 
     // Status.
-    if let Some(ingress) = out.ingress {
+    if let Some(ingress) = p.ingress.take() {
         let want = LoadBalancerStatus {
             ingress: Some(ingress).filter(|i: &Vec<LoadBalancerIngress>| !i.is_empty()),
         };
@@ -850,17 +935,17 @@ async fn carry_out<R: Record + Send + Sync + 'static>(
             .and_then(|s| s.load_balancer.clone())
             .unwrap_or_default();
         if have != want {
-            let mut next = current.clone();
+            let mut next = current;
             next.status
                 .get_or_insert_with(Default::default)
                 .load_balancer = Some(want);
             let Ok(body) = serde_json::to_value(&next) else {
-                return false;
+                return done(false);
             };
-            return ctl.write("", "services", body).await;
+            return done(ctl.write("", "services", body).await);
         }
     }
-    true
+    done(true)
 }
 
 /// The runtime's DNS records: every load balancer's hostname (A for its IPv4 addresses, AAAA
