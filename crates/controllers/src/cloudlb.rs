@@ -949,7 +949,8 @@ async fn execute(ctl: &Ctl, p: &mut Prepared) -> Outcome {
 }
 
 /// The runtime's DNS records: every load balancer's hostname (A for its IPv4 addresses, AAAA
-/// for its IPv6 ones) and every Service's `<name>.<ns>.svc.cluster.local` (its cluster IPs).
+/// for its IPv6 ones) and the Services' names as kube-dns answers them
+/// (`twinstack_kube::dns`: cluster IPs, or a headless Service's ready endpoints).
 fn publish_dns(ctl: &Ctl, st: &mut State, w: &World, changed: bool) {
     let Some(publish) = &ctl.dns else {
         return;
@@ -972,24 +973,30 @@ fn publish_dns(ctl: &Ctl, st: &mut State, w: &World, changed: bool) {
             }
         }
     }
-    for s in &w.lists.services {
-        let name = format!(
-            "{}.{}.svc.cluster.local",
-            name_of(&s.metadata.name),
-            name_of(&s.metadata.namespace)
-        );
-        for ip in s
-            .spec
-            .as_ref()
-            .and_then(|s| s.cluster_ips.as_ref())
+    // The informer keeps slices' metadata only: a headless Service's are read in full.
+    let headless: HashSet<(&str, &str)> = w
+        .lists
+        .services
+        .iter()
+        .filter(|s| s.spec.as_ref().and_then(|s| s.cluster_ip.as_deref()) == Some("None"))
+        .map(|s| (name_of(&s.metadata.namespace), name_of(&s.metadata.name)))
+        .collect();
+    let slices: Vec<EndpointSlice> = if headless.is_empty() {
+        Vec::new()
+    } else {
+        slices_by_service(&w.lists.slices)
             .into_iter()
-            .flatten()
-        {
-            if let Ok(ip) = ip.parse() {
-                records.push((name.clone(), ip));
-            }
-        }
-    }
+            .filter(|(k, _)| headless.contains(k))
+            .flat_map(|(_, v)| v)
+            .filter_map(|s| ctl.full_typed("discovery.k8s.io", "endpointslices", &s.metadata))
+            .collect()
+    };
+    records.extend(twinstack_kube::dns::service_records(
+        w.lists.services.iter().map(|s| &**s),
+        &slices.iter().collect::<Vec<_>>(),
+    ));
+    records.sort();
+    records.dedup();
     let fp = fingerprint(&records);
     if fp == st.dns && !changed && st.dns != 0 {
         return;

@@ -72,6 +72,7 @@
 //!   [`workloads::template_hash`], [`workloads::PodSummary`].
 
 pub mod apiserver;
+pub mod dns;
 pub mod endpointslices;
 pub mod events;
 pub mod namespace;

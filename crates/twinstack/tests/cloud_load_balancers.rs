@@ -209,6 +209,37 @@ fn the_seed_aws_manifest_on_a_dual_stack_runtime_gets_a_dualstack_nlb() {
     // And the Service name as kube-dns answers it, both families.
     let cluster = dns(dns_addr, "web.default.svc.cluster.local", RecordType::AAAA);
     assert_eq!(cluster.len(), 1, "{cluster:?}");
+    // A headless Service answers with its ready pods' addresses, both families.
+    ok(&apply(
+        &t,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec:\n  clusterIP: None\n  ipFamilyPolicy: RequireDualStack\n  selector: {app: db}\n  ports: [{port: 5432}]\n",
+    ));
+    ok(&t.kubectl(&["run", "db", "--image=postgres", "--labels=app=db"]));
+    let start = Instant::now();
+    let (pod_ips, answers) = loop {
+        let p: Value =
+            serde_json::from_str(&ok(&t.kubectl(&["get", "pod", "db", "-o", "json"]))).unwrap();
+        let ips: Vec<IpAddr> = p["status"]["podIPs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["ip"].as_str()?.parse().ok())
+            .collect();
+        let a = dns(dns_addr, "db.default.svc.cluster.local", RecordType::A);
+        let aaaa = dns(dns_addr, "db.default.svc.cluster.local", RecordType::AAAA);
+        if ips.len() == 2 && a.len() == 1 && aaaa.len() == 1 {
+            break (ips, [a[0], aaaa[0]]);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "pod {ips:?}, A {a:?}, AAAA {aaaa:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        pod_ips.contains(&answers[0]) && pod_ips.contains(&answers[1]),
+        "{pod_ips:?} {answers:?}"
+    );
 
     // The AWS CLI sees the same load balancer.
     let token = t.token();
