@@ -9,6 +9,7 @@
 # Not run in CI. Installs dnsperf, unbound and dig from Debian if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/unbound.sh
 
 NAMES=1000 SECONDS_=10 INFLIGHT=100 THREADS=1 PIN=1
 while [ $# -gt 0 ]; do
@@ -82,27 +83,7 @@ sed 's/^/  dns_serve: /' "$WORK/ts.log"
 
 # 2. unbound, same names, one thread
 UB_PORT=$(free_port)
-cat >"$WORK/unbound.conf" <<EOF
-server:
-  interface: 127.0.0.1
-  port: $UB_PORT
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "$WORK"
-  pidfile: ""
-  use-syslog: no
-  logfile: ""
-  verbosity: 0
-  num-threads: 1
-  do-ip6: no
-  access-control: 127.0.0.0/8 allow
-  module-config: "iterator"
-  include: "$WORK/names.conf"
-remote-control:
-  control-enable: no
-EOF
-unbound-checkconf "$WORK/unbound.conf" >/dev/null
+unbound_conf "$WORK" "$UB_PORT" "$WORK/names.conf"
 "${PIN_SERVER[@]}" unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &
 UB_PID=$!; PIDS+=("$UB_PID")
 wait_answer "$UB_PORT" "$FIRST"

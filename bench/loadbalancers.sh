@@ -14,6 +14,7 @@
 #   allocate a nodePort: range is full", as kube-apiserver does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/unbound.sh
 need=()
 command -v dnsperf >/dev/null || need+=(dnsperf)
 command -v unbound >/dev/null || need+=(unbound)
@@ -92,26 +93,7 @@ EOF
   qps=$(dnsperf -s 127.0.0.1 -p "$dnsport" -d "$dir/queries" -l 5 -c 1 -T 1 -q 100 2>/dev/null \
     | awk '/Queries per second/ {print int($4)}')
   ubport=$(free_port)
-  cat >"$dir/unbound.conf" <<UNBOUND
-server:
-  interface: 127.0.0.1
-  port: $ubport
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "$dir"
-  pidfile: ""
-  use-syslog: no
-  logfile: ""
-  verbosity: 0
-  num-threads: 1
-  do-ip6: no
-  access-control: 127.0.0.0/8 allow
-  module-config: "iterator"
-  include: "$dir/names.conf"
-remote-control:
-  control-enable: no
-UNBOUND
+  unbound_conf "$dir" "$ubport" "$dir/names.conf"
   unbound -d -c "$dir/unbound.conf" >"$dir/unbound.log" 2>&1 &
   ubpid=$!
   first=$(head -1 "$dir/queries" | cut -d' ' -f1)
