@@ -208,6 +208,23 @@ impl Store {
         let db = redb::Builder::new()
             .set_cache_size(options.cache_size)
             .create(path)?;
+        tracing::debug!(path = %path.display(), "store file opened");
+        Store::start(db, options)
+    }
+
+    /// A fresh store held in memory only (redb's `InMemoryBackend`): the same tables, revisions,
+    /// transactions and watches, gone when the last handle is dropped. For `twinstack check`,
+    /// which runs the whole twin without a data directory.
+    pub fn open_in_memory(options: StoreOptions) -> Result<Store, StoreError> {
+        let db = redb::Builder::new()
+            .set_cache_size(options.cache_size)
+            .create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Store::start(db, options)
+    }
+
+    /// Initialises (or reads) the revision counters of an opened database and starts its
+    /// writer thread.
+    fn start(db: Database, options: StoreOptions) -> Result<Store, StoreError> {
         let w = db.begin_write()?;
         let (revision, compacted) = {
             w.open_table(KV)?;
@@ -248,7 +265,7 @@ impl Store {
             .spawn(move || writer::run(wdb, wshared, rx))
             .map_err(StoreError::storage)?;
         let writer_id = writer.thread().id();
-        tracing::debug!(path = %path.display(), revision, compacted, "store opened");
+        tracing::debug!(revision, compacted, "store opened");
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
