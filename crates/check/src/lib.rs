@@ -8,6 +8,7 @@
 //! - [`findings`]: what is worth telling about an object once the controllers are done
 //!   (refusals, Warning events, admission warnings, a PreferDualStack Service that stayed
 //!   single-stack, annotations no controller reads).
+//! - [`observe`]: from what the shell observed of an object to its report.
 //! - [`report`]: the per-object report, its summary and the exit code (`--fail-on`).
 //! - [`render`]: the report as a table, JSON, JUnit XML and SARIF 2.1.0.
 //!
@@ -15,6 +16,7 @@
 
 pub mod findings;
 pub mod manifest;
+pub mod observe;
 pub mod order;
 pub mod render;
 pub mod report;

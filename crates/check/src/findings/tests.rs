@@ -1,6 +1,7 @@
 //! The findings, one case per rule: a valid Service and a named tweak each.
 
-use crate::report::tests::{observed, runtime};
+use crate::observe::tests::{observed, runtime};
+use crate::observe::*;
 use crate::report::*;
 use serde_json::{json, Value};
 use twinstack_cloud::inventory::{Controller, LoadBalancer};

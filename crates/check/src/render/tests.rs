@@ -1,7 +1,8 @@
 //! The renderers over one report with an accepted, a refused and an unsupported object.
 
 use super::*;
-use crate::report::tests::{observed, runtime};
+use crate::observe::tests::{observed, runtime};
+use crate::observe::*;
 use crate::report::*;
 use serde_json::json;
 

@@ -22,10 +22,9 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use twinstack_check::manifest::Located;
+use twinstack_check::observe::{self, Applied, Observed};
 use twinstack_check::order;
-use twinstack_check::report::{
-    self, Applied, EventReport, Observed, Refusal, Report, RuntimeReport,
-};
+use twinstack_check::report::{EventReport, Refusal, Report, RuntimeReport};
 use twinstack_controllers::Progress;
 use twinstack_core::status::Status;
 use twinstack_platform::RuntimeSpec;
@@ -90,7 +89,7 @@ pub async fn run(objects: Vec<Located>, cfg: &CheckConfig) -> Result<Report> {
         .zip(applied)
         .map(|(o, a)| {
             let a = a.unwrap_or_else(|| Applied::Unsupported("not applied".into()));
-            report::object_report(gathered.observe(&registry, &rt, o, a), &runtime)
+            observe::object_report(gathered.observe(&registry, &rt, o, a), &runtime)
         })
         .collect();
     Ok(Report::new(runtime, converged, reports))

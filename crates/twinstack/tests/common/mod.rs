@@ -232,9 +232,20 @@ impl Twin {
     }
 
     pub fn kubectl_with(&self, binary: &str, args: &[&str], stdin: Option<&str>) -> Output {
+        self.kubectl_at(binary, &self.kubeconfig, args, stdin)
+    }
+
+    /// A kubectl with another runtime's kubeconfig (e.g. [`Twin::kubeconfig_of`]).
+    pub fn kubectl_at(
+        &self,
+        binary: &str,
+        kubeconfig: &Path,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> Output {
         let mut cmd = Command::new(binary);
         cmd.args(args)
-            .env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECONFIG", kubeconfig)
             .env("KUBECACHEDIR", self.cache.path())
             .env("HOME", self.cache.path())
             .env_remove("KUBECTL_EXTERNAL_DIFF")
