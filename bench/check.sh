@@ -7,7 +7,7 @@
 # schema validator this machine can install: kubeconform is in none of the registries
 # reachable here (PyPI, npm, Debian; the Go proxy is not), so it is kubernetes-validate (PyPI,
 # ships the Kubernetes OpenAPI schemas; --strict, Kubernetes 1.32) from a virtual environment.
-# Usage: bash bench/check.sh [N]
+# Usage: bash bench/check.sh [N]   (CHECK_BENCH_DIR=DIR keeps the manifests and outputs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000}
@@ -19,8 +19,12 @@ if [ ! -x "$venv/bin/kubernetes-validate" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet kubernetes-validate
 fi
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+# CHECK_BENCH_DIR keeps the generated set (and the outputs) there.
+if [ -n "${CHECK_BENCH_DIR:-}" ]; then
+  dir=$CHECK_BENCH_DIR; mkdir -p "$dir"
+else
+  dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+fi
 python3 - "$n" "$dir" <<'PY'
 import sys
 n, out = int(sys.argv[1]), sys.argv[2]

@@ -39,6 +39,16 @@ async fn in_memory_store_has_revisions_and_watches() {
     assert_eq!((e.kv.key.as_str(), e.revision), ("/a/x", 2));
     let (kvs, rev) = s.list("/").unwrap();
     assert_eq!((kvs.len(), rev), (2, 3));
+    // Past many commits (most of them not durable, every 64th durable): all still there.
+    for i in 0..200u32 {
+        s.put(&format!("/c/{i:03}"), i.to_le_bytes().to_vec())
+            .await
+            .unwrap();
+    }
+    let (kvs, rev) = s.list("/c/").unwrap();
+    assert_eq!((kvs.len(), rev), (200, 203));
+    assert_eq!(kvs[199].value, 199u32.to_le_bytes().to_vec());
+    assert!(!s.options().durable);
     // A second in-memory store is another store.
     let other = Store::open_in_memory(StoreOptions::default()).unwrap();
     assert_eq!(other.get("/a/x").unwrap(), None);

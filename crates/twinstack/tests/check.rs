@@ -11,7 +11,7 @@ use common::osb::Osb;
 use common::{ok, Twin};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 /// A namespace with Istio injection, a PreferDualStack Service whose IPv6 skips the mesh, a
@@ -70,28 +70,9 @@ fn manifests() -> tempfile::TempDir {
 }
 
 fn check(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(common::bin())
-        .arg("check")
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    child.wait_with_output().unwrap()
+    let mut cmd = Command::new(common::bin());
+    cmd.arg("check").args(args);
+    common::output_with_stdin(cmd, stdin)
 }
 
 fn stderr(o: &Output) -> String {
@@ -531,7 +512,7 @@ fn sarif_validates_against_the_oasis_schema_and_junit_reads_in_a_junit_consumer(
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("Service web-aws |") && l.ends_with("| Failure")),
+            .any(|l| l.starts_with("Service default/web-aws |") && l.ends_with("| Failure")),
         "{read}"
     );
     assert!(

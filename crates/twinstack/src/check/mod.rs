@@ -46,11 +46,14 @@ pub struct CheckConfig {
 const MANAGER: &str = "kubectl-client-side-apply";
 
 /// Runs the check of `objects` and returns its report.
-pub async fn run(objects: Vec<Located>, cfg: &CheckConfig) -> Result<Report> {
+pub async fn run(mut objects: Vec<Located>, cfg: &CheckConfig) -> Result<Report> {
     let store = twinstack_store::Store::open_in_memory(twinstack_store::StoreOptions {
-        // Nothing is kept across runs: no compaction to speak of, a small page cache.
+        // A short watch history (the informer only replays when it lags): the log of old
+        // values is what makes an in-memory database grow, and growing it copies it.
+        keep_revisions: 2_048,
+        keep_duration: Duration::ZERO,
+        compaction_slack: 256,
         cache_size: 16 * 1024 * 1024,
-        auto_compact: false,
         ..Default::default()
     })
     .context("opening the in-memory store")?;
@@ -71,16 +74,36 @@ pub async fn run(objects: Vec<Located>, cfg: &CheckConfig) -> Result<Report> {
     let controllers =
         twinstack_controllers::start_with(registry.clone(), None, Some(progress.clone()));
 
+    // Namespaced objects without a namespace go to `default`, as kubectl's context sends them
+    // (so the report names them as the cluster would).
+    for o in &mut objects {
+        if let Some(ns) =
+            kind_of(&registry, &o.object).and_then(|k| namespace_of(k.as_ref(), &o.object))
+        {
+            if let Some(meta) = o.object.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), Value::String(ns));
+            }
+        }
+    }
     let kinds: Vec<&str> = objects
         .iter()
         .map(|o| o.object["kind"].as_str().unwrap_or(""))
         .collect();
+    let started = std::time::Instant::now();
     let mut applied: Vec<Option<Applied>> = vec![None; objects.len()];
     for i in order::apply_order(&kinds) {
         applied[i] = Some(apply(&registry, &rt, &objects[i]).await);
     }
+    let applied_in = started.elapsed();
     let converged = settle(&registry.store, &progress, cfg.settle_timeout).await;
     controllers.abort();
+    tracing::debug!(
+        objects = objects.len(),
+        apply_ms = applied_in.as_millis() as u64,
+        settle_ms = (started.elapsed() - applied_in).as_millis() as u64,
+        revision = registry.store.current_revision(),
+        "applied and settled"
+    );
 
     let gathered = Gathered::read(&registry, &rt);
     let runtime = runtime_report(&rt);
@@ -226,6 +249,19 @@ pub async fn settle(
     }
 }
 
+/// The cloud records the object with `uid` owns.
+fn owned_by<R: Clone>(
+    records: &[R],
+    uid: &str,
+    owner: impl Fn(&R) -> &twinstack_cloud::inventory::Owner,
+) -> Vec<R> {
+    records
+        .iter()
+        .filter(|r| owner(r).uid == uid)
+        .cloned()
+        .collect()
+}
+
 /// What the twin holds once settled, read once for every object.
 struct Gathered {
     /// Events by the uid of their `involvedObject`, in the order `kubectl get events` lists.
@@ -351,20 +387,8 @@ impl Gathered {
             .unwrap_or("")
             .to_string();
         observed.events = self.events.get(&uid).cloned().unwrap_or_default();
-        observed.load_balancers = self
-            .inventory
-            .load_balancers
-            .iter()
-            .filter(|lb| lb.owner.uid == uid)
-            .cloned()
-            .collect();
-        observed.forwarding_rules = self
-            .inventory
-            .forwarding_rules
-            .iter()
-            .filter(|f| f.owner.uid == uid)
-            .cloned()
-            .collect();
+        observed.load_balancers = owned_by(&self.inventory.load_balancers, &uid, |r| &r.owner);
+        observed.forwarding_rules = owned_by(&self.inventory.forwarding_rules, &uid, |r| &r.owner);
         let object = object.clone();
         observed.pod_ips = self.pod_ips(&object);
         observed
