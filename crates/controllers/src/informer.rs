@@ -239,6 +239,9 @@ pub struct Informer {
 struct Shared {
     state: std::sync::Mutex<State>,
     changed: tokio::sync::Notify,
+    /// The store revision through which every event under the runtime's prefix is applied
+    /// (a caller waiting for the controllers to see a write compares it with the write's).
+    applied: tokio::sync::watch::Sender<u64>,
 }
 
 /// What a pass reads of the informer.
@@ -264,6 +267,7 @@ impl Informer {
     /// the task that applies the watch's events.
     pub fn start(store: Store, rt: Arc<Runtime>, kinds: KindOf) -> Result<Informer, StoreError> {
         let (watcher, caches) = list_and_watch(&store, &rt, kinds.as_ref())?;
+        let (applied, _) = tokio::sync::watch::channel(watcher.seen_revision());
         let shared = Arc::new(Shared {
             state: std::sync::Mutex::new(State {
                 caches,
@@ -272,6 +276,7 @@ impl Informer {
                 ended: false,
             }),
             changed: tokio::sync::Notify::new(),
+            applied,
         });
         let task = tokio::spawn(pump(store, rt, kinds, watcher, shared.clone()));
         Ok(Informer { shared, task })
@@ -292,6 +297,19 @@ impl Informer {
             changes: std::mem::take(&mut st.changes),
             relisted: std::mem::take(&mut st.relisted),
         }
+    }
+
+    /// The store revision through which every event under the runtime's prefix is applied.
+    pub fn applied(&self) -> u64 {
+        *self.shared.applied.borrow()
+    }
+
+    /// Waits until every event under the runtime's prefix up to `revision` is applied (the
+    /// next snapshot shows the store as of `revision` or later). Waits forever for a revision
+    /// the store never reaches (callers bound the wait).
+    pub async fn caught_up(&self, revision: u64) {
+        let mut rx = self.shared.applied.subscribe();
+        let _ = rx.wait_for(|a| *a >= revision).await;
     }
 
     /// Waits until a collection changes. Returns false once the store is shut down.
@@ -341,12 +359,22 @@ async fn pump(
                 if relevant {
                     shared.changed.notify_one();
                 }
+                // Events of one revision arrive together: with none queued, every revision
+                // the watcher has taken in is applied; otherwise those before this event's.
+                let through = if watcher.queued() == 0 {
+                    watcher.seen_revision()
+                } else {
+                    e.revision.saturating_sub(1)
+                };
+                advance(&shared.applied, through);
             }
             Some(Err(err)) => {
                 tracing::debug!(runtime = %rt.name(), "informer lists again: {err}");
                 match list_and_watch(&store, &rt, kinds.as_ref()) {
                     Ok((w, caches)) => {
+                        let through = w.seen_revision();
                         watcher = w;
+                        advance(&shared.applied, through);
                         let mut st = lock();
                         st.caches = caches;
                         st.changes.clear();
@@ -367,6 +395,17 @@ async fn pump(
             }
         }
     }
+}
+
+/// Moves the applied revision forward to `through` (never back).
+fn advance(applied: &tokio::sync::watch::Sender<u64>, through: u64) {
+    applied.send_if_modified(|a| {
+        let newer = through > *a;
+        if newer {
+            *a = through;
+        }
+        newer
+    });
 }
 
 /// Applies one event; returns whether it touched a collection.

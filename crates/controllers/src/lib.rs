@@ -405,8 +405,79 @@ async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     next
 }
 
+/// What a caller that must know when the controllers have nothing left to do (`twinstack
+/// check`) sees of them: it asks for a pass that reads the store as of a revision and learns
+/// when that pass has finished. The controllers are level-triggered and idempotent, so a pass
+/// that read revision R and left the store at R found nothing to do: that is the fixpoint
+/// (see [`Progress::pass_at`]). Meant for a registry with one runtime.
+#[derive(Clone, Default)]
+pub struct Progress {
+    inner: Arc<ProgressInner>,
+}
+
+#[derive(Default)]
+struct ProgressInner {
+    /// The revision the next pass must read at least.
+    wanted: tokio::sync::watch::Sender<u64>,
+    /// The last pass that finished.
+    done: tokio::sync::watch::Sender<PassDone>,
+}
+
+/// A finished pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassDone {
+    /// Passes finished so far.
+    pub count: u64,
+    /// The store revision the pass's snapshot showed every change through.
+    pub read_through: u64,
+    /// The earliest deadline the pass left (a graceful deletion), when there is one.
+    pub deadline: Option<jiff::Timestamp>,
+}
+
+impl Progress {
+    /// Asks for a pass over the store as of `revision` (at least) and waits until one has
+    /// finished; returns it. The caller bounds the wait.
+    pub async fn pass_at(&self, revision: u64) -> PassDone {
+        let mut done = self.inner.done.subscribe();
+        self.inner.wanted.send_modify(|w| *w = (*w).max(revision));
+        let pass = match done.wait_for(|d| d.read_through >= revision).await {
+            Ok(d) => *d,
+            Err(_) => PassDone::default(),
+        };
+        pass
+    }
+
+    fn finished(&self, read_through: u64, deadline: Option<jiff::Timestamp>) {
+        self.inner.done.send_modify(|d| {
+            d.count += 1;
+            d.read_through = read_through;
+            d.deadline = deadline;
+        });
+    }
+}
+
+/// Waits until a pass is asked for (forever without a [`Progress`]).
+async fn pass_requested(wanted: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    if let Some(w) = wanted {
+        if w.changed().await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending().await
+}
+
 /// Runs a runtime's controllers until the runtime is deleted.
 pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>, dns: Option<cloudlb::Publish>) {
+    run_with(reg, rt, dns, None).await
+}
+
+/// [`run`], reporting each pass to `progress`.
+pub async fn run_with(
+    reg: Arc<Registry>,
+    rt: Arc<Runtime>,
+    dns: Option<cloudlb::Publish>,
+    progress: Option<Progress>,
+) {
     let name = rt.name().to_string();
     let ctl = Ctl {
         reg: reg.clone(),
@@ -436,7 +507,15 @@ pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>, dns: Option<cloudlb::Publ
         }
     };
     let mut resynced = std::time::Instant::now();
+    let mut wanted = progress.as_ref().map(|p| p.inner.wanted.subscribe());
     while alive() {
+        // A pass asked for reads the store as of the revision asked (bounded: the store may
+        // never reach a revision under this runtime's prefix).
+        if let Some(w) = &wanted {
+            let want = *w.borrow();
+            let _ = tokio::time::timeout(TICK, inf.caught_up(want)).await;
+        }
+        let read_through = inf.applied();
         let snap = inf.snapshot();
         let mut world = World::new(snap.lists);
         if resynced.elapsed() >= RESYNC || snap.relisted {
@@ -448,6 +527,9 @@ pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>, dns: Option<cloudlb::Publ
         drop(snap.changes);
         let deadline = pass(&ctl, &world).await;
         drop(world);
+        if let Some(p) = &progress {
+            p.finished(read_through, deadline);
+        }
         let wait = deadline
             .and_then(|d| {
                 let ms = d.as_millisecond() - jiff::Timestamp::now().as_millisecond();
@@ -457,10 +539,15 @@ pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>, dns: Option<cloudlb::Publ
             .map_or(TICK, |d| d.min(TICK));
         // Wait for a change to a collection (events and the like do not wake the loop), or
         // for the next deadline or tick; then let more changes arrive (batching).
-        match tokio::time::timeout(wait, inf.changed()).await {
-            Ok(false) => break,
-            Ok(true) => tokio::time::sleep(SETTLE).await,
-            Err(_) => {}
+        let woke = tokio::select! {
+            r = tokio::time::timeout(wait, inf.changed()) => r.ok(),
+            // Asked for a pass: run it now, no batching.
+            _ = pass_requested(&mut wanted) => None,
+        };
+        match woke {
+            Some(false) => break,
+            Some(true) => tokio::time::sleep(SETTLE).await,
+            None => {}
         }
     }
     tracing::debug!(runtime = %name, "controllers stopped");
@@ -469,6 +556,15 @@ pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>, dns: Option<cloudlb::Publ
 /// Starts the controllers of every runtime, now and whenever one is provisioned later; `dns`
 /// receives each runtime's DNS records.
 pub fn start(reg: Arc<Registry>, dns: Option<cloudlb::Publish>) -> tokio::task::JoinHandle<()> {
+    start_with(reg, dns, None)
+}
+
+/// [`start`], reporting every pass to `progress` (see [`Progress`]).
+pub fn start_with(
+    reg: Arc<Registry>,
+    dns: Option<cloudlb::Publish>,
+    progress: Option<Progress>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         // Dropping the set (when this task is aborted) aborts every runtime's controllers.
         let mut tasks = tokio::task::JoinSet::new();
@@ -478,7 +574,7 @@ pub fn start(reg: Arc<Registry>, dns: Option<cloudlb::Publish>) -> tokio::task::
                 let fresh = running.get(rt.name()).is_none_or(|r| !Arc::ptr_eq(r, &rt));
                 if fresh {
                     running.insert(rt.name().to_string(), rt.clone());
-                    tasks.spawn(run(reg.clone(), rt, dns.clone()));
+                    tasks.spawn(run_with(reg.clone(), rt, dns.clone(), progress.clone()));
                 }
             }
             running.retain(|n, _| reg.runtime(n).is_some());

@@ -272,12 +272,9 @@ fn put_json<T: Serialize>(txn: &mut twinstack_store::Txn<'_>, key: &str, v: &T) 
     );
 }
 
-/// The runtime an instance stands for: its networking as KEB/KIM would make the Shoot, and
-/// KIM's `kyma-provisioning-info` and `kube-dns` as extra objects. Pure in the instance, so a
-/// restart can complete a provisioning it interrupted.
+/// The runtime an instance stands for (see [`RuntimeSpec::from_plan`]). Pure in the instance,
+/// so a restart can complete a provisioning it interrupted.
 fn runtime_spec(inst: &Instance) -> RuntimeSpec {
-    let plan = &inst.plan;
-    let shoot = shoot::shoot_networking(plan, &inst.runtime);
     let ctx = |k: &str| {
         inst.context
             .get(k)
@@ -289,25 +286,9 @@ fn runtime_spec(inst: &Instance) -> RuntimeSpec {
         global_account_id: ctx("globalaccount_id"),
         subaccount_id: ctx("subaccount_id"),
         instance_id: inst.instance_id.clone(),
-        instance_name: plan.name.clone(),
+        instance_name: inst.plan.name.clone(),
     };
-    let mut spec = RuntimeSpec::new(
-        &inst.runtime,
-        plan.provider,
-        &plan.region,
-        shoot.to_network(),
-        3,
-    );
-    spec.plan = plan.plan_name.clone();
-    spec.instance_id = inst.instance_id.clone();
-    spec.extra_objects = vec![
-        (
-            "configmaps",
-            shoot::provisioning_info_configmap(plan, &shoot, &info),
-        ),
-        ("services", shoot::kube_dns_service(&shoot)),
-    ];
-    spec
+    RuntimeSpec::from_plan(&inst.plan, &inst.runtime, &info)
 }
 
 /// Why a provisioning transaction did not commit.

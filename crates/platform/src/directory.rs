@@ -118,6 +118,35 @@ pub struct RuntimeSpec {
 }
 
 impl RuntimeSpec {
+    /// The runtime a KEB provisioning of `plan` makes: its networking as KEB/KIM make the
+    /// Shoot, and KIM's `kyma-provisioning-info` and `kube-dns` as extra objects. The broker
+    /// provisions this; `twinstack check --plan` builds the same runtime in memory.
+    pub fn from_plan(
+        plan: &twinstack_keb::ProvisionPlan,
+        runtime: &str,
+        info: &twinstack_keb::shoot::ProvisioningInfo,
+    ) -> RuntimeSpec {
+        use twinstack_keb::shoot;
+        let networking = shoot::shoot_networking(plan, runtime);
+        let mut spec = RuntimeSpec::new(
+            runtime,
+            plan.provider,
+            &plan.region,
+            networking.to_network(),
+            3,
+        );
+        spec.plan = plan.plan_name.clone();
+        spec.instance_id = info.instance_id.clone();
+        spec.extra_objects = vec![
+            (
+                "configmaps",
+                shoot::provisioning_info_configmap(plan, &networking, info),
+            ),
+            ("services", shoot::kube_dns_service(&networking)),
+        ];
+        spec
+    }
+
     pub fn new(name: &str, provider: Provider, region: &str, network: Network, nodes: u32) -> Self {
         RuntimeSpec {
             name: name.to_string(),

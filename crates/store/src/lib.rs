@@ -24,7 +24,9 @@
 //! committed with `Durability::Immediate` (one fsync): a group commit. Each closure gets its own
 //! consecutive revision and its writes are buffered in an overlay that is applied only if the
 //! closure returns `Ok`, so a failing closure does not affect the others. Callers are answered
-//! only after the commit returned, i.e. after the data is on disk.
+//! only after the commit returned, i.e. after the data is on disk. A store in memory
+//! ([`Store::open_in_memory`], for `twinstack check`) has no disk: most of its commits skip
+//! redb's durable commit (`Durability::None`), one in 64 is durable so redb reclaims pages.
 
 #![warn(missing_docs)]
 
@@ -84,6 +86,9 @@ pub struct StoreOptions {
     pub watch_buffer: usize,
     /// redb page cache size in bytes.
     pub cache_size: usize,
+    /// Whether each commit is durable (fsync'd) before it is answered; only a store in memory
+    /// ([`Store::open_in_memory`]) does without.
+    pub durable: bool,
 }
 
 impl Default for StoreOptions {
@@ -97,6 +102,7 @@ impl Default for StoreOptions {
             max_batch: 256,
             watch_buffer: 4_096,
             cache_size: 256 * 1024 * 1024,
+            durable: true,
         }
     }
 }
@@ -205,9 +211,35 @@ impl Store {
     /// commit (this may take a while on a large file).
     pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         create_private_file(path)?;
+        // A file is always written durably.
+        let options = StoreOptions {
+            durable: true,
+            ..options
+        };
         let db = redb::Builder::new()
             .set_cache_size(options.cache_size)
             .create(path)?;
+        tracing::debug!(path = %path.display(), "store file opened");
+        Store::start(db, options)
+    }
+
+    /// A fresh store held in memory only (redb's `InMemoryBackend`): the same tables, revisions,
+    /// transactions and watches, gone when the last handle is dropped. For `twinstack check`,
+    /// which runs the whole twin without a data directory.
+    pub fn open_in_memory(options: StoreOptions) -> Result<Store, StoreError> {
+        let options = StoreOptions {
+            durable: false,
+            ..options
+        };
+        let db = redb::Builder::new()
+            .set_cache_size(options.cache_size)
+            .create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Store::start(db, options)
+    }
+
+    /// Initialises (or reads) the revision counters of an opened database and starts its
+    /// writer thread.
+    fn start(db: Database, options: StoreOptions) -> Result<Store, StoreError> {
         let w = db.begin_write()?;
         let (revision, compacted) = {
             w.open_table(KV)?;
@@ -248,7 +280,7 @@ impl Store {
             .spawn(move || writer::run(wdb, wshared, rx))
             .map_err(StoreError::storage)?;
         let writer_id = writer.thread().id();
-        tracing::debug!(path = %path.display(), revision, compacted, "store opened");
+        tracing::debug!(revision, compacted, "store opened");
         Ok(Store {
             inner: Arc::new(Inner {
                 db,

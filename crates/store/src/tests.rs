@@ -27,6 +27,33 @@ async fn next_event(w: &mut Watcher) -> Arc<Event> {
         .expect("no error")
 }
 
+/// The in-memory store is the same store: revisions, transactions and watches, no file.
+#[tokio::test]
+async fn in_memory_store_has_revisions_and_watches() {
+    let s = Store::open_in_memory(StoreOptions::default()).unwrap();
+    assert_eq!(s.current_revision(), 1);
+    let mut w = s.watch("/a", 1).unwrap();
+    assert_eq!(s.put("/a/x", b"1".to_vec()).await.unwrap(), 2);
+    assert_eq!(s.put("/b", b"2".to_vec()).await.unwrap(), 3);
+    let e = next_event(&mut w).await;
+    assert_eq!((e.kv.key.as_str(), e.revision), ("/a/x", 2));
+    let (kvs, rev) = s.list("/").unwrap();
+    assert_eq!((kvs.len(), rev), (2, 3));
+    // Past many commits (most of them not durable, every 64th durable): all still there.
+    for i in 0..200u32 {
+        s.put(&format!("/c/{i:03}"), i.to_le_bytes().to_vec())
+            .await
+            .unwrap();
+    }
+    let (kvs, rev) = s.list("/c/").unwrap();
+    assert_eq!((kvs.len(), rev), (200, 203));
+    assert_eq!(kvs[199].value, 199u32.to_le_bytes().to_vec());
+    assert!(!s.options().durable);
+    // A second in-memory store is another store.
+    let other = Store::open_in_memory(StoreOptions::default()).unwrap();
+    assert_eq!(other.get("/a/x").unwrap(), None);
+}
+
 #[tokio::test]
 async fn crud_and_revisions() {
     let dir = tempfile::tempdir().unwrap();

@@ -213,6 +213,9 @@ fn process_batch(db: &Database, shared: &Shared, jobs: Vec<Job>) {
     }
 }
 
+/// How many commits of a non-durable store run between two durable ones.
+const NON_DURABLE_RUN: u64 = 64;
+
 fn write_batch(
     db: &Database,
     shared: &Shared,
@@ -227,7 +230,17 @@ fn write_batch(
     let now = now_ms();
 
     let mut w = db.begin_write()?;
-    w.set_durability(Durability::Immediate)?;
+    // A store in memory has nothing to make durable: most commits skip redb's durable commit
+    // (its pages are reclaimed at the next durable one, one commit in `NON_DURABLE_RUN`).
+    let durable = shared.options.durable
+        || m.commits
+            .load(Ordering::Relaxed)
+            .is_multiple_of(NON_DURABLE_RUN);
+    w.set_durability(if durable {
+        Durability::Immediate
+    } else {
+        Durability::None
+    })?;
     {
         let mut kv = w.open_table(KV)?;
         let mut log = w.open_table(LOG)?;
@@ -316,7 +329,9 @@ fn write_batch(
         m.commit_nanos
             .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         m.commits.fetch_add(1, Ordering::Relaxed);
-        m.fsyncs.fetch_add(1, Ordering::Relaxed);
+        if durable {
+            m.fsyncs.fetch_add(1, Ordering::Relaxed);
+        }
     } else {
         w.abort()?;
     }

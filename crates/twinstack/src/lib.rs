@@ -2,6 +2,9 @@
 //! runtime and its system objects exist, writes the kubeconfigs, starts the controllers and
 //! serves the API and the broker on one HTTPS port. This is where the crates are wired together
 //! and nothing else: each concern lives in its own crate (see the README's "Where things are").
+//! [`check`] wires the same crates in memory, without a port, for `twinstack check`.
+
+pub mod check;
 
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
@@ -83,32 +86,18 @@ pub async fn start(cfg: Config) -> Result<Running> {
     let token_key = twinstack_platform::datadir::load_or_create_secret(
         &cfg.data_dir.join("service-account.key"),
     )?;
-    let registry =
-        Arc::new(Registry::new(store, twinstack_registry::all_kinds()).with_token_key(&token_key));
+    let (registry, platform) = open_runtimes(
+        store,
+        &token_key,
+        &tls.ca_pem,
+        cfg.data_dir.clone(),
+        &cfg.default_runtime,
+    )
+    .await?;
     // The OpenAPI documents are built once, off the request path (a request before they are
     // ready waits for them).
     let kinds = registry.kinds().to_vec();
     std::thread::spawn(move || twinstack_api::openapi::documents(&kinds));
-    // Namespaces carry the CA in their kube-root-ca.crt from their creation on.
-    kinds::serviceaccount::store_root_ca(&registry.store, &tls.ca_pem).await?;
-    broker::migrate_legacy_records(&registry.store).await?;
-    load_runtimes(&registry)?;
-    let platform = Arc::new(Platform {
-        registry: registry.clone(),
-        data_dir: cfg.data_dir.clone(),
-        ca_pem: tls.ca_pem.clone(),
-        addr: Default::default(),
-        runtime_locks: Default::default(),
-    });
-    if registry.runtimes().is_empty() {
-        platform.provision(&cfg.default_runtime).await?;
-    }
-    for rt in registry.runtimes() {
-        directory::ensure_system_objects(&registry, rt.clone()).await?;
-        // Namespaces of an older store, or edited while stopped, get their ServiceAccount and
-        // root CA before the first request.
-        directory::ensure_every_namespace(&registry, rt.clone()).await?;
-    }
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
@@ -182,6 +171,43 @@ pub async fn start(cfg: Config) -> Result<Running> {
         shutdown: tx,
         task,
     })
+}
+
+/// What `up` and `check` share: the registry over `store` (every kind, service account tokens
+/// signed with `token_key`), the root CA every namespace's `kube-root-ca.crt` carries, the
+/// runtimes the store holds (or `default_runtime`, provisioned when it holds none) with their
+/// system objects, and the platform that provisions them. `data_dir` is where the platform
+/// writes kubeconfigs once a serving address is set (never, for `check`).
+pub async fn open_runtimes(
+    store: twinstack_store::Store,
+    token_key: &[u8],
+    ca_pem: &str,
+    data_dir: PathBuf,
+    default_runtime: &RuntimeSpec,
+) -> Result<(Arc<Registry>, Arc<Platform>)> {
+    let registry =
+        Arc::new(Registry::new(store, twinstack_registry::all_kinds()).with_token_key(token_key));
+    // Namespaces carry the CA in their kube-root-ca.crt from their creation on.
+    kinds::serviceaccount::store_root_ca(&registry.store, ca_pem).await?;
+    broker::migrate_legacy_records(&registry.store).await?;
+    load_runtimes(&registry)?;
+    let platform = Arc::new(Platform {
+        registry: registry.clone(),
+        data_dir,
+        ca_pem: ca_pem.to_string(),
+        addr: Default::default(),
+        runtime_locks: Default::default(),
+    });
+    if registry.runtimes().is_empty() {
+        platform.provision(default_runtime).await?;
+    }
+    for rt in registry.runtimes() {
+        directory::ensure_system_objects(&registry, rt.clone()).await?;
+        // Namespaces of an older store, or edited while stopped, get their ServiceAccount and
+        // root CA before the first request.
+        directory::ensure_every_namespace(&registry, rt.clone()).await?;
+    }
+    Ok((registry, platform))
 }
 
 /// Publishes a runtime's DNS records into the server's table. Load balancer hostnames are

@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+mod check_cli;
 mod output;
 mod runtime_cli;
 use output::{errln, out};
@@ -57,6 +58,14 @@ enum Command {
     /// runtime from the flags below; later starts reuse what is there (the runtime flags then
     /// only matter if no runtime exists).
     Up(UpArgs),
+    /// Check manifests against an in-memory runtime: no server, no port, no data dir.
+    ///
+    /// Every object is applied (namespaces first) through the same registry, admission
+    /// webhooks and controllers `up` runs; once the controllers are done, each object is
+    /// reported: accepted or refused with the API server's message, its IP families and
+    /// addresses, its load balancer, its events and warnings. Exit code 1 on a refusal or a
+    /// Warning event (see --fail-on), 2 on malformed input.
+    Check(check_cli::CheckArgs),
     /// Create, list, show and delete runtimes through the broker of a running twinstack.
     #[command(subcommand)]
     Runtime(RuntimeCmd),
@@ -153,22 +162,18 @@ async fn runtime_cmd(cmd: RuntimeCmd) -> Result<ExitCode> {
     }
 }
 
+/// The runtime `up` creates on first start, and the one `check` checks against.
 #[derive(clap::Args)]
-struct UpArgs {
-    #[command(flatten)]
-    data_dir: DataDir,
-    /// Address of the HTTPS port (IPv4 or IPv6, e.g. [::1]:6443)
-    #[arg(long, default_value = "127.0.0.1:6443", value_name = "ADDR:PORT")]
-    listen: SocketAddr,
-    /// Name of the runtime created on first start
+struct RuntimeArgs {
+    /// Name of the runtime (`up`: the one created on first start)
     #[arg(long, default_value = "local")]
     runtime: String,
-    /// Cloud provider of that runtime: aws, gcp, azure, openstack
+    /// Cloud provider of the runtime: aws, gcp, azure, openstack
     #[arg(long, default_value = "aws")]
     provider: String,
-    /// Region of that runtime
-    #[arg(long, default_value = "eu-central-1")]
-    region: String,
+    /// Region of the runtime [default: eu-central-1; with --plan, the plan's usual region]
+    #[arg(long)]
+    region: Option<String>,
     /// IP families, primary first: IPv4, IPv6, IPv4,IPv6 or IPv6,IPv4
     #[arg(long, default_value = "IPv4,IPv6", value_name = "FAMILIES")]
     ip_families: String,
@@ -185,6 +190,17 @@ struct UpArgs {
     /// Number of worker nodes, one per zone
     #[arg(long, default_value_t = 3)]
     nodes: u32,
+}
+
+#[derive(clap::Args)]
+struct UpArgs {
+    #[command(flatten)]
+    data_dir: DataDir,
+    /// Address of the HTTPS port (IPv4 or IPv6, e.g. [::1]:6443)
+    #[arg(long, default_value = "127.0.0.1:6443", value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
     /// Watch history kept, in revisions: a watch from an older resourceVersion gets
     /// 410 Expired ("too old resource version"), as after an etcd compaction
     #[arg(long, default_value_t = 10_000, value_name = "REVISIONS")]
@@ -245,7 +261,10 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-fn runtime_spec(a: &UpArgs) -> Result<RuntimeSpec, String> {
+/// The region of a runtime given by provider and families, when none is named.
+const DEFAULT_REGION: &str = "eu-central-1";
+
+fn runtime_spec(a: &RuntimeArgs) -> Result<RuntimeSpec, String> {
     validate_runtime_name(&a.runtime)?;
     let provider = Provider::parse(&a.provider)?;
     if a.nodes == 0 || a.nodes > 1000 {
@@ -261,15 +280,16 @@ fn runtime_spec(a: &UpArgs) -> Result<RuntimeSpec, String> {
         nodes: a.node_cidrs.as_deref(),
     };
     let zones = a.nodes.min(3) as usize;
-    let network = resolve_network(provider, &a.region, &a.runtime, zones, &req)?;
+    let region = a.region.as_deref().unwrap_or(DEFAULT_REGION);
+    let network = resolve_network(provider, region, &a.runtime, zones, &req)?;
     Ok(RuntimeSpec::new(
-        &a.runtime, provider, &a.region, network, a.nodes,
+        &a.runtime, provider, region, network, a.nodes,
     ))
 }
 
 async fn up(a: UpArgs) -> Result<ExitCode> {
     // Refuse bad flags before anything is written.
-    let spec = match runtime_spec(&a) {
+    let spec = match runtime_spec(&a.runtime) {
         Ok(s) => s,
         Err(e) => {
             errln!("error: {e}");
@@ -399,8 +419,14 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter({
             // hickory-server logs every DNS answer at info: two lines per query.
+            // `check` prints a report; its logs would only be noise on stderr.
+            let default = if matches!(cli.command, Command::Check(_)) {
+                "warn"
+            } else {
+                "info"
+            };
             let f = tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into());
+                .unwrap_or_else(|_| default.into());
             match "hickory_server=warn".parse() {
                 Ok(d) => f.add_directive(d),
                 Err(_) => f,
@@ -419,6 +445,13 @@ fn main() -> ExitCode {
                 .build()
                 .expect("tokio runtime");
             rt.block_on(runtime_cmd(cmd))
+        }
+        Command::Check(a) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(check_cli::check(a))
         }
         Command::Up(a) => {
             let rt = tokio::runtime::Builder::new_multi_thread()

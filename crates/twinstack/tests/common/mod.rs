@@ -232,32 +232,24 @@ impl Twin {
     }
 
     pub fn kubectl_with(&self, binary: &str, args: &[&str], stdin: Option<&str>) -> Output {
+        self.kubectl_at(binary, &self.kubeconfig, args, stdin)
+    }
+
+    /// A kubectl with another runtime's kubeconfig (e.g. [`Twin::kubeconfig_of`]).
+    pub fn kubectl_at(
+        &self,
+        binary: &str,
+        kubeconfig: &Path,
+        args: &[&str],
+        stdin: Option<&str>,
+    ) -> Output {
         let mut cmd = Command::new(binary);
         cmd.args(args)
-            .env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECONFIG", kubeconfig)
             .env("KUBECACHEDIR", self.cache.path())
             .env("HOME", self.cache.path())
-            .env_remove("KUBECTL_EXTERNAL_DIFF")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if stdin.is_some() {
-            cmd.stdin(Stdio::piped());
-        } else {
-            cmd.stdin(Stdio::null());
-        }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("running {binary}: {e}"));
-        if let Some(input) = stdin {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        child.wait_with_output().unwrap()
+            .env_remove("KUBECTL_EXTERNAL_DIFF");
+        output_with_stdin(cmd, stdin)
     }
 
     pub fn client(&self) -> reqwest::Client {
@@ -284,6 +276,30 @@ fn unsafe_sigterm(pid: u32) {
         .arg("-TERM")
         .arg(pid.to_string())
         .status();
+}
+
+/// Runs `cmd` to its end with `stdin` as its standard input (none: /dev/null), capturing
+/// stdout and stderr.
+pub fn output_with_stdin(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {:?}: {e}", cmd.get_program()));
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// Path of a versioned kubectl (`kubectl.1.27` …) installed beside the dispatcher.
