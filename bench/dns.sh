@@ -23,13 +23,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-need=()
-command -v dnsperf >/dev/null || need+=(dnsperf)
-command -v unbound >/dev/null || need+=(unbound)
-command -v dig >/dev/null || need+=(bind9-dnsutils)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+install_dns_tools
 
 TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release -q -p twinstack-dataplane --example dns_serve

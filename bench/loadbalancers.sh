@@ -15,13 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/unbound.sh
-need=()
-command -v dnsperf >/dev/null || need+=(dnsperf)
-command -v unbound >/dev/null || need+=(unbound)
-command -v dig >/dev/null || need+=(bind9-dnsutils)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+install_dns_tools
 cargo build --release --bin twinstack 2>/dev/null
 bin=${CARGO_TARGET_DIR:-$PWD/target}/release/twinstack
 target_type=${TARGET_TYPE:-ip}

@@ -400,7 +400,7 @@ spec:
         .unwrap()
         .contains(&"service.k8s.aws/resources".into()));
 
-    // An IPv6 target group needs a dual-stack NLB: the LBC's build error, as an event.
+    // A scheme the LBC does not know fails its build: the error, as an event.
     let bad = r#"
 apiVersion: v1
 kind: Service

@@ -7,23 +7,7 @@
 use crate::report::{Outcome, Report, Severity};
 use std::fmt::Write;
 
-/// XML 1.0 text and attribute escaping; characters XML 1.0 cannot carry become U+FFFD.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use twinstack_cloud::api::xml::escape as esc;
 
 pub fn junit(r: &Report) -> String {
     let failures = r

@@ -16,7 +16,7 @@ pub mod aws;
 pub mod form;
 pub mod gcp;
 pub mod sigv4;
-mod xml;
+pub mod xml;
 
 /// A short deterministic hex digest of `input` (SHA-256 prefix), for ids the inventory lacks
 /// (EC2 association ids).

@@ -73,6 +73,14 @@ impl Xml {
     }
 }
 
+/// XML 1.0 text and attribute escaping; characters XML 1.0 cannot carry, even escaped, become
+/// U+FFFD.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
 fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
@@ -81,8 +89,8 @@ fn escape_into(out: &mut String, text: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // XML 1.0 forbids most control characters even escaped; drop them.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -93,9 +101,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_text_and_drops_control_characters() {
+    fn escapes_text_and_replaces_what_xml_cannot_carry() {
         let mut x = Xml::new();
-        x.leaf("a", "<&>\"'\u{1}x");
-        assert_eq!(x.finish(), "<a>&lt;&amp;&gt;&quot;&apos;x</a>");
+        x.leaf("a", "<&>\"'\u{1}x\u{FFFE}\ty");
+        assert_eq!(
+            x.finish(),
+            "<a>&lt;&amp;&gt;&quot;&apos;\u{FFFD}x\u{FFFD}\ty</a>"
+        );
+        assert_eq!(escape("a&b"), "a&amp;b");
     }
 }
