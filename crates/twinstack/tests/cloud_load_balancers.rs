@@ -690,6 +690,24 @@ fn every_annotation_error_row_of_the_lbc_is_a_failed_build_model_event() {
             svc
         });
     }
+    // The cases nobody takes: the LBC does not (no or another target type), the legacy
+    // provider hands them off (`ImplementedElsewhere`) after its first event.
+    let nobody: [(&str, &[(&str, &str)]); 2] = [
+        (
+            "nobody-no-target-type",
+            &[("aws-load-balancer-type", "external")],
+        ),
+        (
+            "nobody-target-type-ip-upper",
+            &[
+                ("aws-load-balancer-type", "external"),
+                ("aws-load-balancer-nlb-target-type", "IP"),
+            ],
+        ),
+    ];
+    for (name, ann) in nobody {
+        docs.push(lb_service(name, ann, ""));
+    }
     ok(&apply(&t, &docs.join("---\n")));
     let start = Instant::now();
     loop {
@@ -745,6 +763,27 @@ fn every_annotation_error_row_of_the_lbc_is_a_failed_build_model_event() {
             "no FailedBuildModel for rows {missing:?}: {got:?}"
         );
         std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // They stay pending with the legacy provider's one event and its finalizer (its metadata
+    // update comes after the reconcile's events are recorded).
+    for (name, _) in nobody {
+        wait_for(&t, name, "the cleanup finalizer", |s| {
+            s["metadata"]["finalizers"].is_array()
+        });
+        let evs = events(&t, name);
+        let reasons: Vec<&str> = evs.iter().map(|e| e.1.as_str()).collect();
+        assert_eq!(reasons, ["EnsuringLoadBalancer"], "{name}: {evs:?}");
+        let s = service(&t, name);
+        assert!(
+            s["status"]["loadBalancer"].get("ingress").is_none(),
+            "{name}: {s:#}"
+        );
+        assert_eq!(
+            s["metadata"]["finalizers"],
+            serde_json::json!(["service.kubernetes.io/load-balancer-cleanup"]),
+            "{name}"
+        );
     }
 
     // Row 11 needs IPv6 in the Service's families: a dual-stack runtime, where Gardener's
