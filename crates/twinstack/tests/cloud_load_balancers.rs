@@ -152,6 +152,21 @@ fn aws(t: &Twin, access_key: &str, secret: &str, args: &[&str]) -> std::process:
         .unwrap_or_else(|e| panic!("running {bin}: {e} (set TWINSTACK_AWS_CLI)"))
 }
 
+/// `aws elbv2 describe-target-groups` of one load balancer, as the runtime `local`.
+fn target_groups(t: &Twin, token: &str, load_balancer_arn: &str) -> Value {
+    json(&aws(
+        t,
+        "local",
+        token,
+        &[
+            "elbv2",
+            "describe-target-groups",
+            "--load-balancer-arn",
+            load_balancer_arn,
+        ],
+    ))
+}
+
 fn json(out: &std::process::Output) -> Value {
     serde_json::from_str(&ok(out)).unwrap()
 }
@@ -255,17 +270,7 @@ fn the_seed_aws_manifest_on_a_dual_stack_runtime_gets_a_dualstack_nlb() {
     assert_eq!(lb["Type"], "network");
     assert_eq!(lb["DNSName"], host);
     let arn = lb["LoadBalancerArn"].as_str().unwrap();
-    let tgs = json(&aws(
-        &t,
-        "local",
-        &token,
-        &[
-            "elbv2",
-            "describe-target-groups",
-            "--load-balancer-arn",
-            arn,
-        ],
-    ));
+    let tgs = target_groups(&t, &token, arn);
     let tg = &tgs["TargetGroups"][0];
     assert_eq!(tg["IpAddressType"], "ipv6", "{tgs:#}");
     assert_eq!(tg["TargetType"], "instance");
@@ -328,17 +333,7 @@ fn an_ipv4_aws_runtime_refuses_require_dual_stack_and_translates_with_prefer() {
         .as_str()
         .unwrap()
         .to_string();
-    let tgs = json(&aws(
-        &t,
-        "local",
-        &token,
-        &[
-            "elbv2",
-            "describe-target-groups",
-            "--load-balancer-arn",
-            &arn,
-        ],
-    ));
+    let tgs = target_groups(&t, &token, &arn);
     assert_eq!(tgs["TargetGroups"][0]["IpAddressType"], "ipv4", "{tgs:#}");
     let host = s["status"]["loadBalancer"]["ingress"][0]["hostname"]
         .as_str()

@@ -122,11 +122,7 @@ impl<'a> Task<'a> {
         if ip_type == "ipv4" {
             return Err("enable-prefix-for-ipv6-source-nat annotation is only applicable to Network Load Balancers using Dualstack IP address type.".into());
         }
-        let without: Vec<String> = subnets
-            .iter()
-            .filter(|s| s.ipv6_cidr_block.is_none())
-            .map(|s| s.subnet_id.clone())
-            .collect();
+        let without = subnets::without_ipv6(subnets);
         if !without.is_empty() {
             return Err(format!(
                 "To enable prefix for source NAT, all associated subnets must have an IPv6 CIDR. Subnets without IPv6 CIDR: {}.",

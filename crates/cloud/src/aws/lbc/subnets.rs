@@ -13,6 +13,15 @@ const TAG_PUBLIC_ELB: &str = "kubernetes.io/role/elb";
 /// `defaultMinimalAvailableIPAddressCount`.
 const MINIMAL_AVAILABLE_IPS: u32 = 8;
 
+/// The IDs of the subnets that have no IPv6 CIDR.
+pub(crate) fn without_ipv6(subnets: &[&Subnet]) -> Vec<String> {
+    subnets
+        .iter()
+        .filter(|s| s.ipv6_cidr_block.is_none())
+        .map(|s| s.subnet_id.clone())
+        .collect()
+}
+
 fn ids_of(subnets: &[&Subnet]) -> Vec<String> {
     subnets.iter().map(|s| s.subnet_id.clone()).collect()
 }
@@ -113,11 +122,7 @@ fn validate_specified_subnets(subnets: &[&Subnet], ip_address_type: &str) -> Res
         }
     }
     if ip_address_type == "dualstack" {
-        let without: Vec<String> = subnets
-            .iter()
-            .filter(|s| s.ipv6_cidr_block.is_none())
-            .map(|s| s.subnet_id.clone())
-            .collect();
+        let without = without_ipv6(subnets);
         if !without.is_empty() {
             return Err(format!(
                 "subnets {} do not have an associated IPv6 CIDR block, which is required for {ip_address_type} load balancers",
