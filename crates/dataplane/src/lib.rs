@@ -11,3 +11,5 @@
 
 pub mod dns;
 pub mod network;
+#[allow(missing_docs)] // fields and methods named after the programs and HTTP they serve
+pub mod workloads;
