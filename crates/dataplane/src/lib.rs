@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod dns;
+pub mod frontends;
 pub mod network;
 #[allow(missing_docs)] // fields and methods named after the programs and HTTP they serve
 pub mod workloads;
