@@ -36,6 +36,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/runtimes/{*rest}", any(kube))
         .route("/v2/{*rest}", any(broker))
+        .route(
+            "/twinstack/v1/runtimes/{runtime}/frontends",
+            get(crate::dataplane::frontends),
+        )
+        .route(
+            "/twinstack/v1/runtimes/{runtime}/trace",
+            get(crate::dataplane::trace),
+        )
         .route("/twinstack/{*rest}", any(broker))
         // KEB's other endpoints: the runtimes API, kubeconfigs, expiry, and OSB under /oauth.
         .route("/runtimes", any(broker))

@@ -13,6 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod cloud;
+pub mod dataplane;
 pub mod discovery;
 pub mod handlers;
 pub mod metrics;

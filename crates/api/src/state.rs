@@ -12,4 +12,6 @@ pub struct AppState {
     pub broker: Arc<twinstack_platform::broker::Broker>,
     pub metrics: Arc<Metrics>,
     pub ready: AtomicBool,
+    /// The data plane (`None` when `up` runs without one).
+    pub dataplane: Option<twinstack_dataplane::frontends::DataPlane>,
 }

@@ -299,10 +299,7 @@ pub fn flow(
                 notes.push("client IP preservation off".to_string());
             }
             if let Some(h) = &proxy_header {
-                notes.push(format!(
-                    "PROXY protocol v2 header: {} → {}",
-                    h.src, h.dst
-                ));
+                notes.push(format!("PROXY protocol v2 header: {} → {}", h.src, h.dst));
             }
             hops.push(Hop {
                 name,
@@ -336,7 +333,10 @@ pub fn flow(
     let last_name = if fe.via_node() {
         let n = node.ok_or(Unreachable::NoNode(fe.address))?;
         if fe.local_traffic_policy {
-            format!("kube-proxy on {} → pod (externalTrafficPolicy: Local)", n.name)
+            format!(
+                "kube-proxy on {} → pod (externalTrafficPolicy: Local)",
+                n.name
+            )
         } else {
             src = SocketAddr::new(n.address, ephemeral);
             format!(
@@ -459,20 +459,110 @@ mod tests {
         let cases: &[(&str, TargetType, Family, bool, bool, &str, &str, bool)] = &[
             // Instance targets (preservation on by default), Local: the client, or the NLB's
             // private IPv4 for a translated IPv6 client.
-            ("203.0.113.5:80", Instance, IPv4, true, true, V4_CLIENT, "198.51.100.7:50000", false),
-            ("[2600:1f18::5]:80", Instance, IPv4, true, true, V6_CLIENT, "10.250.0.9:40000", true),
+            (
+                "203.0.113.5:80",
+                Instance,
+                IPv4,
+                true,
+                true,
+                V4_CLIENT,
+                "198.51.100.7:50000",
+                false,
+            ),
+            (
+                "[2600:1f18::5]:80",
+                Instance,
+                IPv4,
+                true,
+                true,
+                V6_CLIENT,
+                "10.250.0.9:40000",
+                true,
+            ),
             // Cluster: kube-proxy masquerades to the node.
-            ("203.0.113.5:80", Instance, IPv4, true, false, V4_CLIENT, "10.250.0.20:40000", false),
-            ("[2600:1f18::5]:80", Instance, IPv4, true, false, V6_CLIENT, "10.250.0.20:40000", true),
+            (
+                "203.0.113.5:80",
+                Instance,
+                IPv4,
+                true,
+                false,
+                V4_CLIENT,
+                "10.250.0.20:40000",
+                false,
+            ),
+            (
+                "[2600:1f18::5]:80",
+                Instance,
+                IPv4,
+                true,
+                false,
+                V6_CLIENT,
+                "10.250.0.20:40000",
+                true,
+            ),
             // ip targets (preservation off by default): the NLB's private address.
-            ("203.0.113.5:80", Ip, IPv4, false, false, V4_CLIENT, "10.250.0.9:40000", false),
-            ("[2600:1f18::5]:80", Ip, IPv4, false, false, V6_CLIENT, "10.250.0.9:40000", true),
+            (
+                "203.0.113.5:80",
+                Ip,
+                IPv4,
+                false,
+                false,
+                V4_CLIENT,
+                "10.250.0.9:40000",
+                false,
+            ),
+            (
+                "[2600:1f18::5]:80",
+                Ip,
+                IPv4,
+                false,
+                false,
+                V6_CLIENT,
+                "10.250.0.9:40000",
+                true,
+            ),
             // ip targets with preservation on: the IPv4 client; translated IPv6 still the NLB.
-            ("203.0.113.5:80", Ip, IPv4, true, false, V4_CLIENT, "198.51.100.7:50000", false),
-            ("[2600:1f18::5]:80", Ip, IPv4, true, false, V6_CLIENT, "10.250.0.9:40000", true),
+            (
+                "203.0.113.5:80",
+                Ip,
+                IPv4,
+                true,
+                false,
+                V4_CLIENT,
+                "198.51.100.7:50000",
+                false,
+            ),
+            (
+                "[2600:1f18::5]:80",
+                Ip,
+                IPv4,
+                true,
+                false,
+                V6_CLIENT,
+                "10.250.0.9:40000",
+                true,
+            ),
             // IPv6 target group: IPv6 client preserved, IPv4 client translated to the NLB's IPv6.
-            ("[2600:1f18::5]:80", Ip, IPv6, true, false, V6_CLIENT, "[2001:db8::7]:50000", false),
-            ("203.0.113.5:80", Ip, IPv6, true, false, V4_CLIENT, "[2600:1f18::9]:40000", true),
+            (
+                "[2600:1f18::5]:80",
+                Ip,
+                IPv6,
+                true,
+                false,
+                V6_CLIENT,
+                "[2001:db8::7]:50000",
+                false,
+            ),
+            (
+                "203.0.113.5:80",
+                Ip,
+                IPv6,
+                true,
+                false,
+                V4_CLIENT,
+                "[2600:1f18::9]:40000",
+                true,
+            ),
         ];
         for (i, (fe, tt, fam, preserve, local, client, seen, translated)) in
             cases.iter().enumerate()
@@ -492,20 +582,44 @@ mod tests {
 
     #[test]
     fn instance_targets_go_through_the_node_port() {
-        let f = nlb("[2600:1f18::5]:80", TargetType::Instance, Family::IPv4, true, false, false);
-        let fl = flow(&f, sa(V6_CLIENT), Some(&node("10.250.0.20")), &pod("10.96.1.5:8080"), 40000)
-            .unwrap();
+        let f = nlb(
+            "[2600:1f18::5]:80",
+            TargetType::Instance,
+            Family::IPv4,
+            true,
+            false,
+            false,
+        );
+        let fl = flow(
+            &f,
+            sa(V6_CLIENT),
+            Some(&node("10.250.0.20")),
+            &pod("10.96.1.5:8080"),
+            40000,
+        )
+        .unwrap();
         let names: Vec<&str> = fl.hops.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names.len(), 3, "{names:?}");
         assert_eq!(fl.hops[1].dst, sa("10.250.0.20:31000"));
         assert_eq!(fl.hops[1].src, sa("10.250.0.9:40000"));
-        assert!(fl.hops[1].note.as_deref().unwrap().contains("translated from IPv6 to IPv4"));
+        assert!(fl.hops[1]
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("translated from IPv6 to IPv4"));
         assert_eq!(fl.hops[2].src, sa("10.250.0.20:40000"));
     }
 
     #[test]
     fn the_proxy_header_carries_the_real_client_even_when_translated() {
-        let f = nlb("[2600:1f18::5]:80", TargetType::Ip, Family::IPv4, false, true, false);
+        let f = nlb(
+            "[2600:1f18::5]:80",
+            TargetType::Ip,
+            Family::IPv4,
+            false,
+            true,
+            false,
+        );
         let fl = flow(&f, sa(V6_CLIENT), None, &pod("10.96.1.5:8080"), 40000).unwrap();
         assert_eq!(
             fl.proxy_header,
@@ -523,7 +637,12 @@ mod tests {
     fn forwarding_rules_pass_through_in_their_own_family() {
         for (fe, n, ep, client) in [
             ("34.1.2.3:80", "10.250.0.20", "10.96.1.5:8080", V4_CLIENT),
-            ("[2600:1900::5]:80", "2600:1900::20", "[2600:1900:1::5]:8080", V6_CLIENT),
+            (
+                "[2600:1900::5]:80",
+                "2600:1900::20",
+                "[2600:1900:1::5]:8080",
+                V6_CLIENT,
+            ),
         ] {
             for local in [true, false] {
                 let f = Frontend {
@@ -566,16 +685,40 @@ mod tests {
 
     #[test]
     fn ipv6_into_an_injected_pod_is_outside_the_mesh() {
-        let f = nlb("[2600:1f18::5]:80", TargetType::Ip, Family::IPv6, true, false, false);
+        let f = nlb(
+            "[2600:1f18::5]:80",
+            TargetType::Ip,
+            Family::IPv6,
+            true,
+            false,
+            false,
+        );
         let mut ep = pod("[2600:1f18::1:5]:8080");
         ep.injected = true;
         let fl = flow(&f, sa(V6_CLIENT), None, &ep, 40000).unwrap();
         assert_eq!(fl.mesh, Mesh::OutsideMesh);
-        assert!(fl.hops.last().unwrap().note.as_deref().unwrap().contains("outside the Istio mesh"));
-        let f4 = nlb("203.0.113.5:80", TargetType::Ip, Family::IPv4, true, false, false);
+        assert!(fl
+            .hops
+            .last()
+            .unwrap()
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("outside the Istio mesh"));
+        let f4 = nlb(
+            "203.0.113.5:80",
+            TargetType::Ip,
+            Family::IPv4,
+            true,
+            false,
+            false,
+        );
         let mut ep4 = pod("10.96.1.5:8080");
         ep4.injected = true;
-        assert_eq!(flow(&f4, sa(V4_CLIENT), None, &ep4, 1).unwrap().mesh, Mesh::Sidecar);
+        assert_eq!(
+            flow(&f4, sa(V4_CLIENT), None, &ep4, 1).unwrap().mesh,
+            Mesh::Sidecar
+        );
     }
 
     #[test]
@@ -589,15 +732,28 @@ mod tests {
             local_traffic_policy: true,
             node_port: Some(30080),
         };
-        let fl = flow(&f, sa(V4_CLIENT), Some(&node("10.250.0.20")), &pod("10.96.1.5:8080"), 40000)
-            .unwrap();
+        let fl = flow(
+            &f,
+            sa(V4_CLIENT),
+            Some(&node("10.250.0.20")),
+            &pod("10.96.1.5:8080"),
+            40000,
+        )
+        .unwrap();
         assert_eq!(fl.seen, sa("10.250.0.11:40000"));
         assert_eq!(fl.hops[1].dst, sa("10.250.0.20:30080"));
     }
 
     #[test]
     fn instance_targets_without_a_node_are_unreachable() {
-        let f = nlb("203.0.113.5:80", TargetType::Instance, Family::IPv4, true, false, false);
+        let f = nlb(
+            "203.0.113.5:80",
+            TargetType::Instance,
+            Family::IPv4,
+            true,
+            false,
+            false,
+        );
         assert!(matches!(
             flow(&f, sa(V4_CLIENT), None, &pod("10.96.1.5:8080"), 1),
             Err(Unreachable::NoNode(_))

@@ -545,7 +545,8 @@ fn pod_projection(mut v: Value) -> Value {
             .filter(|c| keep(c))
             .map(|c| {
                 let mut o = Map::new();
-                take(c, &mut o, &["name", "ports"]);
+                // Image, command and args: what the data plane serves on the pod's ports.
+                take(c, &mut o, &["name", "ports", "image", "command", "args"]);
                 if terminating {
                     take(c, &mut o, &TERMINATION_FIELDS);
                 }

@@ -38,6 +38,8 @@ pub struct Config {
     pub broker: broker::BrokerSettings,
     /// Where the DNS server listens (UDP and TCP); `None`: no DNS server.
     pub dns_listen: Option<SocketAddr>,
+    /// Serve the load balancers' frontends with real sockets (`--dataplane host`).
+    pub dataplane: bool,
 }
 
 /// A started server.
@@ -129,11 +131,19 @@ pub async fn start(cfg: Config) -> Result<Running> {
         &serde_json::json!({"url": format!("https://{}", kubeconfig::host_port(addr))}).to_string(),
     )?;
 
+    let dataplane = cfg
+        .dataplane
+        .then(twinstack_dataplane::frontends::DataPlane::new);
+    let mut api_metrics = metrics::Metrics::new();
+    if let Some(dp) = &dataplane {
+        api_metrics = api_metrics.with_dataplane(&dp.metrics());
+    }
     let state = Arc::new(AppState {
         registry: registry.clone(),
         broker,
-        metrics: Arc::new(metrics::Metrics::new()),
+        metrics: Arc::new(api_metrics),
         ready: Default::default(),
+        dataplane: dataplane.clone(),
     });
     let table = Arc::new(twinstack_dataplane::dns::DnsTable::new());
     let dns = match cfg.dns_listen {
@@ -147,7 +157,10 @@ pub async fn start(cfg: Config) -> Result<Running> {
     let dns_addr = dns.as_ref().map(|d| d.local_addr());
     let controllers = twinstack_controllers::start(
         registry.clone(),
-        Some(dns_publisher(table, default_runtime.clone())),
+        twinstack_controllers::Outputs {
+            dns: Some(dns_publisher(table, default_runtime.clone())),
+            dataplane,
+        },
     );
     let router = twinstack_api::handlers::router(state.clone());
     let (tx, rx) = tokio::sync::watch::channel(false);

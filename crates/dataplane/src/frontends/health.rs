@@ -111,7 +111,9 @@ pub fn spawn(
             let Some((spec, health)) = live.upgrade().map(|l| get(&l)) else {
                 return;
             };
-            let Some(hc) = spec.health.clone() else { return };
+            let Some(hc) = spec.health.clone() else {
+                return;
+            };
             for t in &spec.targets {
                 let ok = probe(t, &hc, round).await;
                 health.record(&t.id, ok, &hc);
@@ -152,7 +154,12 @@ async fn probe(t: &Target, hc: &HealthCheck, round: usize) -> bool {
                 headers: vec![("User-Agent".into(), "ELB-HealthChecker/2.0".into())],
                 body: Vec::new(),
             };
-            let status = Instance { workload: &w, ctx: &ctx }.handle(&req).status;
+            let status = Instance {
+                workload: &w,
+                ctx: &ctx,
+            }
+            .handle(&req)
+            .status;
             (200..400).contains(&status)
         }
         Serve::Local(addr) => {

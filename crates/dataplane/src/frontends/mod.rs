@@ -134,7 +134,11 @@ impl DataPlane {
         pods: Vec<PodSpec>,
         cluster_dns: Option<IpAddr>,
     ) {
-        let mut rts = self.inner.runtimes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rts = self
+            .inner
+            .runtimes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let rt = rts.entry(runtime.to_string()).or_default();
         rt.cluster_dns = cluster_dns;
         rt.pods = pods
@@ -163,7 +167,9 @@ impl DataPlane {
                 Ok(live) => {
                     next.insert(key, live);
                 }
-                Err(e) => tracing::warn!(%runtime, service = %key.service, "frontend not served: {e}"),
+                Err(e) => {
+                    tracing::warn!(%runtime, service = %key.service, "frontend not served: {e}")
+                }
             }
         }
         // What is left in `rt.frontends` is dropped here: it stops accepting.
@@ -181,7 +187,11 @@ impl DataPlane {
 
     /// A runtime's frontends with their local sockets and target health, sorted.
     pub fn frontends(&self, runtime: &str) -> Vec<FrontendView> {
-        let rts = self.inner.runtimes.lock().unwrap_or_else(|e| e.into_inner());
+        let rts = self
+            .inner
+            .runtimes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let Some(rt) = rts.get(runtime) else {
             return Vec::new();
         };
@@ -211,7 +221,11 @@ impl DataPlane {
 
     /// The loopback IPv4 a runtime's Service listens on for one kind of frontend.
     fn loopback_v4(&self, runtime: &str, service: &str, kind: path::FrontendKind) -> Ipv4Addr {
-        let mut lb = self.inner.loopback.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lb = self
+            .inner
+            .loopback
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let key = (runtime.to_string(), service.to_string(), kind);
         if let Some(a) = lb.by_owner.get(&key) {
             return *a;
@@ -263,10 +277,9 @@ impl DataPlane {
                 }
             }));
             if spec.health.is_some() {
-                tasks.push(health::spawn(
-                    weak.clone(),
-                    |l: &Live| (l.spec.load_full(), l.health.clone()),
-                ));
+                tasks.push(health::spawn(weak.clone(), |l: &Live| {
+                    (l.spec.load_full(), l.health.clone())
+                }));
             }
             Live {
                 spec: ArcSwap::from_pointee(spec),
@@ -290,7 +303,11 @@ impl DataPlane {
         port: Option<u16>,
     ) -> Result<Trace, TraceError> {
         let (spec, listen) = {
-            let rts = self.inner.runtimes.lock().unwrap_or_else(|e| e.into_inner());
+            let rts = self
+                .inner
+                .runtimes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             let rt = rts.get(runtime).ok_or(TraceError::NoFrontend)?;
             let mut cands: Vec<(Arc<FrontendSpec>, SocketAddr)> = rt
                 .frontends
@@ -322,7 +339,8 @@ impl DataPlane {
             SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
         }
         .map_err(TraceError::Io)?;
-        sock.bind(SocketAddr::new(local_ip, 0)).map_err(TraceError::Io)?;
+        sock.bind(SocketAddr::new(local_ip, 0))
+            .map_err(TraceError::Io)?;
         let client = sock.local_addr().map_err(TraceError::Io)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.inner
@@ -667,7 +685,12 @@ impl Network for DataPlane {
         self.inner.clone().connect(runtime, src, dst).await
     }
 
-    async fn resolve(&self, _runtime: &str, _namespace: &str, _name: &str) -> io::Result<Vec<IpAddr>> {
+    async fn resolve(
+        &self,
+        _runtime: &str,
+        _namespace: &str,
+        _name: &str,
+    ) -> io::Result<Vec<IpAddr>> {
         // Names are answered by the DNS table; the shell wraps this type with it.
         Ok(Vec::new())
     }

@@ -7,10 +7,18 @@ fn pod(local: Option<SocketAddr>) -> PodSpec {
     PodSpec {
         pod: "shop/web-1".into(),
         hostname: "web-1".into(),
-        ips: vec!["10.96.0.5".parse().unwrap(), "2600:1f18::5".parse().unwrap()],
+        ips: vec![
+            "10.96.0.5".parse().unwrap(),
+            "2600:1f18::5".parse().unwrap(),
+        ],
         node: "node-a".into(),
         injected: false,
-        ports: BTreeMap::from([(80, Workload::Whoami { name: String::new() })]),
+        ports: BTreeMap::from([(
+            80,
+            Workload::Whoami {
+                name: String::new(),
+            },
+        )]),
         local,
     }
 }
@@ -88,10 +96,16 @@ async fn an_ipv6_client_reaches_an_ipv4_target_and_the_pod_sees_the_nlbs_private
     }
     // The same frontend through the in-process network, from a pod.
     let mut c = dp
-        .connect("rt", "2600:1f18::77".parse().unwrap(), "[2600:1f18::100]:80".parse().unwrap())
+        .connect(
+            "rt",
+            "2600:1f18::77".parse().unwrap(),
+            "[2600:1f18::100]:80".parse().unwrap(),
+        )
         .await
         .unwrap();
-    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let mut out = String::new();
     c.read_to_string(&mut out).await.unwrap();
     assert!(out.contains("RemoteAddr: 10.250.0.9:"), "{out}");
@@ -129,23 +143,34 @@ async fn a_users_process_reads_the_real_client_from_the_proxy_header() {
     let ppp::v2::Addresses::IPv6(a) = header.addresses else {
         panic!("{:?}", header.addresses)
     };
-    assert_eq!(a.destination_address, "2600:1f18::100".parse::<Ipv6Addr>().unwrap());
+    assert_eq!(
+        a.destination_address,
+        "2600:1f18::100".parse::<Ipv6Addr>().unwrap()
+    );
     let hlen = header.len();
     assert_eq!(&got[hlen..], b"hello");
     conn.write_all(b"ok").await.unwrap();
     let (me, back) = client.await.unwrap();
     assert_eq!(&back, b"ok");
-    assert_eq!(a.source_address, *match me.ip() {
-        IpAddr::V6(v) => Box::new(v),
-        _ => panic!(),
-    });
+    assert_eq!(
+        a.source_address,
+        *match me.ip() {
+            IpAddr::V6(v) => Box::new(v),
+            _ => panic!(),
+        }
+    );
     assert_eq!(a.source_port, me.port());
 }
 
 #[tokio::test]
 async fn whoami_answers_400_to_a_proxy_header() {
     let dp = DataPlane::new();
-    dp.publish("rt", vec![nlb("203.0.113.10:80", true, pod(None))], vec![pod(None)], None);
+    dp.publish(
+        "rt",
+        vec![nlb("203.0.113.10:80", true, pod(None))],
+        vec![pod(None)],
+        None,
+    );
     let out = get(&dp.frontends("rt")[0].listen).await;
     assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
 }
@@ -155,7 +180,12 @@ async fn a_removed_frontend_stops_accepting_and_nothing_listening_resets() {
     let dp = DataPlane::new();
     let mut p = pod(None);
     p.ports.clear();
-    dp.publish("rt", vec![nlb("203.0.113.10:80", false, p.clone())], vec![p], None);
+    dp.publish(
+        "rt",
+        vec![nlb("203.0.113.10:80", false, p.clone())],
+        vec![p],
+        None,
+    );
     let listen = dp.frontends("rt")[0].listen.clone();
     // Nothing listens on the pod's port: the connection is reset.
     let mut s = TcpStream::connect(&listen).await.unwrap();
@@ -182,8 +212,16 @@ async fn a_removed_frontend_stops_accepting_and_nothing_listening_resets() {
 #[tokio::test]
 async fn a_trace_returns_the_flow_and_the_answer() {
     let dp = DataPlane::new();
-    dp.publish("rt", vec![nlb("[2600:1f18::100]:80", false, pod(None))], vec![pod(None)], None);
-    let t = dp.trace("rt", "shop/web", path::Family::IPv6, None).await.unwrap();
+    dp.publish(
+        "rt",
+        vec![nlb("[2600:1f18::100]:80", false, pod(None))],
+        vec![pod(None)],
+        None,
+    );
+    let t = dp
+        .trace("rt", "shop/web", path::Family::IPv6, None)
+        .await
+        .unwrap();
     let flow = t.flow.unwrap();
     assert!(flow.translated);
     assert_eq!(flow.hops[0].src, t.client);

@@ -130,12 +130,19 @@ where
                     let req = Request {
                         method: r.method.unwrap_or("").to_string(),
                         target: r.path.unwrap_or("").to_string(),
-                        version: if r.version == Some(0) { "HTTP/1.0" } else { "HTTP/1.1" },
+                        version: if r.version == Some(0) {
+                            "HTTP/1.0"
+                        } else {
+                            "HTTP/1.1"
+                        },
                         headers: r
                             .headers
                             .iter()
                             .map(|h| {
-                                (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned())
+                                (
+                                    h.name.to_string(),
+                                    String::from_utf8_lossy(h.value).into_owned(),
+                                )
                             })
                             .collect(),
                         body: Vec::new(),

@@ -58,15 +58,21 @@ pub fn workload_of(
         }
         "agnhost" => {
             // The first non-flag argument is the subcommand.
-            let sub = all.iter().find(|a| !a.starts_with('-') && !a.contains('/'))?;
+            let sub = all
+                .iter()
+                .find(|a| !a.starts_with('-') && !a.contains('/'))?;
             match sub.as_str() {
                 "netexec" => Some((
                     Workload::Netexec,
-                    flag(&all, "http-port").and_then(|p| p.parse().ok()).unwrap_or(8080),
+                    flag(&all, "http-port")
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(8080),
                 )),
                 "serve-hostname" => Some((
                     Workload::ServeHostname,
-                    flag(&all, "port").and_then(|p| p.parse().ok()).unwrap_or(9376),
+                    flag(&all, "port")
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(9376),
                 )),
                 _ => None,
             }
@@ -102,29 +108,108 @@ mod tests {
     fn images_and_arguments_name_the_server_and_its_port() {
         let none = |_: &str| None;
         let cases: &[(&str, &[&str], &[&str], Option<(Workload, u16)>)] = &[
-            ("traefik/whoami", &[], &[], Some((Workload::Whoami { name: String::new() }, 80))),
-            ("traefik/whoami:v1.10", &[], &["--port", "8080"], Some((Workload::Whoami { name: String::new() }, 8080))),
-            ("containous/whoami", &[], &["-port=9000", "-name=a"], Some((Workload::Whoami { name: "a".into() }, 9000))),
-            ("registry.k8s.io/e2e-test-images/agnhost:2.53", &[], &["netexec", "--http-port=8081"], Some((Workload::Netexec, 8081))),
-            ("registry.k8s.io/e2e-test-images/agnhost:2.53", &["/agnhost"], &["netexec"], Some((Workload::Netexec, 8080))),
-            ("registry.k8s.io/e2e-test-images/agnhost:2.53", &[], &["serve-hostname"], Some((Workload::ServeHostname, 9376))),
-            ("registry.k8s.io/e2e-test-images/agnhost:2.53", &[], &["pause"], None),
-            ("hashicorp/http-echo", &[], &["-text=hello world"], Some((Workload::HttpEcho { text: "hello world".into() }, 5678))),
-            ("hashicorp/http-echo:1.0", &[], &["-listen=:8080", "-text", "x"], Some((Workload::HttpEcho { text: "x".into() }, 8080))),
+            (
+                "traefik/whoami",
+                &[],
+                &[],
+                Some((
+                    Workload::Whoami {
+                        name: String::new(),
+                    },
+                    80,
+                )),
+            ),
+            (
+                "traefik/whoami:v1.10",
+                &[],
+                &["--port", "8080"],
+                Some((
+                    Workload::Whoami {
+                        name: String::new(),
+                    },
+                    8080,
+                )),
+            ),
+            (
+                "containous/whoami",
+                &[],
+                &["-port=9000", "-name=a"],
+                Some((Workload::Whoami { name: "a".into() }, 9000)),
+            ),
+            (
+                "registry.k8s.io/e2e-test-images/agnhost:2.53",
+                &[],
+                &["netexec", "--http-port=8081"],
+                Some((Workload::Netexec, 8081)),
+            ),
+            (
+                "registry.k8s.io/e2e-test-images/agnhost:2.53",
+                &["/agnhost"],
+                &["netexec"],
+                Some((Workload::Netexec, 8080)),
+            ),
+            (
+                "registry.k8s.io/e2e-test-images/agnhost:2.53",
+                &[],
+                &["serve-hostname"],
+                Some((Workload::ServeHostname, 9376)),
+            ),
+            (
+                "registry.k8s.io/e2e-test-images/agnhost:2.53",
+                &[],
+                &["pause"],
+                None,
+            ),
+            (
+                "hashicorp/http-echo",
+                &[],
+                &["-text=hello world"],
+                Some((
+                    Workload::HttpEcho {
+                        text: "hello world".into(),
+                    },
+                    5678,
+                )),
+            ),
+            (
+                "hashicorp/http-echo:1.0",
+                &[],
+                &["-listen=:8080", "-text", "x"],
+                Some((Workload::HttpEcho { text: "x".into() }, 8080)),
+            ),
             ("nginx:1.27", &[], &[], Some((Workload::Nginx, 80))),
-            ("docker.io/library/nginx@sha256:abc", &[], &[], Some((Workload::Nginx, 80))),
-            ("nginxinc/nginx-unprivileged", &[], &[], Some((Workload::Nginx, 8080))),
+            (
+                "docker.io/library/nginx@sha256:abc",
+                &[],
+                &[],
+                Some((Workload::Nginx, 80)),
+            ),
+            (
+                "nginxinc/nginx-unprivileged",
+                &[],
+                &[],
+                Some((Workload::Nginx, 8080)),
+            ),
             ("httpd:2.4", &[], &[], Some((Workload::Httpd, 80))),
             ("busybox", &[], &["sleep", "3600"], None),
             ("my.registry:5000/team/app:1.0", &[], &[], None),
         ];
         for (image, cmd, args, want) in cases {
-            assert_eq!(&workload_of(image, &s(cmd), &s(args), &none), want, "{image} {args:?}");
+            assert_eq!(
+                &workload_of(image, &s(cmd), &s(args), &none),
+                want,
+                "{image} {args:?}"
+            );
         }
         let env = |k: &str| (k == "WHOAMI_PORT_NUMBER").then(|| "7000".to_string());
         assert_eq!(
             workload_of("traefik/whoami", &[], &[], &env),
-            Some((Workload::Whoami { name: String::new() }, 7000))
+            Some((
+                Workload::Whoami {
+                    name: String::new()
+                },
+                7000
+            ))
         );
     }
 }

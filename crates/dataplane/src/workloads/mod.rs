@@ -51,10 +51,7 @@ fn go_text(status: u16, ctx: &Context, body: String) -> Response {
         status,
         headers: vec![
             ("Content-Length".into(), body.len().to_string()),
-            (
-                "Content-Type".into(),
-                "text/plain; charset=utf-8".into(),
-            ),
+            ("Content-Type".into(), "text/plain; charset=utf-8".into()),
             ("Date".into(), http_date(ctx.now)),
         ],
         body: body.into_bytes(),
@@ -72,7 +69,11 @@ fn canonical(name: &str) -> String {
     let mut up = true;
     name.chars()
         .map(|c| {
-            let o = if up { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() };
+            let o = if up {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
             up = c == '-';
             o
         })
@@ -205,7 +206,10 @@ impl Server for Instance<'_> {
                 "/" => go_text(
                     200,
                     ctx,
-                    format!("NOW: {}", ctx.now.strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")),
+                    format!(
+                        "NOW: {}",
+                        ctx.now.strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")
+                    ),
                 ),
                 "/clientip" => go_text(200, ctx, ctx.peer.to_string()),
                 "/hostname" => go_text(200, ctx, ctx.hostname.clone()),
@@ -223,8 +227,10 @@ impl Server for Instance<'_> {
             Workload::ServeHostname => go_text(200, ctx, ctx.hostname.clone()),
             Workload::HttpEcho { text } => {
                 let mut r = go_text(200, ctx, format!("{text}\n"));
-                r.headers.insert(0, ("X-App-Name".into(), "http-echo".into()));
-                r.headers.insert(1, ("X-App-Version".into(), "1.0.0".into()));
+                r.headers
+                    .insert(0, ("X-App-Name".into(), "http-echo".into()));
+                r.headers
+                    .insert(1, ("X-App-Version".into(), "1.0.0".into()));
                 r
             }
             Workload::Nginx => {
@@ -241,7 +247,10 @@ impl Server for Instance<'_> {
                         ("Date".into(), http_date(ctx.now)),
                         ("Content-Type".into(), "text/html".into()),
                         ("Content-Length".into(), NGINX_INDEX.len().to_string()),
-                        ("Last-Modified".into(), "Tue, 26 Nov 2024 15:55:00 GMT".into()),
+                        (
+                            "Last-Modified".into(),
+                            "Tue, 26 Nov 2024 15:55:00 GMT".into(),
+                        ),
                         ("Connection".into(), "keep-alive".into()),
                         ("ETag".into(), "\"6745ef54-267\"".into()),
                         ("Accept-Ranges".into(), "bytes".into()),
@@ -267,7 +276,12 @@ impl Server for Instance<'_> {
                         ("Content-Length".into(), body.len().to_string()),
                         (
                             "Content-Type".into(),
-                            if status == 200 { "text/html" } else { "text/html; charset=iso-8859-1" }.into(),
+                            if status == 200 {
+                                "text/html"
+                            } else {
+                                "text/html; charset=iso-8859-1"
+                            }
+                            .into(),
                         ),
                     ],
                     body: body.into_bytes(),
@@ -292,7 +306,10 @@ impl Server for Instance<'_> {
                             ("Server".into(), HTTPD_SERVER.into()),
                             ("Content-Length".into(), body.len().to_string()),
                             ("Connection".into(), "close".into()),
-                            ("Content-Type".into(), "text/html; charset=iso-8859-1".into()),
+                            (
+                                "Content-Type".into(),
+                                "text/html; charset=iso-8859-1".into(),
+                            ),
                         ],
                         body: body.as_bytes().to_vec(),
                         close: true,
@@ -328,13 +345,23 @@ fn serde_json_like_api(name: &str, req: &Request, ctx: &Context) -> String {
     };
     let mut out = format!("{{\"hostname\":{}", esc(&ctx.hostname));
     out.push_str(",\"ip\":[");
-    out.push_str(&whoami_ips(ctx).iter().map(|s| esc(s)).collect::<Vec<_>>().join(","));
+    out.push_str(
+        &whoami_ips(ctx)
+            .iter()
+            .map(|s| esc(s))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     out.push_str("],\"headers\":{");
     out.push_str(
         &headers
             .iter()
             .map(|(k, vs)| {
-                format!("{}:[{}]", esc(k), vs.iter().map(|v| esc(v)).collect::<Vec<_>>().join(","))
+                format!(
+                    "{}:[{}]",
+                    esc(k),
+                    vs.iter().map(|v| esc(v)).collect::<Vec<_>>().join(",")
+                )
             })
             .collect::<Vec<_>>()
             .join(","),
@@ -348,7 +375,10 @@ fn serde_json_like_api(name: &str, req: &Request, ctx: &Context) -> String {
     if !name.is_empty() {
         out.push_str(&format!(",\"name\":{}", esc(name)));
     }
-    out.push_str(&format!(",\"remoteAddr\":{}}}\n", esc(&ctx.peer.to_string())));
+    out.push_str(&format!(
+        ",\"remoteAddr\":{}}}\n",
+        esc(&ctx.peer.to_string())
+    ));
     out
 }
 
@@ -371,7 +401,11 @@ pub fn access_line(w: &Workload, ctx: &Context, req: &Request, resp: &Response) 
             "{} - - [{t}] \"{request}\" {} {}",
             ctx.peer.ip(),
             resp.status,
-            if resp.body.is_empty() { "-".to_string() } else { resp.body.len().to_string() }
+            if resp.body.is_empty() {
+                "-".to_string()
+            } else {
+                resp.body.len().to_string()
+            }
         )),
         Workload::Netexec => Some(format!(
             "I{} {:>7} netexec.go] GET {}",
@@ -391,7 +425,10 @@ mod tests {
     fn ctx() -> Context {
         Context {
             hostname: "web-7d9f-abcde".into(),
-            pod_ips: vec!["10.96.0.5".parse().unwrap(), "2600:1f18::5".parse().unwrap()],
+            pod_ips: vec![
+                "10.96.0.5".parse().unwrap(),
+                "2600:1f18::5".parse().unwrap(),
+            ],
             peer: "10.250.0.9:40000".parse().unwrap(),
             now: "2026-12-03T10:00:00Z".parse().unwrap(),
         }
@@ -402,7 +439,10 @@ mod tests {
         let c = ctx();
         let w2 = w.clone();
         let task = tokio::spawn(async move {
-            let inst = Instance { workload: &w2, ctx: &c };
+            let inst = Instance {
+                workload: &w2,
+                ctx: &c,
+            };
             serve(&mut server, &inst, |_, _| {}).await;
         });
         client.write_all(input).await.unwrap();
@@ -416,11 +456,16 @@ mod tests {
     #[tokio::test]
     async fn whoami_reports_the_modelled_peer_and_echoes_the_request() {
         let out = exchange(
-            &Workload::Whoami { name: String::new() },
+            &Workload::Whoami {
+                name: String::new(),
+            },
             b"GET / HTTP/1.1\r\nHost: lb.example\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n",
         )
         .await;
-        assert!(out.starts_with("HTTP/1.1 200 OK\r\nContent-Length: "), "{out}");
+        assert!(
+            out.starts_with("HTTP/1.1 200 OK\r\nContent-Length: "),
+            "{out}"
+        );
         let body = out.split_once("\r\n\r\n").unwrap().1;
         assert_eq!(
             body,
@@ -434,13 +479,22 @@ mod tests {
         let mut input = b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c".to_vec();
         input.extend_from_slice(&[198, 51, 100, 7, 10, 0, 0, 1, 0x1f, 0x90, 0, 80]);
         input.extend_from_slice(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        let out = exchange(&Workload::Whoami { name: String::new() }, &input).await;
+        let out = exchange(
+            &Workload::Whoami {
+                name: String::new(),
+            },
+            &input,
+        )
+        .await;
         assert_eq!(
             out,
             "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request"
         );
         let out = exchange(&Workload::Nginx, &input).await;
-        assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\nServer: nginx/"), "{out}");
+        assert!(
+            out.starts_with("HTTP/1.1 400 Bad Request\r\nServer: nginx/"),
+            "{out}"
+        );
     }
 
     #[tokio::test]
@@ -464,7 +518,15 @@ mod tests {
             "web-7d9f-abcde"
         );
         assert_eq!(
-            body(exchange(&Workload::HttpEcho { text: "hello".into() }, get("/").as_bytes()).await),
+            body(
+                exchange(
+                    &Workload::HttpEcho {
+                        text: "hello".into()
+                    },
+                    get("/").as_bytes()
+                )
+                .await
+            ),
             "hello\n"
         );
         let nginx = exchange(&Workload::Nginx, get("/").as_bytes()).await;
@@ -476,7 +538,8 @@ mod tests {
 
     #[tokio::test]
     async fn keep_alive_serves_several_requests_on_one_connection() {
-        let two = b"GET /hostname HTTP/1.1\r\nHost: x\r\n\r\nGET /clientip HTTP/1.1\r\nHost: x\r\n\r\n";
+        let two =
+            b"GET /hostname HTTP/1.1\r\nHost: x\r\n\r\nGET /clientip HTTP/1.1\r\nHost: x\r\n\r\n";
         let out = exchange(&Workload::Netexec, two).await;
         assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2, "{out}");
     }
@@ -490,7 +553,12 @@ mod tests {
             headers: vec![("User-Agent".into(), "curl/8.5.0".into())],
             body: vec![],
         };
-        let resp = Response { status: 200, headers: vec![], body: vec![0; 615], close: false };
+        let resp = Response {
+            status: 200,
+            headers: vec![],
+            body: vec![0; 615],
+            close: false,
+        };
         assert_eq!(
             access_line(&Workload::Nginx, &ctx(), &req, &resp).unwrap(),
             "10.250.0.9 - - [03/Dec/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 615 \"-\" \"curl/8.5.0\" \"-\""

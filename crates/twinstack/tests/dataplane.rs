@@ -1,0 +1,377 @@
+//! Real IPv4 and IPv6 traffic through the emulated load balancers, driven as a user does: the
+//! seed's manifests applied with kubectl, `twinstack runtime show -o json` for the sockets,
+//! the real `curl` through the load balancer's DNS name (`--connect-to` its local socket), and
+//! `twinstack trace`. What the pod sees (whoami's `RemoteAddr`) must be what the AWS and
+//! Kubernetes references give for each case.
+
+mod common;
+
+use common::{ok, Twin};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{IpAddr, TcpListener};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn apply(t: &Twin, yaml: &str) {
+    ok(&t.kubectl_with("kubectl", &["apply", "-f", "-"], Some(yaml)));
+}
+
+/// A whoami Deployment (`--port 8080`, the seed's targetPort) and the seed's Service with
+/// `annotations` and `spec` lines added.
+fn whoami(name: &str, annotations: &str, spec: &str, pod_annotations: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+      annotations: {{{pod_annotations}}}
+    spec:
+      containers:
+      - name: whoami
+        image: traefik/whoami:v1.10
+        args: ["--port", "8080"]
+        ports: [{{containerPort: 8080}}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-ip-address-type: dualstack
+    service.beta.kubernetes.io/aws-load-balancer-scheme: internet-facing
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+    service.beta.kubernetes.io/aws-load-balancer-healthcheck-interval: "5"
+    service.beta.kubernetes.io/aws-load-balancer-healthcheck-healthy-threshold: "2"
+{annotations}
+spec:
+  type: LoadBalancer
+{spec}
+  selector: {{app: {name}}}
+  ports:
+  - {{name: http, port: 80, targetPort: 8080}}
+"#
+    )
+}
+
+fn runtime_show(t: &Twin) -> Value {
+    let out = Command::new(common::bin())
+        .args(["runtime", "show", "local", "-o", "json", "--data-dir"])
+        .arg(t.data_dir())
+        .output()
+        .unwrap();
+    serde_json::from_str(&ok(&out)).unwrap()
+}
+
+/// Waits until the Service's load balancer frontends of both families have healthy targets.
+fn lb_frontends(t: &Twin, svc: &str) -> (Value, Value) {
+    let start = Instant::now();
+    loop {
+        let rt = runtime_show(t);
+        let fes: Vec<Value> = rt["frontends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["service"] == format!("default/{svc}") && f["kind"] == "nlb")
+            .cloned()
+            .collect();
+        let of = |fam: &str| fes.iter().find(|f| f["family"] == fam).cloned();
+        let ready = |f: &Value| {
+            f["targets"]
+                .as_array()
+                .is_some_and(|ts| ts.iter().any(|t| t["state"] == "healthy"))
+        };
+        if let (Some(a), Some(b)) = (of("IPv4"), of("IPv6")) {
+            if ready(&a) && ready(&b) {
+                return (a, b);
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no healthy IPv4 and IPv6 NLB frontends for {svc}: {:#}",
+            rt["frontends"]
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `curl -4|-6 http://HOSTNAME/` reaching the frontend's local socket.
+fn curl(fe: &Value) -> String {
+    let host = fe["hostname"].as_str().unwrap();
+    let listen = fe["listen"].as_str().unwrap();
+    let family = if fe["family"] == "IPv4" { "-4" } else { "-6" };
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", family, "--connect-to"])
+        .arg(format!("{host}:80:{listen}"))
+        .arg(format!("http://{host}/"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+fn remote_addr(answer: &str) -> IpAddr {
+    let line = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("RemoteAddr: "))
+        .unwrap_or_else(|| panic!("no RemoteAddr in {answer}"));
+    let host = line.rsplit_once(':').unwrap().0;
+    host.trim_matches(['[', ']']).parse().unwrap()
+}
+
+fn node_ips(t: &Twin) -> BTreeSet<IpAddr> {
+    let nodes: Value =
+        serde_json::from_str(&ok(&t.kubectl(&["get", "nodes", "-o", "json"]))).unwrap();
+    nodes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["status"]["addresses"].as_array().unwrap().clone())
+        .filter(|a| a["type"] == "InternalIP")
+        .map(|a| a["address"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+fn in_vpc(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V4(v) if v.octets()[0] == 10 && v.octets()[1] == 250)
+}
+
+/// An IPv6 address of the VPC that is no node's: the NLB's own in its subnet.
+fn nlb_private_v6(ip: IpAddr, nodes: &BTreeSet<IpAddr>) -> bool {
+    ip.is_ipv6() && !ip.is_loopback() && !nodes.contains(&ip)
+}
+
+#[test]
+fn whoami_behind_the_seed_nlb_sees_what_the_aws_table_says() {
+    let t = Twin::start(&[]);
+    let nodes = node_ips(&t);
+    let dual = "  ipFamilyPolicy: RequireDualStack\n  ipFamilies: [IPv4, IPv6]";
+    // Instance targets, externalTrafficPolicy Cluster: kube-proxy masquerades to the node.
+    apply(
+        &t,
+        &whoami(
+            "cluster",
+            "    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: instance",
+            dual,
+            "",
+        ),
+    );
+    // Instance targets, Local: the IPv4 client is preserved; the IPv6 one is translated.
+    apply(
+        &t,
+        &whoami(
+            "local",
+            "    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: instance",
+            &format!("{dual}\n  externalTrafficPolicy: Local"),
+            "",
+        ),
+    );
+    // ip targets: preservation off by default, the NLB's private IPv4 for both.
+    apply(
+        &t,
+        &whoami(
+            "ip",
+            "    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip",
+            dual,
+            "",
+        ),
+    );
+
+    // A dual-stack Service gets IPv6 target groups (`buildTargetGroupIPAddressType`): the
+    // NLB translates IPv4 clients to IPv6.
+    let (v4, v6) = lb_frontends(&t, "cluster");
+    assert!(v4["hostname"]
+        .as_str()
+        .unwrap()
+        .ends_with(".elb.eu-central-1.amazonaws.com"));
+    for fe in [&v4, &v6] {
+        let a = curl(fe);
+        assert!(a.contains("Hostname: cluster-"), "{a}");
+        let seen = remote_addr(&a);
+        assert!(
+            nodes.contains(&seen) && seen.is_ipv6(),
+            "Cluster: a node's IPv6, got {a}"
+        );
+    }
+
+    let (v4, v6) = lb_frontends(&t, "local");
+    let a = curl(&v6);
+    assert_eq!(
+        remote_addr(&a),
+        "::1".parse::<IpAddr>().unwrap(),
+        "the client: {a}"
+    );
+    let a = curl(&v4);
+    let seen = remote_addr(&a);
+    assert!(nlb_private_v6(seen, &nodes), "the NLB's private IPv6: {a}");
+
+    // Gardener's webhook makes every NLB of a dual-stack shoot use instance targets ("NLB
+    // target type ip is not supported"): the ip Service's flows pass a node too.
+    let ann = ok(&t.kubectl(&[
+        "get",
+        "svc",
+        "ip",
+        "-o",
+        "jsonpath={.metadata.annotations.service\\.beta\\.kubernetes\\.io/aws-load-balancer-nlb-target-type}",
+    ]));
+    assert_eq!(ann.trim(), "instance");
+    let (v4, _) = lb_frontends(&t, "ip");
+    let seen = remote_addr(&curl(&v4));
+    assert!(nodes.contains(&seen) && seen.is_ipv6(), "{seen}");
+
+    // `twinstack trace` shows the translation hop of an IPv6 client and proves it.
+    let out = Command::new(common::bin())
+        .args([
+            "trace",
+            "-n",
+            "default",
+            "local",
+            "--family",
+            "IPv4",
+            "-o",
+            "json",
+            "--data-dir",
+        ])
+        .arg(t.data_dir())
+        .output()
+        .unwrap();
+    let tr: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(tr["translated"], true, "{tr:#}");
+    let hops = tr["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 3, "{tr:#}");
+    assert!(hops[1]["note"]
+        .as_str()
+        .unwrap()
+        .contains("translated from IPv4 to IPv6"));
+    assert!(hops[0]["src"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert_eq!(
+        tr["seen"].as_str().unwrap(),
+        hops[2]["src"].as_str().unwrap()
+    );
+    assert!(tr["response"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("RemoteAddr: {}", tr["seen"].as_str().unwrap())));
+    let text = Command::new(common::bin())
+        .args([
+            "trace",
+            "-n",
+            "default",
+            "ip",
+            "--family",
+            "IPv4",
+            "--data-dir",
+        ])
+        .arg(t.data_dir())
+        .output()
+        .unwrap();
+    let text = ok(&text);
+    assert!(text.contains("load balancer → instance target"), "{text}");
+    assert!(text.contains("translated from IPv4 to IPv6"), "{text}");
+    assert!(text.contains("the pod sees the client as ["), "{text}");
+}
+
+#[test]
+fn an_ipv4_only_runtime_serves_ipv6_clients_through_the_nlbs_translation() {
+    let t = Twin::start(&["--ip-families", "IPv4"]);
+    let nodes = node_ips(&t);
+    for (name, tt) in [("inst", "instance")] {
+        apply(
+            &t,
+            &whoami(
+                name,
+                &format!("    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: {tt}"),
+                "  ipFamilyPolicy: PreferDualStack\n  externalTrafficPolicy: Local",
+                "",
+            ),
+        );
+        let (v4, v6) = lb_frontends(&t, name);
+        let a = curl(&v6);
+        let seen = remote_addr(&a);
+        assert!(
+            in_vpc(seen) && !nodes.contains(&seen),
+            "{tt}: the NLB's private IPv4, got {a}"
+        );
+        let a = curl(&v4);
+        let seen = remote_addr(&a);
+        if tt == "instance" {
+            assert_eq!(seen, "127.0.0.1".parse::<IpAddr>().unwrap(), "{a}");
+        } else {
+            assert!(in_vpc(seen), "ip targets: preservation off by default: {a}");
+        }
+    }
+}
+
+#[test]
+fn with_proxy_protocol_whoami_answers_400_and_a_users_process_reads_the_client() {
+    let t = Twin::start(&[]);
+    let user = TcpListener::bind("127.0.0.1:0").unwrap();
+    let local = user.local_addr().unwrap();
+    let dual = "  ipFamilyPolicy: RequireDualStack\n  ipFamilies: [IPv4, IPv6]";
+    let pp = "    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip\n    service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: \"*\"";
+    apply(&t, &whoami("pp", pp, dual, ""));
+    apply(
+        &t,
+        &whoami(
+            "mine",
+            pp,
+            dual,
+            &format!("twinstack.io/backend: \"{local}\""),
+        ),
+    );
+    let (v4, _) = lb_frontends(&t, "pp");
+    let a = curl(&v4);
+    assert!(a.starts_with("400 Bad Request"), "{a}");
+
+    let (_, v6) = lb_frontends(&t, "mine");
+    let listen: std::net::SocketAddr = v6["listen"].as_str().unwrap().parse().unwrap();
+    let client = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(listen).unwrap();
+        let me = s.local_addr().unwrap();
+        s.write_all(b"ping").unwrap();
+        let mut back = [0u8; 4];
+        s.read_exact(&mut back).unwrap();
+        (me, back)
+    });
+    // The NLB's TCP health checks connect and close; the client's connection carries data.
+    let (mut conn, got) = loop {
+        let (mut conn, _) = user.accept().unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        // The v2 signature (12) + version/family/length (4) + an IPv6 address block (36) +
+        // ping.
+        while got.len() < 16 + 36 + 4 {
+            let n = conn.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        if !got.is_empty() {
+            break (conn, got);
+        }
+    };
+    assert_eq!(&got[..12], b"\r\n\r\n\0\r\nQUIT\n", "a PROXY v2 signature");
+    assert_eq!(got[12], 0x21, "v2, PROXY");
+    assert_eq!(got[13], 0x21, "TCP over IPv6");
+    let src: [u8; 16] = got[16..32].try_into().unwrap();
+    let dst: [u8; 16] = got[32..48].try_into().unwrap();
+    let src_port = u16::from_be_bytes([got[48], got[49]]);
+    assert_eq!(&got[52..], b"ping");
+    conn.write_all(b"pong").unwrap();
+    let (me, back) = client.join().unwrap();
+    assert_eq!(&back, b"pong");
+    assert_eq!(IpAddr::from(src), me.ip(), "the real client");
+    assert_eq!(src_port, me.port());
+    assert_eq!(
+        IpAddr::from(dst),
+        v6["address"].as_str().unwrap().parse::<IpAddr>().unwrap(),
+        "the load balancer's IPv6 frontend"
+    );
+}
