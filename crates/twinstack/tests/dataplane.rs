@@ -281,7 +281,7 @@ fn whoami_behind_the_seed_nlb_sees_what_the_aws_table_says() {
 fn an_ipv4_only_runtime_serves_ipv6_clients_through_the_nlbs_translation() {
     let t = Twin::start(&["--ip-families", "IPv4"]);
     let nodes = node_ips(&t);
-    for (name, tt) in [("inst", "instance")] {
+    for (name, tt) in [("inst", "instance"), ("ips", "ip")] {
         apply(
             &t,
             &whoami(
@@ -374,4 +374,251 @@ fn with_proxy_protocol_whoami_answers_400_and_a_users_process_reads_the_client()
         v6["address"].as_str().unwrap().parse::<IpAddr>().unwrap(),
         "the load balancer's IPv6 frontend"
     );
+}
+
+/// GCP passthrough: each forwarding rule forwards its own family, no translation.
+#[test]
+fn gcp_forwarding_rules_forward_each_family_in_its_own() {
+    let t = Twin::start(&["--provider", "gcp", "--region", "europe-west1"]);
+    let nodes = node_ips(&t);
+    let yaml = |name: &str, policy: &str| {
+        format!(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+      - {{name: netexec, image: "registry.k8s.io/e2e-test-images/agnhost:2.53", args: [netexec, --http-port=8080]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: {policy}
+  ipFamilyPolicy: RequireDualStack
+  ipFamilies: [IPv6, IPv4]
+  selector: {{app: {name}}}
+  ports:
+  - {{name: http, port: 80, targetPort: 8080}}
+"#
+        )
+    };
+    apply(&t, &yaml("cluster", "Cluster"));
+    apply(&t, &yaml("local", "Local"));
+    for (name, local) in [("cluster", false), ("local", true)] {
+        let start = Instant::now();
+        let fes = loop {
+            let rt = runtime_show(&t);
+            let fes: Vec<Value> = rt["frontends"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| {
+                    f["service"] == format!("default/{name}") && f["kind"] == "forwarding-rule"
+                })
+                .cloned()
+                .collect();
+            if fes.len() == 2 {
+                break fes;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "{:#}", rt["frontends"]);
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        for fe in &fes {
+            let listen: std::net::SocketAddr = fe["listen"].as_str().unwrap().parse().unwrap();
+            let fam = if listen.is_ipv4() { "-4" } else { "-6" };
+            let out = Command::new("curl")
+                .args(["-sS", "--max-time", "10", fam])
+                .arg(format!("http://{listen}/clientip"))
+                .output()
+                .unwrap();
+            let seen = ok(&out);
+            let ip: IpAddr = seen.rsplit_once(':').unwrap().0.trim_matches(['[', ']']).parse().unwrap();
+            assert_eq!(ip.is_ipv4(), listen.is_ipv4(), "{name}: no translation: {seen}");
+            if local {
+                assert!(ip.is_loopback(), "{name}: the client is kept: {seen}");
+            } else {
+                assert!(nodes.contains(&ip), "{name}: masqueraded to a node: {seen}");
+            }
+        }
+    }
+    let out = Command::new(common::bin())
+        .args(["trace", "-n", "default", "local", "--family", "IPv6", "-o", "json", "--data-dir"])
+        .arg(t.data_dir())
+        .output()
+        .unwrap();
+    let tr: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(tr["translated"], false, "{tr:#}");
+    assert_eq!(tr["frontend"]["kind"], "forwarding-rule");
+    assert!(tr["hops"][1]["note"].as_str().unwrap().contains("passthrough"), "{tr:#}");
+}
+
+/// A user's process that answers each line with its own tag; `stop` closes its listener.
+struct Echo {
+    addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn echo(tag: &'static str) -> Echo {
+    use std::io::BufRead;
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s2 = stop.clone();
+    l.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || loop {
+        if s2.load(std::sync::atomic::Ordering::SeqCst) {
+            return; // drops the listener: connections are refused from now on
+        }
+        match l.accept() {
+            Ok((c, _)) => {
+                c.set_nonblocking(false).unwrap();
+                std::thread::spawn(move || {
+                    let mut w = c.try_clone().unwrap();
+                    for line in std::io::BufReader::new(c).lines() {
+                        let Ok(line) = line else { return };
+                        if w.write_all(format!("{tag}:{line}\n").as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    });
+    Echo { addr, stop }
+}
+
+fn ask(s: &mut std::net::TcpStream, what: &str) -> String {
+    use std::io::BufRead;
+    s.write_all(format!("{what}\n").as_bytes()).unwrap();
+    let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    line.trim().to_string()
+}
+
+/// Scaling and port changes never drop an established flow; removed frontends stop accepting;
+/// a failing target leaves rotation within the configured health check thresholds.
+#[test]
+fn flows_survive_changes_and_failing_targets_leave_rotation() {
+    let t = Twin::start(&["--ip-families", "IPv4"]);
+    let (a, b) = (echo("a"), echo("b"));
+    let dep = |name: &str, backend: std::net::SocketAddr, replicas: u32| {
+        format!(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: web, backend: {name}}}}}
+  template:
+    metadata:
+      labels: {{app: web, backend: {name}}}
+      annotations: {{twinstack.io/backend: "{backend}"}}
+    spec:
+      containers: [{{name: app, image: example.com/app:1, ports: [{{containerPort: 8080}}]}}]
+"#
+        )
+    };
+    let svc = |port: u16| {
+        format!(
+            r#"
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip
+    service.beta.kubernetes.io/aws-load-balancer-scheme: internet-facing
+    service.beta.kubernetes.io/aws-load-balancer-healthcheck-interval: "5"
+    service.beta.kubernetes.io/aws-load-balancer-healthcheck-healthy-threshold: "2"
+    service.beta.kubernetes.io/aws-load-balancer-healthcheck-unhealthy-threshold: "2"
+spec:
+  type: LoadBalancer
+  selector: {{app: web}}
+  ports: [{{name: tcp, port: {port}, targetPort: 8080}}]
+"#
+        )
+    };
+    apply(&t, &dep("a", a.addr, 1));
+    apply(&t, &dep("b", b.addr, 1));
+    apply(&t, &svc(7000));
+    let frontend = |port: u16, healthy: usize| -> String {
+        let start = Instant::now();
+        loop {
+            let rt = runtime_show(&t);
+            let fe = rt["frontends"].as_array().unwrap().iter().find(|f| {
+                f["service"] == "default/web" && f["kind"] == "nlb" && f["port"] == port
+            }).cloned();
+            if let Some(fe) = fe {
+                let n = fe["targets"].as_array().unwrap().iter().filter(|t| t["state"] == "healthy").count();
+                if n >= healthy {
+                    return fe["listen"].as_str().unwrap().to_string();
+                }
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "{:#}", rt["frontends"]);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let listen = frontend(7000, 2);
+    let mut flow = std::net::TcpStream::connect(&listen).unwrap();
+    let first = ask(&mut flow, "1");
+    let (keep, kill) = if first.starts_with("a:") { (&a, &b) } else { (&b, &a) };
+    let tag = &first[..1];
+    // Scale up: the established flow is untouched.
+    apply(&t, &dep("a", a.addr, 3));
+    frontend(7000, 4);
+    assert_eq!(ask(&mut flow, "2"), format!("{tag}:2"));
+    // The other target's process stops listening: it leaves rotation within
+    // interval × unhealthy threshold (5 s × 2), plus one interval of phase.
+    kill.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let killed = Instant::now();
+    let survivor = if std::ptr::eq(keep, &a) { "a" } else { "b" };
+    loop {
+        let answers: Vec<String> = (0..8)
+            .map(|i| {
+                std::net::TcpStream::connect(&listen)
+                    .ok()
+                    .and_then(|mut s| {
+                        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                        use std::io::BufRead;
+                        s.write_all(format!("p{i}\n").as_bytes()).ok()?;
+                        let mut line = String::new();
+                        std::io::BufReader::new(s).read_line(&mut line).ok()?;
+                        Some(line.trim().to_string())
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        if answers.iter().all(|x| x.starts_with(&format!("{survivor}:"))) {
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(20),
+            "the failing target is still in rotation: {answers:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(ask(&mut flow, "3"), format!("{tag}:3"));
+    // A new port: the old frontend stops accepting, the established flow goes on.
+    apply(&t, &svc(7001));
+    let new_listen = frontend(7001, 1);
+    let start = Instant::now();
+    while std::net::TcpStream::connect(&listen).is_ok() && listen != new_listen {
+        assert!(start.elapsed() < Duration::from_secs(20), "{listen} still accepts");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(ask(&mut flow, "4"), format!("{tag}:4"));
+    let mut fresh = std::net::TcpStream::connect(&new_listen).unwrap();
+    assert!(ask(&mut fresh, "5").ends_with(":5"));
 }

@@ -268,11 +268,18 @@ impl DataPlane {
                         continue;
                     };
                     let Some(live) = w.upgrade() else { return };
+                    // Planned here, so that a connection never holds its frontend: a removed
+                    // frontend stops accepting while its flows go on.
+                    let planned = inner.plan_accepted(&live, peer);
+                    drop(live);
                     let inner = inner.clone();
                     let runtime = runtime.clone();
                     tokio::spawn(async move {
                         let _ = sock.set_nodelay(true);
-                        inner.carry_tcp(&runtime, &live, sock, peer).await;
+                        match planned {
+                            Some(p) => inner.carry(&runtime, p, sock).await,
+                            None => reset(sock),
+                        }
                     });
                 }
             }));
@@ -471,7 +478,9 @@ impl Inner {
         })
     }
 
-    async fn carry_tcp(&self, runtime: &str, live: &Live, sock: TcpStream, peer: SocketAddr) {
+    /// Plans an accepted connection from `peer` (counted; a trace waiting for it gets its
+    /// flow); `None`: no target, reset it.
+    fn plan_accepted(&self, live: &Live, peer: SocketAddr) -> Option<Planned> {
         let spec = live.spec.load_full();
         let planned = self.plan(live, &spec, peer);
         let trace = self
@@ -481,15 +490,15 @@ impl Inner {
             .remove(&peer);
         let labels = metrics::Labels::of(&spec);
         self.metrics.connection(&labels);
-        let Some(p) = planned else {
-            self.metrics.error(&labels);
-            reset(sock);
-            return;
-        };
-        if let Some(tx) = trace {
-            let _ = tx.send(p.flow.clone());
+        match &planned {
+            None => self.metrics.error(&labels),
+            Some(p) => {
+                if let Some(tx) = trace {
+                    let _ = tx.send(p.flow.clone());
+                }
+            }
         }
-        self.carry(runtime, p, sock).await;
+        planned
     }
 
     /// Carries a planned connection to its pod.
