@@ -5,6 +5,7 @@
 //! [`check`] wires the same crates in memory, without a port, for `twinstack check`.
 
 pub mod check;
+pub mod network;
 
 use anyhow::{Context, Result};
 use std::net::SocketAddr;

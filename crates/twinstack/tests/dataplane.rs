@@ -428,7 +428,11 @@ spec:
             if fes.len() == 2 {
                 break fes;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "{:#}", rt["frontends"]);
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{:#}",
+                rt["frontends"]
+            );
             std::thread::sleep(Duration::from_millis(200));
         };
         for fe in &fes {
@@ -440,8 +444,18 @@ spec:
                 .output()
                 .unwrap();
             let seen = ok(&out);
-            let ip: IpAddr = seen.rsplit_once(':').unwrap().0.trim_matches(['[', ']']).parse().unwrap();
-            assert_eq!(ip.is_ipv4(), listen.is_ipv4(), "{name}: no translation: {seen}");
+            let ip: IpAddr = seen
+                .rsplit_once(':')
+                .unwrap()
+                .0
+                .trim_matches(['[', ']'])
+                .parse()
+                .unwrap();
+            assert_eq!(
+                ip.is_ipv4(),
+                listen.is_ipv4(),
+                "{name}: no translation: {seen}"
+            );
             if local {
                 assert!(ip.is_loopback(), "{name}: the client is kept: {seen}");
             } else {
@@ -450,14 +464,30 @@ spec:
         }
     }
     let out = Command::new(common::bin())
-        .args(["trace", "-n", "default", "local", "--family", "IPv6", "-o", "json", "--data-dir"])
+        .args([
+            "trace",
+            "-n",
+            "default",
+            "local",
+            "--family",
+            "IPv6",
+            "-o",
+            "json",
+            "--data-dir",
+        ])
         .arg(t.data_dir())
         .output()
         .unwrap();
     let tr: Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(tr["translated"], false, "{tr:#}");
     assert_eq!(tr["frontend"]["kind"], "forwarding-rule");
-    assert!(tr["hops"][1]["note"].as_str().unwrap().contains("passthrough"), "{tr:#}");
+    assert!(
+        tr["hops"][1]["note"]
+            .as_str()
+            .unwrap()
+            .contains("passthrough"),
+        "{tr:#}"
+    );
 }
 
 /// A user's process that answers each line with its own tag; `stop` closes its listener.
@@ -557,23 +587,39 @@ spec:
         let start = Instant::now();
         loop {
             let rt = runtime_show(&t);
-            let fe = rt["frontends"].as_array().unwrap().iter().find(|f| {
-                f["service"] == "default/web" && f["kind"] == "nlb" && f["port"] == port
-            }).cloned();
+            let fe = rt["frontends"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["service"] == "default/web" && f["kind"] == "nlb" && f["port"] == port)
+                .cloned();
             if let Some(fe) = fe {
-                let n = fe["targets"].as_array().unwrap().iter().filter(|t| t["state"] == "healthy").count();
+                let n = fe["targets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t["state"] == "healthy")
+                    .count();
                 if n >= healthy {
                     return fe["listen"].as_str().unwrap().to_string();
                 }
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "{:#}", rt["frontends"]);
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{:#}",
+                rt["frontends"]
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     };
     let listen = frontend(7000, 2);
     let mut flow = std::net::TcpStream::connect(&listen).unwrap();
     let first = ask(&mut flow, "1");
-    let (keep, kill) = if first.starts_with("a:") { (&a, &b) } else { (&b, &a) };
+    let (keep, kill) = if first.starts_with("a:") {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
     let tag = &first[..1];
     // Scale up: the established flow is untouched.
     apply(&t, &dep("a", a.addr, 3));
@@ -600,7 +646,10 @@ spec:
                     .unwrap_or_default()
             })
             .collect();
-        if answers.iter().all(|x| x.starts_with(&format!("{survivor}:"))) {
+        if answers
+            .iter()
+            .all(|x| x.starts_with(&format!("{survivor}:")))
+        {
             break;
         }
         assert!(
@@ -615,7 +664,10 @@ spec:
     let new_listen = frontend(7001, 1);
     let start = Instant::now();
     while std::net::TcpStream::connect(&listen).is_ok() && listen != new_listen {
-        assert!(start.elapsed() < Duration::from_secs(20), "{listen} still accepts");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{listen} still accepts"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(ask(&mut flow, "4"), format!("{tag}:4"));
