@@ -299,6 +299,7 @@ fn cluster_frontends(s: &Svc, nodes: &[&Node], out: &mut Vec<FrontendSpec>) {
                     health_check_node_port: None,
                 }],
                 health: None,
+                target_group: None,
             });
         }
         let Some(np) = sp.node_port.and_then(|p| u16::try_from(p).ok()) else {
@@ -332,6 +333,7 @@ fn cluster_frontends(s: &Svc, nodes: &[&Node], out: &mut Vec<FrontendSpec>) {
                         health_check_node_port: None,
                     }],
                     health: None,
+                    target_group: None,
                 });
             }
         }
@@ -470,6 +472,7 @@ fn aws_frontends(lb: &LoadBalancer, s: &Svc, nodes: &[&Node], out: &mut Vec<Fron
                     hostname: Some(lb.dns_name.clone()),
                     targets: targets.clone(),
                     health: Some(health_of(tg)),
+                    target_group: Some(tg.target_group_arn.clone()),
                 });
             }
         }
@@ -535,6 +538,7 @@ fn gcp_frontends(fr: &ForwardingRule, s: &Svc, nodes: &[&Node], out: &mut Vec<Fr
             hostname: None,
             targets,
             health: None,
+            target_group: None,
         });
     }
 }

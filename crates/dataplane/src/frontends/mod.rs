@@ -12,6 +12,7 @@
 mod health;
 mod metrics;
 mod spec;
+mod splice;
 
 pub use metrics::FrontendMetrics;
 pub use spec::{
@@ -216,6 +217,33 @@ impl DataPlane {
         out.sort_by(|a, b| {
             (&a.service, a.kind, a.family, a.port).cmp(&(&b.service, b.kind, b.family, b.port))
         });
+        out
+    }
+
+    /// The measured health of each (target group ARN, target id) of a runtime: healthy when
+    /// any of the frontends sending to the group measured it healthy, else unhealthy when any
+    /// did, else initial.
+    pub fn target_health(&self, runtime: &str) -> HashMap<(String, String), &'static str> {
+        let rts = self.inner.runtimes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: HashMap<(String, String), &'static str> = HashMap::new();
+        let Some(rt) = rts.get(runtime) else {
+            return out;
+        };
+        let rank = |s: &str| match s {
+            "healthy" => 2,
+            "unhealthy" => 1,
+            _ => 0,
+        };
+        for live in rt.frontends.values() {
+            let spec = live.spec.load();
+            let Some(tg) = &spec.target_group else { continue };
+            for v in live.health.view(&spec) {
+                let e = out.entry((tg.clone(), v.id)).or_insert(v.state);
+                if rank(v.state) > rank(e) {
+                    *e = v.state;
+                }
+            }
+        }
         out
     }
 
@@ -541,15 +569,21 @@ impl Inner {
                         return;
                     }
                 }
-                if let Ok((a, b)) = tokio::io::copy_bidirectional_with_sizes(
-                    &mut client,
-                    &mut up,
-                    COPY_BUFFER,
-                    COPY_BUFFER,
-                )
-                .await
-                {
-                    m.bytes(&p.metrics_key, a + b);
+                // Socket to socket: splice(2), no copy through this process.
+                let moved = match client.tcp() {
+                    Some(c) => splice::both_ways(c, &up).await.ok(),
+                    None => tokio::io::copy_bidirectional_with_sizes(
+                        &mut client,
+                        &mut up,
+                        COPY_BUFFER,
+                        COPY_BUFFER,
+                    )
+                    .await
+                    .ok()
+                    .map(|(a, b)| a + b),
+                };
+                if let Some(n) = moved {
+                    m.bytes(&p.metrics_key, n);
                 }
             }
             Serve::Builtin(w) => {
@@ -718,9 +752,16 @@ impl Network for DataPlane {
 pub trait Resettable {
     /// Drops the connection with a reset where the transport has one.
     fn reset(self);
+    /// The TCP socket underneath, when there is one (then bytes are spliced).
+    fn tcp(&self) -> Option<&TcpStream> {
+        None
+    }
 }
 
 impl Resettable for TcpStream {
+    fn tcp(&self) -> Option<&TcpStream> {
+        Some(self)
+    }
     fn reset(self) {
         // SO_LINGER 0: close sends RST (a zero linger never blocks the thread).
         let _ = socket2::SockRef::from(&self).set_linger(Some(Duration::ZERO));

@@ -130,6 +130,8 @@ pub struct FrontendSpec {
     pub targets: Vec<Target>,
     /// Its health check (load balancers only).
     pub health: Option<HealthCheck>,
+    /// The ELBv2 target group it sends to (its health shows in `DescribeTargetHealth`).
+    pub target_group: Option<String>,
 }
 
 impl FrontendSpec {

@@ -58,6 +58,7 @@ fn nlb(address: &str, pp: bool, pod: PodSpec) -> FrontendSpec {
             health_check_node_port: None,
         }],
         health: None,
+        target_group: None,
     }
 }
 
