@@ -57,6 +57,10 @@ pub struct Ctl {
     pub cloud: tokio::sync::Mutex<cloudlb::State>,
     /// Where the runtime's DNS records go.
     pub dns: Option<cloudlb::Publish>,
+    /// What runs in pods (client pods' commands, their logs); `None`: containers only run.
+    pub pods: Option<twinstack_dataplane::pods::Pods>,
+    /// The client pods whose command the kubelet has started (by uid).
+    pub commands: kubelet::Commands,
 }
 
 /// The runtime's objects at one pass, from the informer: typed, pods, Services,
@@ -478,6 +482,16 @@ pub async fn run_with(
     dns: Option<cloudlb::Publish>,
     progress: Option<Progress>,
 ) {
+    run_full(reg, rt, dns, progress, None).await
+}
+
+async fn run_full(
+    reg: Arc<Registry>,
+    rt: Arc<Runtime>,
+    dns: Option<cloudlb::Publish>,
+    progress: Option<Progress>,
+    pods: Option<twinstack_dataplane::pods::Pods>,
+) {
     let name = rt.name().to_string();
     let ctl = Ctl {
         reg: reg.clone(),
@@ -485,6 +499,8 @@ pub async fn run_with(
         terminations: Default::default(),
         cloud: Default::default(),
         dns,
+        pods,
+        commands: Default::default(),
     };
     let alive = || reg.runtime(&name).is_some_and(|cur| Arc::ptr_eq(&cur, &rt));
     let kinds: informer::KindOf = {
@@ -559,11 +575,30 @@ pub fn start(reg: Arc<Registry>, dns: Option<cloudlb::Publish>) -> tokio::task::
     start_with(reg, dns, None)
 }
 
+/// [`start`], with what runs in pods: client pods run their commands against `pods.network`
+/// and their output goes to `pods.logs`.
+pub fn start_with_pods(
+    reg: Arc<Registry>,
+    dns: Option<cloudlb::Publish>,
+    pods: Option<twinstack_dataplane::pods::Pods>,
+) -> tokio::task::JoinHandle<()> {
+    start_full(reg, dns, None, pods)
+}
+
 /// [`start`], reporting every pass to `progress` (see [`Progress`]).
 pub fn start_with(
     reg: Arc<Registry>,
     dns: Option<cloudlb::Publish>,
     progress: Option<Progress>,
+) -> tokio::task::JoinHandle<()> {
+    start_full(reg, dns, progress, None)
+}
+
+fn start_full(
+    reg: Arc<Registry>,
+    dns: Option<cloudlb::Publish>,
+    progress: Option<Progress>,
+    pods: Option<twinstack_dataplane::pods::Pods>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         // Dropping the set (when this task is aborted) aborts every runtime's controllers.
@@ -574,7 +609,13 @@ pub fn start_with(
                 let fresh = running.get(rt.name()).is_none_or(|r| !Arc::ptr_eq(r, &rt));
                 if fresh {
                     running.insert(rt.name().to_string(), rt.clone());
-                    tasks.spawn(run_with(reg.clone(), rt, dns.clone(), progress.clone()));
+                    tasks.spawn(run_full(
+                        reg.clone(),
+                        rt,
+                        dns.clone(),
+                        progress.clone(),
+                        pods.clone(),
+                    ));
                 }
             }
             running.retain(|n, _| reg.runtime(n).is_some());

@@ -11,3 +11,4 @@
 
 pub mod dns;
 pub mod network;
+pub mod pods;

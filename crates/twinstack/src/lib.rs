@@ -129,11 +129,21 @@ pub async fn start(cfg: Config) -> Result<Running> {
         &serde_json::json!({"url": format!("https://{}", kubeconfig::host_port(addr))}).to_string(),
     )?;
 
+    // What runs in pods and the network they see: one `Arc<dyn Network>` for the streaming
+    // subresources and the kubelet's client pods.
+    let network: Arc<dyn twinstack_dataplane::network::Network> = Arc::new(
+        twinstack_dataplane::pods::NoNetwork::new(backend_of(registry.clone())),
+    );
+    let pods = twinstack_dataplane::pods::Pods {
+        network,
+        logs: Arc::new(twinstack_dataplane::pods::PodLogs::default()),
+    };
     let state = Arc::new(AppState {
         registry: registry.clone(),
         broker,
         metrics: Arc::new(metrics::Metrics::new()),
         ready: Default::default(),
+        pods: Some(pods.clone()),
     });
     let table = Arc::new(twinstack_dataplane::dns::DnsTable::new());
     let dns = match cfg.dns_listen {
@@ -145,9 +155,10 @@ pub async fn start(cfg: Config) -> Result<Running> {
         None => None,
     };
     let dns_addr = dns.as_ref().map(|d| d.local_addr());
-    let controllers = twinstack_controllers::start(
+    let controllers = twinstack_controllers::start_with_pods(
         registry.clone(),
         Some(dns_publisher(table, default_runtime.clone())),
+        Some(pods),
     );
     let router = twinstack_api::handlers::router(state.clone());
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -208,6 +219,30 @@ pub async fn open_runtimes(
         directory::ensure_every_namespace(&registry, rt.clone()).await?;
     }
     Ok((registry, platform))
+}
+
+/// The placeholder network's lookup: the local address a pod's `twinstack.io/backend`
+/// annotation names, found by the pod's IP among the runtime's pods.
+fn backend_of(registry: Arc<Registry>) -> twinstack_dataplane::pods::BackendOf {
+    Arc::new(move |runtime: &str, ip: std::net::IpAddr| {
+        let rt = registry.runtime(runtime)?;
+        let kind = registry.kind("", "pods")?;
+        let (kvs, _) = registry.list_raw(&rt, kind.as_ref(), None).ok()?;
+        kvs.iter().find_map(|kv| {
+            let pod: serde_json::Value = serde_json::from_slice(&kv.value).ok()?;
+            let has_ip = pod["status"]["podIPs"]
+                .as_array()?
+                .iter()
+                .any(|p| p["ip"].as_str().and_then(|s| s.parse().ok()) == Some(ip));
+            if !has_ip {
+                return None;
+            }
+            pod["metadata"]["annotations"][twinstack_dataplane::pods::BACKEND_ANNOTATION]
+                .as_str()?
+                .parse()
+                .ok()
+        })
+    })
 }
 
 /// Publishes a runtime's DNS records into the server's table. Load balancer hostnames are

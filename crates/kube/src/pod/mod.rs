@@ -8,6 +8,7 @@
 //! [`running_status`]; DELETE goes through [`plan_deletion`], and kubelet removes a terminating
 //! pod once [`termination`] says its containers have exited.
 
+mod completion;
 mod defaults;
 mod schedule;
 mod status;
@@ -24,6 +25,7 @@ pub use defaults::{
     DEFAULT_SCHEDULER_NAME, DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, DEFAULT_TOLERATION_SECONDS,
     SERVICE_ACCOUNT_MOUNT_PATH, TERMINATION_MESSAGE_PATH,
 };
+pub use completion::{completed_status, start_error, ContainerExit};
 pub use schedule::{schedule, tolerates, NO_NODES_AVAILABLE};
 pub use status::{
     hex64, image_id, node_internal_ips, normalize_image, pending_status, qos_class, running_status,
