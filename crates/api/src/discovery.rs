@@ -96,7 +96,11 @@ pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) ->
                     ("attach", "PodAttachOptions", vec!["create", "get"]),
                     ("exec", "PodExecOptions", vec!["create", "get"]),
                     ("log", "Pod", vec!["get"]),
-                    ("portforward", "PodPortForwardOptions", vec!["create", "get"]),
+                    (
+                        "portforward",
+                        "PodPortForwardOptions",
+                        vec!["create", "get"],
+                    ),
                 ] {
                     out.push(json!({"name": format!("pods/{sub}"), "singularName": "",
                         "namespaced": true, "kind": kind, "verbs": verbs}));

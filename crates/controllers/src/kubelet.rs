@@ -412,7 +412,9 @@ impl LogWriter {
     fn line(&self, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
         let [rt, ns, pod, c] = &self.key;
-        self.pods.logs.append(rt, ns, pod, c, text.trim_end_matches('\r'));
+        self.pods
+            .logs
+            .append(rt, ns, pod, c, text.trim_end_matches('\r'));
     }
 
     fn end(&mut self) {
@@ -464,8 +466,18 @@ fn container_argv(image: &str, command: &[String], args: &[String]) -> Vec<Strin
     if !command.is_empty() {
         return command.iter().chain(args).cloned().collect();
     }
-    match Toolbox::of(image) {
-        Toolbox::Curl => std::iter::once("curl".to_string()).chain(args.iter().cloned()).collect(),
+    let toolbox = Toolbox::of(image);
+    match toolbox {
+        // curlimages/curl's entrypoint.sh: `curl "$@"` unless the first argument is a command.
+        Toolbox::Curl
+            if args
+                .first()
+                .is_none_or(|a| a.starts_with('-') || !toolbox.has(a)) =>
+        {
+            std::iter::once("curl".to_string())
+                .chain(args.iter().cloned())
+                .collect()
+        }
         _ if !args.is_empty() => args.to_vec(),
         _ => vec!["sh".into()],
     }
@@ -490,7 +502,8 @@ fn run_commands(ctl: &Ctl, pod: &Pod) {
         return;
     }
     let all_clients = clients.len() == spec.containers.len();
-    let restarts = spec.restart_policy.as_deref().unwrap_or("Always") == "Always" && !owned_by_job(pod);
+    let restarts =
+        spec.restart_policy.as_deref().unwrap_or("Always") == "Always" && !owned_by_job(pod);
     let rt = ctl.rt.name().to_string();
     let ns = name_of(&pod.metadata.namespace).to_string();
     let name = name_of(&pod.metadata.name).to_string();
@@ -527,7 +540,8 @@ fn run_commands(ctl: &Ctl, pod: &Pod) {
                     c.command.as_deref().unwrap_or(&[]),
                     c.args.as_deref().unwrap_or(&[]),
                 );
-                pods.logs.start(&ctx.runtime, &ctx.namespace, &ctx.pod, &c.name);
+                pods.logs
+                    .start(&ctx.runtime, &ctx.namespace, &ctx.pod, &c.name);
                 let key = [
                     ctx.runtime.clone(),
                     ctx.namespace.clone(),
@@ -630,6 +644,8 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
     let holder = json!({"pod": format!("{ns}/{name}"), "uid": uid});
     let node_obj = node.clone();
     let nn = node_name.clone();
+    let logs = ctl.pods.clone();
+    let (ns_s, name_s) = (ns.to_string(), name.to_string());
     let res = ctl
         .reg
         .store
@@ -661,6 +677,17 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
                 };
                 podip::allocate_pod_ips(&mut alloc, &nn, &families).map_err(|e| e.to_string())?
             };
+            // A client container's log exists before the pod is seen Running, so an attach
+            // (`kubectl run -i`) that comes at once follows it from its first line.
+            if let Some(pods) = &logs {
+                for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
+                    let image = c.image.as_deref().unwrap_or("");
+                    if twinstack_dataplane::pods::exec::parse::Toolbox::of(image).is_client() {
+                        pods.logs
+                            .start(&rt, ns_s.as_str(), name_s.as_str(), &c.name);
+                    }
+                }
+            }
             pod.status = Some(kpod::running_status(
                 &pod,
                 Some(&node_obj),
@@ -675,7 +702,10 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
         })
         .await;
     let started = match res {
-        Ok(c) => c.value,
+        Ok(c) => {
+            run_commands(ctl, &c.value);
+            c.value
+        }
         Err(twinstack_store::TxnError::Aborted(e)) if e != "gone" && e != "changed" => {
             ctl.event(events::event_for(
                 &events::pod_reference(pv, None),
@@ -743,7 +773,6 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
         }
     }
     futures::future::join_all(evs_out.into_iter().map(|e| ctl.event(e))).await;
-    run_commands(ctl, &started);
     true
 }
 

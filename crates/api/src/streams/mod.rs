@@ -59,12 +59,7 @@ impl Request<'_> {
 }
 
 /// Serves `sub` of pod `pod`.
-pub async fn serve(
-    pods: &Pods,
-    req: Request<'_>,
-    sub: &str,
-    pod: Pod,
-) -> Result<Response, Status> {
+pub async fn serve(pods: &Pods, req: Request<'_>, sub: &str, pod: Pod) -> Result<Response, Status> {
     let method_ok = match sub {
         "log" => matches!(*req.method, Method::GET | Method::HEAD),
         _ => matches!(*req.method, Method::GET | Method::POST),
@@ -229,9 +224,7 @@ fn log_options(req: &Request<'_>, pod: &Pod) -> Result<LogOptions, Status> {
         match req.param(k) {
             None | Some("") => Ok(None),
             Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
-                Status::bad_request(format!(
-                    "strconv.ParseInt: parsing \"{v}\": invalid syntax"
-                ))
+                Status::bad_request(format!("strconv.ParseInt: parsing \"{v}\": invalid syntax"))
             }),
         }
     };
@@ -313,13 +306,9 @@ async fn log(pods: &Pods, req: &Request<'_>, pod: &Pod) -> Result<Response, Stat
     let previous = req.flag("previous");
     container_log_status(pod, &container, previous)?;
     let follow = req.flag("follow") && !previous;
-    let snap = pods.logs.read(
-        req.rt.name(),
-        namespace(pod),
-        name(pod),
-        &container,
-        follow,
-    );
+    let snap = pods
+        .logs
+        .read(req.rt.name(), namespace(pod), name(pod), &container, follow);
     let (first, left) = logs::select(&snap.lines, &opts);
     let Some(rx) = snap.follow.filter(|_| left != Some(0)) else {
         return Ok(text_plain(Body::from(first)));
@@ -379,9 +368,16 @@ pub(crate) enum Upgrade {
 }
 
 pub(crate) fn upgrade_kind(headers: &HeaderMap) -> Option<Upgrade> {
-    let up = headers.get(header::UPGRADE)?.to_str().ok()?.to_ascii_lowercase();
+    let up = headers
+        .get(header::UPGRADE)?
+        .to_str()
+        .ok()?
+        .to_ascii_lowercase();
     if up.starts_with("spdy/3.1") {
-        return Some(Upgrade::Spdy(header_list(headers, "x-stream-protocol-version")));
+        return Some(Upgrade::Spdy(header_list(
+            headers,
+            "x-stream-protocol-version",
+        )));
     }
     if up == "websocket" {
         let key = headers
@@ -424,7 +420,13 @@ pub(crate) fn no_protocol(offered: &[String], supported: &[&str]) -> Status {
 pub(crate) fn sandbox_of(pod: &Pod) -> (String, String) {
     let uid = pod.metadata.uid.as_deref().unwrap_or("");
     let h = |salt: &str| twinstack_core::hash::fnv1a64(&format!("{salt}{uid}"));
-    let id = format!("{:016x}{:016x}{:016x}{:016x}", h("a"), h("b"), h("c"), h("d"));
+    let id = format!(
+        "{:016x}{:016x}{:016x}{:016x}",
+        h("a"),
+        h("b"),
+        h("c"),
+        h("d")
+    );
     let n = format!("{:016x}{:016x}", h("n"), h("m"));
     let netns = format!(
         "/var/run/netns/cni-{}-{}-{}-{}-{}",

@@ -83,8 +83,7 @@ where
 {
     let (mut incoming, tx) = conn::serve(io);
     let target = std::sync::Arc::new(target);
-    let mut pending: HashMap<String, (Option<conn::Stream>, Option<conn::Stream>)> =
-        HashMap::new();
+    let mut pending: HashMap<String, (Option<conn::Stream>, Option<conn::Stream>)> = HashMap::new();
     while let Some(st) = incoming.recv().await {
         let id = st.header("requestid").unwrap_or("").to_string();
         let kind = st.header("streamtype").unwrap_or("").to_string();
@@ -124,7 +123,12 @@ pub fn refused_message(port: u16, sandbox: &str, netns: &str, e: &std::io::Error
     )
 }
 
-async fn forward(t: std::sync::Arc<Target>, tx: conn::Sender, err: conn::Stream, mut data: conn::Stream) {
+async fn forward(
+    t: std::sync::Arc<Target>,
+    tx: conn::Sender,
+    err: conn::Stream,
+    mut data: conn::Stream,
+) {
     let port = data
         .header("port")
         .and_then(|p| p.parse::<u16>().ok())

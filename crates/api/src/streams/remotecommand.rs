@@ -196,17 +196,23 @@ fn internal(err: &str) -> Value {
 }
 
 /// Runs the session with its streams as duplex pipes; returns the Status for the error stream.
-async fn run(s: &Session, stdin: Option<DuplexStream>, stdout: DuplexStream, stderr: DuplexStream) -> Value {
+async fn run(
+    s: &Session,
+    stdin: Option<DuplexStream>,
+    stdout: DuplexStream,
+    stderr: DuplexStream,
+) -> Value {
     let (mut stdin, mut stdout, mut stderr) = (stdin, stdout, stderr);
     let rt = s.ctx.runtime.clone();
     let ns = s.ctx.namespace.clone();
     if s.attach {
         // The container's output from its start (our commands finish before a client could
-        // attach), then what it writes until it terminates.
-        let snap = s
-            .pods
-            .logs
-            .read(&rt, &ns, &s.ctx.pod, &s.container, true);
+        // attach), then what it writes until it terminates. A running container that wrote
+        // nothing yet has an empty log to follow.
+        if s.running && !s.pods.logs.exists(&rt, &ns, &s.ctx.pod, &s.container) {
+            s.pods.logs.start(&rt, &ns, &s.ctx.pod, &s.container);
+        }
+        let snap = s.pods.logs.read(&rt, &ns, &s.ctx.pod, &s.container, true);
         for l in &snap.lines {
             if stdout.write_all(l.render(false).as_bytes()).await.is_err() {
                 return json!({"metadata": {}, "status": "Success"});
@@ -349,11 +355,7 @@ where
             serde_json::to_vec(&st).unwrap_or_default()
         } else {
             // Before v4 the error stream carries the message as text, nothing on success.
-            st["message"]
-                .as_str()
-                .unwrap_or("")
-                .as_bytes()
-                .to_vec()
+            st["message"].as_str().unwrap_or("").as_bytes().to_vec()
         };
         if !body.is_empty() {
             tx.data(err_id, &body).await;
@@ -403,7 +405,11 @@ async fn ws_session(socket: ws::Socket, s: Session, v5: bool) {
                 match theirs.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) if on => {
-                        if out.send(ws::Out::Data(ch, buf[..n].to_vec())).await.is_err() {
+                        if out
+                            .send(ws::Out::Data(ch, buf[..n].to_vec()))
+                            .await
+                            .is_err()
+                        {
                             break;
                         }
                     }
@@ -424,7 +430,10 @@ async fn ws_session(socket: ws::Socket, s: Session, v5: bool) {
     let _ = err_task.await;
     if let Some(st) = status {
         let _ = out
-            .send(ws::Out::Data(ERROR, serde_json::to_vec(&st).unwrap_or_default()))
+            .send(ws::Out::Data(
+                ERROR,
+                serde_json::to_vec(&st).unwrap_or_default(),
+            ))
             .await;
     }
     let _ = out.send(ws::Out::Close).await;

@@ -408,7 +408,9 @@ impl FrameWriter {
             Frame::Settings(v) => {
                 let mut p = (v.len() as u32).to_be_bytes().to_vec();
                 for (flags, id, value) in v {
-                    p.extend_from_slice(&(((*flags as u32) << 24) | (id & 0x00ff_ffff)).to_be_bytes());
+                    p.extend_from_slice(
+                        &(((*flags as u32) << 24) | (id & 0x00ff_ffff)).to_be_bytes(),
+                    );
                     p.extend_from_slice(&value.to_be_bytes());
                 }
                 control(4, false, &p)

@@ -26,7 +26,9 @@ fn pod(containers: &[&str]) -> Pod {
 fn a_container_must_be_named_among_several() {
     assert_eq!(validate_container("", &pod(&["a"])).unwrap(), "a");
     assert_eq!(
-        validate_container("", &pod(&["a", "b"])).unwrap_err().message,
+        validate_container("", &pod(&["a", "b"]))
+            .unwrap_err()
+            .message,
         "a container name must be specified for pod web, choose one of: [a b]"
     );
     assert_eq!(
@@ -47,9 +49,15 @@ fn a_container_without_status_is_waiting_to_start() {
 
 #[test]
 fn exit_codes_become_the_error_streams_status() {
-    let argv: Vec<String> = ["sh", "-c", "exit 3"].iter().map(|s| s.to_string()).collect();
+    let argv: Vec<String> = ["sh", "-c", "exit 3"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let s = remotecommand::exit_status(&argv, 3);
     assert_eq!(s["reason"], "NonZeroExitCode");
-    assert_eq!(s["details"]["causes"][0], serde_json::json!({"reason": "ExitCode", "message": "3"}));
+    assert_eq!(
+        s["details"]["causes"][0],
+        serde_json::json!({"reason": "ExitCode", "message": "3"})
+    );
     assert_eq!(remotecommand::exit_status(&argv, 0)["status"], "Success");
 }

@@ -8,7 +8,8 @@ use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -17,6 +18,14 @@ pub const MAX_MESSAGE: usize = 1024 * 1024;
 
 /// The v5 close signal's channel byte.
 const CLOSE_SIGNAL: u8 = 255;
+
+/// A normal closure (1000): client-go reads anything else as an error.
+fn normal_close() -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }))
+}
 
 /// An upgraded connection speaking WebSocket.
 pub type Socket = WebSocketStream<Box<dyn Io>>;
@@ -82,7 +91,7 @@ pub fn channels(socket: Socket, v5: bool) -> (mpsc::Receiver<In>, mpsc::Sender<O
                     }
                 }
                 Out::Close => {
-                    let _ = sink.send(Message::Close(None)).await;
+                    let _ = sink.send(normal_close()).await;
                     break;
                 }
             }
@@ -138,7 +147,7 @@ pub fn tunnel(socket: Socket) -> DuplexStream {
                 }
             }
         }
-        let _ = sink.send(Message::Close(None)).await;
+        let _ = sink.send(normal_close()).await;
         let _ = sink.close().await;
     });
     tokio::spawn(async move {

@@ -68,7 +68,10 @@ pub type ContainerKey = (String, String, String, String);
 struct Container {
     lines: VecDeque<Line>,
     bytes: usize,
-    /// `None` once the container terminated: followers end.
+    /// Whether the container still runs (its log can be followed).
+    running: bool,
+    /// The followers' channel, made for the first one; dropped when the container terminates
+    /// (followers end).
     tx: Option<broadcast::Sender<Line>>,
     /// Order of the last write, for eviction.
     touched: u64,
@@ -186,13 +189,14 @@ impl PodLogs {
         let clock = inner.clock;
         let k = key(runtime, namespace, pod, container);
         if !inner.containers.contains_key(&k) {
-            evict(&mut inner.containers, self.limits.containers.saturating_sub(1));
+            evict(
+                &mut inner.containers,
+                self.limits.containers.saturating_sub(1),
+            );
         }
         let c = inner.containers.entry(k).or_insert_with(new_container);
         c.touched = clock;
-        if c.tx.is_none() {
-            c.tx = Some(broadcast::channel(LINES_IN_FLIGHT).0);
-        }
+        c.running = true;
     }
 
     /// The container terminated: its followers end, its lines stay.
@@ -202,6 +206,7 @@ impl PodLogs {
             .containers
             .get_mut(&key(runtime, namespace, pod, container))
         {
+            c.running = false;
             c.tx = None;
         }
     }
@@ -238,10 +243,10 @@ impl PodLogs {
         container: &str,
         follow: bool,
     ) -> Snapshot {
-        let inner = self.lock();
+        let mut inner = self.lock();
         match inner
             .containers
-            .get(&key(runtime, namespace, pod, container))
+            .get_mut(&key(runtime, namespace, pod, container))
         {
             None => Snapshot {
                 lines: Vec::new(),
@@ -249,8 +254,11 @@ impl PodLogs {
             },
             Some(c) => Snapshot {
                 lines: c.lines.iter().cloned().collect(),
-                follow: if follow {
-                    c.tx.as_ref().map(|t| t.subscribe())
+                follow: if follow && c.running {
+                    Some(
+                        c.tx.get_or_insert_with(|| broadcast::channel(LINES_IN_FLIGHT).0)
+                            .subscribe(),
+                    )
                 } else {
                     None
                 },
@@ -263,18 +271,26 @@ impl PodLogs {
         self.lock()
             .containers
             .get(&key(runtime, namespace, pod, container))
-            .is_some_and(|c| c.tx.is_some())
+            .is_some_and(|c| c.running)
+    }
+
+    /// Whether the container has a log at all.
+    pub fn exists(&self, runtime: &str, namespace: &str, pod: &str, container: &str) -> bool {
+        self.lock()
+            .containers
+            .contains_key(&key(runtime, namespace, pod, container))
     }
 }
 
 /// Lines a slow follower may fall behind before it skips some.
-const LINES_IN_FLIGHT: usize = 1024;
+const LINES_IN_FLIGHT: usize = 256;
 
 fn new_container() -> Container {
     Container {
         lines: VecDeque::new(),
         bytes: 0,
-        tx: Some(broadcast::channel(LINES_IN_FLIGHT).0),
+        running: true,
+        tx: None,
         touched: 0,
     }
 }
@@ -382,7 +398,10 @@ mod tests {
         logs.append("rt", "ns", "b", "c", "2");
         logs.append("rt", "ns", "a", "c", "3");
         logs.append("rt", "ns", "d", "c", "4");
-        assert_eq!(logs.pods("rt"), [("ns".into(), "a".into()), ("ns".into(), "d".into())]);
+        assert_eq!(
+            logs.pods("rt"),
+            [("ns".into(), "a".into()), ("ns".into(), "d".into())]
+        );
     }
 
     #[test]

@@ -55,7 +55,11 @@ impl Network for NoNetwork {
         dst: SocketAddr,
     ) -> io::Result<Box<dyn Conn>> {
         // A pod's own localhost is the pod itself.
-        let pod_ip = if dst.ip().is_loopback() { src } else { dst.ip() };
+        let pod_ip = if dst.ip().is_loopback() {
+            src
+        } else {
+            dst.ip()
+        };
         match (self.backend_of)(runtime, pod_ip) {
             Some(addr) => Ok(Box::new(tokio::net::TcpStream::connect(addr).await?)),
             None => Err(io::ErrorKind::ConnectionRefused.into()),

@@ -77,16 +77,21 @@ pub fn completed_status(
             .and_then(|r| r.started_at.clone());
         cs.ready = false;
         cs.started = Some(false);
-        let reason = exit.reason.clone().unwrap_or_else(|| {
-            if exit.code == 0 { "Completed" } else { "Error" }.into()
-        });
+        let reason = exit
+            .reason
+            .clone()
+            .unwrap_or_else(|| if exit.code == 0 { "Completed" } else { "Error" }.into());
         cs.state = Some(ContainerState {
             terminated: Some(ContainerStateTerminated {
                 exit_code: exit.code,
                 reason: Some(reason),
                 message: exit.message.clone(),
                 // A container that never started has no start time.
-                started_at: if exit.reason.is_some() { None } else { started_at },
+                started_at: if exit.reason.is_some() {
+                    None
+                } else {
+                    started_at
+                },
                 finished_at: Some(at.clone()),
                 container_id: cs.container_id.clone(),
                 ..Default::default()

@@ -20,12 +20,12 @@ mod validation;
 #[cfg(test)]
 mod tests;
 
+pub use completion::{completed_status, start_error, ContainerExit};
 pub use defaults::{
     admit_create, image_tag, set_defaults, API_ACCESS_TOKEN_EXPIRATION_SECONDS,
     DEFAULT_SCHEDULER_NAME, DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, DEFAULT_TOLERATION_SECONDS,
     SERVICE_ACCOUNT_MOUNT_PATH, TERMINATION_MESSAGE_PATH,
 };
-pub use completion::{completed_status, start_error, ContainerExit};
 pub use schedule::{schedule, tolerates, NO_NODES_AVAILABLE};
 pub use status::{
     hex64, image_id, node_internal_ips, normalize_image, pending_status, qos_class, running_status,

@@ -98,7 +98,9 @@ fn run_command<'a>(
             Command::Wget(w) => tools::wget(net, ctx, &w, io).await,
             Command::Nc(n) => tools::nc(net, ctx, &n, io).await,
             Command::Nslookup { name } => tools::nslookup(net, ctx, &name, io).await,
-            Command::Dig { name, short, aaaa } => tools::dig(net, ctx, &name, short, aaaa, io).await,
+            Command::Dig { name, short, aaaa } => {
+                tools::dig(net, ctx, &name, short, aaaa, io).await
+            }
             Command::Echo { text, newline } => {
                 let nl = if newline { "\n" } else { "" };
                 out(io, &format!("{text}{nl}")).await;
@@ -106,7 +108,11 @@ fn run_command<'a>(
             }
             Command::Cat { files } => {
                 if let Some(f) = files.first() {
-                    err(io, &format!("cat: can't open '{f}': No such file or directory\n")).await;
+                    err(
+                        io,
+                        &format!("cat: can't open '{f}': No such file or directory\n"),
+                    )
+                    .await;
                     return 1;
                 }
                 if let Some(stdin) = io.stdin.as_mut() {
@@ -213,8 +219,16 @@ fn run_script<'a>(
                     let mut sink_err = tokio::io::sink();
                     let mut sub = Stdio {
                         stdin: io.stdin.as_deref_mut().map(|s| s as _),
-                        stdout: if *quiet_out { &mut sink_out } else { &mut *io.stdout },
-                        stderr: if *quiet_err { &mut sink_err } else { &mut *io.stderr },
+                        stdout: if *quiet_out {
+                            &mut sink_out
+                        } else {
+                            &mut *io.stdout
+                        },
+                        stderr: if *quiet_err {
+                            &mut sink_err
+                        } else {
+                            &mut *io.stderr
+                        },
                     };
                     last = run_command(net, ctx, cmd, &mut sub).await;
                 }

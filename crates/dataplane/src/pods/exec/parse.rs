@@ -74,9 +74,7 @@ impl Toolbox {
         match self {
             Toolbox::Curl => tool == "curl" || BUSYBOX.contains(&tool),
             Toolbox::Busybox => BUSYBOX.contains(&tool),
-            Toolbox::Netshoot => {
-                matches!(tool, "curl" | "dig" | "bash") || BUSYBOX.contains(&tool)
-            }
+            Toolbox::Netshoot => matches!(tool, "curl" | "dig" | "bash") || BUSYBOX.contains(&tool),
             Toolbox::Other => false,
         }
     }
@@ -374,10 +372,7 @@ fn flush(out: &mut Vec<Tok>, cur: &mut String, in_word: &mut bool) {
 }
 
 /// Parses a `sh -c` script (`env` gives `$VAR`s).
-pub fn parse_script(
-    s: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Script, SyntaxError> {
+pub fn parse_script(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Script, SyntaxError> {
     let toks = tokenize(s, env)?;
     let mut pos = 0;
     let script = parse_list(&toks, &mut pos, &[])?;
@@ -416,21 +411,23 @@ fn parse_list(toks: &[Tok], pos: &mut usize, stop: &[&str]) -> Result<Script, Sy
             *pos += 1;
             let cond = word_at(toks, *pos);
             if !matches!(cond, Some("true") | Some(":")) {
-                return Err(SyntaxError(
-                    "only `while true` loops are supported".into(),
-                ));
+                return Err(SyntaxError("only `while true` loops are supported".into()));
             }
             *pos += 1;
             while let Some(Tok::Op(Sep::Seq)) = toks.get(*pos) {
                 *pos += 1;
             }
             if word_at(toks, *pos) != Some("do") {
-                return Err(SyntaxError("unexpected end of file (expecting \"do\")".into()));
+                return Err(SyntaxError(
+                    "unexpected end of file (expecting \"do\")".into(),
+                ));
             }
             *pos += 1;
             let body = parse_list(toks, pos, &["done"])?;
             if word_at(toks, *pos) != Some("done") {
-                return Err(SyntaxError("unexpected end of file (expecting \"done\")".into()));
+                return Err(SyntaxError(
+                    "unexpected end of file (expecting \"done\")".into(),
+                ));
             }
             *pos += 1;
             items.push((sep, Item::Forever(body)));
@@ -626,8 +623,15 @@ fn parse_curl(args: &[String]) -> Command {
             };
             let takes = matches!(
                 long,
-                "output" | "write-out" | "header" | "max-time" | "connect-timeout" | "request"
-                    | "data" | "data-raw" | "user-agent"
+                "output"
+                    | "write-out"
+                    | "header"
+                    | "max-time"
+                    | "connect-timeout"
+                    | "request"
+                    | "data"
+                    | "data-raw"
+                    | "user-agent"
             );
             let val = if takes {
                 match inline.or_else(|| {
@@ -943,7 +947,16 @@ mod tests {
                 },
             ),
             (
-                &["curl", "-so", "/dev/null", "-w", "%{http_code}", "-m", "2", "web"],
+                &[
+                    "curl",
+                    "-so",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "-m",
+                    "2",
+                    "web",
+                ],
                 Curl {
                     url: "web".into(),
                     silent: true,
@@ -984,7 +997,10 @@ mod tests {
     #[test]
     fn busybox_applets() {
         assert_eq!(
-            parse(Toolbox::Busybox, &argv(&["wget", "-qO-", "-T", "3", "http://w"])),
+            parse(
+                Toolbox::Busybox,
+                &argv(&["wget", "-qO-", "-T", "3", "http://w"])
+            ),
             Command::Wget(Wget {
                 url: "http://w".into(),
                 quiet: true,
@@ -994,7 +1010,10 @@ mod tests {
             })
         );
         assert_eq!(
-            parse(Toolbox::Busybox, &argv(&["nc", "-zv", "-w", "2", "web", "80"])),
+            parse(
+                Toolbox::Busybox,
+                &argv(&["nc", "-zv", "-w", "2", "web", "80"])
+            ),
             Command::Nc(Nc {
                 host: "web".into(),
                 port: 80,
@@ -1035,8 +1054,10 @@ mod tests {
                 (Sep::Or, simple(&["false"], false)),
             ]
         );
-        let lp = parse_script("while true; do wget -qO- http://w; sleep 1; done", &|_| None)
-            .unwrap();
+        let lp = parse_script("while true; do wget -qO- http://w; sleep 1; done", &|_| {
+            None
+        })
+        .unwrap();
         assert!(matches!(&lp.0[0].1, Item::Forever(body) if body.0.len() == 2));
         assert!(parse_script("echo 'x", &|_| None).is_err());
         assert!(parse_script("a | b", &|_| None).is_err());

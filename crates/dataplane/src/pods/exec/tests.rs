@@ -20,7 +20,11 @@ impl Network for Fake {
         src: IpAddr,
         dst: SocketAddr,
     ) -> std::io::Result<Box<dyn Conn>> {
-        assert_eq!(src.is_ipv4(), dst.ip().is_ipv4(), "source in the family of {dst}");
+        assert_eq!(
+            src.is_ipv4(),
+            dst.ip().is_ipv4(),
+            "source in the family of {dst}"
+        );
         let Some(answer) = self.open.get(&dst).copied() else {
             return Err(std::io::ErrorKind::ConnectionRefused.into());
         };
@@ -97,8 +101,11 @@ async fn curl_answers_and_fails_as_curl() {
     assert_eq!((code, out.as_str()), (Ok(0), "hello\n"));
     let (code, out, _) = sh("curlimages/curl", "curl -s -6 http://[fd00::2]/").await;
     assert_eq!((code, out.as_str()), (Ok(0), "hello\n"));
-    let (code, out, _) =
-        sh("curlimages/curl", "curl -s -o /dev/null -w '%{http_code}' http://10.96.1.2:8080").await;
+    let (code, out, _) = sh(
+        "curlimages/curl",
+        "curl -s -o /dev/null -w '%{http_code}' http://10.96.1.2:8080",
+    )
+    .await;
     assert_eq!((code, out.as_str()), (Ok(0), "404"));
     let (code, _, err) = sh("curlimages/curl", "curl -sS http://10.96.1.2:81").await;
     assert_eq!(code, Ok(7));
@@ -108,7 +115,10 @@ async fn curl_answers_and_fails_as_curl() {
         "{err}"
     );
     let (code, _, err) = sh("curlimages/curl", "curl -sS http://nope").await;
-    assert_eq!((code, err.as_str()), (Ok(6), "curl: (6) Could not resolve host: nope\n"));
+    assert_eq!(
+        (code, err.as_str()),
+        (Ok(6), "curl: (6) Could not resolve host: nope\n")
+    );
     let (code, _, err) = sh("curlimages/curl", "curl -s http://nope").await;
     assert_eq!((code, err.as_str()), (Ok(6), ""));
     let (code, _, err) = sh("curlimages/curl", "curl -sSf http://10.96.1.2:8080/").await;
@@ -125,12 +135,18 @@ async fn busybox_tools() {
     let (code, _, err) = sh("busybox", "wget -qO- http://10.96.1.2:81").await;
     assert_eq!(
         (code, err.as_str()),
-        (Ok(1), "wget: can't connect to remote host (10.96.1.2): Connection refused\n")
+        (
+            Ok(1),
+            "wget: can't connect to remote host (10.96.1.2): Connection refused\n"
+        )
     );
     let (code, _, err) = sh("busybox", "wget -qO- http://10.96.1.2:8080").await;
     assert_eq!(
         (code, err.as_str()),
-        (Ok(1), "wget: server returned error: HTTP/1.1 404 Not Found\n")
+        (
+            Ok(1),
+            "wget: server returned error: HTTP/1.1 404 Not Found\n"
+        )
     );
     let (code, _, err) = sh("busybox", "nc -zv web 80").await;
     assert_eq!((code, err.as_str()), (Ok(0), "web (10.96.1.2:80) open\n"));

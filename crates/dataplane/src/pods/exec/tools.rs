@@ -51,7 +51,9 @@ pub(crate) fn parse_url(s: &str) -> Result<Url, String> {
             return Err("URL rejected: Bad IPv6 address".into());
         };
         let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().map_err(|_| "URL rejected: Port number was not a decimal number between 0 and 65535".to_string())?,
+            Some(p) => p.parse().map_err(|_| {
+                "URL rejected: Port number was not a decimal number between 0 and 65535".to_string()
+            })?,
             None if after.is_empty() => default_port,
             None => return Err("URL rejected: Bad IPv6 address".into()),
         };
@@ -63,7 +65,10 @@ pub(crate) fn parse_url(s: &str) -> Result<Url, String> {
         match auth.rsplit_once(':') {
             Some((h, p)) => (
                 h.to_string(),
-                p.parse().map_err(|_| "URL rejected: Port number was not a decimal number between 0 and 65535".to_string())?,
+                p.parse().map_err(|_| {
+                    "URL rejected: Port number was not a decimal number between 0 and 65535"
+                        .to_string()
+                })?,
             ),
             None => (auth.to_string(), default_port),
         }
@@ -369,8 +374,7 @@ pub(super) async fn curl(net: &dyn Network, ctx: &PodContext, c: &Curl, io: &mut
                         &format!(
                             "* connect to {ip} port {} from {} port 0 failed: {}\n",
                             url.port,
-                            source_for(&ctx.ips, *ip)
-                                .map_or("0.0.0.0".into(), |s| s.to_string()),
+                            source_for(&ctx.ips, *ip).map_or("0.0.0.0".into(), |s| s.to_string()),
                             errno_text(&e)
                         ),
                     )
@@ -381,7 +385,10 @@ pub(super) async fn curl(net: &dyn Network, ctx: &PodContext, c: &Curl, io: &mut
     }
     let Some((mut conn, ip)) = conn else {
         if timed_out {
-            fail!(28, format!("Connection timed out after {} milliseconds", ms(started)));
+            fail!(
+                28,
+                format!("Connection timed out after {} milliseconds", ms(started))
+            );
         }
         fail!(
             7,
@@ -448,9 +455,13 @@ pub(super) async fn curl(net: &dyn Network, ctx: &PodContext, c: &Curl, io: &mut
     let mut received = 0u64;
     let mut code = 0u16;
     let exchange = async {
-        conn.write_all(req.as_bytes()).await.map_err(|_| HttpError::Io)?;
+        conn.write_all(req.as_bytes())
+            .await
+            .map_err(|_| HttpError::Io)?;
         if let Some(d) = &c.data {
-            conn.write_all(d.as_bytes()).await.map_err(|_| HttpError::Io)?;
+            conn.write_all(d.as_bytes())
+                .await
+                .map_err(|_| HttpError::Io)?;
         }
         let (head, first) = read_head(&mut conn).await?;
         code = head.code;
@@ -459,9 +470,16 @@ pub(super) async fn curl(net: &dyn Network, ctx: &PodContext, c: &Curl, io: &mut
                 body_out.extend_from_slice(&b[..b.len().min(MAX_BODY - body_out.len())]);
             }
         };
-        read_body(&mut conn, &head, method == "HEAD", first, &mut sink, &mut received)
-            .await
-            .map_err(|_| HttpError::Io)?;
+        read_body(
+            &mut conn,
+            &head,
+            method == "HEAD",
+            first,
+            &mut sink,
+            &mut received,
+        )
+        .await
+        .map_err(|_| HttpError::Io)?;
         Ok::<Head, HttpError>(head)
     };
     let result = match deadline {
@@ -503,7 +521,10 @@ pub(super) async fn curl(net: &dyn Network, ctx: &PodContext, c: &Curl, io: &mut
         if show_errors {
             err(
                 io,
-                &format!("curl: (22) The requested URL returned error: {}\n", head.code),
+                &format!(
+                    "curl: (22) The requested URL returned error: {}\n",
+                    head.code
+                ),
             )
             .await;
         }
@@ -524,7 +545,11 @@ pub(super) async fn curl(net: &dyn Network, ctx: &PodContext, c: &Curl, io: &mut
         let _ = io.stdout.write_all(&body_out).await;
     }
     if c.verbose {
-        err(io, &format!("* Connection #0 to host {} left intact\n", url.host)).await;
+        err(
+            io,
+            &format!("* Connection #0 to host {} left intact\n", url.host),
+        )
+        .await;
     }
     if let Some(w) = &c.write_out {
         let _ = io
@@ -562,9 +587,11 @@ fn write_out(fmt: &str, code: u16, ip: Option<IpAddr>, port: u16, started: Insta
                 match var {
                     "http_code" | "response_code" => out.push_str(&format!("{code:03}")),
                     "remote_ip" => out.push_str(&ip.map(|i| i.to_string()).unwrap_or_default()),
-                    "remote_port" => {
-                        out.push_str(&if ip.is_some() { port.to_string() } else { String::new() })
-                    }
+                    "remote_port" => out.push_str(&if ip.is_some() {
+                        port.to_string()
+                    } else {
+                        String::new()
+                    }),
                     "time_total" => {
                         out.push_str(&format!("{:.6}", started.elapsed().as_secs_f64()))
                     }
@@ -607,9 +634,14 @@ pub(super) async fn wget(net: &dyn Network, ctx: &PodContext, w: &Wget, io: &mut
         return 1;
     };
     if !w.quiet {
-        err(io, &format!("Connecting to {} ({})\n", url.authority, show(ip, url.port))).await;
+        err(
+            io,
+            &format!("Connecting to {} ({})\n", url.authority, show(ip, url.port)),
+        )
+        .await;
     }
-    let conn = tokio::time::timeout(timeout, connect(net, ctx, SocketAddr::new(ip, url.port))).await;
+    let conn =
+        tokio::time::timeout(timeout, connect(net, ctx, SocketAddr::new(ip, url.port))).await;
     let mut conn = match conn {
         Err(_) => {
             err(io, "wget: download timed out\n").await;
@@ -618,7 +650,10 @@ pub(super) async fn wget(net: &dyn Network, ctx: &PodContext, w: &Wget, io: &mut
         Ok(Err(e)) => {
             err(
                 io,
-                &format!("wget: can't connect to remote host ({ip}): {}\n", errno_text(&e)),
+                &format!(
+                    "wget: can't connect to remote host ({ip}): {}\n",
+                    errno_text(&e)
+                ),
             )
             .await;
             return 1;
@@ -633,7 +668,9 @@ pub(super) async fn wget(net: &dyn Network, ctx: &PodContext, w: &Wget, io: &mut
     let mut body = Vec::new();
     let mut received = 0u64;
     let exchange = async {
-        conn.write_all(req.as_bytes()).await.map_err(|_| HttpError::Io)?;
+        conn.write_all(req.as_bytes())
+            .await
+            .map_err(|_| HttpError::Io)?;
         let (head, first) = read_head(&mut conn).await?;
         if head.code >= 400 {
             return Ok(head);
@@ -658,7 +695,11 @@ pub(super) async fn wget(net: &dyn Network, ctx: &PodContext, w: &Wget, io: &mut
             return 1;
         }
         Ok(Err(HttpError::Io)) => {
-            err(io, "wget: error getting response: Connection reset by peer\n").await;
+            err(
+                io,
+                "wget: error getting response: Connection reset by peer\n",
+            )
+            .await;
             return 1;
         }
         Ok(Ok(h)) => h,
@@ -670,7 +711,11 @@ pub(super) async fn wget(net: &dyn Network, ctx: &PodContext, w: &Wget, io: &mut
         }
     }
     if head.code >= 400 {
-        err(io, &format!("wget: server returned error: {}\n", head.status_line)).await;
+        err(
+            io,
+            &format!("wget: server returned error: {}\n", head.status_line),
+        )
+        .await;
         return 1;
     }
     if w.spider {
@@ -681,8 +726,19 @@ pub(super) async fn wget(net: &dyn Network, ctx: &PodContext, w: &Wget, io: &mut
     }
     let to_stdout = w.output.as_deref() == Some("-");
     let file = w.output.clone().unwrap_or_else(|| {
-        let f = url.path.split('?').next().unwrap_or("").rsplit('/').next().unwrap_or("");
-        if f.is_empty() { "index.html".into() } else { f.to_string() }
+        let f = url
+            .path
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        if f.is_empty() {
+            "index.html".into()
+        } else {
+            f.to_string()
+        }
     });
     if !w.quiet {
         if to_stdout {
@@ -696,7 +752,11 @@ pub(super) async fn wget(net: &dyn Network, ctx: &PodContext, w: &Wget, io: &mut
         let _ = io.stdout.flush().await;
     }
     if !w.quiet {
-        let name = if to_stdout { "-".to_string() } else { file.clone() };
+        let name = if to_stdout {
+            "-".to_string()
+        } else {
+            file.clone()
+        };
         err(
             io,
             &format!(
@@ -767,7 +827,10 @@ pub(super) async fn nc(net: &dyn Network, ctx: &PodContext, n: &Nc, io: &mut Std
             } else {
                 err(
                     io,
-                    &format!("nc: can't connect to remote host ({ip}): {}\n", errno_text(&e)),
+                    &format!(
+                        "nc: can't connect to remote host ({ip}): {}\n",
+                        errno_text(&e)
+                    ),
                 )
                 .await;
             }
@@ -850,7 +913,11 @@ pub(super) async fn nslookup(
     io: &mut Stdio<'_>,
 ) -> i32 {
     let Some(server) = net.cluster_dns(&ctx.runtime) else {
-        err(io, ";; connection timed out; no servers could be reached\n\n").await;
+        err(
+            io,
+            ";; connection timed out; no servers could be reached\n\n",
+        )
+        .await;
         return 1;
     };
     let mut text = format!(
@@ -912,7 +979,11 @@ pub(super) async fn dig(
         out(io, &s).await;
         return 0;
     }
-    let status = if ips.is_empty() { "NXDOMAIN" } else { "NOERROR" };
+    let status = if ips.is_empty() {
+        "NXDOMAIN"
+    } else {
+        "NOERROR"
+    };
     let server = net
         .cluster_dns(&ctx.runtime)
         .map_or("127.0.0.1".into(), |s| s.to_string());
