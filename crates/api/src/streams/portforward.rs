@@ -153,7 +153,7 @@ async fn forward(
         }
         None => Err(std::io::ErrorKind::NetworkUnreachable.into()),
     };
-    let mut conn = match connected {
+    let conn = match connected {
         Ok(c) => c,
         Err(e) => {
             let msg = refused_message(port, &t.sandbox, &t.netns, &e);
@@ -163,29 +163,29 @@ async fn forward(
             return;
         }
     };
-    let (mut rd, mut wr) = tokio::io::split(&mut conn);
-    let up = async {
+    let (mut rd, mut wr) = tokio::io::split(conn);
+    // Client to pod, until the client half-closes the data stream; it may outlive the pod's
+    // side (the client closes only after the error stream ends, as kubelet's `portForward`
+    // closes both streams when the pod's side is done).
+    tokio::spawn(async move {
         while let Some(d) = data.rx.recv().await {
             if wr.write_all(&d).await.is_err() {
                 break;
             }
         }
         let _ = wr.shutdown().await;
-    };
-    let down = async {
-        let mut buf = vec![0u8; conn::MAX_DATA];
-        loop {
-            match rd.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if !tx.data(data.id, &buf[..n]).await {
-                        break;
-                    }
+    });
+    let mut buf = vec![0u8; conn::MAX_DATA];
+    loop {
+        match rd.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if !tx.data(data.id, &buf[..n]).await {
+                    break;
                 }
             }
         }
-        tx.fin(data.id).await;
-    };
-    tokio::join!(up, down);
+    }
+    tx.fin(data.id).await;
     tx.fin(err.id).await;
 }
