@@ -382,7 +382,7 @@ pub fn parse_script(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Scr
     Ok(script)
 }
 
-fn word_at<'a>(toks: &'a [Tok], pos: usize) -> Option<&'a str> {
+fn word_at(toks: &[Tok], pos: usize) -> Option<&str> {
     match toks.get(pos) {
         Some(Tok::Word(w)) => Some(w),
         _ => None,

@@ -483,10 +483,7 @@ pub(super) async fn curl(net: &dyn Network, ctx: &PodContext, c: &Curl, io: &mut
         Ok::<Head, HttpError>(head)
     };
     let result = match deadline {
-        Some(d) => match tokio::time::timeout_at(d, exchange).await {
-            Ok(r) => Some(r),
-            Err(_) => None,
-        },
+        Some(d) => tokio::time::timeout_at(d, exchange).await.ok(),
         None => Some(exchange.await),
     };
     let head = match result {
