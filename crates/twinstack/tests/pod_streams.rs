@@ -424,3 +424,53 @@ fn port_forward_with_kubectl_1_27() {
 fn port_forward_with_kubectl_1_33() {
     port_forward_journey(&k33());
 }
+
+#[test]
+fn streams_need_the_runtimes_own_token() {
+    let t = Twin::start(&[]);
+    ok(&t.kubectl(&["run", "p", "--image=busybox", "--", "sleep", "3600"]));
+    running(&t, "p");
+    let client = t.client();
+    let base = t.base_url();
+    let other = base.replace("/runtimes/local", "/runtimes/other");
+    let token = t.token();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = |url: String, token: Option<String>, upgrade: bool| {
+        let client = client.clone();
+        rt.block_on(async move {
+            let mut req = client.post(&url);
+            if let Some(tok) = token {
+                req = req.bearer_auth(tok);
+            }
+            if upgrade {
+                req = req
+                    .header("Connection", "Upgrade")
+                    .header("Upgrade", "SPDY/3.1")
+                    .header("X-Stream-Protocol-Version", "v4.channel.k8s.io");
+            }
+            req.send().await.unwrap().status().as_u16()
+        })
+    };
+    let exec = "/api/v1/namespaces/default/pods/p/exec?command=true&stdout=true";
+    // No token, another runtime's path: refused before anything is allocated.
+    assert_eq!(status(format!("{base}{exec}"), None, true), 401);
+    assert_eq!(
+        status(format!("{other}{exec}"), Some(token.clone()), true),
+        403
+    );
+    // The runtime's own token without an upgrade: upstream's 400.
+    assert_eq!(
+        status(format!("{base}{exec}"), Some(token.clone()), false),
+        400
+    );
+    let log = rt.block_on(async {
+        client
+            .get(format!("{base}/api/v1/namespaces/default/pods/p/log"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(log, 401);
+}

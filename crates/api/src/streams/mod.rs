@@ -27,6 +27,23 @@ use twinstack_dataplane::pods::logs::{self, LogOptions};
 use twinstack_dataplane::pods::Pods;
 use twinstack_registry::runtimes::Runtime;
 
+/// Streaming sessions (exec, attach, port-forward connections) open at once, over every
+/// runtime: an upgraded connection leaves the HTTPS server's connection limit, so it is bounded
+/// here.
+pub const MAX_SESSIONS: usize = 1024;
+
+static SESSIONS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_SESSIONS);
+
+/// A slot for one streaming session, or 429 when all are taken.
+pub(crate) fn session_slot() -> Result<tokio::sync::SemaphorePermit<'static>, Status> {
+    SESSIONS.try_acquire().map_err(|_| {
+        let mut s = Status::bad_request("too many streaming sessions, please try again later");
+        s.code = 429;
+        s.reason = "TooManyRequests".into();
+        s
+    })
+}
+
 /// The streaming subresources of pods.
 pub const SUBRESOURCES: &[&str] = &["log", "exec", "attach", "portforward"];
 

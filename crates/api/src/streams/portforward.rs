@@ -49,7 +49,9 @@ pub fn upgrade(pods: Pods, mut req: Request<'_>, pod: Pod) -> Result<Response, S
             if !offered.iter().any(|o| o == SPDY_PROTOCOL) {
                 return Err(super::no_protocol(&offered, &[SPDY_PROTOCOL]));
             }
+            let slot = super::session_slot()?;
             tokio::spawn(async move {
+                let _slot = slot;
                 if let Ok(io) = on_upgrade.await {
                     serve(hyper_util::rt::TokioIo::new(io), target).await;
                 }
@@ -64,7 +66,9 @@ pub fn upgrade(pods: Pods, mut req: Request<'_>, pod: Pod) -> Result<Response, S
             if !offered.iter().any(|o| o == WS_PROTOCOL) {
                 return Err(super::no_protocol(&offered, &[WS_PROTOCOL]));
             }
+            let slot = super::session_slot()?;
             tokio::spawn(async move {
+                let _slot = slot;
                 if let Ok(io) = on_upgrade.await {
                     let socket = ws::server(hyper_util::rt::TokioIo::new(io)).await;
                     serve(ws::tunnel(socket), target).await;

@@ -100,7 +100,9 @@ pub fn upgrade(
                 return Err(super::no_protocol(&offered, SPDY_PROTOCOLS));
             };
             let v4 = *proto == "v4.channel.k8s.io";
+            let slot = super::session_slot()?;
             tokio::spawn(async move {
+                let _slot = slot;
                 if let Ok(io) = on_upgrade.await {
                     spdy_session(hyper_util::rt::TokioIo::new(io), session, v4).await;
                 }
@@ -119,7 +121,9 @@ pub fn upgrade(
                 return Err(super::no_protocol(&offered, WS_PROTOCOLS));
             };
             let v5 = *proto == "v5.channel.k8s.io";
+            let slot = super::session_slot()?;
             tokio::spawn(async move {
+                let _slot = slot;
                 if let Ok(io) = on_upgrade.await {
                     let socket = ws::server(hyper_util::rt::TokioIo::new(io)).await;
                     ws_session(socket, session, v5).await;

@@ -20,6 +20,9 @@ pub struct LogLimits {
     pub containers: usize,
     /// One line's length at most; longer lines are cut (kubelet splits lines over 16 KiB).
     pub line_bytes: usize,
+    /// Bytes of every container's lines together at most; the least recently written
+    /// containers go first.
+    pub total_bytes: usize,
 }
 
 impl Default for LogLimits {
@@ -28,6 +31,7 @@ impl Default for LogLimits {
             bytes_per_container: 1024 * 1024,
             containers: 10_000,
             line_bytes: 16 * 1024,
+            total_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct PodLogs {
 struct Inner {
     containers: HashMap<ContainerKey, Container>,
     clock: u64,
+    /// The bytes of all containers' lines.
+    bytes: usize,
 }
 
 /// What a reader gets: the lines so far, and for a follower of a running container the lines
@@ -158,10 +164,14 @@ impl PodLogs {
         let clock = inner.clock;
         let k = key(runtime, namespace, pod, container);
         if !inner.containers.contains_key(&k) {
-            evict(&mut inner.containers, limits.containers.saturating_sub(1));
+            evict(&mut inner, limits.containers.saturating_sub(1));
         }
-        let c = inner.containers.entry(k).or_insert_with(new_container);
+        let c = inner
+            .containers
+            .entry(k.clone())
+            .or_insert_with(new_container);
         c.touched = clock;
+        let before = c.bytes;
         for text in line.split('\n') {
             let text = cut(text, limits.line_bytes);
             let l = Line {
@@ -180,6 +190,23 @@ impl PodLogs {
                 }
             }
         }
+        let after = c.bytes;
+        inner.bytes = inner.bytes + after - before;
+        // Over the total: the least recently written other containers go.
+        while inner.bytes > limits.total_bytes {
+            let Some(oldest) = inner
+                .containers
+                .iter()
+                .filter(|(key, _)| **key != k)
+                .min_by_key(|(_, c)| c.touched)
+                .map(|(key, _)| key.clone())
+            else {
+                break;
+            };
+            if let Some(gone) = inner.containers.remove(&oldest) {
+                inner.bytes -= gone.bytes;
+            }
+        }
     }
 
     /// Marks a container started (its log exists, empty, and can be followed).
@@ -189,10 +216,7 @@ impl PodLogs {
         let clock = inner.clock;
         let k = key(runtime, namespace, pod, container);
         if !inner.containers.contains_key(&k) {
-            evict(
-                &mut inner.containers,
-                self.limits.containers.saturating_sub(1),
-            );
+            evict(&mut inner, self.limits.containers.saturating_sub(1));
         }
         let c = inner.containers.entry(k).or_insert_with(new_container);
         c.touched = clock;
@@ -214,9 +238,15 @@ impl PodLogs {
     /// The pod is gone: its containers' logs go and their followers end.
     pub fn remove_pod(&self, runtime: &str, namespace: &str, pod: &str) {
         let mut inner = self.lock();
-        inner
-            .containers
-            .retain(|(r, n, p, _), _| !(r == runtime && n == namespace && p == pod));
+        let mut freed = 0;
+        inner.containers.retain(|(r, n, p, _), c| {
+            let gone = r == runtime && n == namespace && p == pod;
+            if gone {
+                freed += c.bytes;
+            }
+            !gone
+        });
+        inner.bytes -= freed;
     }
 
     /// Every pod of `runtime` that has logs, as (namespace, pod).
@@ -295,16 +325,19 @@ fn new_container() -> Container {
     }
 }
 
-fn evict(containers: &mut HashMap<ContainerKey, Container>, keep: usize) {
-    while containers.len() > keep {
-        let Some(oldest) = containers
+fn evict(inner: &mut Inner, keep: usize) {
+    while inner.containers.len() > keep {
+        let Some(oldest) = inner
+            .containers
             .iter()
             .min_by_key(|(_, c)| c.touched)
             .map(|(k, _)| k.clone())
         else {
             return;
         };
-        containers.remove(&oldest);
+        if let Some(gone) = inner.containers.remove(&oldest) {
+            inner.bytes -= gone.bytes;
+        }
     }
 }
 
@@ -374,6 +407,7 @@ mod tests {
             bytes_per_container: 10,
             containers: 2,
             line_bytes: 100,
+            total_bytes: 1000,
         });
         for i in 0..10 {
             logs.append_at("rt", "ns", "p", "c", &format!("l{i}"), ts(i));
@@ -393,6 +427,7 @@ mod tests {
             bytes_per_container: 100,
             containers: 2,
             line_bytes: 100,
+            total_bytes: 1000,
         });
         logs.append("rt", "ns", "a", "c", "1");
         logs.append("rt", "ns", "b", "c", "2");
@@ -436,6 +471,27 @@ mod tests {
             select(&lines, &stamped).0,
             "2023-11-14T22:13:24.000000000Z line 4\n"
         );
+    }
+
+    #[test]
+    fn keeps_a_bounded_total() {
+        let logs = PodLogs::new(LogLimits {
+            bytes_per_container: 100,
+            containers: 100,
+            line_bytes: 100,
+            total_bytes: 25,
+        });
+        for p in ["a", "b", "c"] {
+            logs.append("rt", "ns", p, "c", "123456789");
+        }
+        // Each container holds 10 bytes: the oldest went.
+        assert_eq!(
+            logs.pods("rt"),
+            [("ns".into(), "b".into()), ("ns".into(), "c".into())]
+        );
+        logs.remove_pod("rt", "ns", "b");
+        logs.append("rt", "ns", "d", "c", "123456789");
+        assert_eq!(logs.pods("rt").len(), 2);
     }
 
     #[tokio::test]
