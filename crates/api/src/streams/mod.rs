@@ -323,6 +323,24 @@ async fn log(pods: &Pods, req: &Request<'_>, pod: &Pod) -> Result<Response, Stat
     let previous = req.flag("previous");
     container_log_status(pod, &container, previous)?;
     let follow = req.flag("follow") && !previous;
+    // A running container that has written nothing yet (a server before its first access
+    // line) has an empty log to follow.
+    let running = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .into_iter()
+        .flatten()
+        .any(|c| c.name == container && c.state.as_ref().is_some_and(|s| s.running.is_some()));
+    if follow
+        && running
+        && !pods
+            .logs
+            .exists(req.rt.name(), namespace(pod), name(pod), &container)
+    {
+        pods.logs
+            .start(req.rt.name(), namespace(pod), name(pod), &container);
+    }
     let snap = pods
         .logs
         .read(req.rt.name(), namespace(pod), name(pod), &container, follow);
