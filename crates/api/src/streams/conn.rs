@@ -240,3 +240,112 @@ where
     });
     (streams_rx, Sender(out_tx))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::streams::spdy::{FrameReader, FrameWriter};
+
+    /// Reads frames from the server side until `n` arrived.
+    async fn frames(
+        rd: &mut (impl AsyncRead + Unpin),
+        r: &mut FrameReader,
+        buf: &mut Vec<u8>,
+        n: usize,
+    ) -> Vec<Frame> {
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while out.len() < n {
+            while let Some((f, used)) = r.next(buf).unwrap() {
+                buf.drain(..used);
+                out.push(f);
+            }
+            if out.len() >= n {
+                break;
+            }
+            let k = rd.read(&mut chunk).await.unwrap();
+            assert!(k > 0, "connection closed after {out:?}");
+            buf.extend_from_slice(&chunk[..k]);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn streams_are_answered_and_carry_data_both_ways() {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let (mut incoming, tx) = serve(server);
+        let (mut rd, mut wr) = tokio::io::split(client);
+        let mut w = FrameWriter::default();
+        let mut r = FrameReader::default();
+        let mut buf = Vec::new();
+        let open = w.encode(&Frame::SynStream {
+            stream_id: 1,
+            fin: false,
+            headers: vec![("streamtype".into(), "stdin".into())],
+        });
+        wr.write_all(&open).await.unwrap();
+        let st = incoming.recv().await.unwrap();
+        assert_eq!(st.header("streamtype"), Some("stdin"));
+        assert_eq!(
+            frames(&mut rd, &mut r, &mut buf, 1).await,
+            vec![Frame::SynReply {
+                stream_id: 1,
+                fin: false,
+                headers: vec![]
+            }]
+        );
+        let mut st = st;
+        wr.write_all(&w.encode(&Frame::Data {
+            stream_id: 1,
+            fin: true,
+            data: b"abc".to_vec(),
+        }))
+        .await
+        .unwrap();
+        assert_eq!(st.rx.recv().await.unwrap(), b"abc");
+        assert!(st.rx.recv().await.is_none(), "FIN ends the stream");
+        wr.write_all(&w.encode(&Frame::Ping(9))).await.unwrap();
+        assert_eq!(
+            frames(&mut rd, &mut r, &mut buf, 1).await,
+            vec![Frame::Ping(9)]
+        );
+        tx.data(1, b"out").await;
+        tx.fin(1).await;
+        tx.close().await;
+        assert_eq!(
+            frames(&mut rd, &mut r, &mut buf, 3).await,
+            vec![
+                Frame::Data {
+                    stream_id: 1,
+                    fin: false,
+                    data: b"out".to_vec()
+                },
+                Frame::Data {
+                    stream_id: 1,
+                    fin: true,
+                    data: vec![]
+                },
+                Frame::GoAway {
+                    last_good: 1,
+                    status: 0
+                },
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_protocol_error_ends_the_connection() {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let (mut incoming, _tx) = serve(server);
+        let (mut rd, mut wr) = tokio::io::split(client);
+        // A control frame of SPDY version 2.
+        wr.write_all(&[0x80, 2, 0, 6, 0, 0, 0, 4, 0, 0, 0, 1])
+            .await
+            .unwrap();
+        let mut r = FrameReader::default();
+        let mut buf = Vec::new();
+        let got = frames(&mut rd, &mut r, &mut buf, 1).await;
+        assert!(matches!(got[0], Frame::GoAway { status: 1, .. }));
+        assert!(incoming.recv().await.is_none());
+    }
+}
