@@ -129,15 +129,14 @@ pub async fn start(cfg: Config) -> Result<Running> {
         &serde_json::json!({"url": format!("https://{}", kubeconfig::host_port(addr))}).to_string(),
     )?;
 
-    // What runs in pods and the network they see: one `Arc<dyn Network>` for the streaming
-    // subresources and the kubelet's client pods.
+    // What runs in pods and the network they see: one `Arc<dyn Network>` and one log store
+    // for the streaming subresources and the kubelet's client pods (the data plane appends
+    // its servers' access lines to the same `logs`).
+    let logs = Arc::new(twinstack_dataplane::pods::PodLogs::default());
     let network: Arc<dyn twinstack_dataplane::network::Network> = Arc::new(
         twinstack_dataplane::pods::NoNetwork::new(backend_of(registry.clone())),
     );
-    let pods = twinstack_dataplane::pods::Pods {
-        network,
-        logs: Arc::new(twinstack_dataplane::pods::PodLogs::default()),
-    };
+    let pods = twinstack_dataplane::pods::Pods { network, logs };
     let state = Arc::new(AppState {
         registry: registry.clone(),
         broker,
