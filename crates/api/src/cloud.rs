@@ -115,7 +115,10 @@ pub async fn aws(
     let mut load_balancers = inv.load_balancers.clone();
     if let Some(dp) = &st.dataplane {
         let measured = dp.target_health(rt.name());
-        for tg in load_balancers.iter_mut().flat_map(|lb| lb.target_groups.iter_mut()) {
+        for tg in load_balancers
+            .iter_mut()
+            .flat_map(|lb| lb.target_groups.iter_mut())
+        {
             for t in &mut tg.targets {
                 match measured.get(&(tg.target_group_arn.clone(), t.id.clone())) {
                     Some(s) if *s != "initial" => t.observe(s),

@@ -22,5 +22,6 @@ pub mod openapi;
 pub mod request_info;
 pub mod serve;
 pub mod state;
+pub mod streams;
 pub mod tables;
 pub mod watch;

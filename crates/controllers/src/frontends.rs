@@ -22,9 +22,7 @@ use twinstack_dataplane::frontends::{
 use twinstack_dataplane::workloads::workload_of;
 use twinstack_kube::endpointslices::{find_port, should_pod_be_in_endpoints};
 
-/// The pod annotation naming the user's own process that serves every port of the pod
-/// (`127.0.0.1:8080`, `[::1]:8080`).
-pub const BACKEND_ANNOTATION: &str = "twinstack.io/backend";
+pub use twinstack_dataplane::pods::BACKEND_ANNOTATION;
 
 /// Publishes the runtime's frontends and pods to the data plane.
 pub async fn publish(ctl: &Ctl, w: &World) {
@@ -76,6 +74,7 @@ fn pod_spec(p: &Pod) -> PodSpec {
     let m = &p.metadata;
     let ann = m.annotations.as_ref();
     let mut ports = BTreeMap::new();
+    let mut containers = BTreeMap::new();
     for c in p.spec.iter().flat_map(|s| s.containers.iter()) {
         let cmd = c.command.clone().unwrap_or_default();
         let args = c.args.clone().unwrap_or_default();
@@ -83,6 +82,7 @@ fn pod_spec(p: &Pod) -> PodSpec {
             workload_of(c.image.as_deref().unwrap_or(""), &cmd, &args, &|_| None)
         {
             ports.insert(port, wl);
+            containers.insert(port, c.name.clone());
         }
     }
     PodSpec {
@@ -96,6 +96,7 @@ fn pod_spec(p: &Pod) -> PodSpec {
             .unwrap_or_default(),
         injected: ann.is_some_and(|a| a.contains_key(twinstack_cloud::istio::STATUS_ANNOTATION)),
         ports,
+        containers,
         local: ann
             .and_then(|a| a.get(BACKEND_ANNOTATION))
             .and_then(|v| v.parse().ok()),

@@ -60,6 +60,10 @@ pub struct Ctl {
     pub dns: Option<cloudlb::Publish>,
     /// The data plane that serves the runtime's frontends.
     pub dataplane: Option<twinstack_dataplane::frontends::DataPlane>,
+    /// What runs in pods (client pods' commands, their logs); `None`: containers only run.
+    pub pods: Option<twinstack_dataplane::pods::Pods>,
+    /// The client pods whose command the kubelet has started (by uid).
+    pub commands: kubelet::Commands,
 }
 
 /// Where the controllers' results leave the store: DNS records and the data plane's
@@ -70,6 +74,9 @@ pub struct Outputs {
     pub dns: Option<cloudlb::Publish>,
     /// Serves each runtime's frontends.
     pub dataplane: Option<twinstack_dataplane::frontends::DataPlane>,
+    /// What runs in pods: client pods run their commands against `pods.network` and their
+    /// output goes to `pods.logs`.
+    pub pods: Option<twinstack_dataplane::pods::Pods>,
 }
 
 /// The runtime's objects at one pass, from the informer: typed, pods, Services,
@@ -502,6 +509,8 @@ pub async fn run_with(
         cloud: Default::default(),
         dns: out.dns,
         dataplane: out.dataplane,
+        pods: out.pods,
+        commands: Default::default(),
     };
     let alive = || reg.runtime(&name).is_some_and(|cur| Arc::ptr_eq(&cur, &rt));
     let kinds: informer::KindOf = {

@@ -132,21 +132,43 @@ pub async fn start(cfg: Config) -> Result<Running> {
         &serde_json::json!({"url": format!("https://{}", kubeconfig::host_port(addr))}).to_string(),
     )?;
 
-    let dataplane = cfg
-        .dataplane
-        .then(twinstack_dataplane::frontends::DataPlane::new);
+    // The data plane serves the frontends with real sockets (`--dataplane host`); in-process
+    // it is also the network pods see (`kubectl exec`, client pods, port-forward), with names
+    // from the DNS table the controllers fill.
+    let table = Arc::new(twinstack_dataplane::dns::DnsTable::new());
+    let dp = twinstack_dataplane::frontends::DataPlane::new();
+    let dataplane = cfg.dataplane.then(|| dp.clone());
     let mut api_metrics = metrics::Metrics::new();
     if let Some(dp) = &dataplane {
         api_metrics = api_metrics.with_dataplane(&dp.metrics());
     }
+    // What runs in pods: one log store for the streaming subresources, the kubelet's client
+    // pods and the built-in servers' access lines.
+    let logs = Arc::new(twinstack_dataplane::pods::PodLogs::default());
+    {
+        let logs = logs.clone();
+        dp.set_access_log(Arc::new(
+            move |runtime: &str, pod: &str, container: &str, line: String| {
+                if let Some((ns, name)) = pod.split_once('/') {
+                    logs.append(runtime, ns, name, container, &line);
+                }
+            },
+        ));
+    }
+    let network: Arc<dyn twinstack_dataplane::network::Network> =
+        Arc::new(network::RuntimeNetwork {
+            dataplane: dp,
+            dns: table.clone(),
+        });
+    let pods = twinstack_dataplane::pods::Pods { network, logs };
     let state = Arc::new(AppState {
         registry: registry.clone(),
         broker,
         metrics: Arc::new(api_metrics),
         ready: Default::default(),
         dataplane: dataplane.clone(),
+        pods: Some(pods.clone()),
     });
-    let table = Arc::new(twinstack_dataplane::dns::DnsTable::new());
     let dns = match cfg.dns_listen {
         Some(listen) => Some(
             twinstack_dataplane::dns::serve(listen, table.clone())
@@ -161,6 +183,7 @@ pub async fn start(cfg: Config) -> Result<Running> {
         twinstack_controllers::Outputs {
             dns: Some(dns_publisher(table, default_runtime.clone())),
             dataplane,
+            pods: Some(pods),
         },
     );
     let router = twinstack_api::handlers::router(state.clone());

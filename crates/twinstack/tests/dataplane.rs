@@ -425,7 +425,11 @@ spec:
                 })
                 .cloned()
                 .collect();
-            if fes.len() == 2 {
+            let served = |f: &Value| {
+                let ts = f["targets"].as_array().unwrap();
+                !ts.is_empty() && ts.iter().all(|t| t["endpoints"].as_u64() > Some(0))
+            };
+            if fes.len() == 2 && fes.iter().all(served) {
                 break fes;
             }
             assert!(

@@ -77,6 +77,7 @@ impl Health {
                     (true, Some(true)) => "healthy",
                     (true, Some(false)) => "unhealthy",
                 },
+                endpoints: t.backends.len(),
             })
             .collect()
     }

@@ -33,8 +33,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use twinstack_cloud::path::{self, Flow};
 
-/// Where access lines of built-in servers go (`kubectl logs`): runtime, `namespace/pod`, line.
-pub type AccessLog = Arc<dyn Fn(&str, &str, String) + Send + Sync>;
+/// Where access lines of built-in servers go (`kubectl logs`): runtime, `namespace/pod`,
+/// container, line.
+pub type AccessLog = Arc<dyn Fn(&str, &str, &str, String) + Send + Sync>;
 
 /// Buffer per direction when copying between a client and a user's process.
 const COPY_BUFFER: usize = 64 * 1024;
@@ -224,7 +225,11 @@ impl DataPlane {
     /// any of the frontends sending to the group measured it healthy, else unhealthy when any
     /// did, else initial.
     pub fn target_health(&self, runtime: &str) -> HashMap<(String, String), &'static str> {
-        let rts = self.inner.runtimes.lock().unwrap_or_else(|e| e.into_inner());
+        let rts = self
+            .inner
+            .runtimes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let mut out: HashMap<(String, String), &'static str> = HashMap::new();
         let Some(rt) = rts.get(runtime) else {
             return out;
@@ -236,7 +241,9 @@ impl DataPlane {
         };
         for live in rt.frontends.values() {
             let spec = live.spec.load();
-            let Some(tg) = &spec.target_group else { continue };
+            let Some(tg) = &spec.target_group else {
+                continue;
+            };
             for v in live.health.view(&spec) {
                 let e = out.entry((tg.clone(), v.id)).or_insert(v.state);
                 if rank(v.state) > rank(e) {
@@ -603,12 +610,13 @@ impl Inner {
                     ctx: &ctx,
                 };
                 let pod = p.pod.pod.clone();
+                let container = p.pod.containers.get(&p.port).cloned().unwrap_or_default();
                 let mut stream = Prefixed::new(header.unwrap_or_default(), client);
                 workloads::serve(&mut stream, &inst, |req, resp| {
                     if let (Some(log), Some(line)) =
                         (&access, workloads::access_line(&w, &ctx, req, resp))
                     {
-                        log(runtime, &pod, line);
+                        log(runtime, &pod, &container, line);
                     }
                 })
                 .await;
@@ -629,6 +637,12 @@ impl Inner {
             Frontend(Arc<Live>),
             Pod(Arc<PodSpec>),
         }
+        // The pod's own localhost (port-forward) is the pod itself.
+        let dst = if dst.ip().is_loopback() {
+            SocketAddr::new(src, dst.port())
+        } else {
+            dst
+        };
         let to = {
             let rts = self.runtimes.lock().unwrap_or_else(|e| e.into_inner());
             let rt = rts

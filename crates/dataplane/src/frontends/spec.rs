@@ -56,6 +56,8 @@ pub struct PodSpec {
     pub injected: bool,
     /// Per container port, what serves it; `local` serves every port.
     pub ports: BTreeMap<u16, Workload>,
+    /// Per served port, the container's name (whose log gets the access lines).
+    pub containers: BTreeMap<u16, String>,
     /// The user's own process for all ports.
     pub local: Option<SocketAddr>,
 }
@@ -188,6 +190,8 @@ pub struct FrontendView {
 pub struct TargetHealthView {
     /// `i-...` or an IP.
     pub id: String,
-    /// `healthy`, `unhealthy`, `initial`.
+    /// `healthy`, `unhealthy`, `initial`; `unused` without health checks.
     pub state: &'static str,
+    /// The pods (endpoints) it may hand a flow to.
+    pub endpoints: usize,
 }

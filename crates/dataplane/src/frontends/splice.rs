@@ -35,7 +35,13 @@ fn pipe() -> io::Result<Pipe> {
     };
     // Best effort: a larger pipe where /proc/sys/fs/pipe-max-size allows it.
     // SAFETY: fcntl on a descriptor this function owns.
-    unsafe { libc::fcntl(p.w.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE as libc::c_int) };
+    unsafe {
+        libc::fcntl(
+            p.w.as_raw_fd(),
+            libc::F_SETPIPE_SZ,
+            PIPE_SIZE as libc::c_int,
+        )
+    };
     Ok(p)
 }
 
