@@ -678,3 +678,227 @@ spec:
     let mut fresh = std::net::TcpStream::connect(&new_listen).unwrap();
     assert!(ask(&mut fresh, "5").ends_with(":5"));
 }
+
+/// The issue's kubectl journeys against built-in servers, through the data plane's network:
+/// `kubectl run` of curl by Service name over IPv6, a Job's logs, `kubectl exec` of curl to the
+/// IPv6 cluster IP (the pod's IPv6 is the source the server sees), `kubectl port-forward
+/// svc/web`, and the server's access lines in `kubectl logs`.
+#[test]
+fn kubectl_run_exec_logs_and_port_forward_reach_the_built_in_servers() {
+    let t = Twin::start(&[]);
+    ok(&t.kubectl(&["create", "namespace", "shop"]));
+    apply(
+        &t,
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: netexec, image: "registry.k8s.io/e2e-test-images/agnhost:2.53", args: [netexec, --http-port=8080]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: nginx, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: nginx}}
+  template:
+    metadata: {labels: {app: nginx}}
+    spec:
+      containers: [{name: nginx, image: "nginx:1.27"}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  ipFamilyPolicy: RequireDualStack
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: nginx, namespace: shop}
+spec:
+  ipFamilyPolicy: RequireDualStack
+  ipFamilies: [IPv6, IPv4]
+  selector: {app: nginx}
+  ports: [{name: http, port: 80}]
+"#,
+    );
+    ok(&t.kubectl(&[
+        "-n",
+        "shop",
+        "rollout",
+        "status",
+        "deploy/web",
+        "--timeout=60s",
+    ]));
+    ok(&t.kubectl(&[
+        "-n",
+        "shop",
+        "rollout",
+        "status",
+        "deploy/nginx",
+        "--timeout=60s",
+    ]));
+    // Wait until the data plane serves the Services (the controllers publish after a pass).
+    let start = Instant::now();
+    loop {
+        let rt = runtime_show(&t);
+        let served = rt["frontends"].as_array().unwrap().iter().any(|f| {
+            f["service"] == "shop/nginx"
+                && f["kind"] == "clusterip"
+                && f["targets"][0]["endpoints"].as_u64() > Some(0)
+        });
+        if served {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{:#}",
+            rt["frontends"]
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // `kubectl run --rm -i` of curl, by the Service's short name from its namespace, over IPv6.
+    let out = t.kubectl(&[
+        "-n",
+        "shop",
+        "run",
+        "t",
+        "--rm",
+        "-i",
+        "--image=curlimages/curl",
+        "--restart=Never",
+        "--",
+        "curl",
+        "-s",
+        "-6",
+        "http://nginx/",
+    ]);
+    let text = ok(&out);
+    assert!(text.contains("<title>Welcome to nginx!</title>"), "{text}");
+    // The same from another namespace by `web.shop`, as a Job, read with `kubectl logs`.
+    ok(&t.kubectl(&[
+        "create",
+        "job",
+        "fetch",
+        "--image=curlimages/curl",
+        "--",
+        "curl",
+        "-s",
+        "-6",
+        "http://web.shop/hostname",
+    ]));
+    ok(&t.kubectl(&[
+        "wait",
+        "--for=condition=complete",
+        "job/fetch",
+        "--timeout=30s",
+    ]));
+    let logs = ok(&t.kubectl(&["logs", "job/fetch"]));
+    assert!(logs.starts_with("web-"), "the netexec pod's name: {logs}");
+    // `kubectl exec` of curl into web's IPv6 cluster IP: netexec sees the client pod's IPv6.
+    apply(
+        &t,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: shop}
+spec:
+  containers: [{name: shell, image: nicolaka/netshoot, command: [sleep, infinity]}]
+"#,
+    );
+    ok(&t.kubectl(&[
+        "-n",
+        "shop",
+        "wait",
+        "--for=condition=ready",
+        "pod/client",
+        "--timeout=30s",
+    ]));
+    let svc: Value = serde_json::from_str(&ok(
+        &t.kubectl(&["-n", "shop", "get", "svc", "web", "-o", "json"])
+    ))
+    .unwrap();
+    let v6 = svc["spec"]["clusterIPs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|i| i.as_str().filter(|s| s.contains(':')))
+        .unwrap()
+        .to_string();
+    let pod: Value = serde_json::from_str(&ok(
+        &t.kubectl(&["-n", "shop", "get", "pod", "client", "-o", "json"])
+    ))
+    .unwrap();
+    let pod_v6 = pod["status"]["podIPs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|i| i["ip"].as_str().filter(|s| s.contains(':')))
+        .unwrap()
+        .to_string();
+    let seen = ok(&t.kubectl(&[
+        "-n",
+        "shop",
+        "exec",
+        "client",
+        "--",
+        "curl",
+        "-s",
+        &format!("http://[{v6}]/clientip"),
+    ]));
+    assert!(
+        seen.starts_with(&format!("[{pod_v6}]:")),
+        "{seen} from {pod_v6}"
+    );
+    // `kubectl port-forward svc/web` reaches netexec.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut pf = Command::new("kubectl")
+        .env("KUBECONFIG", &t.kubeconfig)
+        .args([
+            "-n",
+            "shop",
+            "port-forward",
+            "svc/web",
+            &format!("{port}:80"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(t.data_dir().join("pf.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    let mut pf_out = std::io::BufReader::new(pf.stdout.take().unwrap());
+    pf_out.read_line(&mut line).unwrap();
+    assert!(line.starts_with("Forwarding from"), "{line}");
+    // kubectl writes a line per connection and dies on a closed pipe: keep reading.
+    std::thread::spawn(move || std::io::copy(&mut pf_out, &mut std::io::sink()));
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10"])
+        .arg(format!("http://127.0.0.1:{port}/hostname"))
+        .output()
+        .unwrap();
+    let _ = pf.kill();
+    let _ = pf.wait();
+    assert!(
+        out.status.success(),
+        "{out:?}; port-forward: {}",
+        std::fs::read_to_string(t.data_dir().join("pf.err")).unwrap_or_default()
+    );
+    assert!(ok(&out).starts_with("web-"));
+    // nginx wrote an access line for the IPv6 request of `kubectl run`.
+    let access = ok(&t.kubectl(&["-n", "shop", "logs", "deploy/nginx"]));
+    assert!(access.contains("\"GET / HTTP/1.1\" 200 615"), "{access}");
+}
