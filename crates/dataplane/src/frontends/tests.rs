@@ -13,6 +13,7 @@ fn pod(local: Option<SocketAddr>) -> PodSpec {
         ],
         node: "node-a".into(),
         injected: false,
+        containers: BTreeMap::from([(80, "whoami".to_string())]),
         ports: BTreeMap::from([(
             80,
             Workload::Whoami {
