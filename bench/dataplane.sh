@@ -96,7 +96,7 @@ done
 HP=$(free_port); NG=$(free_port)
 cat >"$work/haproxy.cfg" <<CFG
 global
-  maxconn 20000
+  maxconn 4000
 defaults
   mode tcp
   timeout connect 5s
@@ -136,7 +136,7 @@ daemon off;
 worker_processes auto;
 pid $work/nginx.pid;
 error_log $work/nginx.err;
-events { worker_connections 20000; }
+events { worker_connections 4096; }
 stream {
   server { listen 127.0.0.1:$((NG)); proxy_pass 127.0.0.1:$IPERF; }
   server { listen [::1]:$((NG)); proxy_pass [::1]:$IPERF; }

@@ -64,7 +64,8 @@ pub async fn frontends(
         .as_ref()
         .map(|d| d.frontends(&runtime))
         .unwrap_or_default();
-    answer(StatusCode::OK, json!({ "frontends": list }))
+    let netns = st.dataplane.as_ref().and_then(|d| d.netns_name(&runtime));
+    answer(StatusCode::OK, json!({ "frontends": list, "netns": netns }))
 }
 
 pub async fn trace(

@@ -39,8 +39,9 @@ pub struct Config {
     pub broker: broker::BrokerSettings,
     /// Where the DNS server listens (UDP and TCP); `None`: no DNS server.
     pub dns_listen: Option<SocketAddr>,
-    /// Serve the load balancers' frontends with real sockets (`--dataplane host`).
-    pub dataplane: bool,
+    /// Serve the frontends with real sockets, on the host's loopback or in a namespace per
+    /// runtime (`--dataplane host|netns`); `None`: no listeners (`--dataplane off`).
+    pub dataplane: Option<twinstack_dataplane::frontends::Mode>,
 }
 
 /// A started server.
@@ -136,8 +137,12 @@ pub async fn start(cfg: Config) -> Result<Running> {
     // it is also the network pods see (`kubectl exec`, client pods, port-forward), with names
     // from the DNS table the controllers fill.
     let table = Arc::new(twinstack_dataplane::dns::DnsTable::new());
-    let dp = twinstack_dataplane::frontends::DataPlane::new();
-    let dataplane = cfg.dataplane.then(|| dp.clone());
+    let dp = twinstack_dataplane::frontends::DataPlane::with_mode(
+        cfg.dataplane
+            .clone()
+            .unwrap_or(twinstack_dataplane::frontends::Mode::Host),
+    );
+    let dataplane = cfg.dataplane.is_some().then(|| dp.clone());
     let mut api_metrics = metrics::Metrics::new();
     if let Some(dp) = &dataplane {
         api_metrics = api_metrics.with_dataplane(&dp.metrics());
@@ -182,7 +187,7 @@ pub async fn start(cfg: Config) -> Result<Running> {
         registry.clone(),
         twinstack_controllers::Outputs {
             dns: Some(dns_publisher(table, default_runtime.clone())),
-            dataplane,
+            dataplane: dataplane.clone(),
             pods: Some(pods),
         },
     );
@@ -191,9 +196,13 @@ pub async fn start(cfg: Config) -> Result<Running> {
     let serving = tokio::spawn(serve::serve_tls(
         listener, server_tls, router, cfg.limits, rx,
     ));
+    let listeners = dataplane;
     let task = tokio::spawn(async move {
         let _ = serving.await;
         controllers.abort();
+        if let Some(dp) = listeners {
+            dp.shutdown();
+        }
         if let Some(d) = dns {
             let _ = d.shutdown().await;
         }

@@ -290,7 +290,9 @@ struct UpArgs {
     /// each frontend listens on a loopback address of its own (127.0.1.x) for IPv4 and on [::1]
     /// for IPv6, on its own port where it can be bound and a mapped one otherwise; `twinstack
     /// runtime show RUNTIME -o json` lists every frontend's `listen` socket. `netns` (root):
-    /// not available yet. `off`: no listeners
+    /// each runtime gets a network namespace (`netns` in `runtime show -o json`) where every
+    /// frontend listens on its real emulated address and port: `ip netns exec NAME curl -6
+    /// http://[2a05:...]/`. `off`: no listeners
     #[arg(long, default_value = "host", value_name = "host|netns|off")]
     dataplane: String,
 }
@@ -360,19 +362,25 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
             }
         },
     };
+    let data_dir = a.data_dir.resolve()?;
     let dataplane = match a.dataplane.as_str() {
-        "host" => true,
-        "off" => false,
+        "host" => Some(twinstack_dataplane::frontends::Mode::Host),
+        "off" => None,
         "netns" => {
-            errln!("error: --dataplane netns is not available in this build; use --dataplane host (the default)");
-            return Ok(ExitCode::from(2));
+            // SAFETY: geteuid has no preconditions.
+            if unsafe { libc::geteuid() } != 0 {
+                errln!("error: --dataplane netns needs root (network namespaces); use --dataplane host (the default)");
+                return Ok(ExitCode::from(2));
+            }
+            Some(twinstack_dataplane::frontends::Mode::Netns {
+                instance: data_dir.display().to_string(),
+            })
         }
         s => {
             errln!("error: invalid --dataplane {s:?}: expected host, netns or off");
             return Ok(ExitCode::from(2));
         }
     };
-    let data_dir = a.data_dir.resolve()?;
     let running = twinstack::start(Config {
         dns_listen,
         dataplane,

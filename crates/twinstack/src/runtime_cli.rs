@@ -441,6 +441,9 @@ pub async fn show(data_dir: &Path, name: &str, output: &str) -> Result<ExitCode>
                 bail!("reading frontends: {code} {v}");
             }
             r["frontends"] = v["frontends"].clone();
+            if !v["netns"].is_null() {
+                r["netns"] = v["netns"].clone();
+            }
             outln!("{}", serde_json::to_string_pretty(&r)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -32,7 +32,7 @@ async fn server(dir: &std::path::Path, families: &str) -> twinstack::Running {
         limits: Default::default(),
         broker: Default::default(),
         dns_listen: None,
-        dataplane: false,
+        dataplane: None,
     })
     .await
     .unwrap()

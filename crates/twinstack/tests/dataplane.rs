@@ -902,3 +902,97 @@ spec:
     let access = ok(&t.kubectl(&["-n", "shop", "logs", "deploy/nginx"]));
     assert!(access.contains("\"GET / HTTP/1.1\" 200 615"), "{access}");
 }
+
+/// Namespace mode (root): the runtime's namespace holds the real emulated addresses, so curl
+/// inside it reaches the NLB by its DNS name and real address, in both families.
+#[test]
+fn in_namespace_mode_curl_reaches_the_nlb_at_its_real_addresses() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("namespace mode needs root; CI runs as root");
+        return;
+    }
+    let t = Twin::start(&["--dataplane", "netns"]);
+    apply(
+        &t,
+        &whoami(
+            "web",
+            "    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: instance",
+            "  ipFamilyPolicy: RequireDualStack\n  ipFamilies: [IPv4, IPv6]\n  externalTrafficPolicy: Local",
+            "",
+        ),
+    );
+    let (v4, v6) = lb_frontends(&t, "web");
+    let ns = runtime_show(&t)["netns"].as_str().unwrap().to_string();
+    for fe in [&v4, &v6] {
+        let addr: IpAddr = fe["address"].as_str().unwrap().parse().unwrap();
+        let listen: std::net::SocketAddr = fe["listen"].as_str().unwrap().parse().unwrap();
+        assert_eq!(listen.ip(), addr, "the real address: {fe}");
+        assert_eq!(listen.port(), 80);
+        let host = fe["hostname"].as_str().unwrap();
+        let resolve = match addr {
+            IpAddr::V4(a) => format!("{host}:80:{a}"),
+            IpAddr::V6(a) => format!("{host}:80:[{a}]"),
+        };
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                "curl",
+                "-sS",
+                "--max-time",
+                "10",
+                "--resolve",
+                &resolve,
+            ])
+            .arg(format!("http://{host}/"))
+            .output()
+            .unwrap();
+        let a = ok(&out);
+        let seen = remote_addr(&a);
+        // An IPv6 target group: the IPv6 client is kept (Local), the IPv4 one translated.
+        if addr.is_ipv6() {
+            assert!(seen.is_ipv6(), "{a}");
+        } else {
+            assert!(
+                seen.is_ipv6() && seen != addr,
+                "translated to the NLB's IPv6: {a}"
+            );
+        }
+    }
+    // Nothing of it on the host: the emulated address is not reachable outside the namespace.
+    let v6addr = v6["address"].as_str().unwrap();
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "2"])
+        .arg(format!("http://[{v6addr}]/"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let tr = Command::new(common::bin())
+        .args([
+            "trace",
+            "web",
+            "--family",
+            "IPv4",
+            "-o",
+            "json",
+            "--data-dir",
+        ])
+        .arg(t.data_dir())
+        .output()
+        .unwrap();
+    let tr: Value = serde_json::from_str(&ok(&tr)).unwrap();
+    assert_eq!(tr["translated"], true, "{tr:#}");
+    assert!(
+        tr["response"].as_str().unwrap().contains("RemoteAddr: ["),
+        "{tr:#}"
+    );
+    // A clean stop removes the namespace.
+    let mut t = t;
+    t.stop();
+    assert!(
+        !std::path::Path::new("/run/netns").join(&ns).exists(),
+        "{ns} left behind"
+    );
+}

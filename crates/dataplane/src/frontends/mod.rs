@@ -11,6 +11,7 @@
 
 mod health;
 mod metrics;
+pub mod netns;
 mod spec;
 mod splice;
 
@@ -46,7 +47,23 @@ pub struct DataPlane {
     inner: Arc<Inner>,
 }
 
+/// Where frontends listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Loopback addresses of the host (unprivileged).
+    Host,
+    /// A network namespace per runtime with the real emulated addresses (root); `instance`
+    /// tells this twinstack's namespaces from another's (its data dir).
+    Netns {
+        /// What makes the namespace names unique to this twinstack.
+        instance: String,
+    },
+}
+
 struct Inner {
+    mode: Mode,
+    /// Namespace mode: each runtime's namespace.
+    namespaces: Mutex<HashMap<String, netns::Netns>>,
     runtimes: Mutex<HashMap<String, Rt>>,
     /// The loopback IPv4 each (runtime, service, kind) listens on.
     loopback: Mutex<Loopback>,
@@ -104,10 +121,17 @@ impl Default for DataPlane {
 }
 
 impl DataPlane {
-    /// An empty data plane.
+    /// An empty data plane in host mode.
     pub fn new() -> Self {
+        Self::with_mode(Mode::Host)
+    }
+
+    /// An empty data plane listening as `mode` says.
+    pub fn with_mode(mode: Mode) -> Self {
         DataPlane {
             inner: Arc::new(Inner {
+                mode,
+                namespaces: Mutex::new(HashMap::new()),
                 runtimes: Mutex::new(HashMap::new()),
                 loopback: Mutex::new(Loopback::default()),
                 ephemeral: AtomicU16::new(32768),
@@ -178,13 +202,62 @@ impl DataPlane {
         rt.frontends = next;
     }
 
-    /// Forgets a runtime (deprovisioned): its frontends stop accepting.
+    /// Forgets a runtime (deprovisioned): its frontends stop accepting, its namespace goes.
     pub fn remove(&self, runtime: &str) {
         self.inner
             .runtimes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(runtime);
+        let ns = self
+            .inner
+            .namespaces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(runtime);
+        if let Some(ns) = ns {
+            ns.remove();
+        }
+    }
+
+    /// Stops every frontend and removes the namespaces this data plane made.
+    pub fn shutdown(&self) {
+        let names: Vec<String> = self
+            .inner
+            .runtimes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for n in names {
+            self.remove(&n);
+        }
+    }
+
+    /// Namespace mode: the name of a runtime's namespace (`ip netns exec NAME ...`).
+    pub fn netns_name(&self, runtime: &str) -> Option<String> {
+        match &self.inner.mode {
+            Mode::Host => None,
+            Mode::Netns { instance } => Some(netns::name_for(instance, runtime)),
+        }
+    }
+
+    fn netns(&self, runtime: &str) -> io::Result<netns::Netns> {
+        let mut nss = self
+            .inner
+            .namespaces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(ns) = nss.get(runtime) {
+            return Ok(ns.clone());
+        }
+        let name = self
+            .netns_name(runtime)
+            .ok_or_else(|| io::Error::other("host mode has no namespaces"))?;
+        let ns = netns::Netns::ensure(&name)?;
+        nss.insert(runtime.to_string(), ns.clone());
+        Ok(ns)
     }
 
     /// A runtime's frontends with their local sockets and target health, sorted.
@@ -279,14 +352,20 @@ impl DataPlane {
     }
 
     fn listen(&self, runtime: &str, spec: FrontendSpec) -> io::Result<Arc<Live>> {
-        let ip: IpAddr = match spec.model.address {
-            SocketAddr::V4(_) => self
-                .loopback_v4(runtime, &spec.service, spec.model.kind)
-                .into(),
-            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        let std_listener = match &self.inner.mode {
+            Mode::Host => {
+                let ip: IpAddr = match spec.model.address {
+                    SocketAddr::V4(_) => self
+                        .loopback_v4(runtime, &spec.service, spec.model.kind)
+                        .into(),
+                    SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+                };
+                bind(SocketAddr::new(ip, spec.model.address.port()))
+                    .or_else(|_| bind(SocketAddr::new(ip, 0)))?
+            }
+            // The real address and port, in the runtime's namespace.
+            Mode::Netns { .. } => self.netns(runtime)?.bind(spec.model.address)?,
         };
-        let std_listener = bind(SocketAddr::new(ip, spec.model.address.port()))
-            .or_else(|_| bind(SocketAddr::new(ip, 0)))?;
         let listen = std_listener.local_addr()?;
         let listener = TcpListener::from_std(std_listener)?;
         let health = Arc::new(health::Health::new(&spec));
@@ -376,13 +455,24 @@ impl DataPlane {
             SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
             SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
         };
-        let sock = match listen {
-            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
-            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
-        }
-        .map_err(TraceError::Io)?;
-        sock.bind(SocketAddr::new(local_ip, 0))
-            .map_err(TraceError::Io)?;
+        let ns = match &self.inner.mode {
+            Mode::Host => None,
+            Mode::Netns { .. } => Some(self.netns(runtime).map_err(TraceError::Io)?),
+        };
+        let sock = match &ns {
+            // A client inside the runtime's namespace: it reaches the real address.
+            Some(ns) => ns.socket(listen).map_err(TraceError::Io)?,
+            None => {
+                let s = match listen {
+                    SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                    SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+                }
+                .map_err(TraceError::Io)?;
+                s.bind(SocketAddr::new(local_ip, 0))
+                    .map_err(TraceError::Io)?;
+                s
+            }
+        };
         let client = sock.local_addr().map_err(TraceError::Io)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.inner
