@@ -111,6 +111,18 @@ async fn an_ipv6_client_reaches_an_ipv4_target_and_the_pod_sees_the_nlbs_private
     let mut out = String::new();
     c.read_to_string(&mut out).await.unwrap();
     assert!(out.contains("RemoteAddr: 10.250.0.9:"), "{out}");
+    // Per frontend and family: the IPv6 frontend translated two flows (one from the listener,
+    // one in-process), the IPv4 one none.
+    let mut reg = prometheus_client::registry::Registry::default();
+    dp.metrics().register(&mut reg);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &reg).unwrap();
+    assert!(
+        text.contains("twinstack_dataplane_translated_flows_total{service=\"shop/web\",kind=\"nlb\",family=\"IPv6\"} 2"),
+        "{text}"
+    );
+    assert!(text.contains("twinstack_dataplane_connections_total{service=\"shop/web\",kind=\"nlb\",family=\"IPv4\"} 1"), "{text}");
+    assert!(!text.contains("translated_flows_total{service=\"shop/web\",kind=\"nlb\",family=\"IPv4\"}"), "{text}");
 }
 
 #[tokio::test]
