@@ -151,7 +151,7 @@ impl<'a> Svc<'a> {
                         node: spec.node.clone(),
                         injected: spec.injected,
                     },
-                    pod: PodSpec::clone(spec),
+                    pod: spec.clone(),
                 })
             })
             .collect()

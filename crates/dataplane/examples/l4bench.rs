@@ -86,11 +86,14 @@ async fn latency(addr: SocketAddr, secs: u64, rate: u64) {
             let mut s = TcpStream::connect(addr).await.expect("connect");
             s.set_nodelay(true).unwrap();
             while let Ok(due) = rx.recv().await {
+                // From when the request was due or sent, whichever is later: queueing behind
+                // a slow answer counts (no coordinated omission), the timer's millisecond
+                // granularity does not.
+                let from = due.max(Instant::now());
                 if one_exchange(&mut s).await.is_err() {
                     return;
                 }
-                // From when the request was due: queueing counts (no coordinated omission).
-                lat.lock().unwrap().push(due.elapsed().as_micros() as u64);
+                lat.lock().unwrap().push(from.elapsed().as_micros() as u64);
             }
         }));
     }

@@ -665,7 +665,13 @@ spec:
     assert_eq!(ask(&mut flow, "3"), format!("{tag}:3"));
     // Killing the other target's pod leaves the flow alone too.
     let other = if survivor == "a" { "b" } else { "a" };
-    ok(&t.kubectl(&["delete", "pod", "-l", &format!("backend={other}"), "--wait=false"]));
+    ok(&t.kubectl(&[
+        "delete",
+        "pod",
+        "-l",
+        &format!("backend={other}"),
+        "--wait=false",
+    ]));
     assert_eq!(ask(&mut flow, "3b"), format!("{tag}:3b"));
     // A new port: the old frontend stops accepting, the established flow goes on.
     apply(&t, &svc(7001));

@@ -81,19 +81,25 @@ impl FrontendMetrics {
         );
     }
 
-    pub(super) fn connection(&self, l: &Labels) {
-        self.connections.get_or_create(l).inc();
+    /// One frontend's counters, taken out of their families once (the hot path then only
+    /// increments atomics).
+    pub(super) fn counters(&self, l: &Labels) -> std::sync::Arc<Counters> {
+        std::sync::Arc::new(Counters {
+            connections: self.connections.get_or_create_owned(l),
+            bytes: self.bytes.get_or_create_owned(l),
+            errors: self.errors.get_or_create_owned(l),
+            translated: self.translated.get_or_create_owned(l),
+            outside_mesh: self.outside_mesh.get_or_create_owned(l),
+        })
     }
-    pub(super) fn bytes(&self, l: &Labels, n: u64) {
-        self.bytes.get_or_create(l).inc_by(n);
-    }
-    pub(super) fn error(&self, l: &Labels) {
-        self.errors.get_or_create(l).inc();
-    }
-    pub(super) fn translated(&self, l: &Labels) {
-        self.translated.get_or_create(l).inc();
-    }
-    pub(super) fn outside_mesh(&self, l: &Labels) {
-        self.outside_mesh.get_or_create(l).inc();
-    }
+}
+
+/// The counters of one frontend (or of direct pod connections).
+#[derive(Debug)]
+pub(super) struct Counters {
+    pub connections: Counter,
+    pub bytes: Counter,
+    pub errors: Counter,
+    pub translated: Counter,
+    pub outside_mesh: Counter,
 }

@@ -72,6 +72,8 @@ struct Inner {
     metrics: Arc<FrontendMetrics>,
     /// Flows of connections a trace opened, by the client's local address.
     traces: Mutex<HashMap<SocketAddr, tokio::sync::oneshot::Sender<Flow>>>,
+    /// The counters of connections straight to pods (exec, port-forward).
+    pod_counters: Arc<metrics::Counters>,
 }
 
 #[derive(Default)]
@@ -90,6 +92,7 @@ struct Loopback {
 /// A frontend that listens.
 struct Live {
     spec: ArcSwap<FrontendSpec>,
+    counters: Arc<metrics::Counters>,
     listen: SocketAddr,
     rr: AtomicUsize,
     health: Arc<health::Health>,
@@ -111,7 +114,7 @@ struct Planned {
     flow: Flow,
     pod: Arc<PodSpec>,
     port: u16,
-    metrics_key: metrics::Labels,
+    counters: Arc<metrics::Counters>,
 }
 
 impl Default for DataPlane {
@@ -128,6 +131,7 @@ impl DataPlane {
 
     /// An empty data plane listening as `mode` says.
     pub fn with_mode(mode: Mode) -> Self {
+        let metrics = Arc::new(FrontendMetrics::default());
         DataPlane {
             inner: Arc::new(Inner {
                 mode,
@@ -136,7 +140,8 @@ impl DataPlane {
                 loopback: Mutex::new(Loopback::default()),
                 ephemeral: AtomicU16::new(32768),
                 access: Mutex::new(None),
-                metrics: Arc::new(FrontendMetrics::default()),
+                pod_counters: metrics.counters(&metrics::Labels::pod()),
+                metrics,
                 traces: Mutex::new(HashMap::new()),
             }),
         }
@@ -403,6 +408,7 @@ impl DataPlane {
                 }));
             }
             Live {
+                counters: self.inner.metrics.counters(&metrics::Labels::of(&spec)),
                 spec: ArcSwap::from_pointee(spec),
                 listen,
                 rr: AtomicUsize::new(0),
@@ -597,9 +603,9 @@ impl Inner {
         .ok()?;
         Some(Planned {
             flow,
-            pod: Arc::new(backend.pod.clone()),
+            pod: backend.pod.clone(),
             port: backend.endpoint.address.port(),
-            metrics_key: metrics::Labels::of(spec),
+            counters: live.counters.clone(),
         })
     }
 
@@ -613,10 +619,11 @@ impl Inner {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&peer);
-        let labels = metrics::Labels::of(&spec);
-        self.metrics.connection(&labels);
+        live.counters.connections.inc();
         match &planned {
-            None => self.metrics.error(&labels),
+            None => {
+                live.counters.errors.inc();
+            }
             Some(p) => {
                 if let Some(tx) = trace {
                     let _ = tx.send(p.flow.clone());
@@ -633,12 +640,12 @@ impl Inner {
         p: Planned,
         mut client: S,
     ) {
-        let m = &self.metrics;
+        let m = p.counters.clone();
         if p.flow.translated {
-            m.translated(&p.metrics_key);
+            m.translated.inc();
         }
         if p.flow.mesh == path::Mesh::OutsideMesh {
-            m.outside_mesh(&p.metrics_key);
+            m.outside_mesh.inc();
         }
         let header = p.flow.proxy_header.and_then(|h| {
             ppp::v2::Builder::with_addresses(
@@ -651,12 +658,12 @@ impl Inner {
         });
         match p.pod.serve(p.port) {
             Serve::Refuse => {
-                m.error(&p.metrics_key);
+                m.errors.inc();
                 client.reset();
             }
             Serve::Local(addr) => {
                 let Ok(mut up) = TcpStream::connect(addr).await else {
-                    m.error(&p.metrics_key);
+                    m.errors.inc();
                     client.reset();
                     return;
                 };
@@ -680,7 +687,7 @@ impl Inner {
                     .map(|(a, b)| a + b),
                 };
                 if let Some(n) = moved {
-                    m.bytes(&p.metrics_key, n);
+                    m.bytes.inc_by(n);
                 }
             }
             Serve::Builtin(w) => {
@@ -710,7 +717,7 @@ impl Inner {
                     }
                 })
                 .await;
-                m.bytes(&p.metrics_key, stream.read + stream.written);
+                m.bytes.inc_by(stream.read + stream.written);
             }
         }
     }
@@ -764,7 +771,7 @@ impl Inner {
         let planned = match to {
             To::Frontend(live) => {
                 let spec = live.spec.load_full();
-                self.metrics.connection(&metrics::Labels::of(&spec));
+                live.counters.connections.inc();
                 self.plan(&live, &spec, client)
             }
             To::Pod(pod) => {
@@ -793,7 +800,7 @@ impl Inner {
                         flow,
                         pod,
                         port: dst.port(),
-                        metrics_key: metrics::Labels::pod(),
+                        counters: self.pod_counters.clone(),
                     }
                 })
             }

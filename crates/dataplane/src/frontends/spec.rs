@@ -80,8 +80,9 @@ impl PodSpec {
 pub struct Backend {
     /// The pod in the path model.
     pub endpoint: path::Endpoint,
-    /// The pod's spec (hostname, addresses, what serves).
-    pub pod: PodSpec,
+    /// The pod's spec (hostname, addresses, what serves), shared by every frontend that
+    /// reaches it.
+    pub pod: std::sync::Arc<PodSpec>,
 }
 
 /// A load balancer target: a node (instance targets, passthrough, NodePort) with the endpoints

@@ -45,6 +45,27 @@ fn pipe() -> io::Result<Pipe> {
     Ok(p)
 }
 
+/// Empty pipes kept for the next connections: creating one and growing it to [`PIPE_SIZE`] costs
+/// more than a short connection's whole exchange.
+static POOL: std::sync::Mutex<Vec<Pipe>> = std::sync::Mutex::new(Vec::new());
+const POOL_MAX: usize = 256;
+
+fn take_pipe() -> io::Result<Pipe> {
+    let pooled = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    match pooled {
+        Some(p) => Ok(p),
+        None => pipe(),
+    }
+}
+
+/// Returns an empty pipe to the pool (a pipe that may hold bytes is dropped instead).
+fn give_pipe(p: Pipe) {
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    if pool.len() < POOL_MAX {
+        pool.push(p);
+    }
+}
+
 fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
     // SAFETY: both descriptors are open for the duration of the call; null offsets mean the
     // current position (sockets and pipes have none).
@@ -67,7 +88,7 @@ fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
 
 /// Moves bytes from `from` to `to` until `from` ends, then shuts `to` down for writing.
 async fn one_way(from: &TcpStream, to: &TcpStream) -> io::Result<u64> {
-    let p = pipe()?;
+    let p = take_pipe()?;
     let mut total = 0u64;
     loop {
         let n = loop {
@@ -82,6 +103,8 @@ async fn one_way(from: &TcpStream, to: &TcpStream) -> io::Result<u64> {
         };
         if n == 0 {
             let _ = socket2::SockRef::from(to).shutdown(std::net::Shutdown::Write);
+            // Everything read was written: the pipe is empty.
+            give_pipe(p);
             return Ok(total);
         }
         let mut left = n;
