@@ -66,6 +66,7 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
         Arc::new(kinds::rbac::RbacKind {
             info: &kinds::rbac::CLUSTER_ROLE_BINDING,
         }),
+        Arc::new(kinds::crd::CrdKind),
     ]
 }
 

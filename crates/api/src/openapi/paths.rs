@@ -202,6 +202,12 @@ fn tag(group: &str, version: &str) -> String {
 
 /// The definition name of a kind: `io.k8s.api.<group short>.<version>.<Kind>`.
 fn definition(group: &str, version: &str, kind: &str) -> String {
+    if group == "apiextensions.k8s.io" {
+        return format!("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{version}.{kind}");
+    }
+    if group.contains('.') && !group.ends_with(".k8s.io") {
+        return super::custom_definition_name(group, version, kind);
+    }
     let g = if group.is_empty() {
         "core"
     } else {

@@ -318,7 +318,7 @@ fn string(st: &str, s: &JSONSchemaProps, path: &Path, errs: &mut ErrorList) {
     if let Some(p) = s.pattern.as_deref() {
         // A pattern the CRD's validation accepted compiles; an ECMA construct Rust's regex lacks
         // matches nothing rather than failing the write.
-        if let Ok(re) = regex::Regex::new(p) {
+        if let Ok(re) = regex::Regex::new(&go_regex(p)) {
             if !re.is_match(st) {
                 errs.push(FieldError::invalid(
                     path,
@@ -337,6 +337,107 @@ fn string(st: &str, s: &JSONSchemaProps, path: &Path, errs: &mut ErrorList) {
             ));
         }
     }
+}
+
+/// A Go (RE2) pattern in the syntax of the `regex` crate: inside a class, Go takes a `[` that
+/// opens no `[:name:]` and a `-` after a range as literals, where `regex` reads a nested class
+/// or a range; both are escaped.
+pub fn go_regex(p: &str) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = String::with_capacity(p.len() + 8);
+    let mut i = 0;
+    let mut in_class = false;
+    // Inside a class: whether the last item closed a range (`a-z`), and whether one was seen.
+    let mut after_range = false;
+    let mut items = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' && i + 1 < chars.len() {
+            out.push(c);
+            out.push(chars[i + 1]);
+            i += 2;
+            after_range = false;
+            items += 1;
+            continue;
+        }
+        if !in_class {
+            if c == '[' {
+                in_class = true;
+                after_range = false;
+                items = 0;
+                out.push(c);
+                if chars.get(i + 1) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                if chars.get(i + 1) == Some(&']') {
+                    out.push_str("\\]");
+                    i += 1;
+                    items += 1;
+                }
+            } else {
+                out.push(c);
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            ']' => {
+                in_class = false;
+                out.push(c);
+            }
+            '[' if chars.get(i + 1) == Some(&':') => {
+                if let Some(end) = (i + 2..chars.len().saturating_sub(1))
+                    .find(|&j| chars[j] == ':' && chars[j + 1] == ']')
+                {
+                    out.extend(&chars[i..=end + 1]);
+                    i = end + 2;
+                    items += 1;
+                    after_range = false;
+                    continue;
+                }
+                out.push_str("\\[");
+            }
+            '[' | '&' | '~' => {
+                out.push('\\');
+                out.push(c);
+                items += 1;
+                after_range = false;
+            }
+            '-' => {
+                let next = chars.get(i + 1).copied();
+                let literal = after_range || items == 0 || next == Some(']') || next.is_none();
+                if literal {
+                    out.push_str("\\-");
+                    items += 1;
+                    after_range = false;
+                } else {
+                    // A range: copy its end too.
+                    out.push('-');
+                    i += 1;
+                    let end = chars[i];
+                    if end == '\\' && i + 1 < chars.len() {
+                        out.push(end);
+                        out.push(chars[i + 1]);
+                        i += 1;
+                    } else if end == '[' || end == '&' || end == '~' {
+                        out.push('\\');
+                        out.push(end);
+                    } else {
+                        out.push(end);
+                    }
+                    after_range = true;
+                }
+            }
+            _ => {
+                out.push(c);
+                items += 1;
+                after_range = false;
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 /// The formats apiextensions-apiserver checks (`pkg/apiserver/validation/formats.go`

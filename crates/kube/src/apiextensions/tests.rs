@@ -197,6 +197,28 @@ fn names_conflict() {
 }
 
 #[test]
+fn go_patterns_compile() {
+    for (go, yes, no) in [
+        (
+            r"^([a-zA-Z0-9][a-zA-Z0-9-_]*\.)*[a-zA-Z0-9]*[a-zA-Z0-9-_]*[[a-zA-Z0-9]+$",
+            "a.b-c",
+            "a..b",
+        ),
+        (
+            r"^[0-9a-z-_]+(\/[0-9a-z-_]+|(\.[0-9a-z-_]+)*)$",
+            "kyma-system/kyma-gateway",
+            "A/B",
+        ),
+        (r"^[-a-z]+$", "a-b", "A"),
+        (r"^[[:alpha:]]+$", "ab", "1"),
+    ] {
+        let re = regex::Regex::new(&schema::go_regex(go)).unwrap_or_else(|e| panic!("{go}: {e}"));
+        assert!(re.is_match(yes), "{go} {yes}");
+        assert!(!re.is_match(no), "{go} {no}");
+    }
+}
+
+#[test]
 fn version_priority() {
     let mut v = vec![
         "v1alpha1", "foo", "v2", "v1beta1", "v1", "v10beta3", "v1beta2",
