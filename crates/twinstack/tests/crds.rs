@@ -164,6 +164,28 @@ fn journey(kubectl: &str) {
         "10 1"
     );
 
+    // A second client-side apply patches (JSON merge patch: kubectl has no Go type for it).
+    let changed = crd_file(
+        &t,
+        "ct2.yaml",
+        &CRONTAB.replace("my-awesome-cron-image", "v2"),
+    );
+    let out = ok(&k(&["apply", "-f", &changed]));
+    assert!(
+        out.contains("crontab.stable.example.com/my-crontab configured"),
+        "{out}"
+    );
+    assert_eq!(
+        ok(&k(&[
+            "get",
+            "ct",
+            "my-crontab",
+            "-o",
+            "jsonpath={.spec.image} {.metadata.generation}"
+        ])),
+        "v2 2"
+    );
+
     // Refusals with upstream's text.
     let bad = crd_file(
         &t,
@@ -245,7 +267,7 @@ fn journey(kubectl: &str) {
             "-o",
             "jsonpath={.spec.replicas} {.metadata.generation}"
         ])),
-        "3 2"
+        "3 3"
     );
 
     // status subresource: a status write keeps the spec, a main write keeps the status.
@@ -395,6 +417,13 @@ fn crds_are_per_runtime() {
     );
     let crds = ok(&t.kubectl_at("kubectl", &other, &["get", "crd"], None));
     assert!(!crds.contains("crontabs"), "{crds}");
+    // Deleting a namespace removes its custom resources.
+    ok(&t.kubectl(&["create", "namespace", "team"]));
+    let cr = crd_file(&t, "ct.yaml", CRONTAB);
+    ok(&t.kubectl(&["apply", "-n", "team", "-f", &cr]));
+    ok(&t.kubectl(&["delete", "namespace", "team"]));
+    let left = ok(&t.kubectl(&["get", "crontabs", "-A", "-o", "name"]));
+    assert!(left.trim().is_empty(), "{left}");
     // And it survives a restart of the server.
     let mut t = t;
     t.stop();

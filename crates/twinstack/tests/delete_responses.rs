@@ -401,9 +401,12 @@ async fn every_served_resource_answers_delete_as_upstream() {
     let client = typed_client(&t).await;
     let table = cases();
     let served = served_resources(&client).await;
+    // CustomResourceDefinitions are named by their spec (`<plural>.<group>`), which this table's
+    // generated names cannot be; their deletion is tested in crds.rs.
     let missing: Vec<&String> = served
         .iter()
         .filter(|r| !table.iter().any(|c| &c.resource == *r))
+        .filter(|r| *r != "customresourcedefinitions.apiextensions.k8s.io")
         .collect();
     assert!(
         missing.is_empty(),

@@ -145,6 +145,13 @@ const PATCH_TYPES: &[&str] = &[
     "application/strategic-merge-patch+json",
     "application/apply-patch+yaml",
 ];
+/// A custom resource takes no strategic merge patch (apiextensions' OpenAPI builder lists these
+/// three; kubectl's client-side apply then sends a JSON merge patch).
+const CUSTOM_PATCH_TYPES: &[&str] = &[
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/apply-patch+yaml",
+];
 
 /// One operation of a path.
 struct Op {
@@ -406,7 +413,12 @@ fn resource_paths(k: &dyn Kind) -> Vec<PathOps> {
         "patch",
         vec![&DRY_RUN, &FIELD_MANAGER, &FIELD_VALIDATION, &FORCE],
     );
-    patch.body = Some((format!("{META}.Patch"), PATCH_TYPES));
+    let patch_types = if k.custom().is_some() {
+        CUSTOM_PATCH_TYPES
+    } else {
+        PATCH_TYPES
+    };
+    patch.body = Some((format!("{META}.Patch"), patch_types));
     patch.responses = vec![
         (200, Some(def.clone())),
         (201, Some(def.clone())),

@@ -94,6 +94,13 @@ fn crd_validation_cases() {
          "spec.versions[0].additionalPrinterColumns[0].type: Unsupported value: \"float\": supported values: \"boolean\", \"date\", \"integer\", \"number\", \"string\""),
         ("scale path", Box::new(|v| v["spec"]["versions"][0]["subresources"]["scale"]["specReplicasPath"] = json!(".status.x")),
          "spec.versions[0].subresources.scale.specReplicasPath: Invalid value: \".status.x\": should be a json path under .spec"),
+        ("protected group", Box::new(|v| { v["spec"]["group"] = json!("x.k8s.io"); v["metadata"]["name"] = json!("crontabs.x.k8s.io") }),
+         "metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval annotation \"api-approved.kubernetes.io\", see https://github.com/kubernetes/enhancements/pull/1111"),
+        ("protected group approved", Box::new(|v| {
+            v["spec"]["group"] = json!("x.k8s.io");
+            v["metadata"]["name"] = json!("crontabs.x.k8s.io");
+            v["metadata"]["annotations"] = json!({"api-approved.kubernetes.io": "https://github.com/kubernetes/enhancements/pull/1111"});
+        }), ""),
         ("kind equals listKind", Box::new(|v| v["spec"]["names"]["listKind"] = json!("CronTab")),
          "spec.names.listKind: Invalid value: \"CronTab\": kind and listKind may not be the same"),
     ];

@@ -82,6 +82,7 @@ pub fn validate(crd: &CustomResourceDefinition) -> ErrorList {
         ));
     }
     validate_spec(spec, &Path::new("spec"), &mut errs);
+    validate_api_approval(crd, &mut errs);
     if crd.spec.preserve_unknown_fields == Some(true) {
         errs.push(FieldError::invalid(
             &Path::new("spec").child("preserveUnknownFields"),
@@ -90,6 +91,42 @@ pub fn validate(crd: &CustomResourceDefinition) -> ErrorList {
         ));
     }
     errs
+}
+
+/// The annotation a CRD of a protected group must carry.
+pub const API_APPROVED_ANNOTATION: &str = "api-approved.kubernetes.io";
+
+/// `validateAPIApproval`: CRDs of the community's groups (`k8s.io`, `kubernetes.io` and their
+/// subdomains) name the approved API change (a URL) or say they are `unapproved...`.
+fn validate_api_approval(crd: &CustomResourceDefinition, errs: &mut ErrorList) {
+    let g = crd.spec.group.as_str();
+    let protected = g == "k8s.io"
+        || g.ends_with(".k8s.io")
+        || g == "kubernetes.io"
+        || g.ends_with(".kubernetes.io");
+    if !protected {
+        return;
+    }
+    let path = Path::new("metadata")
+        .child("annotations")
+        .key(API_APPROVED_ANNOTATION);
+    match crd
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(API_APPROVED_ANNOTATION))
+    {
+        None => errs.push(FieldError::required(
+            &path,
+            "protected groups must have approval annotation \"api-approved.kubernetes.io\", see https://github.com/kubernetes/enhancements/pull/1111",
+        )),
+        Some(v) if v.starts_with("unapproved") || v.starts_with("https://") || v.starts_with("http://") => {}
+        Some(v) => errs.push(FieldError::invalid(
+            &path,
+            BadValue::str(v),
+            "protected groups must have approval annotation \"api-approved.kubernetes.io\" with either a URL or a reason starting with \"unapproved\", see https://github.com/kubernetes/enhancements/pull/1111",
+        )),
+    }
 }
 
 fn validate_spec(spec: &CustomResourceDefinitionSpec, p: &Path, errs: &mut ErrorList) {
