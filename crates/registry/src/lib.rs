@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 /// Every kind the API serves, in discovery order.
 pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
-    vec![
+    let mut kinds: Vec<Arc<dyn Kind>> = vec![
         Arc::new(kinds::namespace::NamespaceKind),
         Arc::new(kinds::service::ServiceKind),
         Arc::new(kinds::config::ConfigMapKind),
@@ -67,7 +67,13 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
             info: &kinds::rbac::CLUSTER_ROLE_BINDING,
         }),
         Arc::new(kinds::crd::CrdKind),
-    ]
+    ];
+    kinds.extend(
+        kinds::stored::StoredKind::all()
+            .into_iter()
+            .map(|k| Arc::new(k) as Arc<dyn Kind>),
+    );
+    kinds
 }
 
 #[cfg(test)]

@@ -49,13 +49,7 @@ pub fn track_update(
 /// The managedFields of an object created by `manager` (an Update operation), computed without
 /// copying the object.
 pub fn for_create(info: &ResourceInfo, obj: &Value, manager: &str, now: &str) -> Value {
-    patch::managed_fields_for_create(
-        obj,
-        manager,
-        &info.api_version(),
-        now,
-        patch_kind(info),
-    )
+    patch::managed_fields_for_create(obj, manager, &info.api_version(), now, patch_kind(info))
 }
 
 /// The patch metadata of a served resource: the built-in kinds' by their kind, none for a

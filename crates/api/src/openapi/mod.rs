@@ -79,6 +79,13 @@ pub fn typed_kinds() -> Vec<Typed> {
         typed::<rbac::RoleBinding>(),
         typed::<rbac::ClusterRoleBinding>(),
         typed::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>(),
+        typed::<k8s_openapi::api::networking::v1::NetworkPolicy>(),
+        typed::<k8s_openapi::api::networking::v1::IngressClass>(),
+        typed::<k8s_openapi::api::networking::v1::Ingress>(),
+        typed::<k8s_openapi::api::scheduling::v1::PriorityClass>(),
+        typed::<k8s_openapi::api::coordination::v1::Lease>(),
+        typed::<k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration>(),
+        typed::<k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration>(),
     ]
 }
 

@@ -13,6 +13,7 @@ pub mod pod;
 pub mod rbac;
 pub mod service;
 pub mod serviceaccount;
+pub mod stored;
 pub mod workload;
 
 pub use crate::strategy::Strategy;
