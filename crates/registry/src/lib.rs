@@ -7,6 +7,9 @@
 //! controllers make ([`conditional`]), the address
 //! allocators whose keys are written in the same transaction ([`alloc`]), managed fields,
 //! request-body decoding with Go's texts ([`decode`]) and the runtimes' records ([`runtimes`]).
+//! What a runtime serves is [`registry::Registry::kinds_for`]: the built-in kinds and one kind per
+//! served version of each established CustomResourceDefinition of that runtime
+//! ([`kinds::crd`]).
 //! It knows nothing of HTTP (that is `twinstack-api`) or of controllers (`twinstack-controllers`
 //! write through it); the rules it applies live in the pure crates (`twinstack-core`,
 //! `twinstack-kube`).
