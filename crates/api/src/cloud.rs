@@ -110,9 +110,26 @@ pub async fn aws(
         tags: Default::default(),
     };
     let account = twinstack_cloud::aws::account_id(rt.name());
+    // Target health as the data plane's health checks measured it, once they have a verdict
+    // (before that, the registration's view: healthy where a Local node has an endpoint).
+    let mut load_balancers = inv.load_balancers.clone();
+    if let Some(dp) = &st.dataplane {
+        let measured = dp.target_health(rt.name());
+        for tg in load_balancers
+            .iter_mut()
+            .flat_map(|lb| lb.target_groups.iter_mut())
+        {
+            for t in &mut tg.targets {
+                match measured.get(&(tg.target_group_arn.clone(), t.id.clone())) {
+                    Some(s) if *s != "initial" => t.observe(s),
+                    _ => {}
+                }
+            }
+        }
+    }
     let view = AwsView {
         vpc: inv.vpc.as_ref().unwrap_or(&empty_vpc),
-        load_balancers: &inv.load_balancers,
+        load_balancers: &load_balancers,
         region: &rt.record.region,
         account_id: &account,
     };

@@ -117,6 +117,22 @@ pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) ->
                     "namespaced": i.namespaced, "kind": i.kind, "verbs": ["get", "patch", "update"]}));
                 let _ = c;
             }
+            // Pods' streaming subresources, as kube-apiserver lists them.
+            if i.plural == "pods" && i.group.is_empty() {
+                for (sub, kind, verbs) in [
+                    ("attach", "PodAttachOptions", vec!["create", "get"]),
+                    ("exec", "PodExecOptions", vec!["create", "get"]),
+                    ("log", "Pod", vec!["get"]),
+                    (
+                        "portforward",
+                        "PodPortForwardOptions",
+                        vec!["create", "get"],
+                    ),
+                ] {
+                    out.push(json!({"name": format!("pods/{sub}"), "singularName": "",
+                        "namespaced": true, "kind": kind, "verbs": verbs}));
+                }
+            }
             // ServiceAccounts have the TokenRequest subresource (`kubectl create token`).
             if i.plural == "serviceaccounts" && i.group.is_empty() {
                 out.push(json!({"name": "serviceaccounts/token", "singularName": "",

@@ -36,6 +36,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/runtimes/{*rest}", any(kube))
         .route("/v2/{*rest}", any(broker))
+        .route(
+            "/twinstack/v1/runtimes/{runtime}/frontends",
+            get(crate::dataplane::frontends),
+        )
+        .route(
+            "/twinstack/v1/runtimes/{runtime}/trace",
+            get(crate::dataplane::trace),
+        )
         .route("/twinstack/{*rest}", any(broker))
         // KEB's other endpoints: the runtimes API, kubeconfigs, expiry, and OSB under /oauth.
         .route("/runtimes", any(broker))
@@ -259,11 +267,29 @@ fn forbidden(rr: Option<&ResourceRequest>, verb: &str, path: &str) -> Status {
     }
 }
 
+/// The HTTP/1.1 connection of a request that asks for an upgrade (`pods/exec`, `attach`,
+/// `portforward`), taken out of the request as axum's WebSocket extractor does.
+pub struct Upgradable(Option<hyper::upgrade::OnUpgrade>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Upgradable {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Upgradable(
+            parts.extensions.remove::<hyper::upgrade::OnUpgrade>(),
+        ))
+    }
+}
+
 async fn kube(
     State(st): State<Arc<AppState>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    Upgradable(upgrade): Upgradable,
     body: Body,
 ) -> Response {
     let started = Instant::now();
@@ -313,6 +339,8 @@ async fn kube(
                 headers: &headers,
                 query: &query,
                 verb,
+                uri: &uri,
+                upgrade: std::sync::Mutex::new(upgrade),
             };
             let resp = ctx.dispatch(&target, body).await;
             let elapsed = (verb != "watch").then(|| started.elapsed());
@@ -332,6 +360,9 @@ struct Ctx<'a> {
     headers: &'a HeaderMap,
     query: &'a HashMap<String, String>,
     verb: &'static str,
+    uri: &'a Uri,
+    /// The connection, for the streaming subresources' upgrade.
+    upgrade: std::sync::Mutex<Option<hyper::upgrade::OnUpgrade>>,
 }
 
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
@@ -647,6 +678,40 @@ impl Ctx<'_> {
         Ok(decoded)
     }
 
+    /// `pods/log`, `exec`, `attach`, `portforward` ([`crate::streams`]).
+    async fn pod_stream(
+        &self,
+        rr: &ResourceRequest,
+        kind: &dyn Kind,
+        sub: &str,
+    ) -> Result<Response, Status> {
+        let (Some(pods), Some(name)) = (&self.st.pods, &rr.name) else {
+            return Err(Status::path_not_found());
+        };
+        let obj = self
+            .st
+            .registry
+            .get(&self.rt, kind, rr.namespace.as_deref(), name)?;
+        let pod: k8s_openapi::api::core::v1::Pod =
+            serde_json::from_value(obj).map_err(Status::internal)?;
+        let query = Query::<Vec<(String, String)>>::try_from_uri(self.uri)
+            .map(|q| q.0)
+            .unwrap_or_default();
+        let upgrade = self
+            .upgrade
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let req = crate::streams::Request {
+            rt: self.rt.clone(),
+            method: self.method,
+            headers: self.headers,
+            query,
+            upgrade,
+        };
+        crate::streams::serve(pods, req, sub, pod).await
+    }
+
     async fn resource(&self, rr: &ResourceRequest, body: Body) -> Result<Response, Status> {
         let Some(kind) =
             self.st
@@ -677,6 +742,12 @@ impl Ctx<'_> {
             }
             if sub == "token" && rr.group.is_empty() && rr.resource == "serviceaccounts" {
                 return self.token_request(rr, body).await;
+            }
+            if rr.group.is_empty()
+                && rr.resource == "pods"
+                && crate::streams::SUBRESOURCES.contains(&sub.as_str())
+            {
+                return self.pod_stream(rr, kind.as_ref(), sub).await;
             }
             return Err(Status::path_not_found());
         }

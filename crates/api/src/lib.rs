@@ -13,6 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod cloud;
+pub mod dataplane;
 pub mod discovery;
 pub mod handlers;
 pub mod metrics;
@@ -21,5 +22,6 @@ pub mod openapi;
 pub mod request_info;
 pub mod serve;
 pub mod state;
+pub mod streams;
 pub mod tables;
 pub mod watch;

@@ -314,6 +314,12 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Adds the data plane's counters to `/metrics`.
+    pub fn with_dataplane(mut self, dp: &twinstack_dataplane::frontends::FrontendMetrics) -> Self {
+        dp.register(&mut self.registry);
+        self
+    }
+
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let all = ApiMetrics::new();

@@ -12,4 +12,9 @@ pub struct AppState {
     pub broker: Arc<twinstack_platform::broker::Broker>,
     pub metrics: Arc<Metrics>,
     pub ready: AtomicBool,
+    /// The data plane (`None` when `up` runs without one).
+    pub dataplane: Option<twinstack_dataplane::frontends::DataPlane>,
+    /// What runs in pods (logs, commands, the network they see), for the streaming
+    /// subresources; `None` answers them 404.
+    pub pods: Option<twinstack_dataplane::pods::Pods>,
 }

@@ -180,6 +180,29 @@ pub struct Target {
     pub description: Option<String>,
 }
 
+impl Target {
+    /// Takes a state the data plane's health checks measured (`healthy`, `unhealthy`,
+    /// `initial`), with the reason and description ELBv2's `DescribeTargetHealth` gives for it
+    /// (AWS "Target health status": `Elb.RegistrationInProgress`, `Target.FailedHealthChecks`).
+    pub fn observe(&mut self, state: &str) {
+        let (reason, description) = match state {
+            "healthy" => (None, None),
+            "unhealthy" => (
+                Some("Target.FailedHealthChecks"),
+                Some("Health checks failed"),
+            ),
+            "initial" => (
+                Some("Elb.RegistrationInProgress"),
+                Some("Target registration is in progress"),
+            ),
+            _ => return,
+        };
+        self.state = state.to_string();
+        self.reason = reason.map(str::to_string);
+        self.description = description.map(str::to_string);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Google Cloud
 

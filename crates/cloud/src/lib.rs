@@ -11,6 +11,7 @@
 //! - [`istio`]: Istio's sidecar injection and the "IPv6 is not part of the mesh" warning.
 //! - [`inventory`]: what the clouds hold (load balancers, target groups, forwarding rules,
 //!   subnets), as the cloud APIs describe them.
+//! - [`path`]: the path model: who sees which address at each hop of a flow.
 //! - [`api`]: the cloud APIs the CLIs call, read-only, over the inventory (ELBv2/EC2 Query API
 //!   with Signature Version 4, Compute Engine REST).
 
@@ -21,5 +22,6 @@ pub mod gcp;
 pub mod inventory;
 pub mod istio;
 pub mod outcome;
+pub mod path;
 
 pub use outcome::{Event, EventType, Reconciled};

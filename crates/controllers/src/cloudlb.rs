@@ -62,6 +62,18 @@ pub struct State {
     dns: u64,
 }
 
+impl State {
+    /// The inventory the cloud controllers hold (for the data plane's frontends).
+    pub fn records(
+        &self,
+    ) -> (
+        &BTreeMap<String, LoadBalancer>,
+        &BTreeMap<String, ForwardingRule>,
+    ) {
+        (&self.aws, &self.gcp)
+    }
+}
+
 /// An inventory record: named, owned by a Service, possibly leaked.
 trait Record: Clone + PartialEq + serde::Serialize {
     fn name(&self) -> &str;

@@ -529,7 +529,7 @@ const TERMINATION_FIELDS: [&str; 5] = ["image", "command", "args", "lifecycle", 
 
 /// What the controllers read of a pod: metadata without managedFields; of the spec the node,
 /// node affinity (a daemon pod's node), hostname, subdomain, host network, restart policy and
-/// each container's name and ports; the status without container statuses, host addresses and
+/// each container's name, ports, image, command and args (what the data plane serves); the status without container statuses, host addresses and
 /// conditions other than Ready. A terminating pod also keeps what kubelet needs to stop it:
 /// each container's image, command, args and lifecycle, its sidecars and
 /// `shareProcessNamespace`.
@@ -545,7 +545,8 @@ fn pod_projection(mut v: Value) -> Value {
             .filter(|c| keep(c))
             .map(|c| {
                 let mut o = Map::new();
-                take(c, &mut o, &["name", "ports"]);
+                // Image, command and args: what the data plane serves on the pod's ports.
+                take(c, &mut o, &["name", "ports", "image", "command", "args"]);
                 if terminating {
                     take(c, &mut o, &TERMINATION_FIELDS);
                 }
@@ -645,7 +646,8 @@ mod tests {
                 "metadata": {"name": "a", "namespace": "default", "uid": "u", "resourceVersion": "7",
                     "labels": {"app": "x"}, "ownerReferences": [{"uid": "o", "controller": true}]},
                 "spec": {"nodeName": "n1", "hostname": "h",
-                    "containers": [{"name": "c", "ports": [{"name": "http", "containerPort": 80}]}]},
+                    "containers": [{"name": "c", "ports": [{"name": "http", "containerPort": 80}],
+                        "image": "nginx"}]},
                 "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.1"}],
                     "conditions": [{"type": "Ready", "status": "True"}]}
             })

@@ -5,6 +5,12 @@
 //! pod goes once its containers have exited (`twinstack_kube::pod::termination`: at once on
 //! SIGTERM, after a preStop hook, or at the end of the grace period for a process that ignores
 //! SIGTERM) and no finalizer remains.
+//!
+//! Client pods (`curlimages/curl`, `busybox`, `nicolaka/netshoot`: see
+//! `twinstack_dataplane::pods::exec`) run their command once Running, from the pod's own
+//! addresses; its output goes to the pod's log and, unless the pod restarts its containers
+//! (`restartPolicy: Always`), the containers terminate with its exit code
+//! (`twinstack_kube::pod::completed_status`).
 
 use super::{meta, name_of, Ctl, World};
 use futures::StreamExt;
@@ -64,6 +70,21 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
         }
     }
     ctl.terminations.forget_all_but(&w.lists.pods);
+    ctl.commands.forget_all_but(&w.lists.pods);
+    if let Some(pods) = &ctl.pods {
+        // The logs of pods that are gone (also force-deleted ones) go, and their followers end.
+        let live: std::collections::BTreeSet<(&str, &str)> = w
+            .lists
+            .pods
+            .iter()
+            .map(|p| (name_of(&p.metadata.namespace), name_of(&p.metadata.name)))
+            .collect();
+        for (ns, name) in pods.logs.pods(ctl.rt.name()) {
+            if !live.contains(&(ns.as_str(), name.as_str())) {
+                pods.logs.remove_pod(ctl.rt.name(), &ns, &name);
+            }
+        }
+    }
     let mut next: Option<jiff::Timestamp> = None;
     // The pods to start, as projections: holding thousands of whole pods at once would
     // multiply the memory of a large rollout.
@@ -116,6 +137,10 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
             continue;
         }
         if kpod::is_terminal(&pod) {
+            continue;
+        }
+        if phase(&pod) == "Running" && owned_by_job(&pod) && ctl.commands.contains(uid(&pod)) {
+            // Its command decides when it completes.
             continue;
         }
         if phase(&pod) == "Running" && owned_by_job(&pod) {
@@ -291,65 +316,278 @@ fn pinned_by_fields(pod: &Pod, nodes: &[Node]) -> (Pod, Option<Vec<Node>>) {
 /// kubelet reports a Job's pod Succeeded: containers terminated with exit code 0, not ready;
 /// the CNI releases its addresses in the same transaction (`status.podIPs` stays).
 async fn complete(ctl: &Ctl, pod: &Pod, now: jiff::Timestamp) {
-    let mut p = pod.clone();
-    let mut st = p.status.clone().unwrap_or_default();
-    st.phase = Some("Succeeded".into());
-    let at = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now);
-    for c in st.conditions.iter_mut().flatten() {
-        match c.type_.as_str() {
-            "Ready" | "ContainersReady" => {
-                c.status = "False".into();
-                c.reason = Some("PodCompleted".into());
-                c.message = None;
-                c.last_transition_time = Some(at.clone());
-            }
-            "PodReadyToStartContainers" => {
-                c.status = "False".into();
-                c.last_transition_time = Some(at.clone());
-            }
-            _ => {}
-        }
-    }
-    for cs in st.container_statuses.iter_mut().flatten() {
-        let started_at = cs
-            .state
-            .as_ref()
-            .and_then(|s| s.running.as_ref())
-            .and_then(|r| r.started_at.clone());
-        cs.ready = false;
-        cs.started = Some(false);
-        cs.state = Some(k8s_openapi::api::core::v1::ContainerState {
-            terminated: Some(k8s_openapi::api::core::v1::ContainerStateTerminated {
-                exit_code: 0,
-                reason: Some("Completed".into()),
-                started_at,
-                finished_at: Some(at.clone()),
-                container_id: cs.container_id.clone(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
-    }
-    p.status = Some(st);
-    let Ok(v) = serde_json::to_value(&p) else {
-        return;
-    };
-    let rt = ctl.rt.name().to_string();
+    finish(&ctl.reg, ctl.rt.name(), pod, &[], now).await;
+}
+
+/// Writes the terminal status of `pod` (its containers exited with `exits`, the others 0) and
+/// releases its addresses, in one transaction, if the pod is still the one that ran.
+async fn finish(
+    reg: &twinstack_registry::registry::Registry,
+    rt: &str,
+    pod: &Pod,
+    exits: &[(String, kpod::ContainerExit)],
+    now: jiff::Timestamp,
+) {
+    let rt = rt.to_string();
     let key = object_key(
         &rt,
         &twinstack_registry::kinds::pod::PodKind,
         Some(name_of(&pod.metadata.namespace)),
         name_of(&pod.metadata.name),
     );
-    let _ = ctl
-        .reg
+    let uid = uid(pod).to_string();
+    let exits = exits.to_vec();
+    let _ = reg
         .store
-        .txn(move |txn| -> Result<(), super::Conflict> {
+        .txn(move |txn| -> Result<(), String> {
             let txn: &mut dyn TxnExt = txn;
+            let Some(cur) = txn.get_json(&key) else {
+                return Err("gone".into());
+            };
+            if meta(&cur, "uid") != uid {
+                return Err("changed".into());
+            }
+            let mut p: Pod = serde_json::from_value(cur).map_err(|e| e.to_string())?;
+            if kpod::is_terminal(&p) || p.metadata.deletion_timestamp.is_some() {
+                return Err("done".into());
+            }
+            p.status = Some(kpod::completed_status(&p, &exits, now));
+            let mut v = serde_json::to_value(&p).map_err(|e| e.to_string())?;
+            v["metadata"]["resourceVersion"] = json!(txn.revision().to_string());
             twinstack_registry::kinds::pod::release_pod_addresses(txn, &rt, &v);
-            super::write_in_txn(txn, &key, v)
+            txn.put_json(&key, &v);
+            Ok(())
         })
         .await;
+}
+
+/// The client pods whose command runs (by uid), to stop them when their pod goes.
+#[derive(Default)]
+pub struct Commands {
+    running: std::sync::Mutex<BTreeMap<String, tokio::task::AbortHandle>>,
+}
+
+impl Commands {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, tokio::task::AbortHandle>> {
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn contains(&self, uid: &str) -> bool {
+        self.lock().contains_key(uid)
+    }
+
+    /// Stops the commands of pods that are gone or terminating (kubelet kills their
+    /// containers).
+    fn forget_all_but(&self, pods: &[std::sync::Arc<Pod>]) {
+        let mut running = self.lock();
+        if running.is_empty() {
+            return;
+        }
+        let live: std::collections::BTreeSet<&str> = pods
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .map(|p| uid(p))
+            .collect();
+        running.retain(|uid, task| {
+            let keep = live.contains(uid.as_str()) && !task.is_finished();
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+    }
+}
+
+/// Writes a container's output to its log line by line (stdout and stderr both go there, as
+/// the container runtime's log does).
+struct LogWriter {
+    pods: twinstack_dataplane::pods::Pods,
+    key: [String; 4],
+    partial: Vec<u8>,
+}
+
+impl LogWriter {
+    fn line(&self, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
+        let [rt, ns, pod, c] = &self.key;
+        self.pods
+            .logs
+            .append(rt, ns, pod, c, text.trim_end_matches('\r'));
+    }
+
+    fn end(&mut self) {
+        if !self.partial.is_empty() {
+            let rest = std::mem::take(&mut self.partial);
+            self.line(&rest);
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for LogWriter {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = &mut *self;
+        this.partial.extend_from_slice(buf);
+        while let Some(i) = this.partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = this.partial.drain(..=i).collect();
+            this.line(&line[..line.len() - 1]);
+        }
+        // A line longer than kubelet's 16 KiB is split.
+        if this.partial.len() > 16 * 1024 {
+            let rest = std::mem::take(&mut this.partial);
+            this.line(&rest);
+        }
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// The argv a client image's container runs: `command` + `args`, or the image's entrypoint
+/// with `args` (curl's is `curl`), or its default command (a shell, which exits at once
+/// without a terminal).
+fn container_argv(image: &str, command: &[String], args: &[String]) -> Vec<String> {
+    use twinstack_dataplane::pods::exec::parse::Toolbox;
+    if !command.is_empty() {
+        return command.iter().chain(args).cloned().collect();
+    }
+    let toolbox = Toolbox::of(image);
+    match toolbox {
+        // curlimages/curl's entrypoint.sh: `curl "$@"` unless the first argument is a command.
+        Toolbox::Curl
+            if args
+                .first()
+                .is_none_or(|a| a.starts_with('-') || !toolbox.has(a)) =>
+        {
+            std::iter::once("curl".to_string())
+                .chain(args.iter().cloned())
+                .collect()
+        }
+        _ if !args.is_empty() => args.to_vec(),
+        _ => vec!["sh".into()],
+    }
+}
+
+/// Starts the commands of a client pod that just started: each client container runs its
+/// command; when all of the pod's containers are clients and have exited, the pod completes
+/// (unless `restartPolicy: Always`, where kubelet would restart them).
+fn run_commands(ctl: &Ctl, pod: &Pod) {
+    use twinstack_dataplane::pods::exec::{self, parse::Toolbox, PodContext, Stdio};
+    let Some(pods) = ctl.pods.clone() else {
+        return;
+    };
+    let spec = pod.spec.clone().unwrap_or_default();
+    let clients: Vec<_> = spec
+        .containers
+        .iter()
+        .filter(|c| Toolbox::of(c.image.as_deref().unwrap_or("")).is_client())
+        .cloned()
+        .collect();
+    if clients.is_empty() {
+        return;
+    }
+    let all_clients = clients.len() == spec.containers.len();
+    let restarts =
+        spec.restart_policy.as_deref().unwrap_or("Always") == "Always" && !owned_by_job(pod);
+    let rt = ctl.rt.name().to_string();
+    let ns = name_of(&pod.metadata.namespace).to_string();
+    let name = name_of(&pod.metadata.name).to_string();
+    let ips: Vec<IpAddr> = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.pod_ips.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.ip.parse().ok())
+        .collect();
+    let reg = ctl.reg.clone();
+    let started = pod.clone();
+    let task = tokio::spawn(async move {
+        let runs = clients.into_iter().map(|c| {
+            let pods = pods.clone();
+            let ctx = PodContext {
+                runtime: rt.clone(),
+                namespace: ns.clone(),
+                pod: name.clone(),
+                image: c.image.clone().unwrap_or_default(),
+                ips: ips.clone(),
+                env: c
+                    .env
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|e| e.value.map(|v| (e.name, v)))
+                    .collect(),
+            };
+            async move {
+                let argv = container_argv(
+                    &ctx.image,
+                    c.command.as_deref().unwrap_or(&[]),
+                    c.args.as_deref().unwrap_or(&[]),
+                );
+                pods.logs
+                    .start(&ctx.runtime, &ctx.namespace, &ctx.pod, &c.name);
+                let key = [
+                    ctx.runtime.clone(),
+                    ctx.namespace.clone(),
+                    ctx.pod.clone(),
+                    c.name.clone(),
+                ];
+                let mut out = LogWriter {
+                    pods: pods.clone(),
+                    key: key.clone(),
+                    partial: Vec::new(),
+                };
+                let mut err = LogWriter {
+                    pods: pods.clone(),
+                    key,
+                    partial: Vec::new(),
+                };
+                let r = {
+                    let mut io = Stdio {
+                        stdin: None,
+                        stdout: &mut out,
+                        stderr: &mut err,
+                    };
+                    exec::run(pods.network.as_ref(), &ctx, &argv, &mut io).await
+                };
+                out.end();
+                err.end();
+                pods.logs
+                    .terminate(&ctx.runtime, &ctx.namespace, &ctx.pod, &c.name);
+                let exit = match r {
+                    Ok(code) => kpod::ContainerExit {
+                        code,
+                        ..Default::default()
+                    },
+                    Err(e) => kpod::start_error(&e.0),
+                };
+                (c.name.clone(), exit)
+            }
+        });
+        let exits = futures::future::join_all(runs).await;
+        if all_clients && !restarts {
+            finish(&reg, &rt, &started, &exits, jiff::Timestamp::now()).await;
+        }
+    });
+    ctl.commands
+        .lock()
+        .insert(uid(pod).to_string(), task.abort_handle());
 }
 
 /// The scheduler's FailedScheduling: condition PodScheduled=False and a Warning event, once per
@@ -406,6 +644,8 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
     let holder = json!({"pod": format!("{ns}/{name}"), "uid": uid});
     let node_obj = node.clone();
     let nn = node_name.clone();
+    let logs = ctl.pods.clone();
+    let (ns_s, name_s) = (ns.to_string(), name.to_string());
     let res = ctl
         .reg
         .store
@@ -437,6 +677,17 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
                 };
                 podip::allocate_pod_ips(&mut alloc, &nn, &families).map_err(|e| e.to_string())?
             };
+            // A client container's log exists before the pod is seen Running, so an attach
+            // (`kubectl run -i`) that comes at once follows it from its first line.
+            if let Some(pods) = &logs {
+                for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
+                    let image = c.image.as_deref().unwrap_or("");
+                    if twinstack_dataplane::pods::exec::parse::Toolbox::of(image).is_client() {
+                        pods.logs
+                            .start(&rt, ns_s.as_str(), name_s.as_str(), &c.name);
+                    }
+                }
+            }
             pod.status = Some(kpod::running_status(
                 &pod,
                 Some(&node_obj),
@@ -451,7 +702,10 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
         })
         .await;
     let started = match res {
-        Ok(c) => c.value,
+        Ok(c) => {
+            run_commands(ctl, &c.value);
+            c.value
+        }
         Err(twinstack_store::TxnError::Aborted(e)) if e != "gone" && e != "changed" => {
             ctl.event(events::event_for(
                 &events::pod_reference(pv, None),
@@ -545,6 +799,13 @@ async fn killing_events(ctl: &Ctl, pod: &Pod, now: jiff::Timestamp) {
 /// kubelet's final delete (grace period 0) once the containers are gone: the object goes and
 /// its addresses are released in the same transaction (the pod kind's delete).
 async fn remove(ctl: &Ctl, pod: &Pod) {
+    if let Some(pods) = &ctl.pods {
+        pods.logs.remove_pod(
+            ctl.rt.name(),
+            name_of(&pod.metadata.namespace),
+            name_of(&pod.metadata.name),
+        );
+    }
     let pre = Preconditions {
         uid: Some(uid(pod).to_string()),
         resource_version: None,

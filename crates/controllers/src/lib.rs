@@ -20,6 +20,7 @@
 pub mod apiserver;
 pub mod cloudlb;
 pub mod endpoints;
+pub mod frontends;
 pub mod gc;
 pub mod informer;
 pub mod jobs;
@@ -57,6 +58,25 @@ pub struct Ctl {
     pub cloud: tokio::sync::Mutex<cloudlb::State>,
     /// Where the runtime's DNS records go.
     pub dns: Option<cloudlb::Publish>,
+    /// The data plane that serves the runtime's frontends.
+    pub dataplane: Option<twinstack_dataplane::frontends::DataPlane>,
+    /// What runs in pods (client pods' commands, their logs); `None`: containers only run.
+    pub pods: Option<twinstack_dataplane::pods::Pods>,
+    /// The client pods whose command the kubelet has started (by uid).
+    pub commands: kubelet::Commands,
+}
+
+/// Where the controllers' results leave the store: DNS records and the data plane's
+/// frontends (none for `twinstack check`).
+#[derive(Clone, Default)]
+pub struct Outputs {
+    /// Receives each runtime's DNS records.
+    pub dns: Option<cloudlb::Publish>,
+    /// Serves each runtime's frontends.
+    pub dataplane: Option<twinstack_dataplane::frontends::DataPlane>,
+    /// What runs in pods: client pods run their commands against `pods.network` and their
+    /// output goes to `pods.logs`.
+    pub pods: Option<twinstack_dataplane::pods::Pods>,
 }
 
 /// The runtime's objects at one pass, from the informer: typed, pods, Services,
@@ -402,6 +422,9 @@ async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     serviceaccounts::sync(ctl, w).await;
     gc::sync(ctl, w).await;
     cloudlb::sync(ctl, w).await;
+    if !w.quiet {
+        frontends::publish(ctl, w).await;
+    }
     next
 }
 
@@ -467,15 +490,15 @@ async fn pass_requested(wanted: &mut Option<tokio::sync::watch::Receiver<u64>>) 
 }
 
 /// Runs a runtime's controllers until the runtime is deleted.
-pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>, dns: Option<cloudlb::Publish>) {
-    run_with(reg, rt, dns, None).await
+pub async fn run(reg: Arc<Registry>, rt: Arc<Runtime>, out: Outputs) {
+    run_with(reg, rt, out, None).await
 }
 
 /// [`run`], reporting each pass to `progress`.
 pub async fn run_with(
     reg: Arc<Registry>,
     rt: Arc<Runtime>,
-    dns: Option<cloudlb::Publish>,
+    out: Outputs,
     progress: Option<Progress>,
 ) {
     let name = rt.name().to_string();
@@ -484,7 +507,10 @@ pub async fn run_with(
         rt: rt.clone(),
         terminations: Default::default(),
         cloud: Default::default(),
-        dns,
+        dns: out.dns,
+        dataplane: out.dataplane,
+        pods: out.pods,
+        commands: Default::default(),
     };
     let alive = || reg.runtime(&name).is_some_and(|cur| Arc::ptr_eq(&cur, &rt));
     let kinds: informer::KindOf = {
@@ -553,16 +579,16 @@ pub async fn run_with(
     tracing::debug!(runtime = %name, "controllers stopped");
 }
 
-/// Starts the controllers of every runtime, now and whenever one is provisioned later; `dns`
-/// receives each runtime's DNS records.
-pub fn start(reg: Arc<Registry>, dns: Option<cloudlb::Publish>) -> tokio::task::JoinHandle<()> {
-    start_with(reg, dns, None)
+/// Starts the controllers of every runtime, now and whenever one is provisioned later; `out`
+/// receives each runtime's DNS records and frontends.
+pub fn start(reg: Arc<Registry>, out: Outputs) -> tokio::task::JoinHandle<()> {
+    start_with(reg, out, None)
 }
 
 /// [`start`], reporting every pass to `progress` (see [`Progress`]).
 pub fn start_with(
     reg: Arc<Registry>,
-    dns: Option<cloudlb::Publish>,
+    out: Outputs,
     progress: Option<Progress>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -574,10 +600,18 @@ pub fn start_with(
                 let fresh = running.get(rt.name()).is_none_or(|r| !Arc::ptr_eq(r, &rt));
                 if fresh {
                     running.insert(rt.name().to_string(), rt.clone());
-                    tasks.spawn(run_with(reg.clone(), rt, dns.clone(), progress.clone()));
+                    tasks.spawn(run_with(reg.clone(), rt, out.clone(), progress.clone()));
                 }
             }
-            running.retain(|n, _| reg.runtime(n).is_some());
+            running.retain(|n, _| {
+                let keep = reg.runtime(n).is_some();
+                if !keep {
+                    if let Some(dp) = &out.dataplane {
+                        dp.remove(n);
+                    }
+                }
+                keep
+            });
             while tasks.try_join_next().is_some() {}
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -80,8 +80,52 @@ pub fn service_records<'a>(
     out
 }
 
+/// The names a pod's resolver tries for `name`, in order, as kubelet's `resolv.conf` makes it
+/// (`search <ns>.svc.cluster.local svc.cluster.local cluster.local`, `options ndots:5`): a name
+/// with a trailing dot is tried as is only; a name with at least five dots is tried as is first,
+/// then with each search domain; any other name with each search domain first, then as is.
+pub fn search_candidates(name: &str, namespace: &str) -> Vec<String> {
+    if let Some(abs) = name.strip_suffix('.') {
+        return vec![abs.to_string()];
+    }
+    let search = [
+        format!("{namespace}.svc.{ZONE}"),
+        format!("svc.{ZONE}"),
+        ZONE.to_string(),
+    ];
+    let with: Vec<String> = search.iter().map(|d| format!("{name}.{d}")).collect();
+    if name.matches('.').count() >= 5 {
+        std::iter::once(name.to_string()).chain(with).collect()
+    } else {
+        with.into_iter()
+            .chain(std::iter::once(name.to_string()))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_search_path_is_kubelets_with_ndots_5() {
+        use super::search_candidates;
+        assert_eq!(
+            search_candidates("web", "shop"),
+            [
+                "web.shop.svc.cluster.local",
+                "web.svc.cluster.local",
+                "web.cluster.local",
+                "web"
+            ]
+        );
+        assert_eq!(
+            search_candidates("web.shop", "x")[1],
+            "web.shop.svc.cluster.local"
+        );
+        assert_eq!(search_candidates("a.example.com.", "x"), ["a.example.com"]);
+        let lb = "k8s-x.elb.eu-central-1.amazonaws.com";
+        assert_eq!(search_candidates(lb, "x").last().unwrap(), lb);
+        assert_eq!(search_candidates("a.b.c.d.e.f", "x")[0], "a.b.c.d.e.f");
+    }
     use super::*;
     use serde_json::json;
 

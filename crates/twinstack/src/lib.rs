@@ -5,6 +5,7 @@
 //! [`check`] wires the same crates in memory, without a port, for `twinstack check`.
 
 pub mod check;
+pub mod network;
 
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
@@ -38,6 +39,9 @@ pub struct Config {
     pub broker: broker::BrokerSettings,
     /// Where the DNS server listens (UDP and TCP); `None`: no DNS server.
     pub dns_listen: Option<SocketAddr>,
+    /// Serve the frontends with real sockets, on the host's loopback or in a namespace per
+    /// runtime (`--dataplane host|netns`); `None`: no listeners (`--dataplane off`).
+    pub dataplane: Option<twinstack_dataplane::frontends::Mode>,
 }
 
 /// A started server.
@@ -129,13 +133,47 @@ pub async fn start(cfg: Config) -> Result<Running> {
         &serde_json::json!({"url": format!("https://{}", kubeconfig::host_port(addr))}).to_string(),
     )?;
 
+    // The data plane serves the frontends with real sockets (`--dataplane host`); in-process
+    // it is also the network pods see (`kubectl exec`, client pods, port-forward), with names
+    // from the DNS table the controllers fill.
+    let table = Arc::new(twinstack_dataplane::dns::DnsTable::new());
+    let dp = twinstack_dataplane::frontends::DataPlane::with_mode(
+        cfg.dataplane
+            .clone()
+            .unwrap_or(twinstack_dataplane::frontends::Mode::Host),
+    );
+    let dataplane = cfg.dataplane.is_some().then(|| dp.clone());
+    let mut api_metrics = metrics::Metrics::new();
+    if let Some(dp) = &dataplane {
+        api_metrics = api_metrics.with_dataplane(&dp.metrics());
+    }
+    // What runs in pods: one log store for the streaming subresources, the kubelet's client
+    // pods and the built-in servers' access lines.
+    let logs = Arc::new(twinstack_dataplane::pods::PodLogs::default());
+    {
+        let logs = logs.clone();
+        dp.set_access_log(Arc::new(
+            move |runtime: &str, pod: &str, container: &str, line: String| {
+                if let Some((ns, name)) = pod.split_once('/') {
+                    logs.append(runtime, ns, name, container, &line);
+                }
+            },
+        ));
+    }
+    let network: Arc<dyn twinstack_dataplane::network::Network> =
+        Arc::new(network::RuntimeNetwork {
+            dataplane: dp,
+            dns: table.clone(),
+        });
+    let pods = twinstack_dataplane::pods::Pods { network, logs };
     let state = Arc::new(AppState {
         registry: registry.clone(),
         broker,
-        metrics: Arc::new(metrics::Metrics::new()),
+        metrics: Arc::new(api_metrics),
         ready: Default::default(),
+        dataplane: dataplane.clone(),
+        pods: Some(pods.clone()),
     });
-    let table = Arc::new(twinstack_dataplane::dns::DnsTable::new());
     let dns = match cfg.dns_listen {
         Some(listen) => Some(
             twinstack_dataplane::dns::serve(listen, table.clone())
@@ -147,16 +185,24 @@ pub async fn start(cfg: Config) -> Result<Running> {
     let dns_addr = dns.as_ref().map(|d| d.local_addr());
     let controllers = twinstack_controllers::start(
         registry.clone(),
-        Some(dns_publisher(table, default_runtime.clone())),
+        twinstack_controllers::Outputs {
+            dns: Some(dns_publisher(table, default_runtime.clone())),
+            dataplane: dataplane.clone(),
+            pods: Some(pods),
+        },
     );
     let router = twinstack_api::handlers::router(state.clone());
     let (tx, rx) = tokio::sync::watch::channel(false);
     let serving = tokio::spawn(serve::serve_tls(
         listener, server_tls, router, cfg.limits, rx,
     ));
+    let listeners = dataplane;
     let task = tokio::spawn(async move {
         let _ = serving.await;
         controllers.abort();
+        if let Some(dp) = listeners {
+            dp.shutdown();
+        }
         if let Some(d) = dns {
             let _ = d.shutdown().await;
         }

@@ -69,6 +69,11 @@ enum Command {
     /// Create, list, show and delete runtimes through the broker of a running twinstack.
     #[command(subcommand)]
     Runtime(RuntimeCmd),
+    /// Follow one request through a Service, hop by hop: which address each side sees, where
+    /// the load balancer translates between IPv6 and IPv4, the PROXY protocol header, and
+    /// whether the pod's Istio sidecar sees it; then send one real request through the data
+    /// plane and print the answer.
+    Trace(TraceArgs),
     /// Print the kubeconfig of a runtime (as `kind get kubeconfig` does).
     Kubeconfig {
         /// The runtime [default: the runtime `up` created]
@@ -110,9 +115,19 @@ enum RuntimeCmd {
         #[command(flatten)]
         data_dir: DataDir,
     },
-    /// Show a runtime's networking of both families and its kubeconfig path.
+    /// Show a runtime's networking of both families and its kubeconfig path; with `-o json`
+    /// also its data plane frontends (each load balancer listener, forwarding rule, cluster
+    /// IP and NodePort per family, with the local `listen` socket that reaches it).
     Show {
         name: String,
+        /// Output format: text (default) or json
+        #[arg(
+            short = 'o',
+            long = "output",
+            default_value = "text",
+            value_name = "FORMAT"
+        )]
+        output: String,
         #[command(flatten)]
         data_dir: DataDir,
     },
@@ -152,7 +167,11 @@ async fn runtime_cmd(cmd: RuntimeCmd) -> Result<ExitCode> {
             runtime_cli::create(&data_dir.resolve()?, args).await
         }
         RuntimeCmd::List { data_dir } => runtime_cli::list(&data_dir.resolve()?).await,
-        RuntimeCmd::Show { name, data_dir } => runtime_cli::show(&data_dir.resolve()?, &name).await,
+        RuntimeCmd::Show {
+            name,
+            output,
+            data_dir,
+        } => runtime_cli::show(&data_dir.resolve()?, &name, &output).await,
         RuntimeCmd::Delete { name, data_dir } => {
             runtime_cli::delete(&data_dir.resolve()?, &name).await
         }
@@ -160,6 +179,34 @@ async fn runtime_cmd(cmd: RuntimeCmd) -> Result<ExitCode> {
             runtime_cli::kubeconfig(&data_dir.resolve()?, &name).await
         }
     }
+}
+
+#[derive(clap::Args)]
+struct TraceArgs {
+    /// The Service
+    service: String,
+    /// Its namespace
+    #[arg(short = 'n', long, default_value = "default")]
+    namespace: String,
+    /// The client's IP family: IPv4 or IPv6
+    #[arg(long, default_value = "IPv4")]
+    family: String,
+    /// The Service port [default: its load balancer's first port]
+    #[arg(long)]
+    port: Option<u16>,
+    /// The runtime [default: the runtime `up` created]
+    #[arg(long)]
+    runtime: Option<String>,
+    /// Output format: text (default) or json
+    #[arg(
+        short = 'o',
+        long = "output",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    output: String,
+    #[command(flatten)]
+    data_dir: DataDir,
 }
 
 /// The runtime `up` creates on first start, and the one `check` checks against.
@@ -239,6 +286,15 @@ struct UpArgs {
     /// try `dig @127.0.0.1 -p 10053 NAME AAAA`. `off` runs none
     #[arg(long, default_value = "127.0.0.1:10053", value_name = "ADDR:PORT|off")]
     dns_listen: String,
+    /// How load balancers, cluster IPs and NodePorts carry real traffic. `host` (unprivileged):
+    /// each frontend listens on a loopback address of its own (127.0.1.x) for IPv4 and on [::1]
+    /// for IPv6, on its own port where it can be bound and a mapped one otherwise; `twinstack
+    /// runtime show RUNTIME -o json` lists every frontend's `listen` socket. `netns` (root):
+    /// each runtime gets a network namespace (`netns` in `runtime show -o json`) where every
+    /// frontend listens on its real emulated address and port: `ip netns exec NAME curl -6
+    /// http://[2a05:...]/`. `off`: no listeners
+    #[arg(long, default_value = "host", value_name = "host|netns|off")]
+    dataplane: String,
 }
 
 /// `2s`, `500ms`, `1m`, or plain seconds.
@@ -307,8 +363,27 @@ async fn up(a: UpArgs) -> Result<ExitCode> {
         },
     };
     let data_dir = a.data_dir.resolve()?;
+    let dataplane = match a.dataplane.as_str() {
+        "host" => Some(twinstack_dataplane::frontends::Mode::Host),
+        "off" => None,
+        "netns" => {
+            // SAFETY: geteuid has no preconditions.
+            if unsafe { libc::geteuid() } != 0 {
+                errln!("error: --dataplane netns needs root (network namespaces); use --dataplane host (the default)");
+                return Ok(ExitCode::from(2));
+            }
+            Some(twinstack_dataplane::frontends::Mode::Netns {
+                instance: data_dir.display().to_string(),
+            })
+        }
+        s => {
+            errln!("error: invalid --dataplane {s:?}: expected host, netns or off");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let running = twinstack::start(Config {
         dns_listen,
+        dataplane,
         data_dir: data_dir.clone(),
         listen: a.listen,
         default_runtime: spec,
@@ -439,6 +514,27 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Kubeconfig { runtime, data_dir } => kubeconfig(runtime, data_dir),
+        Command::Trace(a) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(async {
+                let dir = a.data_dir.resolve()?;
+                runtime_cli::trace(
+                    &dir,
+                    runtime_cli::TraceArgs {
+                        runtime: a.runtime.as_deref(),
+                        namespace: &a.namespace,
+                        service: &a.service,
+                        family: &a.family,
+                        port: a.port,
+                        output: &a.output,
+                    },
+                )
+                .await
+            })
+        }
         Command::Runtime(cmd) => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

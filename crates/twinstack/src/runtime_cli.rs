@@ -421,9 +421,32 @@ fn print_show(r: &Value) {
     }
 }
 
-pub async fn show(data_dir: &Path, name: &str) -> Result<ExitCode> {
+pub async fn show(data_dir: &Path, name: &str, output: &str) -> Result<ExitCode> {
+    if output != "text" && output != "json" {
+        errln!("error: unable to match a printer suitable for the output format {output:?}, allowed formats are: json,text");
+        return Ok(ExitCode::from(2));
+    }
     let b = BrokerClient::new(data_dir)?;
     match b.runtime(name).await {
+        Ok(mut r) if output == "json" => {
+            let rt = r["name"].as_str().unwrap_or(name).to_string();
+            let (code, v) = b
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/twinstack/v1/runtimes/{rt}/frontends"),
+                    None,
+                )
+                .await?;
+            if code != 200 {
+                bail!("reading frontends: {code} {v}");
+            }
+            r["frontends"] = v["frontends"].clone();
+            if !v["netns"].is_null() {
+                r["netns"] = v["netns"].clone();
+            }
+            outln!("{}", serde_json::to_string_pretty(&r)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(r) => {
             print_show(&r);
             Ok(ExitCode::SUCCESS)
@@ -512,4 +535,128 @@ pub async fn kubeconfig(data_dir: &Path, name: &str) -> Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// What `twinstack trace` asks.
+pub struct TraceArgs<'a> {
+    pub runtime: Option<&'a str>,
+    pub namespace: &'a str,
+    pub service: &'a str,
+    pub family: &'a str,
+    pub port: Option<u16>,
+    pub output: &'a str,
+}
+
+/// The runtime `up` created: the one the data dir's kubeconfig serves (its server URL ends in
+/// `/runtimes/NAME`).
+fn default_runtime(data_dir: &Path) -> Option<String> {
+    let k = std::fs::read_to_string(data_dir.join("kubeconfig")).ok()?;
+    k.lines()
+        .find_map(|l| l.trim().strip_prefix("server:"))
+        .and_then(|u| u.trim().trim_matches('"').rsplit_once("/runtimes/"))
+        .map(|(_, n)| n.trim_end_matches('/').to_string())
+}
+
+/// `twinstack trace`: one real request through a Service, hop by hop.
+pub async fn trace(data_dir: &Path, a: TraceArgs<'_>) -> Result<ExitCode> {
+    if a.output != "text" && a.output != "json" {
+        errln!("error: unable to match a printer suitable for the output format {:?}, allowed formats are: json,text", a.output);
+        return Ok(ExitCode::from(2));
+    }
+    let Some(family) = twinstack_cloud::path::Family::parse(a.family) else {
+        errln!(
+            "error: invalid --family {:?}: expected IPv4 or IPv6",
+            a.family
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let b = BrokerClient::new(data_dir)?;
+    let rt = match a.runtime {
+        Some(r) => b.runtime(r).await?["name"]
+            .as_str()
+            .unwrap_or(r)
+            .to_string(),
+        None => match default_runtime(data_dir) {
+            Some(r) => r,
+            None => bail!(
+                "no runtime given and no kubeconfig in {}",
+                data_dir.display()
+            ),
+        },
+    };
+    let mut path = format!(
+        "/twinstack/v1/runtimes/{rt}/trace?namespace={}&service={}&family={}",
+        urlencoding(a.namespace),
+        urlencoding(a.service),
+        family.as_str()
+    );
+    if let Some(p) = a.port {
+        path.push_str(&format!("&port={p}"));
+    }
+    let (code, v) = b.call(reqwest::Method::GET, &path, None).await?;
+    if code != 200 {
+        let msg = v["description"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        errln!("error: {msg}");
+        return Ok(ExitCode::from(1));
+    }
+    if a.output == "json" {
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let fe = &v["frontend"];
+        outln!(
+            "{} {} {}:{} ({}) via {}",
+            v["service"].as_str().unwrap_or(""),
+            fe["kind"].as_str().unwrap_or(""),
+            fe["address"].as_str().unwrap_or(""),
+            fe["port"],
+            fe["hostname"].as_str().unwrap_or("no hostname"),
+            fe["listen"].as_str().unwrap_or("")
+        );
+        for (i, h) in v["hops"].as_array().into_iter().flatten().enumerate() {
+            outln!(
+                "  {}. {:<60} {} → {}",
+                i + 1,
+                h["name"].as_str().unwrap_or(""),
+                h["src"].as_str().unwrap_or(""),
+                h["dst"].as_str().unwrap_or("")
+            );
+            if let Some(n) = h["note"].as_str() {
+                outln!("     {n}");
+            }
+        }
+        if let Some(seen) = v["seen"].as_str() {
+            outln!("the pod sees the client as {seen}");
+        }
+        match (v["response"].as_str(), v["error"].as_str()) {
+            (Some(r), _) => {
+                outln!("response:");
+                for l in r.lines().take(40) {
+                    outln!("  {l}");
+                }
+            }
+            (None, Some(e)) => outln!("no response: {e}"),
+            _ => outln!("no response"),
+        }
+    }
+    let answered = v["response"].is_string();
+    Ok(if answered {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Percent-encodes a query value.
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -32,6 +32,7 @@ async fn server(dir: &std::path::Path, families: &str) -> twinstack::Running {
         limits: Default::default(),
         broker: Default::default(),
         dns_listen: None,
+        dataplane: None,
     })
     .await
     .unwrap()

@@ -8,6 +8,7 @@
 //! [`running_status`]; DELETE goes through [`plan_deletion`], and kubelet removes a terminating
 //! pod once [`termination`] says its containers have exited.
 
+mod completion;
 mod defaults;
 mod schedule;
 mod status;
@@ -19,6 +20,7 @@ mod validation;
 #[cfg(test)]
 mod tests;
 
+pub use completion::{completed_status, start_error, ContainerExit};
 pub use defaults::{
     admit_create, image_tag, set_defaults, API_ACCESS_TOKEN_EXPIRATION_SECONDS,
     DEFAULT_SCHEDULER_NAME, DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, DEFAULT_TOLERATION_SECONDS,

@@ -71,8 +71,11 @@ pub async fn run(mut objects: Vec<Located>, cfg: &CheckConfig) -> Result<Report>
         .runtime(&cfg.runtime.name)
         .context("the check's runtime was not created")?;
     let progress = Progress::default();
-    let controllers =
-        twinstack_controllers::start_with(registry.clone(), None, Some(progress.clone()));
+    let controllers = twinstack_controllers::start_with(
+        registry.clone(),
+        Default::default(),
+        Some(progress.clone()),
+    );
 
     // Namespaced objects without a namespace go to `default`, as kubectl's context sends them
     // (so the report names them as the cluster would).
