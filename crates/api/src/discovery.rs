@@ -32,34 +32,50 @@ pub fn api_versions(server_address: &str) -> Value {
     })
 }
 
-fn groups_of(kinds: &[Arc<dyn Kind>]) -> Vec<(&'static str, &'static str)> {
-    let mut out: Vec<(&str, &str)> = Vec::new();
+/// The groups of `kinds` with their versions, in discovery order; a group's versions are in
+/// the order its kinds come (a CRD's preferred version first).
+fn groups_of(kinds: &[Arc<dyn Kind>]) -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
     for k in kinds {
         let i = k.info();
-        if !i.group.is_empty() && !out.contains(&(i.group, i.version)) {
-            out.push((i.group, i.version));
+        if i.group.is_empty() {
+            continue;
+        }
+        match out.iter_mut().find(|(g, _)| *g == i.group) {
+            Some((_, vs)) if !vs.contains(&i.version) => vs.push(i.version),
+            Some(_) => {}
+            None => out.push((i.group, vec![i.version])),
         }
     }
+    for (_, vs) in out.iter_mut() {
+        // kube-aware priority: GA, then beta, then alpha (apiextensions' `sortVersions`).
+        vs.sort_by(|a, b| twinstack_kube::apiextensions::names::compare_versions(a, b));
+    }
     out
+}
+
+fn group_json(g: &str, versions: &[&str]) -> Value {
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+        .collect();
+    json!({"name": g, "versions": vs.clone(), "preferredVersion": vs[0].clone()})
 }
 
 pub fn api_group_list(kinds: &[Arc<dyn Kind>]) -> Value {
     let groups: Vec<Value> = groups_of(kinds)
         .into_iter()
-        .map(|(g, v)| {
-            let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
-            json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
-        })
+        .map(|(g, vs)| group_json(g, &vs))
         .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 pub fn api_group(kinds: &[Arc<dyn Kind>], group: &str) -> Option<Value> {
-    let (g, v) = groups_of(kinds).into_iter().find(|(g, _)| *g == group)?;
-    let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
-    Some(
-        json!({"kind": "APIGroup", "apiVersion": "v1", "name": g, "versions": [gv.clone()], "preferredVersion": gv}),
-    )
+    let (g, vs) = groups_of(kinds).into_iter().find(|(g, _)| *g == group)?;
+    let mut v = group_json(g, &vs);
+    v["kind"] = json!("APIGroup");
+    v["apiVersion"] = json!("v1");
+    Some(v)
 }
 
 pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) -> Option<Value> {
@@ -89,6 +105,17 @@ pub fn api_resource_list(kinds: &[Arc<dyn Kind>], group: &str, version: &str) ->
                     "namespaced": i.namespaced, "group": "autoscaling", "version": "v1",
                     "kind": "Scale", "verbs": ["get", "patch", "update"]}),
                 );
+            }
+            // Custom resources list the status subresource their version declares.
+            if let Some(c) = kinds
+                .iter()
+                .find(|k| std::ptr::eq(k.info(), i))
+                .and_then(|k| k.custom())
+                .filter(|c| c.has_status())
+            {
+                out.insert(1, json!({"name": format!("{}/status", i.plural), "singularName": "",
+                    "namespaced": i.namespaced, "kind": i.kind, "verbs": ["get", "patch", "update"]}));
+                let _ = c;
             }
             // Pods' streaming subresources, as kube-apiserver lists them.
             if i.plural == "pods" && i.group.is_empty() {

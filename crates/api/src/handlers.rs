@@ -394,7 +394,8 @@ impl Ctx<'_> {
     }
 
     async fn dispatch(&self, target: &Target, body: Body) -> Response {
-        let kinds = self.st.registry.kinds();
+        let served = self.st.registry.kinds_for(self.rt.name());
+        let kinds = served.as_slice();
         let is_get = matches!(*self.method, Method::GET | Method::HEAD);
         let r = match target {
             Target::Version if is_get => {
@@ -421,7 +422,7 @@ impl Ctx<'_> {
                 .ok_or_else(Status::path_not_found),
             Target::OpenApiV2 if is_get => self.openapi_v2(),
             Target::OpenApiV3 if is_get => {
-                let docs = crate::openapi::documents(kinds);
+                let docs = crate::openapi::documents_for(self.rt.name(), kinds);
                 let prefix = format!("/runtimes/{}", self.rt.name());
                 Ok(json_response(StatusCode::OK, &docs.v3_index(&prefix), &[]))
             }
@@ -450,7 +451,8 @@ impl Ctx<'_> {
     /// `/openapi/v2` as kube-openapi's handler serves it: JSON or gnostic protobuf by the
     /// Accept header, with an ETag.
     fn openapi_v2(&self) -> Result<Response, Status> {
-        let docs = crate::openapi::documents(self.st.registry.kinds());
+        let served = self.st.registry.kinds_for(self.rt.name());
+        let docs = crate::openapi::documents_for(self.rt.name(), &served);
         let accept = header_str(self.headers, header::ACCEPT).unwrap_or("");
         let Some(proto) = openapi_v2_wants_protobuf(accept) else {
             return Err(Status::not_acceptable(
@@ -468,7 +470,8 @@ impl Ctx<'_> {
     /// One group/version's v3 document; a stale `hash` is redirected to the current one, a
     /// current one may be cached for good (kube-openapi `handler3`).
     fn openapi_v3(&self, gv: &str) -> Result<Response, Status> {
-        let docs = crate::openapi::documents(self.st.registry.kinds());
+        let served = self.st.registry.kinds_for(self.rt.name());
+        let docs = crate::openapi::documents_for(self.rt.name(), &served);
         let Some((hash, bytes)) = docs.v3.get(gv) else {
             return Err(Status::path_not_found());
         };
@@ -710,15 +713,30 @@ impl Ctx<'_> {
     }
 
     async fn resource(&self, rr: &ResourceRequest, body: Body) -> Result<Response, Status> {
-        let Some(kind) = self
-            .st
-            .registry
-            .kind(&rr.group, &rr.resource)
-            .filter(|k| k.info().version == rr.version)
+        let Some(kind) =
+            self.st
+                .registry
+                .kind_for(self.rt.name(), &rr.group, &rr.version, &rr.resource)
         else {
             return Err(Status::path_not_found());
         };
         if let Some(sub) = &rr.subresource {
+            if let Some(custom) = kind.custom() {
+                // Custom resources: `status` and `scale` as the CRD version declares them.
+                if sub == "status" && custom.has_status() {
+                    let view: Arc<dyn Kind> =
+                        Arc::new(twinstack_registry::kinds::crd::StatusView(kind.clone()));
+                    let rr = ResourceRequest {
+                        subresource: None,
+                        ..rr.clone()
+                    };
+                    return Box::pin(self.resource_as(&rr, view, body)).await;
+                }
+                if sub == "scale" && custom.scale_paths().is_some() {
+                    return self.scale(rr, kind, body).await;
+                }
+                return Err(Status::path_not_found());
+            }
             if sub == "scale" && kind.info().scale {
                 return self.scale(rr, kind, body).await;
             }
@@ -733,6 +751,16 @@ impl Ctx<'_> {
             }
             return Err(Status::path_not_found());
         }
+        self.resource_as(rr, kind, body).await
+    }
+
+    /// The verbs of a resource (or of a custom resource's `status` view) on `kind`.
+    async fn resource_as(
+        &self,
+        rr: &ResourceRequest,
+        kind: Arc<dyn Kind>,
+        body: Body,
+    ) -> Result<Response, Status> {
         let info = kind.info();
         // The deprecated `/watch/` paths are routes for GET only.
         if rr.watch && self.verb != "watch" {
@@ -793,6 +821,12 @@ impl Ctx<'_> {
                     .ok_or_else(|| {
                     Status::unsupported_media_type(negotiate::PATCH_TYPES_MESSAGE)
                 })?;
+                if kind.custom().is_some() && ptype == negotiate::PatchType::Strategic {
+                    // Custom resources have no Go struct to take patch strategies from.
+                    return Err(Status::unsupported_media_type(
+                        negotiate::CUSTOM_PATCH_TYPES_MESSAGE,
+                    ));
+                }
                 let bytes = read_body(body).await?;
                 let opts = self.write_options_for("PatchOptions", Some(ptype))?;
                 let patch = self.decode_patch(ptype, &bytes, opts.validation)?;
@@ -919,6 +953,20 @@ impl Ctx<'_> {
             _ => None,
         };
         let opts = self.write_options()?;
+        if kind.custom().is_some() {
+            let v = twinstack_registry::kinds::crd::serve_scale(
+                &self.st.registry,
+                self.rt.clone(),
+                kind,
+                rr.namespace.clone(),
+                name,
+                self.verb,
+                patch,
+                opts,
+            )
+            .await?;
+            return Ok(self.respond(StatusCode::OK, &v, &[]));
+        }
         let v = twinstack_registry::kinds::workload::serve_scale(
             &self.st.registry,
             self.rt.clone(),
@@ -1042,7 +1090,7 @@ impl Ctx<'_> {
         let output = self.output()?;
         let filter = (labels.is_some() || fields.is_some()).then_some((&labels, &fields));
         let page = self.list_page(kind, ns, filter).await?;
-        if filter.is_none() && output == Output::Json {
+        if filter.is_none() && output == Output::Json && kind.serves_stored_bytes() {
             return Ok(list_raw(kind, page));
         }
         let mut items = Vec::with_capacity(page.items.len());

@@ -93,6 +93,9 @@ pub fn patch_type(content_type: Option<&str>) -> Option<PatchType> {
 }
 
 pub const PATCH_TYPES_MESSAGE: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json";
+/// The same refusal for a custom resource, which takes no strategic merge patch
+/// (apiextensions-apiserver's `crdHandler.serveResource` lists only these three).
+pub const CUSTOM_PATCH_TYPES_MESSAGE: &str = "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
 
 #[cfg(test)]
 mod tests {

@@ -328,7 +328,10 @@ pub async fn serve(
         })?
     };
 
-    let raw = labels.is_none() && fields.is_none() && output == Output::Json;
+    let raw = labels.is_none()
+        && fields.is_none()
+        && output == Output::Json
+        && kind.serves_stored_bytes();
     let outbox = Outbox::new();
     let watcher = store.watch(&prefix, start_rev);
     let watching = st

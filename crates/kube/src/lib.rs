@@ -6,6 +6,10 @@
 //!
 //! Public API (objects are `k8s-openapi` 1.32 types; printers read JSON):
 //!
+//! - [`apiextensions`]: CustomResourceDefinitions: [`apiextensions::validation::validate`],
+//!   [`apiextensions::names::update_status`] (NamesAccepted/Established), and for custom
+//!   resources [`apiextensions::prepare`] (prune, default), [`apiextensions::validate_instance`]
+//!   (structural schema and CEL rules), [`apiextensions::printers::cell`].
 //! - [`apiserver`]: what kube-apiserver keeps of `default/kubernetes`:
 //!   [`apiserver::master_endpoints`]`(ip)`, [`apiserver::master_endpoint_slice`]`(ip)`, their
 //!   `*_update` checks, [`apiserver::master_service_ports`], [`apiserver::advertise_address`].
@@ -71,6 +75,7 @@
 //!   now) -> Plan { create, status, completes }`; the pods they create (`new_pod`),
 //!   [`workloads::template_hash`], [`workloads::PodSummary`].
 
+pub mod apiextensions;
 pub mod apiserver;
 pub mod dns;
 pub mod endpointslices;

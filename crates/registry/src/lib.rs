@@ -7,6 +7,9 @@
 //! controllers make ([`conditional`]), the address
 //! allocators whose keys are written in the same transaction ([`alloc`]), managed fields,
 //! request-body decoding with Go's texts ([`decode`]) and the runtimes' records ([`runtimes`]).
+//! What a runtime serves is [`registry::Registry::kinds_for`]: the built-in kinds and one kind per
+//! served version of each established CustomResourceDefinition of that runtime
+//! ([`kinds::crd`]).
 //! It knows nothing of HTTP (that is `twinstack-api`) or of controllers (`twinstack-controllers`
 //! write through it); the rules it applies live in the pure crates (`twinstack-core`,
 //! `twinstack-kube`).
@@ -33,7 +36,7 @@ use std::sync::Arc;
 
 /// Every kind the API serves, in discovery order.
 pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
-    vec![
+    let mut kinds: Vec<Arc<dyn Kind>> = vec![
         Arc::new(kinds::namespace::NamespaceKind),
         Arc::new(kinds::service::ServiceKind),
         Arc::new(kinds::config::ConfigMapKind),
@@ -66,7 +69,14 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
         Arc::new(kinds::rbac::RbacKind {
             info: &kinds::rbac::CLUSTER_ROLE_BINDING,
         }),
-    ]
+        Arc::new(kinds::crd::CrdKind),
+    ];
+    kinds.extend(
+        kinds::stored::StoredKind::all()
+            .into_iter()
+            .map(|k| Arc::new(k) as Arc<dyn Kind>),
+    );
+    kinds
 }
 
 #[cfg(test)]

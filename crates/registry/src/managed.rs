@@ -22,7 +22,7 @@ pub fn apply(
         force,
         &info.api_version(),
         now,
-        PatchKind::from_kind(info.kind),
+        patch_kind(info),
     )
     .map_err(|e| e.to_status())
 }
@@ -42,18 +42,24 @@ pub fn track_update(
         Operation::Update,
         &info.api_version(),
         now,
-        PatchKind::from_kind(info.kind),
+        patch_kind(info),
     );
 }
 
 /// The managedFields of an object created by `manager` (an Update operation), computed without
 /// copying the object.
 pub fn for_create(info: &ResourceInfo, obj: &Value, manager: &str, now: &str) -> Value {
-    patch::managed_fields_for_create(
-        obj,
-        manager,
-        &info.api_version(),
-        now,
-        PatchKind::from_kind(info.kind),
-    )
+    patch::managed_fields_for_create(obj, manager, &info.api_version(), now, patch_kind(info))
+}
+
+/// The patch metadata of a served resource: the built-in kinds' by their kind, none for a
+/// custom resource (whose kind may be spelled like a built-in one: a CRD's `Service`), so its
+/// lists are atomic and its maps granular.
+pub fn patch_kind(info: &ResourceInfo) -> PatchKind {
+    let builtin = matches!(info.group, "" | "apps" | "batch") || info.group.ends_with(".k8s.io");
+    if builtin {
+        PatchKind::from_kind(info.kind)
+    } else {
+        PatchKind::Unknown
+    }
 }

@@ -51,10 +51,18 @@ pub enum PatchType {
     Apply,
 }
 
+/// A runtime's served kinds, shared by the requests that read them.
+pub type ServedKinds = Arc<Vec<Arc<dyn Kind>>>;
+
 pub struct Registry {
     pub store: Store,
     runtimes: RwLock<BTreeMap<String, Arc<Runtime>>>,
     kinds: Vec<Arc<dyn Kind>>,
+    /// Each runtime's served kinds: the built-in ones and those of its established CRDs, built
+    /// from the store on first use and dropped when a CRD of the runtime is written.
+    served: RwLock<BTreeMap<String, (u64, ServedKinds)>>,
+    /// Bumped by every CRD write; a runtime's kinds built before the last bump are rebuilt.
+    crd_generation: std::sync::atomic::AtomicU64,
     /// The platform's clock (token expiry, binding expiry).
     pub clock: crate::tokens::Clock,
     tokens: crate::tokens::TokenSigner,
@@ -300,6 +308,8 @@ impl Registry {
             store,
             runtimes: RwLock::new(BTreeMap::new()),
             kinds,
+            served: RwLock::new(BTreeMap::new()),
+            crd_generation: std::sync::atomic::AtomicU64::new(0),
             clock: Default::default(),
             tokens: crate::tokens::TokenSigner::random(),
         }
@@ -314,6 +324,53 @@ impl Registry {
 
     pub fn kinds(&self) -> &[Arc<dyn Kind>] {
         &self.kinds
+    }
+
+    /// Every kind runtime `rt` serves: the built-in kinds, then one per served version of each
+    /// established CustomResourceDefinition of the runtime (preferred version first).
+    pub fn kinds_for(&self, rt: &str) -> Arc<Vec<Arc<dyn Kind>>> {
+        use std::sync::atomic::Ordering;
+        let gen = self.crd_generation.load(Ordering::SeqCst);
+        if let Some((g, k)) = self.served.read().unwrap().get(rt) {
+            if *g == gen {
+                return k.clone();
+            }
+        }
+        let crds = crate::kinds::crd::stored_crds(&self.store, rt);
+        let mut all = self.kinds.clone();
+        all.extend(crate::kinds::crd::custom_kinds(&crds));
+        let all = Arc::new(all);
+        self.served
+            .write()
+            .unwrap()
+            .insert(rt.to_string(), (gen, all.clone()));
+        all
+    }
+
+    /// The kind serving `group`/`version`/`plural` in runtime `rt` (built-in kinds win).
+    pub fn kind_for(
+        &self,
+        rt: &str,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Option<Arc<dyn Kind>> {
+        self.kinds_for(rt)
+            .iter()
+            .find(|k| {
+                let i = k.info();
+                i.group == group && i.plural == plural && i.version == version
+            })
+            .cloned()
+    }
+
+    /// After a write of `kind` in `rt`: a CRD write changes what the runtime serves.
+    fn written(&self, rt: &str, kind: &dyn Kind) {
+        if std::ptr::eq(kind.info(), &crate::kinds::crd::INFO) {
+            self.crd_generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.served.write().unwrap().remove(rt);
+        }
     }
 
     pub fn kind(&self, group: &str, plural: &str) -> Option<Arc<dyn Kind>> {
@@ -333,6 +390,7 @@ impl Registry {
 
     pub fn remove_runtime(&self, name: &str) {
         self.runtimes.write().unwrap().remove(name);
+        self.served.write().unwrap().remove(name);
     }
 
     pub fn insert_runtime(&self, rt: Arc<Runtime>) {
@@ -528,6 +586,7 @@ impl Registry {
         // Field ownership depends only on the object as sent, so it is computed here rather
         // than on the store's single writer thread.
         let managed_fields = initial_managed_fields(kind.info(), &obj, &opts.manager);
+        let (rt_name, written_kind) = (rt.name().to_string(), kind.clone());
         let res = self
             .store
             .txn(move |txn| -> Result<WriteResult, Abort> {
@@ -544,7 +603,11 @@ impl Registry {
                 conclude(r, warnings, opts.dry_run)
             })
             .await;
-        finish(res)
+        let r = finish(res);
+        if r.is_ok() {
+            self.written(&rt_name, written_kind.as_ref());
+        }
+        r
     }
 
     /// PUT: replaces an object.
@@ -578,6 +641,7 @@ impl Registry {
             Some(&name),
             opts.validation,
         )?;
+        let (rt_name, written_kind) = (rt.name().to_string(), kind.clone());
         let res = self
             .store
             .txn(move |txn| -> Result<WriteResult, Abort> {
@@ -590,7 +654,11 @@ impl Registry {
                 conclude(r, warnings, opts.dry_run)
             })
             .await;
-        finish(res)
+        let r = finish(res);
+        if r.is_ok() {
+            self.written(&rt_name, written_kind.as_ref());
+        }
+        r
     }
 
     /// PATCH in any of the four patch formats; an apply patch creates a missing object.
@@ -636,6 +704,7 @@ impl Registry {
             value: patch,
             strict_errors: patch_strict,
         } = patch;
+        let (rt_name, written_kind) = (rt.name().to_string(), kind.clone());
         let res = self
             .store
             .txn(move |txn| -> Result<WriteResult, Abort> {
@@ -766,7 +835,11 @@ impl Registry {
                 conclude(r, warnings, opts.dry_run)
             })
             .await;
-        finish(res)
+        let r = finish(res);
+        if r.is_ok() {
+            self.written(&rt_name, written_kind.as_ref());
+        }
+        r
     }
 
     /// DELETE of one object, with optional preconditions: the object the API answers with.
@@ -795,7 +868,8 @@ impl Registry {
         pre: Preconditions,
         dry_run: bool,
     ) -> Result<Deleted, Status> {
-        let kinds = self.kinds.clone();
+        let (rt_name, written_kind) = (rt.name().to_string(), kind.clone());
+        let kinds: Vec<Arc<dyn Kind>> = self.kinds_for(rt.name()).as_ref().clone();
         let res = self
             .store
             .txn(move |txn| -> Result<Deleted, Abort> {
@@ -811,6 +885,9 @@ impl Registry {
                 Ok(d)
             })
             .await;
+        if res.is_ok() {
+            self.written(&rt_name, written_kind.as_ref());
+        }
         match res {
             Ok(c) => Ok(c.value),
             Err(twinstack_store::TxnError::Aborted(Abort::DryRunDelete(d))) => Ok(d),
@@ -835,7 +912,8 @@ impl Registry {
         pre: Preconditions,
         dry_run: bool,
     ) -> Result<Value, Status> {
-        let kinds = self.kinds.clone();
+        let (rt_name, written_kind) = (rt.name().to_string(), kind.clone());
+        let kinds: Vec<Arc<dyn Kind>> = self.kinds_for(rt.name()).as_ref().clone();
         let res = self
             .store
             .txn(move |txn| -> Result<WriteResult, Abort> {
@@ -881,7 +959,11 @@ impl Registry {
                 Ok(r)
             })
             .await;
-        finish(res).map(|r| r.object)
+        let r = finish(res).map(|r| r.object);
+        if r.is_ok() {
+            self.written(&rt_name, written_kind.as_ref());
+        }
+        r
     }
 
     /// Creates an object on the server's own behalf (bootstrap), outside any request.

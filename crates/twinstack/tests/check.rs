@@ -630,14 +630,14 @@ fn stdin_kustomize_unsupported_kinds_and_fail_on() {
 
     // Standard input, a List, a kind twinstack does not serve (kubectl's text), a refusal.
     let input = r#"{"apiVersion": "v1", "kind": "List", "items": [
-{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"}},
+{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "i"}},
 {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "nowhere"}}]}"#;
     let out = check(&["-o", "json", "-f", "-"], Some(input));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["objects"][0]["outcome"], "unsupported");
     assert_eq!(
         r["objects"][0]["findings"][0]["message"],
-        "resource mapping not found for name: \"i\" namespace: \"\" from \"-\": no matches for kind \"Ingress\" in version \"networking.k8s.io/v1\""
+        "resource mapping not found for name: \"i\" namespace: \"\" from \"-\": no matches for kind \"Widget\" in version \"example.com/v1\""
     );
     assert_eq!(r["objects"][0]["line"], 2);
     assert_eq!(r["objects"][1]["outcome"], "refused");

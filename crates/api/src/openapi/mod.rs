@@ -78,6 +78,14 @@ pub fn typed_kinds() -> Vec<Typed> {
         typed::<rbac::ClusterRole>(),
         typed::<rbac::RoleBinding>(),
         typed::<rbac::ClusterRoleBinding>(),
+        typed::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>(),
+        typed::<k8s_openapi::api::networking::v1::NetworkPolicy>(),
+        typed::<k8s_openapi::api::networking::v1::IngressClass>(),
+        typed::<k8s_openapi::api::networking::v1::Ingress>(),
+        typed::<k8s_openapi::api::scheduling::v1::PriorityClass>(),
+        typed::<k8s_openapi::api::coordination::v1::Lease>(),
+        typed::<k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration>(),
+        typed::<k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration>(),
     ]
 }
 
@@ -139,6 +147,95 @@ pub fn documents(kinds: &[Arc<dyn Kind>]) -> Arc<Documents> {
             Arc::new(d)
         })
         .clone()
+}
+
+/// The documents of runtime `rt`, whose served `kinds` may include custom resources: the
+/// process-wide documents when it has none, else documents built for its CRDs and kept until
+/// they change (a fingerprint of the CRDs' names and resourceVersions).
+pub fn documents_for(rt: &str, kinds: &[Arc<dyn Kind>]) -> Arc<Documents> {
+    use std::sync::Mutex;
+    let builtin: Vec<Arc<dyn Kind>> = kinds
+        .iter()
+        .filter(|k| k.custom().is_none())
+        .cloned()
+        .collect();
+    let fingerprint: String = kinds
+        .iter()
+        .filter_map(|k| k.custom())
+        .map(|c| {
+            format!(
+                "{}@{}/{};",
+                c.crd.metadata.name.as_deref().unwrap_or(""),
+                c.crd.metadata.resource_version.as_deref().unwrap_or(""),
+                c.version.name
+            )
+        })
+        .collect();
+    if fingerprint.is_empty() {
+        return documents(&builtin);
+    }
+    type Cache = Mutex<BTreeMap<String, (String, Arc<Documents>)>>;
+    static PER_RUNTIME: OnceLock<Cache> = OnceLock::new();
+    let cache = PER_RUNTIME.get_or_init(Default::default);
+    if let Some((f, d)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(rt) {
+        if *f == fingerprint {
+            return d.clone();
+        }
+    }
+    let started = std::time::Instant::now();
+    let d = Arc::new(build(kinds));
+    tracing::debug!(
+        runtime = rt,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "OpenAPI documents with custom resources built"
+    );
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(rt.to_string(), (fingerprint, d.clone()));
+    d
+}
+
+/// The OpenAPI definition name of a custom resource (apiextensions' builder): the group's
+/// labels reversed, the version and the kind (`com.example.stable.v1.CronTab`).
+pub fn custom_definition_name(group: &str, version: &str, kind: &str) -> String {
+    let g: Vec<&str> = group.split('.').rev().collect();
+    format!("{}.{version}.{kind}", g.join("."))
+}
+
+/// The definition of a custom resource version: its structural schema with `apiVersion`,
+/// `kind` and `metadata` added, as apiextensions' OpenAPI builder publishes it.
+fn custom_definition(c: &twinstack_registry::kinds::crd::CustomResourceKind, f: Format) -> Value {
+    let common = "More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md";
+    let mut s = serde_json::to_value(c.schema()).unwrap_or_else(|_| json!({}));
+    if !s.get("properties").is_some_and(Value::is_object) {
+        s["properties"] = json!({});
+    }
+    let props = s["properties"].as_object_mut().expect("set above");
+    props.insert("apiVersion".into(), json!({"type": "string", "description": format!("APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. {common}#resources")}));
+    props.insert("kind".into(), json!({"type": "string", "description": format!("Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. {common}#types-kinds")}));
+    props.insert("metadata".into(), json!({"$ref": f.reference("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"), "description": format!("Standard object's metadata. {common}#metadata")}));
+    let i = c.info();
+    s["x-kubernetes-group-version-kind"] =
+        json!([{"group": i.group, "kind": i.kind, "version": i.version}]);
+    if f == Format::V2 {
+        strip_for_v2(&mut s);
+    }
+    s
+}
+
+/// What OpenAPI v2 cannot say (`ToStructuralOpenAPIV2`): `nullable`, and the combinators.
+fn strip_for_v2(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for k in ["nullable", "anyOf", "oneOf", "not", "allOf"] {
+                m.remove(k);
+            }
+            m.values_mut().for_each(strip_for_v2);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_for_v2),
+        _ => {}
+    }
 }
 
 /// Builds every document.
@@ -225,6 +322,17 @@ fn definitions(
     g.subschema_for::<meta::Patch>();
     g.subschema_for::<meta::ListMeta>();
     let mut lists = Vec::new();
+    let customs: Vec<&Arc<dyn Kind>> = served
+        .iter()
+        .copied()
+        .filter(|k| k.custom().is_some())
+        .collect();
+    if !customs.is_empty() {
+        g.subschema_for::<meta::ObjectMeta>();
+    }
+    if customs.iter().any(|k| k.info().scale) {
+        g.subschema_for::<k8s_openapi::api::autoscaling::v1::Scale>();
+    }
     for k in served {
         let i = k.info();
         let Some(t) = table
@@ -240,6 +348,17 @@ fn definitions(
         }
     }
     let mut defs = g.take_definitions(false);
+    for k in customs {
+        let (Some(c), i) = (k.custom(), k.info()) else {
+            continue;
+        };
+        let name = custom_definition_name(i.group, i.version, i.kind);
+        defs.insert(
+            format!("{name}List"),
+            list_definition(&name, i.group, i.version, i.kind, format),
+        );
+        defs.insert(name, custom_definition(c, format));
+    }
     for (name, group, version, kind) in lists {
         if let Some(d) = defs.get_mut(&name) {
             d["x-kubernetes-group-version-kind"] =

@@ -145,6 +145,13 @@ const PATCH_TYPES: &[&str] = &[
     "application/strategic-merge-patch+json",
     "application/apply-patch+yaml",
 ];
+/// A custom resource takes no strategic merge patch (apiextensions' OpenAPI builder lists these
+/// three; kubectl's client-side apply then sends a JSON merge patch).
+const CUSTOM_PATCH_TYPES: &[&str] = &[
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/apply-patch+yaml",
+];
 
 /// One operation of a path.
 struct Op {
@@ -202,6 +209,12 @@ fn tag(group: &str, version: &str) -> String {
 
 /// The definition name of a kind: `io.k8s.api.<group short>.<version>.<Kind>`.
 fn definition(group: &str, version: &str, kind: &str) -> String {
+    if group == "apiextensions.k8s.io" {
+        return format!("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{version}.{kind}");
+    }
+    if group.contains('.') && !group.ends_with(".k8s.io") {
+        return super::custom_definition_name(group, version, kind);
+    }
     let g = if group.is_empty() {
         "core"
     } else {
@@ -400,7 +413,12 @@ fn resource_paths(k: &dyn Kind) -> Vec<PathOps> {
         "patch",
         vec![&DRY_RUN, &FIELD_MANAGER, &FIELD_VALIDATION, &FORCE],
     );
-    patch.body = Some((format!("{META}.Patch"), PATCH_TYPES));
+    let patch_types = if k.custom().is_some() {
+        CUSTOM_PATCH_TYPES
+    } else {
+        PATCH_TYPES
+    };
+    patch.body = Some((format!("{META}.Patch"), patch_types));
     patch.responses = vec![
         (200, Some(def.clone())),
         (201, Some(def.clone())),

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod config;
+pub mod crd;
 pub mod endpointslice;
 pub mod event;
 pub mod namespace;
@@ -12,6 +13,7 @@ pub mod pod;
 pub mod rbac;
 pub mod service;
 pub mod serviceaccount;
+pub mod stored;
 pub mod workload;
 
 pub use crate::strategy::Strategy;
@@ -123,6 +125,17 @@ pub trait Kind: Strategy {
     /// a controller), or leave it unchanged (already terminating).
     fn before_delete(&self, _old: &Value, _grace: Option<i64>) -> Result<DeleteAction, Status> {
         Ok(DeleteAction::Remove)
+    }
+
+    /// Whether lists and watches may send the stored bytes as they are (false for custom
+    /// resources, whose `apiVersion` is the one asked for).
+    fn serves_stored_bytes(&self) -> bool {
+        true
+    }
+
+    /// The custom resource behind this kind (CRD-defined kinds only).
+    fn custom(&self) -> Option<&crd::CustomResourceKind> {
+        None
     }
 }
 
