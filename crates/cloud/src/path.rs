@@ -456,7 +456,18 @@ mod tests {
         use TargetType::*;
         let n4 = node("10.250.0.20");
         let n6 = node("2600:1f18::20");
-        let cases: &[(&str, TargetType, Family, bool, bool, &str, &str, bool)] = &[
+        // (frontend, target type, group family, preserve, Local, client, seen, translated)
+        type Case<'a> = (
+            &'a str,
+            TargetType,
+            Family,
+            bool,
+            bool,
+            &'a str,
+            &'a str,
+            bool,
+        );
+        let cases: &[Case] = &[
             // Instance targets (preservation on by default), Local: the client, or the NLB's
             // private IPv4 for a translated IPv6 client.
             (

@@ -107,7 +107,13 @@ mod tests {
     #[test]
     fn images_and_arguments_name_the_server_and_its_port() {
         let none = |_: &str| None;
-        let cases: &[(&str, &[&str], &[&str], Option<(Workload, u16)>)] = &[
+        type Case<'a> = (
+            &'a str,
+            &'a [&'a str],
+            &'a [&'a str],
+            Option<(Workload, u16)>,
+        );
+        let cases: &[Case] = &[
             (
                 "traefik/whoami",
                 &[],
