@@ -61,12 +61,18 @@ spec:
     )
 }
 
-fn runtime_show(t: &Twin) -> Value {
-    let out = Command::new(common::bin())
-        .args(["runtime", "show", "local", "-o", "json", "--data-dir"])
+/// Runs the `twinstack` CLI against the twin's data dir.
+fn twinstack(t: &Twin, args: &[&str]) -> std::process::Output {
+    Command::new(common::bin())
+        .args(args)
+        .arg("--data-dir")
         .arg(t.data_dir())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn runtime_show(t: &Twin) -> Value {
+    let out = twinstack(t, &["runtime", "show", "local", "-o", "json"]);
     serde_json::from_str(&ok(&out)).unwrap()
 }
 
@@ -226,21 +232,12 @@ fn whoami_behind_the_seed_nlb_sees_what_the_aws_table_says() {
     assert!(nodes.contains(&seen) && seen.is_ipv6(), "{seen}");
 
     // `twinstack trace` shows the translation hop of an IPv6 client and proves it.
-    let out = Command::new(common::bin())
-        .args([
-            "trace",
-            "-n",
-            "default",
-            "local",
-            "--family",
-            "IPv4",
-            "-o",
-            "json",
-            "--data-dir",
-        ])
-        .arg(t.data_dir())
-        .output()
-        .unwrap();
+    let out = twinstack(
+        &t,
+        &[
+            "trace", "-n", "default", "local", "--family", "IPv4", "-o", "json",
+        ],
+    );
     let tr: Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(tr["translated"], true, "{tr:#}");
     let hops = tr["hops"].as_array().unwrap();
@@ -258,19 +255,7 @@ fn whoami_behind_the_seed_nlb_sees_what_the_aws_table_says() {
         .as_str()
         .unwrap()
         .contains(&format!("RemoteAddr: {}", tr["seen"].as_str().unwrap())));
-    let text = Command::new(common::bin())
-        .args([
-            "trace",
-            "-n",
-            "default",
-            "ip",
-            "--family",
-            "IPv4",
-            "--data-dir",
-        ])
-        .arg(t.data_dir())
-        .output()
-        .unwrap();
+    let text = twinstack(&t, &["trace", "-n", "default", "ip", "--family", "IPv4"]);
     let text = ok(&text);
     assert!(text.contains("load balancer → instance target"), "{text}");
     assert!(text.contains("translated from IPv4 to IPv6"), "{text}");
@@ -467,21 +452,12 @@ spec:
             }
         }
     }
-    let out = Command::new(common::bin())
-        .args([
-            "trace",
-            "-n",
-            "default",
-            "local",
-            "--family",
-            "IPv6",
-            "-o",
-            "json",
-            "--data-dir",
-        ])
-        .arg(t.data_dir())
-        .output()
-        .unwrap();
+    let out = twinstack(
+        &t,
+        &[
+            "trace", "-n", "default", "local", "--family", "IPv6", "-o", "json",
+        ],
+    );
     let tr: Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(tr["translated"], false, "{tr:#}");
     assert_eq!(tr["frontend"]["kind"], "forwarding-rule");
@@ -979,19 +955,7 @@ fn in_namespace_mode_curl_reaches_the_nlb_at_its_real_addresses() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let tr = Command::new(common::bin())
-        .args([
-            "trace",
-            "web",
-            "--family",
-            "IPv4",
-            "-o",
-            "json",
-            "--data-dir",
-        ])
-        .arg(t.data_dir())
-        .output()
-        .unwrap();
+    let tr = twinstack(&t, &["trace", "web", "--family", "IPv4", "-o", "json"]);
     let tr: Value = serde_json::from_str(&ok(&tr)).unwrap();
     assert_eq!(tr["translated"], true, "{tr:#}");
     assert!(
