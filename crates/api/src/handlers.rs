@@ -954,7 +954,7 @@ impl Ctx<'_> {
         };
         let opts = self.write_options()?;
         if kind.custom().is_some() {
-            let v = twinstack_registry::kinds::crd::serve_scale(
+            let v = twinstack_registry::custom_scale::serve_scale(
                 &self.st.registry,
                 self.rt.clone(),
                 kind,

@@ -21,6 +21,7 @@
 pub mod alloc;
 pub mod cloud_inventory;
 pub mod conditional;
+pub mod custom_scale;
 pub mod decode;
 pub mod keys;
 pub mod kinds;

@@ -24,8 +24,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use twinstack_core::field::{BadValue, ErrorList, FieldError, Path};
-use twinstack_core::status::{Status, Subject};
+use twinstack_core::field::ErrorList;
+use twinstack_core::status::Status;
 use twinstack_kube::apiextensions::{self as apiext, names, printers, validation};
 use twinstack_kube::table::{self, Column};
 
@@ -650,116 +650,6 @@ impl Kind for StatusView {
     fn custom(&self) -> Option<&CustomResourceKind> {
         self.0.custom()
     }
-}
-
-const SCALE: Subject<'static> = Subject {
-    group: "autoscaling",
-    resource: "scale",
-    kind: "Scale",
-};
-
-fn at_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
-    let p: String = path
-        .trim_start_matches('.')
-        .split('.')
-        .map(|s| format!("/{s}"))
-        .collect();
-    obj.pointer(&p)
-}
-
-/// A merge patch that sets `path` (`.spec.replicas`) to `v`.
-fn patch_at(path: &str, v: Value) -> Value {
-    path.trim_start_matches('.')
-        .rsplit('.')
-        .fold(v, |acc, seg| json!({ seg: acc }))
-}
-
-/// The Scale of a custom resource (`scaleFromCustomResource`): replicas from the spec and
-/// status paths, the selector from `labelSelectorPath` (a string there).
-fn to_scale(obj: &Value, s: &CustomResourceSubresourceScale) -> Value {
-    let spec = at_path(obj, &s.spec_replicas_path)
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    let status = at_path(obj, &s.status_replicas_path)
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    let mut st = json!({"replicas": status});
-    if let Some(sel) = s
-        .label_selector_path
-        .as_deref()
-        .and_then(|p| at_path(obj, p))
-        .and_then(Value::as_str)
-    {
-        st["selector"] = json!(sel);
-    }
-    let m = obj.get("metadata").cloned().unwrap_or(json!({}));
-    let keep = |k: &str| m.get(k).cloned().unwrap_or(Value::Null);
-    let mut meta = json!({"name": keep("name"), "uid": keep("uid"),
-        "resourceVersion": keep("resourceVersion"), "creationTimestamp": keep("creationTimestamp")});
-    if let Some(ns) = m.get("namespace") {
-        meta["namespace"] = ns.clone();
-    }
-    json!({"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": meta,
-        "spec": {"replicas": spec}, "status": st})
-}
-
-/// `GET`/`PUT`/`PATCH` of `<resource>/scale` of a custom resource (`ScaleREST`).
-#[allow(clippy::too_many_arguments)]
-pub async fn serve_scale(
-    reg: &crate::registry::Registry,
-    rt: Arc<Runtime>,
-    kind: Arc<dyn Kind>,
-    ns: Option<String>,
-    name: String,
-    verb: &str,
-    patch: Option<(crate::registry::PatchType, Value)>,
-    opts: crate::registry::WriteOptions,
-) -> Result<Value, Status> {
-    use crate::registry::PatchType;
-    let Some(paths) = kind.custom().and_then(|c| c.scale_paths().cloned()) else {
-        return Err(Status::path_not_found());
-    };
-    let current = reg.get(&rt, kind.as_ref(), ns.as_deref(), &name)?;
-    let scale = to_scale(&current, &paths);
-    let wanted = match (verb, patch) {
-        ("get", _) => return Ok(scale),
-        ("update", Some((_, body))) => body,
-        ("patch", Some((ptype, p))) => match ptype {
-            PatchType::Json => twinstack_core::patch::json_patch(&scale, &p),
-            _ => twinstack_core::patch::merge_patch(&scale, &p),
-        }
-        .map_err(|e| e.to_status())?,
-        (verb, _) => return Err(Status::method_not_allowed(verb, SCALE)),
-    };
-    let replicas = wanted
-        .pointer("/spec/replicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    if replicas < 0 {
-        return Err(Status::invalid(
-            &name,
-            SCALE,
-            &[FieldError::invalid(
-                &Path::new("spec").child("replicas"),
-                BadValue::int(replicas),
-                "must be greater than or equal to 0",
-            )],
-        ));
-    }
-    let mut merge = patch_at(&paths.spec_replicas_path, json!(replicas));
-    if verb == "update" {
-        if let Some(rv) = wanted
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        {
-            merge["metadata"] = json!({"resourceVersion": rv});
-        }
-    }
-    let r = reg
-        .patch(rt, kind, ns, name, PatchType::Merge, merge, opts)
-        .await?;
-    Ok(to_scale(&r.object, &paths))
 }
 
 /// The CRDs stored for runtime `rt` in `store` (what [`custom_kinds`] is built from).
