@@ -519,7 +519,48 @@ fn ask(s: &mut std::net::TcpStream, what: &str) -> String {
 /// a failing target leaves rotation within the configured health check thresholds.
 #[test]
 fn flows_survive_changes_and_failing_targets_leave_rotation() {
-    let t = Twin::start(&["--ip-families", "IPv4"]);
+    flows_journey(false);
+}
+
+/// The same in namespace mode (root): clients connect from inside the runtime's namespace.
+#[test]
+fn in_namespace_mode_flows_survive_changes_and_failing_targets_leave_rotation() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("namespace mode needs root; CI runs as root");
+        return;
+    }
+    flows_journey(true);
+}
+
+/// A TCP connection to `addr`, from inside the network namespace `ns` when there is one (a
+/// socket stays in the namespace of the thread that made it).
+fn connect_in(ns: Option<&str>, addr: &str) -> std::io::Result<std::net::TcpStream> {
+    let Some(ns) = ns else {
+        return std::net::TcpStream::connect(addr);
+    };
+    let (path, addr) = (format!("/run/netns/{ns}"), addr.to_string());
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::open(path)?;
+        // SAFETY: setns on a namespace file this thread opened; only this thread moves.
+        if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        std::net::TcpStream::connect(addr)
+    })
+    .join()
+    .unwrap()
+}
+
+fn flows_journey(netns: bool) {
+    let t = if netns {
+        Twin::start(&["--ip-families", "IPv4", "--dataplane", "netns"])
+    } else {
+        Twin::start(&["--ip-families", "IPv4"])
+    };
+    let ns = netns.then(|| runtime_show(&t)["netns"].as_str().unwrap().to_string());
+    let ns = ns.as_deref();
     let (a, b) = (echo("a"), echo("b"));
     let dep = |name: &str, backend: std::net::SocketAddr, replicas: u32| {
         format!(
@@ -593,7 +634,7 @@ spec:
         }
     };
     let listen = frontend(7000, 2);
-    let mut flow = std::net::TcpStream::connect(&listen).unwrap();
+    let mut flow = connect_in(ns, &listen).unwrap();
     let first = ask(&mut flow, "1");
     let (keep, kill) = if first.starts_with("a:") {
         (&a, &b)
@@ -613,7 +654,7 @@ spec:
     loop {
         let answers: Vec<String> = (0..8)
             .map(|i| {
-                std::net::TcpStream::connect(&listen)
+                connect_in(ns, &listen)
                     .ok()
                     .and_then(|mut s| {
                         s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
@@ -653,7 +694,7 @@ spec:
     apply(&t, &svc(7001));
     let new_listen = frontend(7001, 1);
     let start = Instant::now();
-    while std::net::TcpStream::connect(&listen).is_ok() && listen != new_listen {
+    while connect_in(ns, &listen).is_ok() && listen != new_listen {
         assert!(
             start.elapsed() < Duration::from_secs(20),
             "{listen} still accepts"
@@ -661,8 +702,11 @@ spec:
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(ask(&mut flow, "4"), format!("{tag}:4"));
-    let mut fresh = std::net::TcpStream::connect(&new_listen).unwrap();
+    let mut fresh = connect_in(ns, &new_listen).unwrap();
     assert!(ask(&mut fresh, "5").ends_with(":5"));
+    // A clean stop (the namespace, if any, goes with it).
+    let mut t = t;
+    t.stop();
 }
 
 /// The kubectl journeys against built-in servers, through the data plane's network:
