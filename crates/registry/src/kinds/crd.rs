@@ -663,26 +663,3 @@ pub fn stored_crds(store: &twinstack_store::Store, rt: &str) -> Vec<CustomResour
         })
         .unwrap_or_default()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scale_patch_paths() {
-        assert_eq!(
-            patch_at(".spec.replicas", json!(3)),
-            json!({"spec": {"replicas": 3}})
-        );
-        let obj =
-            json!({"spec": {"r": 2}, "status": {"n": 1, "sel": "a=b"}, "metadata": {"name": "x"}});
-        let s = CustomResourceSubresourceScale {
-            spec_replicas_path: ".spec.r".into(),
-            status_replicas_path: ".status.n".into(),
-            label_selector_path: Some(".status.sel".into()),
-        };
-        let sc = to_scale(&obj, &s);
-        assert_eq!(sc["spec"]["replicas"], json!(2));
-        assert_eq!(sc["status"], json!({"replicas": 1, "selector": "a=b"}));
-    }
-}
