@@ -9,14 +9,7 @@ use crate::runtimes::Runtime;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceSubresourceScale;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use twinstack_core::field::{BadValue, FieldError, Path};
-use twinstack_core::status::{Status, Subject};
-
-const SCALE: Subject<'static> = Subject {
-    group: "autoscaling",
-    resource: "scale",
-    kind: "Scale",
-};
+use twinstack_core::status::Status;
 
 fn at_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     let p: String = path
@@ -80,40 +73,18 @@ pub async fn serve_scale(
     };
     let current = reg.get(&rt, kind.as_ref(), ns.as_deref(), &name)?;
     let scale = to_scale(&current, &paths);
-    let wanted = match (verb, patch) {
-        ("get", _) => return Ok(scale),
-        ("update", Some((_, body))) => body,
-        ("patch", Some((ptype, p))) => match ptype {
-            PatchType::Json => twinstack_core::patch::json_patch(&scale, &p),
-            _ => twinstack_core::patch::merge_patch(&scale, &p),
-        }
-        .map_err(|e| e.to_status())?,
-        (verb, _) => return Err(Status::method_not_allowed(verb, SCALE)),
+    let Some((replicas, rv)) = crate::scale::requested(
+        &name,
+        &scale,
+        verb,
+        patch.map(|(t, v)| (t == PatchType::Json, v)),
+    )?
+    else {
+        return Ok(scale);
     };
-    let replicas = wanted
-        .pointer("/spec/replicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    if replicas < 0 {
-        return Err(Status::invalid(
-            &name,
-            SCALE,
-            &[FieldError::invalid(
-                &Path::new("spec").child("replicas"),
-                BadValue::int(replicas),
-                "must be greater than or equal to 0",
-            )],
-        ));
-    }
     let mut merge = patch_at(&paths.spec_replicas_path, json!(replicas));
-    if verb == "update" {
-        if let Some(rv) = wanted
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        {
-            merge["metadata"] = json!({"resourceVersion": rv});
-        }
+    if let Some(rv) = rv {
+        merge["metadata"] = json!({"resourceVersion": rv});
     }
     let r = reg
         .patch(rt, kind, ns, name, PatchType::Merge, merge, opts)

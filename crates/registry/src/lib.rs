@@ -28,6 +28,7 @@ pub mod kinds;
 pub mod managed;
 pub mod registry;
 pub mod runtimes;
+mod scale;
 pub mod store_ext;
 pub mod strategy;
 pub mod tokens;

@@ -986,12 +986,6 @@ impl Kind for SetKind {
 
 // ------------------------------------------------------ the scale subresource
 
-const SCALE: twinstack_core::status::Subject<'static> = twinstack_core::status::Subject {
-    group: "autoscaling",
-    resource: "scale",
-    kind: "Scale",
-};
-
 /// The Scale view of a workload.
 pub fn to_scale(obj: &Value) -> Value {
     let m = |f: &str| {
@@ -1036,42 +1030,18 @@ pub async fn serve_scale(
     use crate::registry::PatchType;
     let current = reg.get(&rt, kind.as_ref(), ns.as_deref(), &name)?;
     let scale = to_scale(&current);
-    let wanted = match (verb, patch) {
-        ("get", _) => return Ok(scale),
-        ("update", Some((_, body))) => body,
-        ("patch", Some((ptype, p))) => {
-            let r = match ptype {
-                PatchType::Json => twinstack_core::patch::json_patch(&scale, &p),
-                _ => twinstack_core::patch::merge_patch(&scale, &p),
-            };
-            r.map_err(|e| e.to_status())?
-        }
-        (verb, _) => return Err(Status::method_not_allowed(verb, SCALE)),
+    let Some((replicas, rv)) = crate::scale::requested(
+        &name,
+        &scale,
+        verb,
+        patch.map(|(t, v)| (t == PatchType::Json, v)),
+    )?
+    else {
+        return Ok(scale);
     };
-    let replicas = wanted
-        .pointer("/spec/replicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    if replicas < 0 {
-        return Err(Status::invalid(
-            &name,
-            SCALE,
-            &[FieldError::invalid(
-                &Path::new("spec").child("replicas"),
-                BadValue::int(replicas),
-                "must be greater than or equal to 0",
-            )],
-        ));
-    }
     let mut merge = json!({"spec": {"replicas": replicas}});
-    if verb == "update" {
-        if let Some(rv) = wanted
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        {
-            merge["metadata"] = json!({"resourceVersion": rv});
-        }
+    if let Some(rv) = rv {
+        merge["metadata"] = json!({"resourceVersion": rv});
     }
     let r = reg
         .patch(rt, kind, ns, name, PatchType::Merge, merge, opts)
