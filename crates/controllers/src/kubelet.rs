@@ -20,6 +20,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use twinstack_kube::events::{self, Reporter};
+use twinstack_kube::pod::volumes;
 use twinstack_kube::{nodes, pod as kpod, podip};
 use twinstack_registry::kinds::pod::StorePodAllocator;
 use twinstack_registry::registry::{object_key, Preconditions};
@@ -625,6 +626,60 @@ async fn unschedulable(ctl: &Ctl, pod: &Pod, msg: &str, now: jiff::Timestamp) {
 
 /// Binds (when `bind`), allocates the pod's addresses and writes the Running status in one
 /// transaction, then records the scheduler's and kubelet's events. Returns whether it wrote.
+/// What a start transaction did.
+enum Start {
+    Running(Pod),
+    /// Bound but held: these Secrets or ConfigMaps are missing.
+    Held(Pod, Vec<volumes::Dependency>),
+}
+
+/// The events of a pod held for missing Secrets or ConfigMaps: the scheduler's `Scheduled`
+/// when it was bound now, then kubelet's `FailedMount` (a volume) or `Failed` (the
+/// environment, as `CreateContainerConfigError`), one per missing source.
+async fn held(
+    ctl: &Ctl,
+    pod: &Pod,
+    missing: &[volumes::Dependency],
+    node_name: &str,
+    bind: bool,
+    now: jiff::Timestamp,
+) {
+    let (ns, name) = (
+        name_of(&pod.metadata.namespace),
+        name_of(&pod.metadata.name),
+    );
+    if bind {
+        ctl.event(events::event_for(
+            &events::pod_reference(pod, None),
+            "Scheduled",
+            &events::scheduled_message(ns, name, node_name),
+            "Normal",
+            &Reporter::scheduler("Binding"),
+            now,
+            ordered_suffix(pod, 1),
+        ))
+        .await;
+    }
+    for d in missing {
+        let msg = d.message();
+        let msg = if d.volume.is_some() {
+            msg
+        } else {
+            format!("Error: {msg}")
+        };
+        ctl.event(events::event_for(
+            &events::pod_reference(pod, None),
+            d.reason(),
+            &msg,
+            "Warning",
+            &Reporter::kubelet(node_name),
+            now,
+            suffix(pod, d.reason(), &msg),
+        ))
+        .await;
+    }
+}
+
 async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
     let now = jiff::Timestamp::now();
     let node_name = node.metadata.name.clone().unwrap_or_default();
@@ -641,6 +696,7 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
     );
     let rv = name_of(&pv.metadata.resource_version).to_string();
     let uid = uid(pv).to_string();
+    let host_ips_held = host_ips.clone();
     let holder = json!({"pod": format!("{ns}/{name}"), "uid": uid});
     let node_obj = node.clone();
     let nn = node_name.clone();
@@ -649,7 +705,7 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
     let res = ctl
         .reg
         .store
-        .txn(move |txn| -> Result<Pod, String> {
+        .txn(move |txn| -> Result<Start, String> {
             let txn: &mut dyn TxnExt = txn;
             let Some(cur) = txn.get_json(&key) else {
                 return Err("gone".into());
@@ -660,6 +716,49 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
             let mut pod: Pod = serde_json::from_value(cur).map_err(|e| e.to_string())?;
             if bind {
                 pod.spec.get_or_insert_with(Default::default).node_name = Some(nn.clone());
+            }
+            // A Secret or ConfigMap it needs is missing: bound, held in ContainerCreating.
+            let missing: Vec<volumes::Dependency> = volumes::dependencies(&pod)
+                .into_iter()
+                .filter(|d| {
+                    let kind: &dyn twinstack_registry::kinds::Kind = if d.kind == "secret" {
+                        &twinstack_registry::kinds::config::SecretKind
+                    } else {
+                        &twinstack_registry::kinds::config::ConfigMapKind
+                    };
+                    txn.get_json(&object_key(&rt, kind, Some(&ns_s), &d.name))
+                        .is_none()
+                })
+                .collect();
+            if !missing.is_empty() {
+                // Volumes mount first (ContainerCreating); then the environment fails the
+                // container's config (CreateContainerConfigError).
+                let mut want = kpod::pending_status(&pod, &host_ips_held, now);
+                if missing.iter().all(|d| d.volume.is_none()) {
+                    for c in want.container_statuses.iter_mut().flatten() {
+                        if let Some(w) = c.state.as_mut().and_then(|s| s.waiting.as_mut()) {
+                            w.reason = Some("CreateContainerConfigError".into());
+                            w.message = Some(missing[0].message());
+                        }
+                    }
+                }
+                let waiting = |st: Option<&k8s_openapi::api::core::v1::PodStatus>| {
+                    st.and_then(|st| st.container_statuses.clone())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|c| c.state.and_then(|s| s.waiting))
+                        .collect::<Vec<_>>()
+                };
+                let same = pod.status.as_ref().and_then(|st| st.phase.as_deref())
+                    == Some("Pending")
+                    && waiting(pod.status.as_ref()) == waiting(Some(&want));
+                if bind || !same {
+                    pod.status = Some(want);
+                    let mut v = serde_json::to_value(&pod).map_err(|e| e.to_string())?;
+                    v["metadata"]["resourceVersion"] = json!(txn.revision().to_string());
+                    txn.put_json(&key, &v);
+                }
+                return Ok(Start::Held(pod, missing));
             }
             let host_network = pod
                 .spec
@@ -698,14 +797,20 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
             let mut v = serde_json::to_value(&pod).map_err(|e| e.to_string())?;
             v["metadata"]["resourceVersion"] = json!(txn.revision().to_string());
             txn.put_json(&key, &v);
-            Ok(pod)
+            Ok(Start::Running(pod))
         })
         .await;
     let started = match res {
-        Ok(c) => {
-            run_commands(ctl, &c.value);
-            c.value
-        }
+        Ok(c) => match c.value {
+            Start::Running(pod) => {
+                run_commands(ctl, &pod);
+                pod
+            }
+            Start::Held(pod, missing) => {
+                held(ctl, &pod, &missing, &node_name, bind, now).await;
+                return false;
+            }
+        },
         Err(twinstack_store::TxnError::Aborted(e)) if e != "gone" && e != "changed" => {
             ctl.event(events::event_for(
                 &events::pod_reference(pv, None),

@@ -16,6 +16,7 @@
 //! - [`gc`]: garbage collection of dependents whose owners are gone.
 //! - [`cloudlb`]: the cloud load balancer controllers (AWS, Google Cloud) and the runtime's DNS
 //!   records.
+//! - [`kyma`]: the api-gateway's APIRule controller and the Kyma gateway's DNSEntry.
 
 pub mod apiserver;
 pub mod cloudlb;
@@ -25,6 +26,7 @@ pub mod gc;
 pub mod informer;
 pub mod jobs;
 pub mod kubelet;
+pub mod kyma;
 pub mod serviceaccounts;
 pub mod sets;
 pub mod workloads;
@@ -422,6 +424,7 @@ async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     serviceaccounts::sync(ctl, w).await;
     gc::sync(ctl, w).await;
     cloudlb::sync(ctl, w).await;
+    kyma::sync(ctl, w).await;
     if !w.quiet {
         frontends::publish(ctl, w).await;
     }

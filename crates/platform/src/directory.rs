@@ -202,6 +202,7 @@ impl Platform {
     /// repeated call completes it) and writes its kubeconfig when serving.
     pub async fn complete(&self, rt: Arc<Runtime>, spec: &RuntimeSpec) -> Result<()> {
         ensure_system_objects(&self.registry, rt.clone()).await?;
+        ensure_kyma_modules(&self.registry, rt.clone()).await?;
         for (plural, obj) in &spec.extra_objects {
             let kind = self
                 .registry
@@ -419,6 +420,79 @@ pub async fn ensure_system_objects(registry: &Registry, rt: Arc<Runtime>) -> Res
             .map_err(|s| anyhow::anyhow!("creating the kubernetes Service: {}", s.message))?;
     }
     Ok(())
+}
+
+/// Kyma's default modules, as lifecycle-manager installs them on a new runtime: their CRDs,
+/// then the objects a runtime starts with ([`twinstack_kyma::runtime::objects`]), each with the
+/// status its module reports. Idempotent: what exists is left as it is.
+pub async fn ensure_kyma_modules(registry: &Registry, rt: Arc<Runtime>) -> Result<()> {
+    let crds = registry
+        .kind("apiextensions.k8s.io", "customresourcedefinitions")
+        .expect("the CRD kind");
+    for crd in twinstack_kyma::crds::definitions() {
+        create_if_missing(registry, rt.clone(), crds.clone(), None, crd).await?;
+    }
+    let facts = twinstack_kyma::runtime::Facts {
+        runtime: rt.name(),
+        provider: rt.record.provider,
+    };
+    for o in twinstack_kyma::runtime::objects(&facts) {
+        let version = o.body["apiVersion"]
+            .as_str()
+            .and_then(|v| v.rsplit('/').next())
+            .unwrap_or("v1")
+            .to_string();
+        let kind = registry
+            .kind(o.group, o.plural)
+            .or_else(|| registry.kind_for(rt.name(), o.group, &version, o.plural))
+            .with_context(|| format!("no kind {}.{}", o.plural, o.group))?;
+        let ns = o.namespace.map(String::from);
+        let name = o.body["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if !create_if_missing(registry, rt.clone(), kind.clone(), ns.clone(), o.body).await? {
+            continue;
+        }
+        if let Some(status) = o.status {
+            let mut obj = registry
+                .get(&rt, kind.as_ref(), ns.as_deref(), &name)
+                .map_err(|s| anyhow::anyhow!("reading {name}: {}", s.message))?;
+            obj["status"] = status;
+            registry
+                .write_if_unchanged(
+                    &rt,
+                    kind.as_ref(),
+                    obj,
+                    twinstack_registry::conditional::Scope::Status,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("writing the status of {name}: {e:?}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates `body` unless its name exists; whether it created it.
+async fn create_if_missing(
+    registry: &Registry,
+    rt: Arc<Runtime>,
+    kind: Arc<dyn Kind>,
+    ns: Option<String>,
+    body: Value,
+) -> Result<bool> {
+    let name = body["metadata"]["name"].as_str().unwrap_or("").to_string();
+    if registry
+        .get(&rt, kind.as_ref(), ns.as_deref(), &name)
+        .is_ok()
+    {
+        return Ok(false);
+    }
+    match registry.create_system(rt, kind.clone(), ns, body).await {
+        Ok(_) => Ok(true),
+        Err(s) if s.reason == "AlreadyExists" => Ok(false),
+        Err(s) => anyhow::bail!("creating {} {name}: {}", kind.info().plural, s.message),
+    }
 }
 
 fn first_address(net: &ipnet::IpNet) -> String {

@@ -62,9 +62,17 @@ fn state(
     rt: &str,
 ) -> (Vec<Value>, Vec<(String, String)>) {
     let (pods, _) = reg.store.list(&format!("/registry/{rt}/pods/")).unwrap();
-    let pods: Vec<Value> = pods
+    let all: Vec<Value> = pods
         .iter()
         .map(|kv| serde_json::from_slice(&kv.value).unwrap())
+        .collect();
+    // The Kyma Istio ingress gateway's pod every runtime has is not the test's.
+    let (system, pods): (Vec<Value>, Vec<Value>) = all
+        .into_iter()
+        .partition(|p| p["metadata"]["namespace"] == "istio-system");
+    let system_uids: Vec<&str> = system
+        .iter()
+        .filter_map(|p| p["metadata"]["uid"].as_str())
         .collect();
     let (keys, _) = reg.store.list(&format!("/registry/{rt}/podips/")).unwrap();
     let held = keys
@@ -76,6 +84,7 @@ fn state(
                 v["uid"].as_str().unwrap().to_string(),
             )
         })
+        .filter(|(_, uid)| !system_uids.contains(&uid.as_str()))
         .collect();
     (pods, held)
 }
@@ -253,7 +262,10 @@ async fn rolling_update_stays_within_max_surge_and_max_unavailable() {
     // Watch every revision of the ReplicaSets from here on.
     let mut watcher = reg
         .store
-        .watch("/registry/t/replicasets/", reg.store.current_revision())
+        .watch(
+            "/registry/t/replicasets/default/",
+            reg.store.current_revision(),
+        )
         .unwrap();
     reg.patch(
         rt.clone(),

@@ -359,9 +359,16 @@ fn single_stack_runtime_refuses_require_dual_stack() {
     );
     let e = fails(&t.kubectl(&["get", "svc", "web-aws"]));
     assert!(e.contains("not found"), "{e}");
-    // Nothing was held: the only allocated address is the kubernetes Service's.
+    // Nothing was held: the only allocated addresses are the kubernetes Service's and the Kyma
+    // Istio ingress gateway's.
     let list = json_of(&ok(&t.kubectl(&["get", "svc", "-A", "-o", "json"])));
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["kubernetes", "istio-ingressgateway"]);
 }
 
 /// `kubectl get -w` prints each change exactly once.

@@ -16,6 +16,7 @@ mod terminate;
 pub mod termination;
 mod update;
 mod validation;
+pub mod volumes;
 
 #[cfg(test)]
 mod tests;
