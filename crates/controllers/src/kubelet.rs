@@ -628,7 +628,8 @@ async fn unschedulable(ctl: &Ctl, pod: &Pod, msg: &str, now: jiff::Timestamp) {
 /// transaction, then records the scheduler's and kubelet's events. Returns whether it wrote.
 /// What a start transaction did.
 enum Start {
-    Running(Pod),
+    /// Running, with what its bootstrap containers create (`twinstack_kube::pod::bootstrap`).
+    Running(Pod, Vec<serde_json::Value>),
     /// Bound but held: these Secrets or ConfigMaps are missing.
     Held(Pod, Vec<volumes::Dependency>),
 }
@@ -718,8 +719,18 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
                 pod.spec.get_or_insert_with(Default::default).node_name = Some(nn.clone());
             }
             // A Secret or ConfigMap it needs is missing: bound, held in ContainerCreating.
+            // What its own (init) containers create does not hold it.
+            let boot = kpod::bootstrap::objects(&pod);
+            let made_here = |d: &volumes::Dependency| {
+                d.kind == "secret"
+                    && boot.iter().any(|o| {
+                        o["metadata"]["name"] == d.name.as_str()
+                            && o["metadata"]["namespace"] == ns_s.as_str()
+                    })
+            };
             let missing: Vec<volumes::Dependency> = volumes::dependencies(&pod)
                 .into_iter()
+                .filter(|d| !made_here(d))
                 .filter(|d| {
                     let kind: &dyn twinstack_registry::kinds::Kind = if d.kind == "secret" {
                         &twinstack_registry::kinds::config::SecretKind
@@ -797,12 +808,16 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
             let mut v = serde_json::to_value(&pod).map_err(|e| e.to_string())?;
             v["metadata"]["resourceVersion"] = json!(txn.revision().to_string());
             txn.put_json(&key, &v);
-            Ok(Start::Running(pod))
+            Ok(Start::Running(pod, boot))
         })
         .await;
     let started = match res {
         Ok(c) => match c.value {
-            Start::Running(pod) => {
+            Start::Running(pod, boot) => {
+                for o in boot {
+                    let ns = o["metadata"]["namespace"].as_str().map(String::from);
+                    let _ = ctl.create("", "secrets", ns.as_deref(), o).await;
+                }
                 run_commands(ctl, &pod);
                 pod
             }

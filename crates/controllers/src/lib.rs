@@ -13,6 +13,7 @@
 //! - [`endpoints`]: EndpointSlice and legacy Endpoints controllers.
 //! - [`apiserver`]: kube-apiserver's `default/kubernetes` Service ports, Endpoints and slice.
 //! - [`serviceaccounts`]: every namespace's `default` ServiceAccount and `kube-root-ca.crt`.
+//! - [`namespaces`]: the namespace controller (a `Terminating` namespace emptied, then gone).
 //! - [`gc`]: garbage collection of dependents whose owners are gone.
 //! - [`cloudlb`]: the cloud load balancer controllers (AWS, Google Cloud) and the runtime's DNS
 //!   records.
@@ -27,6 +28,7 @@ pub mod informer;
 pub mod jobs;
 pub mod kubelet;
 pub mod kyma;
+pub mod namespaces;
 pub mod serviceaccounts;
 pub mod sets;
 pub mod workloads;
@@ -422,6 +424,7 @@ async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     endpoints::sync(ctl, w).await;
     apiserver::sync(ctl, w).await;
     serviceaccounts::sync(ctl, w).await;
+    namespaces::sync(ctl, w).await;
     gc::sync(ctl, w).await;
     cloudlb::sync(ctl, w).await;
     kyma::sync(ctl, w).await;

@@ -4,7 +4,8 @@
 //! spec and status kept on update, the finalizer names allowed, and the system namespaces that
 //! cannot be deleted.
 
-use k8s_openapi::api::core::v1::{Namespace, NamespaceSpec, NamespaceStatus};
+use k8s_openapi::api::core::v1::{Namespace, NamespaceCondition, NamespaceSpec, NamespaceStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use twinstack_core::field::{BadValue, ErrorList, FieldError, Path};
 
 /// Namespaces every runtime has from the start; they cannot be deleted.
@@ -76,10 +77,155 @@ pub fn may_delete(name: &str) -> Result<(), &'static str> {
     }
 }
 
+/// DELETE of a namespace (`pkg/registry/core/namespace/storage` `Delete`): one that still has
+/// `spec.finalizers` is kept, marked with `deletionTimestamp` and phase `Terminating`, for the
+/// namespace controller to empty and finalize; one already terminating is left as it is until
+/// its finalizers are gone; then it goes.
+pub fn on_delete(ns: &Namespace, now: jiff::Timestamp) -> Deletion {
+    let finalizers = ns
+        .spec
+        .as_ref()
+        .and_then(|s| s.finalizers.as_ref())
+        .is_some_and(|f| !f.is_empty());
+    match (ns.metadata.deletion_timestamp.is_some(), finalizers) {
+        (_, false) => Deletion::Remove,
+        (true, true) => Deletion::Unchanged,
+        (false, true) => {
+            let mut n = ns.clone();
+            n.metadata.deletion_timestamp = Some(Time(now));
+            n.metadata.deletion_grace_period_seconds = Some(0);
+            n.status.get_or_insert_with(Default::default).phase = Some("Terminating".into());
+            Deletion::Keep(Box::new(n))
+        }
+    }
+}
+
+/// What [`on_delete`] decides.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deletion {
+    Remove,
+    Keep(Box<Namespace>),
+    Unchanged,
+}
+
+/// The namespace without the `kubernetes` finalizer (the `finalize` subresource's write once
+/// the content is gone).
+pub fn finalize(ns: &mut Namespace) {
+    if let Some(f) = ns.spec.as_mut().and_then(|s| s.finalizers.as_mut()) {
+        f.retain(|x| x != FINALIZER);
+    }
+}
+
+/// The conditions the namespace controller reports while it deletes the content
+/// (`pkg/controller/namespace/deletion/namespaced_resources_deleter.go`,
+/// `updateResourceCondition`): `remaining` is (resource, group, count) of what is left.
+pub fn deletion_conditions(
+    remaining: &[(String, String, usize)],
+    now: jiff::Timestamp,
+) -> Vec<NamespaceCondition> {
+    let c = |t: &str, status: &str, reason: &str, message: String| NamespaceCondition {
+        type_: t.into(),
+        status: status.into(),
+        reason: Some(reason.into()),
+        message: Some(message),
+        last_transition_time: Some(Time(now)),
+    };
+    let mut out = vec![
+        c(
+            "NamespaceDeletionDiscoveryFailure",
+            "False",
+            "ResourcesDiscovered",
+            "All resources successfully discovered".into(),
+        ),
+        c(
+            "NamespaceDeletionGroupVersionParsingFailure",
+            "False",
+            "ParsedGroupVersions",
+            "All legacy kube types successfully parsed".into(),
+        ),
+        c(
+            "NamespaceDeletionContentFailure",
+            "False",
+            "ContentDeleted",
+            "All content successfully deleted, may be waiting on finalization".into(),
+        ),
+    ];
+    if remaining.is_empty() {
+        out.push(c(
+            "NamespaceContentRemaining",
+            "False",
+            "ContentRemoved",
+            "All content successfully removed".into(),
+        ));
+    } else {
+        let parts: Vec<String> = remaining
+            .iter()
+            .map(|(r, g, n)| format!("{r}.{g} has {n} resource instances"))
+            .collect();
+        out.push(c(
+            "NamespaceContentRemaining",
+            "True",
+            "SomeResourcesRemain",
+            format!("Some resources are remaining: {}", parts.join(", ")),
+        ));
+    }
+    out.push(c(
+        "NamespaceFinalizersRemaining",
+        "False",
+        "ContentHasNoFinalizers",
+        "All content-preserving finalizers finished".into(),
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn delete_marks_terminating_then_removes_once_finalized() {
+        let mut n = ns(
+            json!({"metadata": {"name": "dev"}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
+        );
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let Deletion::Keep(kept) = on_delete(&n, now) else {
+            panic!("kept")
+        };
+        assert_eq!(
+            kept.status.as_ref().unwrap().phase.as_deref(),
+            Some("Terminating")
+        );
+        assert!(kept.metadata.deletion_timestamp.is_some());
+        assert_eq!(on_delete(&kept, now), Deletion::Unchanged);
+        let mut k = *kept;
+        finalize(&mut k);
+        assert_eq!(on_delete(&k, now), Deletion::Remove);
+        n.spec = None;
+        assert_eq!(on_delete(&n, now), Deletion::Remove);
+    }
+
+    #[test]
+    fn remaining_content_is_named_as_the_namespace_controller_does() {
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let c = deletion_conditions(
+            &[
+                ("pods".into(), "".into(), 2),
+                ("deployments".into(), "apps".into(), 1),
+            ],
+            now,
+        );
+        let r = c
+            .iter()
+            .find(|c| c.type_ == "NamespaceContentRemaining")
+            .unwrap();
+        assert_eq!(r.status, "True");
+        assert_eq!(r.message.as_deref(), Some("Some resources are remaining: pods. has 2 resource instances, deployments.apps has 1 resource instances"));
+        let done = deletion_conditions(&[], now);
+        assert!(done
+            .iter()
+            .any(|c| c.type_ == "NamespaceContentRemaining" && c.status == "False"));
+    }
 
     fn ns(v: serde_json::Value) -> Namespace {
         serde_json::from_value(v).unwrap()

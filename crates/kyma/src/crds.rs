@@ -455,22 +455,39 @@ fn function() -> Def {
             "type": "object",
             "required": ["runtime", "source"],
             "properties": {
-                "runtime": {"type": "string", "enum": ["nodejs20", "nodejs22", "python312"]},
+                "runtime": {"type": "string", "enum": ["nodejs20", "nodejs22", "nodejs24", "python312"]},
                 "runtimeImageOverride": string(),
                 "source": {"type": "object", "properties": {
-                    "inline": {"type": "object", "required": ["source"], "properties": {"source": string(), "dependencies": string()}},
+                    "inline": {"type": "object", "required": ["source"], "properties": {"source": {"type": "string", "minLength": 1}, "dependencies": string()}},
                     "gitRepository": {"type": "object", "required": ["url"], "properties": {
                         "url": string(), "baseDir": string(), "reference": string(),
                         "auth": {"type": "object", "required": ["secretName", "type"], "properties": {"secretName": string(), "type": {"type": "string", "enum": ["basic", "key"]}}},
-                    }},
-                }, "x-kubernetes-validations": [{"rule": "has(self.inline) != has(self.gitRepository)", "message": "Use GitRepository or Inline source"}]},
-                "env": {"type": "array", "items": open()},
+                    }, "x-kubernetes-validations": [
+                        {"rule": "has(self.baseDir) && (self.baseDir.trim().size() != 0)", "message": "BaseDir is required and cannot be empty"},
+                        {"rule": "has(self.reference) && (self.reference.trim().size() != 0)", "message": "Reference is required and cannot be empty"},
+                    ]},
+                }, "x-kubernetes-validations": [{
+                    "rule": "has(self.gitRepository) && !has(self.inline) || !has(self.gitRepository) && has(self.inline)",
+                    "message": "Use GitRepository or Inline source",
+                }]},
+                "env": {"type": "array", "items": open(), "x-kubernetes-validations": [{
+                    "rule": "(self.all(e, !(e.name in ['FUNC_RUNTIME','FUNC_HANDLER','FUNC_PORT','FUNC_HANDLER_SOURCE','FUNC_HANDLER_DEPENDENCIES','MOD_NAME','NODE_PATH','PYTHONPATH'])))",
+                    "message": "Following envs are reserved and cannot be used: ['FUNC_RUNTIME','FUNC_HANDLER','FUNC_PORT','FUNC_HANDLER_SOURCE','FUNC_HANDLER_DEPENDENCIES','MOD_NAME','NODE_PATH','PYTHONPATH']",
+                }]},
                 "resourceConfiguration": open(),
-                "replicas": {"type": "integer", "format": "int32", "minimum": 0},
+                "replicas": {"type": "integer", "format": "int32", "minimum": 0, "default": 1},
                 "scaleConfig": open(),
                 "secretMounts": {"type": "array", "items": open()},
-                "labels": string_map(),
-                "annotations": string_map(),
+                "podSecurityContext": open(),
+                "containerSecurityContext": open(),
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}, "x-kubernetes-validations": [
+                    {"rule": "!(self.exists(e, e.startsWith('serverless.kyma-project.io/')))", "message": "Labels has key starting with serverless.kyma-project.io/ which is not allowed"},
+                    {"rule": "self.all(e, size(e)<64)", "message": "Label value cannot be longer than 63"},
+                ]},
+                "annotations": {"type": "object", "additionalProperties": {"type": "string"}, "x-kubernetes-validations": [
+                    {"rule": "!(self.exists(e, e.startsWith('serverless.kyma-project.io/')))", "message": "Annotations has key starting with serverless.kyma-project.io/ which is not allowed"},
+                    {"rule": "!(self.exists(e, e=='proxy.istio.io/config'))", "message": "Annotations has key proxy.istio.io/config which is not allowed"},
+                ]},
             }
         }),
         status: open_with(json!({
@@ -506,8 +523,8 @@ fn btp_kinds() -> Vec<Def> {
             columns: &[
                 ("Offering", ".spec.serviceOfferingName", "string"),
                 ("Plan", ".spec.servicePlanName", "string"),
-                ("Shared", ".spec.shared", "boolean"),
-                ("Data Center", ".spec.dataCenter", "string"),
+                ("shared", ".spec.shared", "boolean"),
+                ("dataCenter", ".spec.dataCenter", "string"),
                 ("Status", ".status.conditions[0].reason", "string"),
                 ("Ready", ".status.ready", "string"),
             ],

@@ -264,7 +264,7 @@ fn the_seed_aws_manifest_on_a_dual_stack_runtime_gets_a_dualstack_nlb() {
         &token,
         &["elbv2", "describe-load-balancers"],
     ));
-    let lb = lb_named(&lbs, &host);
+    let lb = lb_named(&lbs, host);
     assert_eq!(lb["IpAddressType"], "dualstack", "{lbs:#}");
     assert_eq!(lb["Scheme"], "internet-facing");
     assert_eq!(lb["Type"], "network");

@@ -280,6 +280,14 @@ async fn check_kind<K>(
         }
         _ => panic!("{kind}: expected the {answer:?} side, got {r:?}"),
     }
+    // A namespace goes through Terminating: the namespace controller removes it once empty.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while kind == "Namespace"
+        && a.get_opt(&name("a")).await.unwrap().is_some()
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert!(
         a.get_opt(&name("a")).await.unwrap().is_none(),
         "{kind}: gone"

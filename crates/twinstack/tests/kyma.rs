@@ -19,7 +19,7 @@ fn apply(t: &Twin, yaml: &str) -> std::process::Output {
 
 /// `kubectl wait` for a JSONPath value: the controller's result, without a sleep.
 fn wait_for(t: &Twin, what: &[&str], cond: &str) {
-    let mut args = vec!["wait", "--timeout=30s", &cond[..]];
+    let mut args = vec!["wait", "--timeout=30s", cond];
     args.splice(1..1, what.iter().copied());
     ok(&t.kubectl(&args));
 }

@@ -154,3 +154,73 @@ fn a_pod_naming_a_missing_service_account_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn a_namespace_goes_through_terminating_while_its_content_is_removed() {
+    let t = Twin::start(&[]);
+    ok(&t.kubectl(&["create", "namespace", "shop"]));
+    ok(&apply(
+        &t,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: slow, namespace: shop}
+spec:
+  terminationGracePeriodSeconds: 3
+  containers: [{name: app, image: busybox, command: [sleep, "3600"]}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+data: {a: b}
+"#,
+    ));
+    ok(&t.kubectl(&[
+        "wait",
+        "-n",
+        "shop",
+        "pod/slow",
+        "--for=condition=Ready",
+        "--timeout=30s",
+    ]));
+    ok(&t.kubectl(&["delete", "namespace", "shop", "--wait=false"]));
+    let phase = ok(&t.kubectl(&["get", "ns", "shop", "-o", "jsonpath={.status.phase}"]));
+    assert_eq!(phase, "Terminating");
+    // The pod (sleep ignores SIGTERM) holds the namespace for its grace period; the controller
+    // says so.
+    ok(&t.kubectl(&[
+        "wait",
+        "ns/shop",
+        "--timeout=30s",
+        "--for=jsonpath={.status.conditions[?(@.type==\"NamespaceContentRemaining\")].status}=True",
+    ]));
+    let msg = ok(&t.kubectl(&[
+        "get",
+        "ns",
+        "shop",
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"NamespaceContentRemaining\")].message}",
+    ]));
+    assert!(
+        msg.starts_with("Some resources are remaining: ")
+            && msg.contains("pods. has 1 resource instances"),
+        "{msg}"
+    );
+    let e = fails(&t.kubectl(&[
+        "create",
+        "configmap",
+        "late",
+        "-n",
+        "shop",
+        "--from-literal=a=b",
+    ]));
+    assert!(
+        e.contains("unable to create new content in namespace shop because it is being terminated"),
+        "{e}"
+    );
+    ok(&t.kubectl(&["wait", "--for=delete", "ns/shop", "--timeout=30s"]));
+    // A new namespace of the same name starts empty.
+    ok(&t.kubectl(&["create", "namespace", "shop"]));
+    let left = ok(&t.kubectl(&["get", "pods,configmaps", "-n", "shop", "-o", "name"]));
+    assert_eq!(left.trim(), "configmap/kube-root-ca.crt", "{left}");
+}

@@ -8,6 +8,7 @@
 //! [`running_status`]; DELETE goes through [`plan_deletion`], and kubelet removes a terminating
 //! pod once [`termination`] says its containers have exited.
 
+pub mod bootstrap;
 mod completion;
 mod defaults;
 mod schedule;

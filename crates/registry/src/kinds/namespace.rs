@@ -1,8 +1,9 @@
 //! Namespaces (core/v1): the `kubernetes.io/metadata.name` label, the `kubernetes` finalizer,
-//! phase Active, the protected system namespaces, and the `default` ServiceAccount and
-//! `kube-root-ca.crt` ConfigMap every namespace has from its creation on.
+//! phase Active, the protected system namespaces, deletion through `Terminating`, and the
+//! `default` ServiceAccount and `kube-root-ca.crt` ConfigMap every namespace has from its
+//! creation on.
 
-use super::{Kind, ResourceInfo, Strategy, WriteCtx};
+use super::{DeleteAction, Kind, ResourceInfo, Strategy, WriteCtx};
 use crate::decode;
 use crate::runtimes::Runtime;
 use k8s_openapi::api::core::v1::Namespace;
@@ -113,5 +114,21 @@ impl Kind for NamespaceKind {
 
     fn delete_returns_object(&self) -> bool {
         true
+    }
+
+    /// A namespace with the `kubernetes` finalizer goes through `Terminating`: the namespace
+    /// controller (`twinstack_controllers::namespaces`) deletes its content, then finalizes it
+    /// and deletes it again. The system namespaces are refused first.
+    fn before_delete(&self, old: &Value, _grace: Option<i64>) -> Result<DeleteAction, Status> {
+        let ns: Namespace = super::typed(old, "Namespace")?;
+        let name = ns.metadata.name.as_deref().unwrap_or("");
+        kns::may_delete(name).map_err(|msg| Status::forbidden(name, INFO.subject(), msg))?;
+        Ok(match kns::on_delete(&ns, jiff::Timestamp::now()) {
+            kns::Deletion::Remove => DeleteAction::Remove,
+            kns::Deletion::Unchanged => DeleteAction::Unchanged,
+            kns::Deletion::Keep(n) => DeleteAction::Keep(
+                serde_json::to_value(*n).map_err(|e| Status::internal(e.to_string()))?,
+            ),
+        })
     }
 }
