@@ -1,4 +1,5 @@
-//! The garbage collector: a dependent (pod, ReplicaSet, EndpointSlice) whose every owner is gone
+//! The garbage collector: a dependent (pod, ReplicaSet, EndpointSlice, Deployment, Service)
+//! whose every owner (of a built-in or a custom kind) is gone
 //! (no object of the owner's kind with the owner's name and uid) is deleted in the background,
 //! as kube-controller-manager's garbage collector does after a `Background` delete.
 
@@ -38,7 +39,14 @@ pub async fn sync(ctl: &Ctl, w: &World) {
             l.slices
                 .iter()
                 .map(|o| ("discovery.k8s.io", "endpointslices", &o.metadata)),
-        );
+        )
+        // What controllers of custom resources own (a Function's Deployment and Service).
+        .chain(
+            l.deployments
+                .iter()
+                .map(|o| ("apps", "deployments", &o.metadata)),
+        )
+        .chain(l.services.iter().map(|o| ("", "services", &o.metadata)));
     let mut orphans: Vec<(&str, &str, &ObjectMeta)> = Vec::new();
     for (group, plural, m) in dependents {
         let Some(refs) = m.owner_references.as_ref().filter(|r| !r.is_empty()) else {
@@ -74,7 +82,8 @@ fn owner_exists(
         Some((g, v)) => (g, v),
         None => ("", r.api_version.as_str()),
     };
-    let Some(kind) = ctl.reg.kinds().iter().find(|k| {
+    let kinds = ctl.reg.kinds_for(ctl.rt.name());
+    let Some(kind) = kinds.iter().find(|k| {
         k.info().group == group && k.info().version == version && k.info().kind == r.kind
     }) else {
         return true;

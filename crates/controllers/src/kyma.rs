@@ -56,7 +56,104 @@ fn label<'a>(v: &'a Value, k: &str) -> &'a str {
 
 pub async fn sync(ctl: &Ctl, w: &World) {
     sync_dns_entry(ctl, w).await;
+    sync_functions(ctl, w).await;
     sync_apirules(ctl, w).await;
+}
+
+/// The serverless module's Function controller ([`twinstack_kyma::function`]): the Service
+/// and Deployment of each Function, owned by it (the garbage collector removes them with it),
+/// and its status from the Deployment's.
+async fn sync_functions(ctl: &Ctl, w: &World) {
+    use twinstack_kyma::function as kfn;
+    let Some(kind) = custom(ctl, "serverless.kyma-project.io", "v1alpha2", "functions") else {
+        return;
+    };
+    for f in list(ctl, kind.as_ref()) {
+        if f.pointer("/metadata/deletionTimestamp").is_some() {
+            continue;
+        }
+        let (name, ns, uid) = (meta(&f, "name"), meta(&f, "namespace"), meta(&f, "uid"));
+        let owner = json!([{"apiVersion": "serverless.kyma-project.io/v1alpha2", "kind": "Function",
+                            "name": name, "uid": uid, "controller": true, "blockOwnerDeletion": true}]);
+        let svc_exists = w
+            .lists
+            .services
+            .iter()
+            .any(|s| name_of(&s.metadata.namespace) == ns && name_of(&s.metadata.name) == name);
+        if !svc_exists {
+            let mut svc = kfn::service(&f);
+            svc["metadata"]["ownerReferences"] = owner.clone();
+            let _ = ctl.create("", "services", Some(ns), svc).await;
+        }
+        let mut want = kfn::deployment(&f);
+        let mine = w.lists.deployments.iter().find(|d| {
+            name_of(&d.metadata.namespace) == ns
+                && d.metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l.get(kfn::UUID).map(String::as_str) == Some(uid))
+        });
+        let deployment = match mine {
+            None => {
+                want["metadata"]["ownerReferences"] = owner.clone();
+                let _ = ctl.create("apps", "deployments", Some(ns), want).await;
+                None
+            }
+            Some(d) => {
+                let Some(mut full) = ctl.full("apps", "deployments", &d.metadata) else {
+                    continue;
+                };
+                let template_changed = full.pointer("/spec/template/spec/containers/0/env")
+                    != want.pointer("/spec/template/spec/containers/0/env")
+                    || full.pointer("/spec/template/spec/containers/0/image")
+                        != want.pointer("/spec/template/spec/containers/0/image")
+                    || full.pointer("/spec/replicas") != want.pointer("/spec/replicas");
+                if template_changed {
+                    full["spec"]["replicas"] = want["spec"]["replicas"].clone();
+                    full["spec"]["template"]["spec"]["containers"][0]["env"] =
+                        want["spec"]["template"]["spec"]["containers"][0]["env"].clone();
+                    full["spec"]["template"]["spec"]["containers"][0]["image"] =
+                        want["spec"]["template"]["spec"]["containers"][0]["image"].clone();
+                    ctl.write("apps", "deployments", full.clone()).await;
+                }
+                let n = |p: &str| full.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+                Some((
+                    meta(&full, "name").to_string(),
+                    n("/status/readyReplicas"),
+                    n("/spec/replicas"),
+                ))
+            }
+        };
+        let now = jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+            .to_string();
+        let st = kfn::status(
+            &f,
+            deployment.as_ref().map(|(n, r, w)| (n.as_str(), *r, *w)),
+            &now,
+        );
+        // Written when something but the transition times changed.
+        let strip = |v: Option<&Value>| {
+            let mut v = v.cloned().unwrap_or(Value::Null);
+            if let Some(cs) = v.get_mut("conditions").and_then(Value::as_array_mut) {
+                for c in cs {
+                    if let Some(o) = c.as_object_mut() {
+                        o.remove("lastTransitionTime");
+                    }
+                }
+            }
+            v
+        };
+        if strip(f.get("status")) != strip(Some(&st)) {
+            let mut o = f.clone();
+            o["status"] = st;
+            let _ = ctl
+                .reg
+                .write_if_unchanged(&ctl.rt, kind.as_ref(), o, Scope::Status)
+                .await;
+        }
+    }
 }
 
 async fn sync_dns_entry(ctl: &Ctl, w: &World) {

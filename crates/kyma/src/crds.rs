@@ -10,7 +10,8 @@
 //!   columns. Their `spec` keeps unknown fields (as Istio's CRDs did before they carried full
 //!   schemas): its top-level fields are typed, the rest is Istio's to validate.
 //! - serverless (kyma-project/serverless `components/buildless-serverless/api/v1alpha2`):
-//!   Function with its runtimes, printer columns and the `scale` subresource.
+//!   Function (buildless) with its runtimes, CEL rules, printer columns and the `scale`
+//!   subresource.
 //! - btp-operator (SAP/sap-btp-service-operator `api/v1`): ServiceInstance and ServiceBinding.
 //! - lifecycle-manager and the module managers (`operator.kyma-project.io`): Kyma, Istio,
 //!   APIGateway, BtpOperator, Serverless.
@@ -430,17 +431,12 @@ fn function() -> Def {
         plural: "functions",
         namespaced: true,
         versions: &[("v1alpha2", true)],
-        short_names: &[],
+        short_names: &["fn", "fns"],
         categories: &["all"],
         columns: &[
             (
                 "Configured",
                 ".status.conditions[?(@.type=='ConfigurationReady')].status",
-                "string",
-            ),
-            (
-                "Built",
-                ".status.conditions[?(@.type=='BuildReady')].status",
                 "string",
             ),
             (

@@ -12,9 +12,11 @@
 //!   `kyma-system/kyma-gateway` Gateway and DNSEntry.
 //! - [`apirule`]: the api-gateway's APIRule v2 reconciliation: validation with its messages,
 //!   the VirtualService and AuthorizationPolicies it creates, the status it writes.
+//! - [`function`]: the serverless module's Function controller (Deployment, Service, status).
 //! - [`dnsentry`]: the `kyma-gateway` DNSEntry's targets and Gardener's `ip-stack` annotation.
 
 pub mod apirule;
 pub mod crds;
 pub mod dnsentry;
+pub mod function;
 pub mod runtime;

@@ -17,9 +17,9 @@ use serde_json::{json, Value};
 fn image_is(c: &Container, name: &str) -> bool {
     let image = c.image.as_deref().unwrap_or("");
     let repo = image.split('@').next().unwrap_or("");
-    let repo =
-        repo.rsplit_once(':')
-            .map_or(repo, |(r, tag)| if tag.contains('/') { repo } else { r });
+    let repo = repo
+        .rsplit_once(':')
+        .map_or(repo, |(r, tag)| if tag.contains('/') { repo } else { r });
     repo.rsplit('/').next() == Some(name)
 }
 
