@@ -12,9 +12,21 @@ use twinstack_kube::namespace as kns;
 use twinstack_registry::conditional::Scope;
 use twinstack_registry::registry::Preconditions;
 
+/// How long after a namespace's deletion its content starts to go. Upstream's controller first
+/// discovers every resource of the API (one request per group version) and its queue
+/// rate-limits: a client deleting a manifest that holds its own namespace (ingress-nginx's,
+/// Argo CD's) deletes the rest of its objects itself before the controller gets to them, and
+/// `kubectl delete -f` exits 0. Modelled as two seconds from `deletionTimestamp` (a second's
+/// precision), so one to two seconds.
+const DISCOVERY: i64 = 2;
+
 pub async fn sync(ctl: &Ctl, w: &World) {
+    let now = jiff::Timestamp::now();
     for slim in &w.lists.namespaces {
-        if slim.metadata.deletion_timestamp.is_none() {
+        let Some(deleted) = &slim.metadata.deletion_timestamp else {
+            continue;
+        };
+        if now.as_second() < deleted.0.as_second() + DISCOVERY {
             continue;
         }
         let name = name_of(&slim.metadata.name).to_string();
