@@ -163,6 +163,14 @@ pub async fn sync(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
         }
         let bound = node_name(&pod).to_string();
         if bound.is_empty() {
+            // VolumeBinding's PreFilter: a missing or unbound immediate claim fits no node.
+            let ns = name_of(&pod.metadata.namespace);
+            if let Some(msg) = volumes::volume_binding_prefilter(&pod, |c| claim_state(ctl, ns, c))
+            {
+                let msg = volumes::prefilter_fit_error(node_objs.len(), &msg);
+                unschedulable(ctl, &pod, &msg, now).await;
+                continue;
+            }
             let (sched_pod, candidates) = pinned_by_fields(&pod, &node_objs);
             let result = match &candidates {
                 Some(c) if c.is_empty() => kpod::schedule(&pod, &node_objs, &load),
@@ -626,6 +634,49 @@ async fn unschedulable(ctl: &Ctl, pod: &Pod, msg: &str, now: jiff::Timestamp) {
 
 /// Binds (when `bind`), allocates the pod's addresses and writes the Running status in one
 /// transaction, then records the scheduler's and kubelet's events. Returns whether it wrote.
+/// The scheduler's view of claim `name` in `ns`: missing, bound, or unbound with its
+/// StorageClass's binding mode. A runtime without PersistentVolumeClaims has nothing to wait
+/// for.
+fn claim_state(ctl: &Ctl, ns: &str, name: &str) -> volumes::Claim {
+    let Some(kind) = ctl.reg.kind("", "persistentvolumeclaims") else {
+        return volumes::Claim::Bound;
+    };
+    let key = object_key(ctl.rt.name(), kind.as_ref(), Some(ns), name);
+    let Some(pvc) = ctl
+        .reg
+        .store
+        .get(&key)
+        .ok()
+        .flatten()
+        .and_then(|kv| serde_json::from_slice::<serde_json::Value>(&kv.value).ok())
+    else {
+        return volumes::Claim::Missing;
+    };
+    if pvc.pointer("/status/phase").and_then(|p| p.as_str()) == Some("Bound") {
+        return volumes::Claim::Bound;
+    }
+    let class = pvc
+        .pointer("/spec/storageClassName")
+        .and_then(|c| c.as_str())
+        .unwrap_or("");
+    let wait_for_first_consumer = ctl
+        .reg
+        .kind("storage.k8s.io", "storageclasses")
+        .filter(|_| !class.is_empty())
+        .and_then(|k| {
+            let key = object_key(ctl.rt.name(), k.as_ref(), None, class);
+            ctl.reg.store.get(&key).ok().flatten()
+        })
+        .and_then(|kv| serde_json::from_slice::<serde_json::Value>(&kv.value).ok())
+        .is_some_and(|sc| {
+            sc.pointer("/volumeBindingMode").and_then(|m| m.as_str())
+                == Some("WaitForFirstConsumer")
+        });
+    volumes::Claim::Unbound {
+        wait_for_first_consumer,
+    }
+}
+
 /// What a start transaction did.
 enum Start {
     /// Running, with what its bootstrap containers create (`twinstack_kube::pod::bootstrap`).

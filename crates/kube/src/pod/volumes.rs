@@ -118,6 +118,59 @@ pub fn dependencies(pod: &Pod) -> Vec<Dependency> {
     out
 }
 
+/// The PersistentVolumeClaims `pod` uses: `persistentVolumeClaim.claimName`, and the claim
+/// `<pod>-<volume>` of each generic ephemeral volume.
+pub fn claims(pod: &Pod) -> Vec<String> {
+    let pod_name = pod.metadata.name.as_deref().unwrap_or("");
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .filter_map(|v| {
+            if let Some(c) = &v.persistent_volume_claim {
+                Some(c.claim_name.clone())
+            } else {
+                v.ephemeral
+                    .as_ref()
+                    .map(|_| format!("{pod_name}-{}", v.name))
+            }
+        })
+        .collect()
+}
+
+/// What the scheduler's VolumeBinding plugin knows of a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    Missing,
+    Bound,
+    /// Not bound yet; `wait_for_first_consumer` when its StorageClass binds on first use.
+    Unbound {
+        wait_for_first_consumer: bool,
+    },
+}
+
+/// The VolumeBinding plugin's PreFilter (pkg/scheduler/framework/plugins/volumebinding):
+/// the reason `pod` cannot be scheduled on any node because of its claims, if any.
+pub fn volume_binding_prefilter(pod: &Pod, state: impl Fn(&str) -> Claim) -> Option<String> {
+    let mut unbound_immediate = false;
+    for c in claims(pod) {
+        match state(&c) {
+            Claim::Missing => return Some(format!("persistentvolumeclaim \"{c}\" not found")),
+            Claim::Unbound {
+                wait_for_first_consumer: false,
+            } => unbound_immediate = true,
+            _ => {}
+        }
+    }
+    unbound_immediate.then(|| "pod has unbound immediate PersistentVolumeClaims".to_string())
+}
+
+/// `FitError.Error()` for a PreFilter failure: no node was even tried.
+pub fn prefilter_fit_error(total_nodes: usize, msg: &str) -> String {
+    format!(
+        "0/{total_nodes} nodes are available: {msg}. preemption: 0/{total_nodes} nodes are available: {total_nodes} Preemption is not helpful for scheduling."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +205,43 @@ mod tests {
                 ("secret \"env\" not found".into(), "Failed"),
                 ("configmap \"vals\" not found".into(), "Failed"),
             ]
+        );
+    }
+
+    #[test]
+    fn claims_decide_scheduling_as_the_volume_binding_plugin() {
+        let p = pod(json!({"containers": [{"name": "c"}], "volumes": [
+            {"name": "data", "persistentVolumeClaim": {"claimName": "db"}},
+            {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}}]}));
+        assert_eq!(claims(&p), vec!["db".to_string(), "p-scratch".to_string()]);
+        let all = |c: Claim| move |_: &str| c;
+        assert_eq!(volume_binding_prefilter(&p, all(Claim::Bound)), None);
+        assert_eq!(
+            volume_binding_prefilter(
+                &p,
+                all(Claim::Unbound {
+                    wait_for_first_consumer: true
+                })
+            ),
+            None
+        );
+        assert_eq!(
+            volume_binding_prefilter(
+                &p,
+                all(Claim::Unbound {
+                    wait_for_first_consumer: false
+                })
+            )
+            .as_deref(),
+            Some("pod has unbound immediate PersistentVolumeClaims")
+        );
+        assert_eq!(
+            volume_binding_prefilter(&p, all(Claim::Missing)).as_deref(),
+            Some("persistentvolumeclaim \"db\" not found")
+        );
+        assert_eq!(
+            prefilter_fit_error(3, "pod has unbound immediate PersistentVolumeClaims"),
+            "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
         );
     }
 
