@@ -169,6 +169,22 @@ fn schema_type(s: &JSONSchemaProps, v: &Value) -> String {
         .unwrap_or_else(|| type_name(v).to_string())
 }
 
+/// The CEL environment of `x-kubernetes-validations`: the standard library with the strings
+/// and lists extensions kube-apiserver's environment also has (`ext.Strings`, `ext.Lists`:
+/// `trim`, `lowerAscii`, `split`, `indexOf`, ...; staging/src/k8s.io/apiserver/pkg/cel/environment/base.go).
+/// Kubernetes' own libraries (quantity, URLs, IP and CIDR, authz) are not there.
+fn environment() -> std::sync::Arc<cel::Env> {
+    static ENV: std::sync::OnceLock<std::sync::Arc<cel::Env>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = cel::Env::stdlib();
+        // Declaring an extension twice is the only failure: this runs once.
+        let _ = cel::extensions::strings(&mut env);
+        let _ = cel::extensions::lists(&mut env);
+        std::sync::Arc::new(env)
+    })
+    .clone()
+}
+
 fn eval_rule(
     r: &ValidationRule,
     new: &Value,
@@ -187,7 +203,7 @@ fn eval_rule(
             ))
         }
     };
-    let mut ctx = cel::Context::default();
+    let mut ctx = cel::Context::with_env(environment());
     ctx.add_variable_from_value("self", to_cel(new));
     if let Some(o) = old {
         ctx.add_variable_from_value("oldSelf", to_cel(o));

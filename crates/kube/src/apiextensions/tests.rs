@@ -299,3 +299,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn rules_use_the_strings_and_lists_extensions() {
+    let s: JSONSchemaProps = serde_json::from_value(json!({
+        "type": "object",
+        "properties": {"baseDir": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}}},
+        "x-kubernetes-validations": [
+            {"rule": "has(self.baseDir) && (self.baseDir.trim().size() != 0)", "message": "BaseDir is required and cannot be empty"},
+            {"rule": "!has(self.tags) || self.tags.all(t, t.lowerAscii() == t)", "message": "lower case"},
+        ]
+    }))
+    .unwrap();
+    let run = |v: Value| {
+        let mut errs = Vec::new();
+        cel::validate(
+            &v,
+            None,
+            &s,
+            &twinstack_core::field::Path::new("src"),
+            &mut errs,
+        );
+        aggregate(&errs)
+    };
+    assert_eq!(run(json!({"baseDir": "/src", "tags": ["a"]})), "");
+    assert_eq!(
+        run(json!({"baseDir": "  ", "tags": ["A"]})),
+        "[src: Invalid value: \"object\": BaseDir is required and cannot be empty, src: Invalid value: \"object\": lower case]"
+    );
+}
