@@ -838,4 +838,50 @@ mod tests {
             .unwrap()
             .ends_with("\n2 more error(s)..."));
     }
+
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z/{}*.\\-]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("hosts".to_string()),
+                        Just("rules".to_string()),
+                        Just("service".to_string()),
+                        Just("gateway".to_string()),
+                        Just("path".to_string()),
+                        Just("methods".to_string()),
+                        Just("jwt".to_string()),
+                        Just("authentications".to_string()),
+                        Just("name".to_string()),
+                        Just("port".to_string()),
+                        Just("namespace".to_string()),
+                        Just("timeout".to_string()),
+                        "[a-z]{1,6}",
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever an APIRule holds (the CRD's schema is not trusted here), reconciling it never
+        /// panics and always yields a status.
+        #[test]
+        fn reconcile_never_panics(spec in arb_json()) {
+            let ar = apirule(spec);
+            let o = run(&ar, &[], &[pod("a", true)]);
+            proptest::prop_assert!(o.status["state"] == "Ready" || o.status["state"] == "Error");
+        }
+    }
 }
