@@ -230,6 +230,7 @@ async fn sync_apirules(ctl: &Ctl, w: &World) {
     let owned = Owned { vs, ap, ra };
     let apirules = list(ctl, ar_kind.as_ref());
     let vss = list(ctl, owned.vs.as_ref());
+    publish_gateway_routes(ctl, w, &vss);
     // Orphans: objects of an APIRule that is gone.
     let exists = |v: &Value| {
         apirules.iter().any(|a| {
@@ -284,6 +285,42 @@ async fn sync_apirules(ctl: &Ctl, w: &World) {
         }
         write_status(ctl, &ar_kind, ar, &out.status).await;
     }
+}
+
+/// The Kyma gateway's routes ([`twinstack_kyma::gateway::routes`]) with their destination
+/// Services' cluster IPs, for the data plane's gateway pods.
+fn publish_gateway_routes(ctl: &Ctl, w: &World, vss: &[Value]) {
+    let Some(dp) = &ctl.dataplane else {
+        return;
+    };
+    let gateway = format!("{KYMA_SYSTEM}/{KYMA_GATEWAY}");
+    let routes = twinstack_kyma::gateway::routes(vss, &gateway)
+        .into_iter()
+        .filter_map(|r| {
+            let svc = w.lists.services.iter().find(|s| {
+                name_of(&s.metadata.namespace) == r.service.0
+                    && name_of(&s.metadata.name) == r.service.1
+            })?;
+            let destinations = svc
+                .spec
+                .as_ref()?
+                .cluster_ips
+                .iter()
+                .flatten()
+                .filter_map(|ip| ip.parse::<std::net::IpAddr>().ok())
+                .map(|ip| std::net::SocketAddr::new(ip, r.port))
+                .collect();
+            Some(twinstack_dataplane::frontends::gateway::Route {
+                hosts: r.hosts,
+                method: r.method_regex,
+                uri_prefix: r.uri_prefix,
+                uri_regex: r.uri_regex,
+                destinations,
+                set_headers: r.set_headers,
+            })
+        })
+        .collect();
+    dp.publish_routes(ctl.rt.name(), routes);
 }
 
 /// Makes the objects `have` (of one APIRule) into `want`: matched by the index label (or the

@@ -13,10 +13,12 @@
 //! - [`apirule`]: the api-gateway's APIRule v2 reconciliation: validation with its messages,
 //!   the VirtualService and AuthorizationPolicies it creates, the status it writes.
 //! - [`function`]: the serverless module's Function controller (Deployment, Service, status).
+//! - [`gateway`]: the Kyma gateway's HTTP routes from the VirtualServices bound to it.
 //! - [`dnsentry`]: the `kyma-gateway` DNSEntry's targets and Gardener's `ip-stack` annotation.
 
 pub mod apirule;
 pub mod crds;
 pub mod dnsentry;
 pub mod function;
+pub mod gateway;
 pub mod runtime;

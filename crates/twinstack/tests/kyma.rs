@@ -362,3 +362,140 @@ spec:
     ]));
     assert_eq!(left.trim(), "", "{left}");
 }
+
+/// The gateway's NLB frontend of `family` on port 80, once its targets are healthy.
+fn gateway_frontend(t: &Twin, family: &str) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let out = std::process::Command::new(common::bin())
+            .args(["runtime", "show", "local", "-o", "json", "--data-dir"])
+            .arg(t.data_dir())
+            .output()
+            .unwrap();
+        let rt: Value = serde_json::from_str(&ok(&out)).unwrap();
+        let fe = rt["frontends"].as_array().unwrap().iter().find(|f| {
+            f["service"] == "istio-system/istio-ingressgateway"
+                && f["kind"] == "nlb"
+                && f["family"] == family
+                && f["port"] == 80
+                && f["targets"]
+                    .as_array()
+                    .is_some_and(|ts| ts.iter().any(|t| t["state"] == "healthy"))
+        });
+        if let Some(fe) = fe {
+            return fe.clone();
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "no healthy {family} gateway frontend: {:#}",
+            rt["frontends"]
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// `curl -4|-6` of `http://HOST/PATH` through the frontend (the NLB's hostname resolves to it).
+fn curl_host(fe: &Value, host: &str, path: &str) -> String {
+    let lb = fe["hostname"].as_str().unwrap();
+    let listen = fe["listen"].as_str().unwrap();
+    let family = if fe["family"] == "IPv4" { "-4" } else { "-6" };
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "10", family, "--connect-to"])
+        .arg(format!("{lb}:80:{listen}"))
+        .args(["-H", &format!("Host: {host}")])
+        .arg(format!("http://{lb}{path}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn traffic_for_an_apirules_host_enters_through_the_gateways_load_balancer() {
+    let t = Twin::start(&[]);
+    ok(&t.kubectl(&["create", "namespace", "shop"]));
+    ok(&t.kubectl(&["label", "namespace", "shop", "istio-injection=enabled"]));
+    ok(&apply(
+        &t,
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: whoami, namespace: shop}
+spec:
+  selector: {matchLabels: {app: whoami}}
+  template:
+    metadata: {labels: {app: whoami}}
+    spec:
+      containers: [{name: whoami, image: traefik/whoami, ports: [{containerPort: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: whoami, namespace: shop}
+spec:
+  ipFamilyPolicy: PreferDualStack
+  selector: {app: whoami}
+  ports: [{name: http, port: 80}]
+---
+apiVersion: gateway.kyma-project.io/v2
+kind: APIRule
+metadata: {name: whoami, namespace: shop}
+spec:
+  hosts: [whoami]
+  service: {name: whoami, port: 80}
+  gateway: kyma-system/kyma-gateway
+  rules: [{path: "/api/{**}", methods: [GET], noAuth: true}]
+"#,
+    ));
+    wait_for(
+        &t,
+        &["-n", "shop", "apirule/whoami"],
+        "--for=jsonpath={.status.state}=Ready",
+    );
+    let gw_pod = ok(&t.kubectl(&[
+        "get",
+        "pods",
+        "-n",
+        "istio-system",
+        "-l",
+        "app=istio-ingressgateway",
+        "-o",
+        "jsonpath={.items[0].status.podIPs[0].ip}",
+    ]));
+    let host = "whoami.local.kyma.ondemand.com";
+    for family in ["IPv4", "IPv6"] {
+        let fe = gateway_frontend(&t, family);
+        // The route's VirtualService may reach the data plane a pass after the APIRule is
+        // Ready: retry until the answer is whoami's.
+        let start = std::time::Instant::now();
+        let answer = loop {
+            let a = curl_host(&fe, host, "/api/orders?id=1");
+            if a.contains("Hostname: whoami-") {
+                break a;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "{family}: {a}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
+        // The pod's peer is the gateway pod: past the gateway, traffic is in the mesh (IPv4),
+        // whichever family the client used.
+        assert!(
+            answer.contains(&format!("RemoteAddr: {gw_pod}:")),
+            "{family}: {answer}"
+        );
+        assert!(answer.contains("GET /api/orders?id=1 HTTP/1.1"), "{answer}");
+        assert!(
+            answer.contains(&format!("X-Forwarded-Host: {host}")),
+            "{answer}"
+        );
+        // No route: Envoy's 404.
+        let miss = curl_host(&fe, host, "/other");
+        assert!(
+            miss.starts_with("HTTP/1.1 404 Not Found"),
+            "{family}: {miss}"
+        );
+        assert!(miss.contains("server: istio-envoy"), "{miss}");
+        let unknown = curl_host(&fe, "nope.local.kyma.ondemand.com", "/api/x");
+        assert!(unknown.starts_with("HTTP/1.1 404 Not Found"), "{unknown}");
+    }
+}

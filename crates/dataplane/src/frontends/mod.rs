@@ -9,6 +9,7 @@
 //! (replacing the previous set: new frontends start listening, changed ones switch targets for
 //! new connections, removed ones stop accepting while their established connections drain).
 
+pub mod gateway;
 mod health;
 mod metrics;
 pub mod netns;
@@ -81,6 +82,8 @@ struct Rt {
     frontends: HashMap<FrontendKey, Arc<Live>>,
     pods: HashMap<IpAddr, Arc<PodSpec>>,
     cluster_dns: Option<IpAddr>,
+    /// The HTTP routes of the runtime's Istio ingress gateway.
+    routes: Arc<Vec<gateway::Route>>,
 }
 
 #[derive(Default)]
@@ -145,6 +148,17 @@ impl DataPlane {
                 traces: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// Replaces the HTTP routes of a runtime's Istio ingress gateway (the VirtualServices bound
+    /// to it, in order).
+    pub fn publish_routes(&self, runtime: &str, routes: Vec<gateway::Route>) {
+        let mut rts = self
+            .inner
+            .runtimes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        rts.entry(runtime.to_string()).or_default().routes = Arc::new(routes);
     }
 
     /// Sends built-in servers' access lines to `log`.
@@ -633,9 +647,31 @@ impl Inner {
         planned
     }
 
+    /// [`Inner::carry`] of an in-process connection, as a boxed `Send` future: the gateway
+    /// (carried) opens in-process connections (carried), and naming the type breaks the cycle
+    /// the compiler cannot prove `Send` through.
+    fn carry_in_process(
+        self: Arc<Self>,
+        runtime: String,
+        p: Planned,
+        b: tokio::io::DuplexStream,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(async move { self.carry(&runtime, p, b).await })
+    }
+
+    /// The gateway routes of `runtime`.
+    fn routes(&self, runtime: &str) -> Arc<Vec<gateway::Route>> {
+        self.runtimes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(runtime)
+            .map(|r| r.routes.clone())
+            .unwrap_or_default()
+    }
+
     /// Carries a planned connection to its pod.
     async fn carry<S: AsyncRead + AsyncWrite + Unpin + Send + Resettable>(
-        &self,
+        self: &Arc<Self>,
         runtime: &str,
         p: Planned,
         mut client: S,
@@ -689,6 +725,11 @@ impl Inner {
                 if let Some(n) = moved {
                     m.bytes.inc_by(n);
                 }
+            }
+            Serve::Builtin(workloads::Workload::IstioGateway) => {
+                let mut stream = Prefixed::new(header.unwrap_or_default(), client);
+                gateway::serve(self, runtime, &p, &mut stream).await;
+                m.bytes.inc_by(stream.read + stream.written);
             }
             Serve::Builtin(w) => {
                 let ctx = Context {
@@ -820,8 +861,7 @@ impl Inner {
                 let (a, b) = tokio::io::duplex(COPY_BUFFER);
                 let runtime = runtime.to_string();
                 // The pod's server runs on its own task, as a server process would.
-                let me = self.clone();
-                tokio::spawn(async move { me.carry(&runtime, p, b).await });
+                tokio::spawn(self.clone().carry_in_process(runtime, p, b));
                 Ok(Box::new(a))
             }
         }

@@ -92,6 +92,8 @@ pub fn workload_of(
             Some((Workload::Nginx, port))
         }
         "httpd" => Some((Workload::Httpd, 80)),
+        // Istio's gateway: `proxy router`, its HTTP listener on 8080 (the Service's `http2`).
+        "proxyv2" if all.iter().any(|a| a == "router") => Some((Workload::IstioGateway, 8080)),
         _ => None,
     }
 }

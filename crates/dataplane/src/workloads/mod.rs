@@ -7,7 +7,7 @@
 mod http;
 mod image;
 
-pub use http::{serve, Request, Response, Server};
+pub use http::{serve, write_response, Request, Response, Server};
 pub use image::workload_of;
 
 use std::net::{IpAddr, SocketAddr};
@@ -27,6 +27,23 @@ pub enum Workload {
     Nginx,
     /// Apache httpd's default server.
     Httpd,
+    /// Istio's ingress gateway (`proxyv2 proxy router`): it routes by the runtime's
+    /// VirtualServices (`frontends::gateway`); as a server of its own it has no route.
+    IstioGateway,
+}
+
+/// Envoy's answer when no route matches (`server: istio-envoy`, no body).
+pub fn envoy_not_found(now: jiff::Timestamp) -> Response {
+    Response {
+        status: 404,
+        headers: vec![
+            ("date".into(), http_date(now)),
+            ("server".into(), "istio-envoy".into()),
+            ("content-length".into(), "0".into()),
+        ],
+        body: Vec::new(),
+        close: false,
+    }
 }
 
 /// What one connection to a built-in server knows about itself.
@@ -225,6 +242,7 @@ impl Server for Instance<'_> {
                 _ => go_text(404, ctx, "404 page not found\n".into()),
             },
             Workload::ServeHostname => go_text(200, ctx, ctx.hostname.clone()),
+            Workload::IstioGateway => envoy_not_found(ctx.now),
             Workload::HttpEcho { text } => {
                 let mut r = go_text(200, ctx, format!("{text}\n"));
                 r.headers
