@@ -580,6 +580,13 @@ fn event_once(
 
 /// Reads the records and writes the runtime's VPC or network (once per start).
 async fn load(ctl: &Ctl, st: &mut State, provider: Provider, w: &World) {
+    // The VPC's subnets follow the nodes' zones. The controllers start with the runtime and
+    // its nodes are created a moment later: a VPC made before them would have no subnet (and
+    // every load balancer would fail with "Evaluated 0 subnets"). Nothing is loaded until
+    // they exist; Services wait for the next pass.
+    if w.lists.nodes.is_empty() {
+        return;
+    }
     let rt = ctl.rt.name().to_string();
     let inv = keys::load(&ctl.reg.store, &rt);
     st.aws = inv
