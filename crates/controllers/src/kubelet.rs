@@ -749,6 +749,7 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
     let rv = name_of(&pv.metadata.resource_version).to_string();
     let uid = uid(pv).to_string();
     let host_ips_held = host_ips.clone();
+    let pvc_kind = ctl.reg.kind("", "persistentvolumeclaims");
     let holder = json!({"pod": format!("{ns}/{name}"), "uid": uid});
     let node_obj = node.clone();
     let nn = node_name.clone();
@@ -792,11 +793,20 @@ async fn start(ctl: &Ctl, pv: &Pod, node: &Node, bind: bool) -> bool {
                         .is_none()
                 })
                 .collect();
-            if !missing.is_empty() {
+            // A claim not bound yet (a WaitForFirstConsumer class provisions once the pod is
+            // on a node): its volume cannot attach, the containers wait.
+            let unbound_claim = pvc_kind.as_ref().is_some_and(|k| {
+                volumes::claims(&pod).iter().any(|c| {
+                    txn.get_json(&object_key(&rt, k.as_ref(), Some(&ns_s), c))
+                        .and_then(|v| v.pointer("/status/phase").cloned())
+                        != Some(json!("Bound"))
+                })
+            });
+            if !missing.is_empty() || unbound_claim {
                 // Volumes mount first (ContainerCreating); then the environment fails the
                 // container's config (CreateContainerConfigError).
                 let mut want = kpod::pending_status(&pod, &host_ips_held, now);
-                if missing.iter().all(|d| d.volume.is_none()) {
+                if !unbound_claim && missing.iter().all(|d| d.volume.is_none()) {
                     for c in want.container_statuses.iter_mut().flatten() {
                         if let Some(w) = c.state.as_mut().and_then(|s| s.waiting.as_mut()) {
                             w.reason = Some("CreateContainerConfigError".into());
