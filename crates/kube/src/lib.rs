@@ -77,6 +77,7 @@
 
 pub mod apiextensions;
 pub mod apiserver;
+pub mod autoscaling;
 pub mod dns;
 pub mod endpointslices;
 pub mod events;

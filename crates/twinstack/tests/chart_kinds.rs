@@ -126,3 +126,165 @@ fn chart_kinds_apply_list_and_delete() {
         "{out}"
     );
 }
+
+/// Polls `kubectl get` with `-o jsonpath=<path>` until its output satisfies `want` (a
+/// controller's write is asynchronous); returns the last output.
+fn poll_jsonpath(t: &Twin, args: &[&str], path: &str, want: impl Fn(&str) -> bool) -> String {
+    let jp = format!("jsonpath={path}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let mut a: Vec<&str> = vec!["get"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["-o", &jp]);
+        let out = t.kubectl(&a);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && want(&text) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{args:?} {path}: still {text:?} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+const HPA: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: nginx
+        resources:
+          requests:
+            cpu: 100m
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: web
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: web
+  minReplicas: 2
+  maxReplicas: 5
+  metrics:
+  - type: Resource
+    resource:
+      name: cpu
+      target:
+        type: Utilization
+        averageUtilization: 80
+"#;
+
+/// A HorizontalPodAutoscaler without a metrics source: the target is raised to `minReplicas`
+/// (`SuccessfulRescale`), then the HPA reports what a real one reports when the resource
+/// metrics API returns nothing; its columns, `describe`, validation and deletion.
+#[test]
+fn hpa_without_metrics() {
+    let t = Twin::start(&[]);
+    let resources = ok(&t.kubectl(&["api-resources", "--api-group=autoscaling"]));
+    assert!(
+        resources
+            .lines()
+            .any(|l| l.starts_with("horizontalpodautoscalers")
+                && l.contains(" hpa ")
+                && l.contains("autoscaling/v2")
+                && l.contains("HorizontalPodAutoscaler")),
+        "{resources}"
+    );
+    let f = write(t.data_dir(), "hpa.yaml", HPA);
+    let f = f.to_str().unwrap();
+    let out = ok(&t.kubectl(&["apply", "-f", f]));
+    assert!(
+        out.contains("horizontalpodautoscaler.autoscaling/web created"),
+        "{out}"
+    );
+    poll_jsonpath(&t, &["deployment", "web"], "{.spec.replicas}", |r| r == "2");
+    let reason = r#"{.status.conditions[?(@.type=="ScalingActive")].reason}"#;
+    poll_jsonpath(&t, &["hpa", "web"], reason, |r| {
+        r == "FailedGetResourceMetric"
+    });
+    poll_jsonpath(&t, &["hpa", "web"], "{.status.currentReplicas}", |r| {
+        r == "2"
+    });
+    let get = ok(&t.kubectl(&["get", "hpa"]));
+    let mut lines = get.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "REFERENCE",
+            "TARGETS",
+            "MINPODS",
+            "MAXPODS",
+            "REPLICAS",
+            "AGE"
+        ],
+        "{get}"
+    );
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        &row[..7],
+        [
+            "web",
+            "Deployment/web",
+            "cpu:",
+            "<unknown>/80%",
+            "2",
+            "5",
+            "2"
+        ],
+        "{get}"
+    );
+    let describe = ok(&t.kubectl(&["describe", "hpa", "web"]));
+    for want in [
+        "SucceededGetScale",
+        "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API",
+        "SuccessfulRescale",
+        "New size: 2; reason: Current number of replicas below Spec.MinReplicas",
+    ] {
+        assert!(describe.contains(want), "{want}\n{describe}");
+    }
+    let events = ok(&t.kubectl(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=HorizontalPodAutoscaler,reason=FailedGetResourceMetric",
+    ]));
+    assert!(events.contains("Warning"), "{events}");
+    let bad = write(
+        t.data_dir(),
+        "bad-hpa.yaml",
+        &HPA.split("---\n")
+            .nth(1)
+            .unwrap()
+            .replace("maxReplicas: 5", "maxReplicas: 1")
+            .replace("name: web\nspec", "name: bad\nspec"),
+    );
+    let err = fails(&t.kubectl(&["apply", "-f", bad.to_str().unwrap()]));
+    assert!(
+        err.contains("The HorizontalPodAutoscaler \"bad\" is invalid: spec.maxReplicas: Invalid value: 1: must be greater than or equal to `minReplicas`"),
+        "{err}"
+    );
+    let out = ok(&t.kubectl(&["delete", "-f", f]));
+    assert!(
+        out.contains("horizontalpodautoscaler.autoscaling \"web\" deleted"),
+        "{out}"
+    );
+}
