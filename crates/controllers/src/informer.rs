@@ -15,7 +15,7 @@
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, Namespace, Node, Pod, ReplicationController, Service, ServiceAccount,
 };
@@ -54,6 +54,7 @@ impl Cached for Deployment {}
 impl Cached for StatefulSet {}
 impl Cached for DaemonSet {}
 impl Cached for Job {}
+impl Cached for CronJob {}
 impl Cached for HorizontalPodAutoscaler {}
 impl Cached for ReplicationController {}
 impl Cached for Namespace {}
@@ -213,6 +214,7 @@ collections! {
     statefulsets: StatefulSet = ("apps", "statefulsets"),
     daemonsets: DaemonSet = ("apps", "daemonsets"),
     jobs: Job = ("batch", "jobs"),
+    cronjobs: CronJob = ("batch", "cronjobs"),
     horizontalpodautoscalers: HorizontalPodAutoscaler = ("autoscaling", "horizontalpodautoscalers"),
     replicationcontrollers: ReplicationController = ("", "replicationcontrollers"),
     namespaces: Namespace = ("", "namespaces"),

@@ -10,7 +10,7 @@
 //! - [`workloads`]: ReplicaSet (and ReplicationController) and Deployment controllers;
 //!   [`sets`]: DaemonSet and
 //!   StatefulSet controllers; [`jobs`]: the Job controller; [`autoscaling`]: the
-//!   HorizontalPodAutoscaler controller.
+//!   HorizontalPodAutoscaler controller; [`cronjobs`]: the CronJob controller.
 //! - [`endpoints`]: EndpointSlice and legacy Endpoints controllers.
 //! - [`apiserver`]: kube-apiserver's `default/kubernetes` Service ports, Endpoints and slice.
 //! - [`serviceaccounts`]: every namespace's `default` ServiceAccount and `kube-root-ca.crt`.
@@ -21,6 +21,7 @@
 pub mod apiserver;
 pub mod autoscaling;
 pub mod cloudlb;
+pub mod cronjobs;
 pub mod endpoints;
 pub mod frontends;
 pub mod gc;
@@ -436,6 +437,7 @@ async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     sets::sync(ctl, w).await;
     jobs::sync(ctl, w).await;
     autoscaling::sync(ctl, w).await;
+    cronjobs::sync(ctl, w).await;
     endpoints::sync(ctl, w).await;
     apiserver::sync(ctl, w).await;
     serviceaccounts::sync(ctl, w).await;

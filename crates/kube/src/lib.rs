@@ -78,6 +78,7 @@
 pub mod apiextensions;
 pub mod apiserver;
 pub mod autoscaling;
+pub mod cronjob;
 pub mod dns;
 pub mod endpointslices;
 pub mod events;

@@ -59,6 +59,7 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
             info: &kinds::workload::DAEMONSET,
         }),
         Arc::new(kinds::batch::JobKind),
+        Arc::new(kinds::batch::CronJobKind),
         Arc::new(kinds::autoscaling::HorizontalPodAutoscalerKind),
         Arc::new(kinds::rbac::RbacKind {
             info: &kinds::rbac::ROLE,

@@ -74,6 +74,7 @@ pub fn typed_kinds() -> Vec<Typed> {
         typed::<apps::StatefulSet>(),
         typed::<apps::DaemonSet>(),
         typed::<batch::Job>(),
+        typed::<batch::CronJob>(),
         typed::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>(),
         typed::<rbac::Role>(),
         typed::<rbac::ClusterRole>(),
