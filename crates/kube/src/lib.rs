@@ -91,5 +91,6 @@ pub mod quantity;
 pub mod rbac;
 pub mod service;
 pub mod serviceaccount;
+pub mod storage;
 pub mod table;
 pub mod workloads;

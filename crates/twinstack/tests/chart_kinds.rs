@@ -127,6 +127,55 @@ fn chart_kinds_apply_list_and_delete() {
     );
 }
 
+/// Every runtime has its provider's StorageClasses, as the Gardener provider extension
+/// installs them: `default` is the default class, bound when the first consumer is scheduled.
+#[test]
+fn runtime_has_the_providers_default_storage_class() {
+    let t = Twin::start(&[]);
+    let sc = ok(&t.kubectl(&["get", "sc"]));
+    let header: Vec<&str> = sc.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "PROVISIONER",
+            "RECLAIMPOLICY",
+            "VOLUMEBINDINGMODE",
+            "ALLOWVOLUMEEXPANSION",
+            "AGE"
+        ],
+        "{sc}"
+    );
+    let row: Vec<&str> = sc.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..2], ["default", "(default)"], "{sc}");
+    assert!(
+        ["ebs.csi.aws.com", "pd.csi.storage.gke.io"].contains(&row[2]),
+        "{sc}"
+    );
+    assert_eq!(
+        &row[3..6],
+        ["Delete", "WaitForFirstConsumer", "true"],
+        "{sc}"
+    );
+    // Users add their own classes; cluster-scoped, short name `sc`.
+    let f = write(
+        t.data_dir(),
+        "sc.yaml",
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: local\nprovisioner: kubernetes.io/no-provisioner\n",
+    );
+    let out = ok(&t.kubectl(&["apply", "-f", f.to_str().unwrap()]));
+    assert!(
+        out.contains("storageclass.storage.k8s.io/local created"),
+        "{out}"
+    );
+    let local = ok(&t.kubectl(&["get", "sc", "local"]));
+    assert!(
+        local.contains("Immediate") && local.contains("false"),
+        "{local}"
+    );
+    ok(&t.kubectl(&["delete", "sc", "local"]));
+}
+
 /// Polls `kubectl get` with `-o jsonpath=<path>` until its output satisfies `want` (a
 /// controller's write is asynchronous); returns the last output.
 fn poll_jsonpath(t: &Twin, args: &[&str], path: &str, want: impl Fn(&str) -> bool) -> String {

@@ -86,6 +86,7 @@ pub fn typed_kinds() -> Vec<Typed> {
         typed::<k8s_openapi::api::networking::v1::Ingress>(),
         typed::<k8s_openapi::api::scheduling::v1::PriorityClass>(),
         typed::<k8s_openapi::api::coordination::v1::Lease>(),
+        typed::<k8s_openapi::api::storage::v1::StorageClass>(),
         typed::<k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration>(),
         typed::<k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration>(),
     ]

@@ -261,13 +261,14 @@ fn plan_table_rescale_disabled_missing() {
     let below = scale(1, 1);
     let above = scale(9, 9);
     let zero = scale(0, 0);
-    let cases: Vec<(
-        &str,
-        Result<&TargetScale, String>,
+    type Case<'a> = (
+        &'a str,
+        Result<&'a TargetScale, String>,
         Option<i32>,
         i32,
-        Vec<&str>,
-    )> = vec![
+        Vec<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "below min",
             Ok(&below),

@@ -247,7 +247,15 @@ fn plan_table_policies_and_history() {
     };
     let at = ts("2026-01-01T00:10:05Z");
     // (name, cron job, jobs, creates, deletes, event reasons)
-    let cases: Vec<(&str, CronJob, Vec<JobSummary>, bool, Vec<&str>, Vec<&str>)> = vec![
+    type Case<'a> = (
+        &'a str,
+        CronJob,
+        Vec<JobSummary>,
+        bool,
+        Vec<&'a str>,
+        Vec<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "allow runs beside",
             with_active("Allow"),
