@@ -11,6 +11,7 @@
 //!   [`sets`]: DaemonSet and
 //!   StatefulSet controllers; [`jobs`]: the Job controller; [`autoscaling`]: the
 //!   HorizontalPodAutoscaler controller; [`cronjobs`]: the CronJob controller.
+//! - [`volumes`]: dynamic provisioning and binding of PersistentVolumeClaims.
 //! - [`endpoints`]: EndpointSlice and legacy Endpoints controllers.
 //! - [`apiserver`]: kube-apiserver's `default/kubernetes` Service ports, Endpoints and slice.
 //! - [`serviceaccounts`]: every namespace's `default` ServiceAccount and `kube-root-ca.crt`.
@@ -30,6 +31,7 @@ pub mod jobs;
 pub mod kubelet;
 pub mod serviceaccounts;
 pub mod sets;
+pub mod volumes;
 pub mod workloads;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -438,6 +440,7 @@ async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     jobs::sync(ctl, w).await;
     autoscaling::sync(ctl, w).await;
     cronjobs::sync(ctl, w).await;
+    volumes::sync(ctl, w).await;
     endpoints::sync(ctl, w).await;
     apiserver::sync(ctl, w).await;
     serviceaccounts::sync(ctl, w).await;

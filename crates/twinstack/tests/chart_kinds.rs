@@ -428,3 +428,175 @@ fn cron_job_schedules_jobs() {
     let out = ok(&t.kubectl(&["delete", "-f", f]));
     assert!(out.contains("cronjob.batch \"tick\" deleted"), "{out}");
 }
+
+const CLAIMS: &str = r#"apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: fast
+provisioner: ebs.csi.aws.com
+volumeBindingMode: Immediate
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: quick
+spec:
+  storageClassName: fast
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 2Gi
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: none
+spec:
+  storageClassName: ""
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+"#;
+
+const CONSUMER: &str = r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: consumer
+spec:
+  containers:
+  - name: c
+    image: nginx
+    volumeMounts:
+    - name: data
+      mountPath: /data
+  volumes:
+  - name: data
+    persistentVolumeClaim:
+      claimName: data
+"#;
+
+/// PersistentVolumeClaims: the default class filled in by admission, an Immediate class bound
+/// at once, the default WaitForFirstConsumer class bound once a pod using the claim is
+/// scheduled (volume `pvc-<uid>`), a claim without class left Pending; columns of both kinds.
+#[test]
+fn claims_bind_as_a_provisioner_would() {
+    let t = Twin::start(&[]);
+    let bad = write(
+        t.data_dir(),
+        "bad-pvc.yaml",
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: bad\nspec:\n  accessModes: [ReadWriteOnce]\n",
+    );
+    let err = fails(&t.kubectl(&["apply", "-f", bad.to_str().unwrap()]));
+    assert!(
+        err.contains(
+            "The PersistentVolumeClaim \"bad\" is invalid: spec.resources[storage]: Required value"
+        ),
+        "{err}"
+    );
+    let f = write(t.data_dir(), "claims.yaml", CLAIMS);
+    let f = f.to_str().unwrap();
+    ok(&t.kubectl(&["apply", "-f", f]));
+    let class = ok(&t.kubectl(&[
+        "get",
+        "pvc",
+        "data",
+        "-o",
+        "jsonpath={.spec.storageClassName}",
+    ]));
+    assert_eq!(class, "default");
+    poll_jsonpath(&t, &["pvc", "quick"], "{.status.phase}", |p| p == "Bound");
+    let reason = "involvedObject.name=data,reason=WaitForFirstConsumer";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !ok(&t.kubectl(&["get", "events", "--field-selector", reason]))
+        .contains("waiting for first consumer")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no WaitForFirstConsumer event"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let phase = ok(&t.kubectl(&["get", "pvc", "data", "-o", "jsonpath={.status.phase}"]));
+    assert_eq!(phase, "Pending");
+    let pod = write(t.data_dir(), "consumer.yaml", CONSUMER);
+    ok(&t.kubectl(&["apply", "-f", pod.to_str().unwrap()]));
+    poll_jsonpath(&t, &["pvc", "data"], "{.status.phase}", |p| p == "Bound");
+    let uid = ok(&t.kubectl(&["get", "pvc", "data", "-o", "jsonpath={.metadata.uid}"]));
+    let get = ok(&t.kubectl(&["get", "pvc"]));
+    let header: Vec<&str> = get.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "STATUS",
+            "VOLUME",
+            "CAPACITY",
+            "ACCESS",
+            "MODES",
+            "STORAGECLASS",
+            "VOLUMEATTRIBUTESCLASS",
+            "AGE"
+        ],
+        "{get}"
+    );
+    let data: Vec<&str> = get
+        .lines()
+        .find(|l| l.starts_with("data"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        &data[..7],
+        [
+            "data",
+            "Bound",
+            &format!("pvc-{uid}"),
+            "1Gi",
+            "RWO",
+            "default",
+            "<unset>"
+        ],
+        "{get}"
+    );
+    let none: Vec<&str> = get
+        .lines()
+        .find(|l| l.starts_with("none"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(none[1], "Pending", "{get}");
+    let pv = ok(&t.kubectl(&["get", "pv", &format!("pvc-{uid}")]));
+    let row: Vec<&str> = pv.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        &row[..7],
+        [
+            &format!("pvc-{uid}") as &str,
+            "1Gi",
+            "RWO",
+            "Delete",
+            "Bound",
+            "default/data",
+            "default"
+        ],
+        "{pv}"
+    );
+    ok(&t.kubectl(&["delete", "pod", "consumer", "--wait=false"]));
+    let out = ok(&t.kubectl(&["delete", "-f", f]));
+    assert!(
+        out.contains("persistentvolumeclaim \"data\" deleted"),
+        "{out}"
+    );
+    // The provisioned volume carries no finalizer that nothing would remove.
+    ok(&t.kubectl(&["delete", "pv", &format!("pvc-{uid}")]));
+}

@@ -66,6 +66,8 @@ pub fn typed_kinds() -> Vec<Typed> {
         typed::<core::Pod>(),
         typed::<core::Endpoints>(),
         typed::<core::Event>(),
+        typed::<core::PersistentVolumeClaim>(),
+        typed::<core::PersistentVolume>(),
         typed::<core::ServiceAccount>(),
         typed::<core::ReplicationController>(),
         typed::<discovery::EndpointSlice>(),

@@ -104,3 +104,5 @@ pub fn provider_classes(provider: Provider) -> Vec<StorageClass> {
         _ => vec![],
     }
 }
+
+pub mod claims;

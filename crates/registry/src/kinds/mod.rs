@@ -15,6 +15,7 @@ pub mod rbac;
 pub mod service;
 pub mod serviceaccount;
 pub mod stored;
+pub mod volume;
 pub mod workload;
 
 pub use crate::strategy::Strategy;
