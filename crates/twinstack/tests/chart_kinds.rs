@@ -600,3 +600,86 @@ fn claims_bind_as_a_provisioner_would() {
     // The provisioned volume carries no finalizer that nothing would remove.
     ok(&t.kubectl(&["delete", "pv", &format!("pvc-{uid}")]));
 }
+
+const STATEFUL: &str = r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  replicas: 2
+  serviceName: db
+  selector:
+    matchLabels:
+      app: db
+  template:
+    metadata:
+      labels:
+        app: db
+    spec:
+      containers:
+      - name: db
+        image: postgres
+        volumeMounts:
+        - name: data
+          mountPath: /var/lib/postgresql/data
+  volumeClaimTemplates:
+  - metadata:
+      name: data
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources:
+        requests:
+          storage: 5Gi
+"#;
+
+/// A StatefulSet whose containers mount a `volumeClaimTemplates` entry is accepted; each
+/// ordinal gets its claim `<template>-<set>-<ordinal>` (with the set's labels, bound by the
+/// default class once its pod is scheduled), and scaling down keeps the claims.
+#[test]
+fn statefulset_claims_per_ordinal() {
+    let t = Twin::start(&[]);
+    let f = write(t.data_dir(), "sts.yaml", STATEFUL);
+    let f = f.to_str().unwrap();
+    let out = ok(&t.kubectl(&["apply", "-f", f]));
+    assert!(out.contains("statefulset.apps/db created"), "{out}");
+    for i in 0..2 {
+        let claim = format!("data-db-{i}");
+        poll_jsonpath(&t, &["pvc", &claim], "{.status.phase}", |p| p == "Bound");
+        let labels = ok(&t.kubectl(&[
+            "get",
+            "pvc",
+            &claim,
+            "-o",
+            "jsonpath={.metadata.labels.app}",
+        ]));
+        assert_eq!(labels, "db");
+        let vol = ok(&t.kubectl(&[
+            "get",
+            "pod",
+            &format!("db-{i}"),
+            "-o",
+            "jsonpath={.spec.volumes[?(@.name==\"data\")].persistentVolumeClaim.claimName}",
+        ]));
+        assert_eq!(vol, claim);
+    }
+    let events = ok(&t.kubectl(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=StatefulSet",
+    ]));
+    assert!(
+        events.contains("create Claim data-db-0 Pod db-0 in StatefulSet db success"),
+        "{events}"
+    );
+    ok(&t.kubectl(&["scale", "statefulset", "db", "--replicas=1"]));
+    poll_jsonpath(&t, &["statefulset", "db"], "{.status.replicas}", |r| {
+        r == "1"
+    });
+    let claims = ok(&t.kubectl(&["get", "pvc", "-o", "name"]));
+    assert!(
+        claims.contains("persistentvolumeclaim/data-db-1"),
+        "{claims}"
+    );
+    ok(&t.kubectl(&["delete", "-f", f]));
+}
