@@ -14,11 +14,14 @@
 //! fifth of the whole pod as a `Value`.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Endpoints, Namespace, Node, Pod, ReplicationController, Service, ServiceAccount,
+    ConfigMap, Endpoints, Namespace, Node, PersistentVolumeClaim, Pod, ReplicationController,
+    Service, ServiceAccount,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -53,6 +56,10 @@ impl Cached for Deployment {}
 impl Cached for StatefulSet {}
 impl Cached for DaemonSet {}
 impl Cached for Job {}
+impl Cached for CronJob {}
+impl Cached for PersistentVolumeClaim {}
+impl Cached for StorageClass {}
+impl Cached for HorizontalPodAutoscaler {}
 impl Cached for ReplicationController {}
 impl Cached for Namespace {}
 
@@ -211,6 +218,10 @@ collections! {
     statefulsets: StatefulSet = ("apps", "statefulsets"),
     daemonsets: DaemonSet = ("apps", "daemonsets"),
     jobs: Job = ("batch", "jobs"),
+    cronjobs: CronJob = ("batch", "cronjobs"),
+    persistentvolumeclaims: PersistentVolumeClaim = ("", "persistentvolumeclaims"),
+    storageclasses: StorageClass = ("storage.k8s.io", "storageclasses"),
+    horizontalpodautoscalers: HorizontalPodAutoscaler = ("autoscaling", "horizontalpodautoscalers"),
     replicationcontrollers: ReplicationController = ("", "replicationcontrollers"),
     namespaces: Namespace = ("", "namespaces"),
     serviceaccounts: ServiceAccount = ("", "serviceaccounts"),
@@ -570,6 +581,17 @@ fn pod_projection(mut v: Value) -> Value {
         );
         if let Some(cs) = spec.get_mut("containers").and_then(Value::as_array_mut) {
             s.insert("containers".into(), Value::Array(slim(cs, &|_| true)));
+        }
+        // The claim volumes: the volume controllers provision for scheduled consumers.
+        if let Some(vols) = spec.get("volumes").and_then(Value::as_array) {
+            let claims: Vec<Value> = vols
+                .iter()
+                .filter(|v| v.get("persistentVolumeClaim").is_some())
+                .cloned()
+                .collect();
+            if !claims.is_empty() {
+                s.insert("volumes".into(), Value::Array(claims));
+            }
         }
         if terminating {
             take(spec, &mut s, &["shareProcessNamespace"]);

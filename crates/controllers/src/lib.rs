@@ -9,7 +9,9 @@
 //!   transaction that writes the Running status, events), graceful deletion.
 //! - [`workloads`]: ReplicaSet (and ReplicationController) and Deployment controllers;
 //!   [`sets`]: DaemonSet and
-//!   StatefulSet controllers; [`jobs`]: the Job controller.
+//!   StatefulSet controllers; [`jobs`]: the Job controller; [`autoscaling`]: the
+//!   HorizontalPodAutoscaler controller; [`cronjobs`]: the CronJob controller.
+//! - [`volumes`]: dynamic provisioning and binding of PersistentVolumeClaims.
 //! - [`endpoints`]: EndpointSlice and legacy Endpoints controllers.
 //! - [`apiserver`]: kube-apiserver's `default/kubernetes` Service ports, Endpoints and slice.
 //! - [`serviceaccounts`]: every namespace's `default` ServiceAccount and `kube-root-ca.crt`.
@@ -20,7 +22,9 @@
 //! - [`kyma`]: the api-gateway's APIRule controller and the Kyma gateway's DNSEntry.
 
 pub mod apiserver;
+pub mod autoscaling;
 pub mod cloudlb;
+pub mod cronjobs;
 pub mod endpoints;
 pub mod frontends;
 pub mod gc;
@@ -31,6 +35,7 @@ pub mod kyma;
 pub mod namespaces;
 pub mod serviceaccounts;
 pub mod sets;
+pub mod volumes;
 pub mod workloads;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -380,11 +385,27 @@ impl Ctl {
         reason: &str,
         msg: &str,
     ) {
+        self.controller_event_of_type(obj, api_version, kind, component, "Normal", reason, msg)
+            .await;
+    }
+
+    /// [`Ctl::controller_event`] of a given type (`Normal` or `Warning`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn controller_event_of_type(
+        &self,
+        obj: &ObjectMeta,
+        api_version: &str,
+        kind: &str,
+        component: &str,
+        type_: &str,
+        reason: &str,
+        msg: &str,
+    ) {
         self.event(twinstack_kube::events::event_for(
             &reference(obj, api_version, kind),
             reason,
             msg,
-            "Normal",
+            type_,
             &twinstack_kube::events::Reporter::controller(component),
             jiff::Timestamp::now(),
             twinstack_core::hash::fnv1a64(&format!("{}/{reason}/{msg}", name_of(&obj.uid))),
@@ -421,6 +442,9 @@ async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     workloads::sync(ctl, w).await;
     sets::sync(ctl, w).await;
     jobs::sync(ctl, w).await;
+    autoscaling::sync(ctl, w).await;
+    cronjobs::sync(ctl, w).await;
+    volumes::sync(ctl, w).await;
     endpoints::sync(ctl, w).await;
     apiserver::sync(ctl, w).await;
     serviceaccounts::sync(ctl, w).await;

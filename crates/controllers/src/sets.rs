@@ -60,6 +60,36 @@ async fn stateful_set(ctl: &Ctl, w: &World, sts: &StatefulSet) {
     };
     for pod in plan.create {
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        // `createPersistentVolumeClaims`: the pod's claims first; an existing one is kept.
+        let ordinal = pod_name
+            .rsplit('-')
+            .next()
+            .and_then(|o| o.parse::<i64>().ok())
+            .unwrap_or(0);
+        let mut claims_ready = true;
+        for claim in statefulset::claims_for(sts, ordinal) {
+            let claim_name = claim.metadata.name.clone().unwrap_or_default();
+            let Ok(body) = serde_json::to_value(claim) else {
+                continue;
+            };
+            match ctl
+                .create("", "persistentvolumeclaims", Some(ns), body)
+                .await
+            {
+                Ok(_) => {
+                    event(
+                        "SuccessfulCreate",
+                        statefulset::create_claim_message(&claim_name, &pod_name, name),
+                    )
+                    .await
+                }
+                Err(s) if s.code == 409 => {}
+                Err(_) => claims_ready = false,
+            }
+        }
+        if !claims_ready {
+            continue;
+        }
         let Ok(body) = serde_json::to_value(pod) else {
             continue;
         };

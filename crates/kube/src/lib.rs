@@ -77,6 +77,8 @@
 
 pub mod apiextensions;
 pub mod apiserver;
+pub mod autoscaling;
+pub mod cronjob;
 pub mod dns;
 pub mod endpointslices;
 pub mod events;
@@ -89,5 +91,6 @@ pub mod quantity;
 pub mod rbac;
 pub mod service;
 pub mod serviceaccount;
+pub mod storage;
 pub mod table;
 pub mod workloads;

@@ -402,6 +402,23 @@ pub async fn ensure_system_objects(registry: &Registry, rt: Arc<Runtime>) -> Res
         ensure_namespace(registry, rt.clone(), name).await?;
     }
     kinds::node::ensure_nodes(registry, rt.clone()).await?;
+    // The StorageClasses the provider extension installs in every shoot.
+    let sc_kind = registry
+        .kind("storage.k8s.io", "storageclasses")
+        .expect("storageclasses kind");
+    for sc in twinstack_kube::storage::provider_classes(rt.record.provider) {
+        let name = sc.metadata.name.clone().unwrap_or_default();
+        if registry.get(&rt, sc_kind.as_ref(), None, &name).is_ok() {
+            continue;
+        }
+        let mut body = serde_json::to_value(&sc)?;
+        body["apiVersion"] = json!("storage.k8s.io/v1");
+        body["kind"] = json!("StorageClass");
+        registry
+            .create_system(rt.clone(), sc_kind.clone(), None, body)
+            .await
+            .map_err(|s| anyhow::anyhow!("creating StorageClass {name}: {}", s.message))?;
+    }
     let svc_kind = registry.kind("", "services").expect("services kind");
     if registry
         .get(&rt, svc_kind.as_ref(), Some("default"), "kubernetes")

@@ -49,6 +49,8 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
         Arc::new(kinds::endpointslice::EndpointSliceKind),
         Arc::new(kinds::endpointslice::EndpointsKind),
         Arc::new(kinds::event::EventKind),
+        Arc::new(kinds::volume::PersistentVolumeClaimKind),
+        Arc::new(kinds::volume::PersistentVolumeKind),
         Arc::new(kinds::workload::DeploymentKind),
         Arc::new(kinds::workload::ReplicaSetKind),
         Arc::new(kinds::workload::ReplicationControllerKind),
@@ -59,6 +61,8 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
             info: &kinds::workload::DAEMONSET,
         }),
         Arc::new(kinds::batch::JobKind),
+        Arc::new(kinds::batch::CronJobKind),
+        Arc::new(kinds::autoscaling::HorizontalPodAutoscalerKind),
         Arc::new(kinds::rbac::RbacKind {
             info: &kinds::rbac::ROLE,
         }),

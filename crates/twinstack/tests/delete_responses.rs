@@ -24,16 +24,18 @@ use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Endpoints, Event, Namespace, Node, Pod, ReplicationController, Secret, Service,
-    ServiceAccount,
+    ConfigMap, Endpoints, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod,
+    ReplicationController, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, Resource};
@@ -139,6 +141,28 @@ fn cases() -> Vec<Case> {
         namespaced::<Lease>(Status, json!({"spec": {"holderIdentity": "me"}})),
         cluster::<MutatingWebhookConfiguration>(Status, json!({})),
         cluster::<ValidatingWebhookConfiguration>(Status, json!({})),
+        namespaced::<HorizontalPodAutoscaler>(
+            Status,
+            json!({"spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                "name": "x"}, "maxReplicas": 2}}),
+        ),
+        namespaced::<CronJob>(
+            Status,
+            json!({"spec": {"schedule": "*/5 * * * *", "suspend": true, "jobTemplate": {"spec":
+                {"template": {"spec": {"restartPolicy": "Never",
+                    "containers": [{"name": "c", "image": "busybox"}]}}}}}}),
+        ),
+        cluster::<StorageClass>(Status, json!({"provisioner": "example.com/x"})),
+        namespaced::<PersistentVolumeClaim>(
+            Object,
+            json!({"spec": {"storageClassName": "", "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}}}}),
+        ),
+        cluster::<PersistentVolume>(
+            Object,
+            json!({"spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                "hostPath": {"path": "/tmp/x"}}}),
+        ),
     ]
 }
 

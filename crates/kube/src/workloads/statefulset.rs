@@ -63,6 +63,34 @@ pub fn new_pod(sts: &StatefulSet, i: i64, revision: &str) -> Pod {
     labels.insert(POD_NAME_LABEL.into(), pod_name.clone());
     labels.insert(POD_INDEX_LABEL.into(), i.to_string());
     let ps = pod.spec.get_or_insert_with(Default::default);
+    // `updateStorage`: each claim template is the pod's volume of that name, on its claim.
+    let volumes = ps.volumes.get_or_insert_with(Vec::new);
+    for claim in claims_for(sts, i) {
+        let template = sts
+            .spec
+            .as_ref()
+            .and_then(|s| s.volume_claim_templates.as_ref())
+            .into_iter()
+            .flatten()
+            .find(|t| claim_name(t, name, i) == claim.metadata.name.clone().unwrap_or_default());
+        let Some(template) = template else { continue };
+        let vol_name = template.metadata.name.clone().unwrap_or_default();
+        volumes.retain(|v| v.name != vol_name);
+        volumes.push(k8s_openapi::api::core::v1::Volume {
+            name: vol_name,
+            persistent_volume_claim: Some(
+                k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
+                    claim_name: claim.metadata.name.clone().unwrap_or_default(),
+                    read_only: None,
+                },
+            ),
+            ..Default::default()
+        });
+    }
+    if volumes.is_empty() {
+        ps.volumes = None;
+    }
+    let ps = pod.spec.get_or_insert_with(Default::default);
     ps.hostname = Some(pod_name);
     if let Some(svc) = spec
         .and_then(|s| s.service_name.as_deref())
@@ -71,6 +99,58 @@ pub fn new_pod(sts: &StatefulSet, i: i64, revision: &str) -> Pod {
         ps.subdomain = Some(svc.into());
     }
     pod
+}
+
+/// `getPersistentVolumeClaimName`: `<template>-<set>-<ordinal>`.
+fn claim_name(
+    template: &k8s_openapi::api::core::v1::PersistentVolumeClaim,
+    set: &str,
+    ordinal: i64,
+) -> String {
+    format!(
+        "{}-{set}-{ordinal}",
+        template.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// `getPersistentVolumeClaims`: the claims of ordinal `i`, one per `volumeClaimTemplates`
+/// entry, with the template's labels and the set's selector labels. No owner reference: the
+/// default retention policy (`whenDeleted`/`whenScaled: Retain`) keeps them after the pod and
+/// the set are gone.
+pub fn claims_for(
+    sts: &StatefulSet,
+    i: i64,
+) -> Vec<k8s_openapi::api::core::v1::PersistentVolumeClaim> {
+    let set = sts.metadata.name.as_deref().unwrap_or("");
+    let spec = sts.spec.as_ref();
+    let selector = spec
+        .and_then(|s| s.selector.match_labels.clone())
+        .unwrap_or_default();
+    spec.and_then(|s| s.volume_claim_templates.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let mut c = t.clone();
+            c.metadata = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some(claim_name(t, set, i)),
+                namespace: sts.metadata.namespace.clone(),
+                labels: {
+                    let mut l = t.metadata.labels.clone().unwrap_or_default();
+                    l.extend(selector.clone());
+                    Some(l).filter(|l| !l.is_empty())
+                },
+                annotations: t.metadata.annotations.clone(),
+                ..Default::default()
+            };
+            c.status = None;
+            c
+        })
+        .collect()
+}
+
+/// The event message of a claim the controller created (`recordClaimEvent`).
+pub fn create_claim_message(claim: &str, pod: &str, set: &str) -> String {
+    format!("create Claim {claim} Pod {pod} in StatefulSet {set} success")
 }
 
 /// One pass of the StatefulSet controller over `sts` and the pods it controls.

@@ -768,3 +768,34 @@ fn plan_status_completed() -> Option<k8s_openapi::api::batch::v1::JobStatus> {
     let p = pod("pi-0", "job", "succeeded");
     Some(job::plan(&j, &[&p], now()).status)
 }
+
+#[test]
+fn statefulset_claims_per_ordinal() {
+    let sts = stateful(
+        2,
+        json!({"volumeClaimTemplates": [{"metadata": {"name": "data", "labels": {"tier": "db"}},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}),
+    );
+    let claims = statefulset::claims_for(&sts, 1);
+    assert_eq!(claims.len(), 1);
+    let c = serde_json::to_value(&claims[0]).unwrap();
+    let set = sts.metadata.name.clone().unwrap();
+    assert_eq!(c["metadata"]["name"], format!("data-{set}-1"));
+    assert_eq!(c["metadata"]["labels"]["tier"], "db");
+    assert_eq!(c["metadata"]["labels"]["app"], "db");
+    assert!(c["metadata"].get("ownerReferences").is_none());
+    assert_eq!(c["spec"]["resources"]["requests"]["storage"], "1Gi");
+    let pod = serde_json::to_value(statefulset::new_pod(&sts, 1, "rev")).unwrap();
+    assert_eq!(
+        pod["spec"]["volumes"],
+        json!([{"name": "data", "persistentVolumeClaim": {"claimName": format!("data-{set}-1")}}])
+    );
+    assert_eq!(
+        statefulset::create_claim_message("data-web-0", "web-0", "web"),
+        "create Claim data-web-0 Pod web-0 in StatefulSet web success"
+    );
+    // Without templates, no volumes are added.
+    let plain =
+        serde_json::to_value(statefulset::new_pod(&stateful(1, json!({})), 0, "rev")).unwrap();
+    assert!(plain["spec"].get("volumes").is_none());
+}

@@ -233,3 +233,170 @@ impl Kind for JobKind {
         ]
     }
 }
+
+pub static CRON_JOB: ResourceInfo = ResourceInfo {
+    group: "batch",
+    version: "v1",
+    plural: "cronjobs",
+    singular: "cronjob",
+    kind: "CronJob",
+    namespaced: true,
+    short_names: &["cj"],
+    categories: &["all"],
+    verbs: ALL_VERBS,
+    storage: "cronjobs",
+    scale: false,
+};
+
+/// CronJobs (`pkg/registry/batch/cronjob`): v1 defaults, `ValidateCronJobCreate`/`Update`
+/// ([`twinstack_kube::cronjob::validate`] plus the Job template's pod rules), status kept
+/// apart (the CronJob controller writes it).
+pub struct CronJobKind;
+
+fn cron_job(v: &Value) -> Result<k8s_openapi::api::batch::v1::CronJob, Status> {
+    super::typed(v, "CronJob")
+}
+
+/// The Job template's pod spec, as `ValidateJobTemplateSpec` checks it.
+fn validate_job_template(cj: &k8s_openapi::api::batch::v1::CronJob) -> ErrorList {
+    let mut errs = ErrorList::new();
+    let tpath = Path::new("spec")
+        .child("jobTemplate")
+        .child("spec")
+        .child("template")
+        .child("spec");
+    let default_spec = Default::default();
+    let pspec = cj
+        .spec
+        .as_ref()
+        .and_then(|s| s.job_template.spec.as_ref())
+        .and_then(|s| s.template.spec.as_ref())
+        .unwrap_or(&default_spec);
+    errs.extend(kpod::validate_spec(pspec, &tpath));
+    let rp = pspec.restart_policy.as_deref().unwrap_or("");
+    if rp != "OnFailure" && rp != "Never" {
+        errs.push(FieldError::not_supported(
+            &tpath.child("restartPolicy"),
+            BadValue::str(rp),
+            &["OnFailure", "Never"],
+        ));
+    }
+    errs
+}
+
+impl Strategy for CronJobKind {
+    fn validate(&self, _rt: &Runtime, obj: &Value) -> Result<ErrorList, Status> {
+        let cj = cron_job(obj)?;
+        let mut errs = twinstack_kube::cronjob::validate(&cj);
+        errs.extend(validate_job_template(&cj));
+        Ok(errs)
+    }
+
+    /// `ValidateCronJobUpdate`: a schedule that already had `TZ=` may keep it.
+    fn validate_update(
+        &self,
+        _rt: &Runtime,
+        new: &Value,
+        old: &Value,
+    ) -> Result<ErrorList, Status> {
+        let cj = cron_job(new)?;
+        let mut errs = twinstack_kube::cronjob::validate(&cj);
+        let old_tz = old
+            .pointer("/spec/schedule")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.contains("TZ"));
+        if old_tz {
+            errs.retain(|e| !e.to_string().contains("cannot use TZ or CRON_TZ"));
+        }
+        errs.extend(validate_job_template(&cj));
+        Ok(errs)
+    }
+
+    fn status_subresource(&self) -> bool {
+        true
+    }
+}
+
+impl Kind for CronJobKind {
+    fn info(&self) -> &'static ResourceInfo {
+        &CRON_JOB
+    }
+
+    fn decode(&self, v: &Value) -> Result<(Value, Vec<String>), String> {
+        let (mut cj, unknown): (k8s_openapi::api::batch::v1::CronJob, _) = decode::typed(v)?;
+        twinstack_kube::cronjob::set_defaults(&mut cj);
+        if let Some(js) = cj.spec.as_mut().and_then(|s| s.job_template.spec.as_mut()) {
+            default_template(&mut js.template);
+        }
+        Ok((
+            serde_json::to_value(cj).map_err(|e| e.to_string())?,
+            unknown,
+        ))
+    }
+
+    /// `cronJobColumnDefinitions`.
+    fn columns(&self) -> Vec<Column> {
+        let mut suspend = Column::new("Suspend", "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.  Defaults to false.");
+        suspend.ty = "boolean";
+        let mut active = Column::new("Active", "A list of pointers to currently running jobs.");
+        active.ty = "integer";
+        vec![
+            Column::name_column(),
+            Column::new("Schedule", "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+            Column::new("Timezone", "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones. If not specified, this will default to the time zone of the kube-controller-manager process."),
+            suspend,
+            active,
+            Column::new("Last Schedule", "Information when was the last time the job was successfully scheduled."),
+            Column::new("Age", table::AGE_DESCRIPTION),
+            Column::new("Containers", "Names of each container in the template.").wide(),
+            Column::new("Images", "Images referenced by each container in the template.").wide(),
+            Column::new("Selector", "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors").wide(),
+        ]
+    }
+
+    /// `printCronJob`.
+    fn row(&self, obj: &Value, _wide: bool, now: jiff::Timestamp) -> Vec<Value> {
+        let s = |p: &str| obj.pointer(p).and_then(Value::as_str);
+        let suspend = match obj.pointer("/spec/suspend").and_then(Value::as_bool) {
+            Some(true) => "True",
+            Some(false) => "False",
+            None => "<unset>",
+        };
+        let active = obj
+            .pointer("/status/active")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let last = s("/status/lastScheduleTime")
+            .map_or_else(|| "<none>".to_string(), |t| table::age(Some(t), now));
+        let template = obj
+            .pointer("/spec/jobTemplate")
+            .cloned()
+            .unwrap_or_default();
+        let (names, images) = containers_images(&template);
+        let selector: Vec<String> = template
+            .pointer("/spec/selector/matchLabels")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        vec![
+            json!(name_of(obj)),
+            json!(s("/spec/schedule").unwrap_or("")),
+            json!(s("/spec/timeZone").unwrap_or("<none>")),
+            json!(suspend),
+            json!(active),
+            json!(last),
+            json!(table::age(s("/metadata/creationTimestamp"), now)),
+            json!(names),
+            json!(images),
+            json!(if selector.is_empty() {
+                "<none>".to_string()
+            } else {
+                selector.join(",")
+            }),
+        ]
+    }
+}

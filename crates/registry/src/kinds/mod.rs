@@ -2,6 +2,7 @@
 //! printed and filtered. Each kind implements only the write hooks it needs
 //! ([`crate::strategy::Strategy`]); [`crate::strategy`] runs them for the generic registry.
 
+pub mod autoscaling;
 pub mod batch;
 pub mod config;
 pub mod crd;
@@ -14,6 +15,7 @@ pub mod rbac;
 pub mod service;
 pub mod serviceaccount;
 pub mod stored;
+pub mod volume;
 pub mod workload;
 
 pub use crate::strategy::Strategy;

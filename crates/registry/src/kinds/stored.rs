@@ -1,6 +1,8 @@
 //! Kinds that charts ship and that twinstack stores and serves without acting on them (issue 14,
 //! item 2): NetworkPolicy (the data plane does not enforce it yet), Ingress and IngressClass (no
-//! ingress controller), PriorityClass, Lease, and the admission webhook configurations (stored;
+//! ingress controller), PriorityClass, Lease, StorageClass (every runtime has its provider's
+//! classes, [`twinstack_kube::storage::provider_classes`]; nothing provisions from them yet),
+//! and the admission webhook configurations (stored;
 //! never called). Each decodes through its k8s-openapi type (unknown fields reported, v1
 //! defaults of the typed round trip) and prints kube-apiserver's columns
 //! (`pkg/printers/internalversion/printers.go`). Their own validation is not implemented:
@@ -80,6 +82,15 @@ pub static LEASE: ResourceInfo = info(
     &[],
     "leases",
 );
+pub static STORAGE_CLASS: ResourceInfo = info(
+    "storage.k8s.io",
+    "storageclasses",
+    "storageclass",
+    "StorageClass",
+    false,
+    &["sc"],
+    "storageclasses",
+);
 pub static MUTATING_WEBHOOK_CONFIGURATION: ResourceInfo = info(
     "admissionregistration.k8s.io",
     "mutatingwebhookconfigurations",
@@ -113,6 +124,7 @@ impl StoredKind {
             &INGRESS,
             &PRIORITY_CLASS,
             &LEASE,
+            &STORAGE_CLASS,
             &MUTATING_WEBHOOK_CONFIGURATION,
             &VALIDATING_WEBHOOK_CONFIGURATION,
         ]
@@ -158,6 +170,15 @@ impl Kind for StoredKind {
             "IngressClass" => round_trip::<net::IngressClass>(v),
             "PriorityClass" => round_trip::<sched::PriorityClass>(v),
             "Lease" => round_trip::<coord::Lease>(v),
+            "StorageClass" => {
+                let (mut sc, unknown): (k8s_openapi::api::storage::v1::StorageClass, _) =
+                    decode::typed(v)?;
+                twinstack_kube::storage::set_defaults(&mut sc);
+                Ok((
+                    serde_json::to_value(sc).map_err(|e| e.to_string())?,
+                    unknown,
+                ))
+            }
             "MutatingWebhookConfiguration" => round_trip::<adm::MutatingWebhookConfiguration>(v),
             _ => round_trip::<adm::ValidatingWebhookConfiguration>(v),
         }
@@ -214,6 +235,21 @@ impl Kind for StoredKind {
                 return cols;
             }
             "Lease" => cols.push(Column::new("Holder", "The holder of the lease")),
+            // `storageClassColumnDefinitions`.
+            "StorageClass" => {
+                cols.push(Column::new(
+                    "Provisioner",
+                    "provisioner indicates the type of the provisioner.",
+                ));
+                cols.push(Column::new("ReclaimPolicy", "reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class. Defaults to Delete."));
+                cols.push(Column::new("VolumeBindingMode", "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.  When unset, VolumeBindingImmediate is used. This field is only honored by servers that enable the VolumeScheduling feature."));
+                let mut ave = Column::new(
+                    "AllowVolumeExpansion",
+                    "allowVolumeExpansion shows whether the storage class allow volume expand.",
+                );
+                ave.ty = "boolean";
+                cols.push(ave);
+            }
             _ => {
                 let mut w = Column::new(
                     "Webhooks",
@@ -318,6 +354,19 @@ impl Kind for StoredKind {
                 return row;
             }
             "Lease" => row.push(json!(s(obj, "/spec/holderIdentity"))),
+            // `printStorageClass`.
+            "StorageClass" => {
+                let sc: k8s_openapi::api::storage::v1::StorageClass =
+                    serde_json::from_value(obj.clone()).unwrap_or_default();
+                row[0] = json!(twinstack_kube::storage::name_cell(&sc));
+                row.push(json!(sc.provisioner));
+                row.push(json!(sc.reclaim_policy.as_deref().unwrap_or("Delete")));
+                row.push(json!(sc
+                    .volume_binding_mode
+                    .as_deref()
+                    .unwrap_or("Immediate")));
+                row.push(json!(sc.allow_volume_expansion.unwrap_or(false)));
+            }
             _ => row.push(json!(obj
                 .get("webhooks")
                 .and_then(Value::as_array)

@@ -787,7 +787,37 @@ fn validate_set(v: &Value, what: &str) -> ErrorList {
         .and_then(Value::as_i64)
         .map(|n| n as i32);
     nonnegative(replicas, &p.child("replicas"), &mut errs);
-    let (sel, t) = set_parts(v);
+    let (sel, mut t) = set_parts(v);
+    // Volume mounts may name a `volumeClaimTemplates` entry: validate the template with those
+    // volumes added (the union upstream's `ValidatePodTemplateSpecForStatefulSet` leaves as a
+    // TODO: upstream does not validate a StatefulSet's pod spec at all).
+    if let (Some(t), Some(claims)) = (
+        t.as_mut(),
+        v.pointer("/spec/volumeClaimTemplates")
+            .and_then(Value::as_array),
+    ) {
+        if let Some(ps) = t.spec.as_mut() {
+            let vols = ps.volumes.get_or_insert_with(Vec::new);
+            for c in claims {
+                let name = c
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if !name.is_empty() && !vols.iter().any(|x| x.name == name) {
+                    vols.push(k8s_openapi::api::core::v1::Volume {
+                        name: name.into(),
+                        persistent_volume_claim: Some(
+                            k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource {
+                                claim_name: name.into(),
+                                read_only: None,
+                            },
+                        ),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
     validate_selector_template(sel.as_ref(), t.as_ref(), what, &mut errs);
     errs
 }
