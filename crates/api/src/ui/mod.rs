@@ -1,0 +1,475 @@
+//! The web view (`/ui/`): a read-only picture of each runtime's dual-stack topology, live.
+//!
+//! - `GET /ui/` and its assets: plain HTML, JS and CSS embedded in the binary (no build step,
+//!   nothing from a CDN). The page asks for a token; `?token=` is taken on load and removed
+//!   from the address bar. Nothing here logs a request's query string.
+//! - `GET /twinstack/v1/ui/runtimes`: the runtimes the credential may see (a runtime's token:
+//!   its own; the broker's credential: every one), with plan, provider, region, families,
+//!   state and ranges per family.
+//! - `GET /twinstack/v1/runtimes/{runtime}/topology[?namespace=NS]`: the picture as JSON
+//!   ([`topology::Topology`] with the runtime's summary and the revision it was read at).
+//! - `GET /twinstack/v1/runtimes/{runtime}/topology/stream[?namespace=NS]`: the same picture as
+//!   server-sent events, one `topology` event on open and one after each burst of changes,
+//!   driven by the store's watch and the data plane's publications (no polling).
+//!
+//! Authorized as the data plane's endpoints are ([`crate::dataplane::authorized`]): a token
+//! of one runtime opens nothing of another.
+
+pub mod topology;
+
+use crate::dataplane::{authorized, unauthorized};
+use crate::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+use twinstack_core::status::Status;
+use twinstack_registry::runtimes::{token_eq, Runtime};
+use twinstack_store::{StoreError, Watcher};
+
+const INDEX_HTML: &str = include_str!("assets/index.html");
+const APP_JS: &str = include_str!("assets/app.js");
+const APP_CSS: &str = include_str!("assets/app.css");
+
+/// The page may load only itself and talk only to this origin; it is never framed, and the
+/// address (which may carry `?token=` until the script removes it) is never sent as a referrer.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut resp = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `GET /ui`: to `/ui/`, so the page's relative asset paths resolve; the query goes along.
+pub async fn redirect(uri: Uri) -> Response {
+    let to = match uri.query() {
+        Some(q) => format!("/ui/?{q}"),
+        None => "/ui/".to_string(),
+    };
+    let mut resp = StatusCode::MOVED_PERMANENTLY.into_response();
+    if let Ok(v) = HeaderValue::from_str(&to) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    resp
+}
+
+pub async fn index() -> Response {
+    asset("text/html; charset=utf-8", INDEX_HTML)
+}
+
+pub async fn assets(Path(name): Path<String>) -> Response {
+    match name.as_str() {
+        "app.js" => asset("text/javascript; charset=utf-8", APP_JS),
+        "app.css" => asset("text/css; charset=utf-8", APP_CSS),
+        "" | "index.html" => asset("text/html; charset=utf-8", INDEX_HTML),
+        _ => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("the web view has no file {name:?}"),
+        )
+            .into_response(),
+    }
+}
+
+fn answer(code: StatusCode, v: Value) -> Response {
+    (
+        code,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .split_once(' ')
+        .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+}
+
+/// A runtime as the runtimes list shows it (never its token).
+fn summary(st: &AppState, rt: &Runtime) -> Value {
+    let r = &rt.record;
+    let n = &r.network;
+    let ranges: Vec<Value> = n
+        .families
+        .iter()
+        .map(|f| {
+            let of = |nets: &[ipnet::IpNet]| -> Vec<String> {
+                nets.iter()
+                    .filter(|net| {
+                        let v4 = matches!(net, ipnet::IpNet::V4(_));
+                        v4 == (f.as_str() == "IPv4")
+                    })
+                    .map(ToString::to_string)
+                    .collect()
+            };
+            json!({
+                "family": f.as_str(),
+                "nodes": of(&n.nodes),
+                "pods": of(&n.pods),
+                "services": of(&n.services),
+            })
+        })
+        .collect();
+    json!({
+        "name": r.name,
+        "plan": r.plan,
+        "provider": r.provider.as_str(),
+        "region": r.region,
+        "families": n.families.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+        "state": st.broker.runtime_state(r),
+        "nodes": r.nodes,
+        "created": r.created,
+        "ranges": ranges,
+    })
+}
+
+/// `GET /twinstack/v1/ui/runtimes`.
+pub async fn runtimes(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let mut visible: Vec<Arc<Runtime>> = if st.broker.authorized(&headers) {
+        st.registry.runtimes()
+    } else {
+        match bearer(&headers) {
+            Some(t) => st
+                .registry
+                .runtimes()
+                .into_iter()
+                .filter(|rt| token_eq(t, &rt.record.token))
+                .collect(),
+            None => Vec::new(),
+        }
+    };
+    if visible.is_empty() {
+        return unauthorized();
+    }
+    visible.sort_by(|a, b| a.name().cmp(b.name()));
+    let list: Vec<Value> = visible.iter().map(|rt| summary(&st, rt)).collect();
+    answer(
+        StatusCode::OK,
+        json!({"runtimes": list, "broker": st.broker.authorized(&headers)}),
+    )
+}
+
+/// The objects of one kind in `ns` (every namespace: `None`), decoded as their typed value.
+/// An object that does not decode is left out of the picture, not a failure of it.
+fn objects<T: DeserializeOwned>(
+    st: &AppState,
+    rt: &Runtime,
+    group: &str,
+    plural: &str,
+    ns: Option<&str>,
+) -> Result<(Vec<T>, u64), Status> {
+    let kind = st
+        .registry
+        .kind(group, plural)
+        .ok_or_else(|| Status::internal(format!("no kind {plural}.{group}")))?;
+    let (kvs, rev) = st.registry.list_raw(rt, kind.as_ref(), ns)?;
+    Ok((
+        kvs.iter()
+            .filter_map(|kv| serde_json::from_slice(&kv.value).ok())
+            .collect(),
+        rev,
+    ))
+}
+
+/// Reads what the picture needs and builds it: the JSON body of `topology`, and the same
+/// without the revision (what the stream compares to skip a picture that did not change).
+fn gather(st: &AppState, rt: &Runtime, ns: Option<&str>) -> Result<(Value, u64), Status> {
+    let (services, rev) = objects::<Service>(st, rt, "", "services", ns)?;
+    let (slices, _) = objects::<EndpointSlice>(st, rt, "discovery.k8s.io", "endpointslices", ns)?;
+    let (pods, _) = objects::<Pod>(st, rt, "", "pods", ns)?;
+    let (nodes, _) = objects::<Node>(st, rt, "", "nodes", None)?;
+    let (events, _) = objects::<Event>(st, rt, "", "events", ns)?;
+    let (namespaces, _) = objects::<Namespace>(st, rt, "", "namespaces", None)?;
+    let mut frontends = st
+        .dataplane
+        .as_ref()
+        .map(|d| d.frontends(rt.name()))
+        .unwrap_or_default();
+    if let Some(ns) = ns {
+        let prefix = format!("{ns}/");
+        frontends.retain(|f| f.service.starts_with(&prefix));
+    }
+    let t = topology::build(&topology::Inputs {
+        services: &services,
+        slices: &slices,
+        pods: &pods,
+        nodes: &nodes,
+        events: &events,
+        frontends: &frontends,
+    });
+    let mut names: Vec<String> = namespaces
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect();
+    names.sort();
+    let mut v = serde_json::to_value(&t).map_err(Status::internal)?;
+    v["runtime"] = summary(st, rt);
+    v["namespace"] = json!(ns);
+    v["namespaces"] = json!(names);
+    v["dataplane"] = json!(st.dataplane.is_some());
+    Ok((v, rev))
+}
+
+fn namespace_of(q: &HashMap<String, String>) -> Option<String> {
+    q.get("namespace").filter(|n| !n.is_empty()).cloned()
+}
+
+/// `GET /twinstack/v1/runtimes/{runtime}/topology`.
+pub async fn snapshot(
+    State(st): State<Arc<AppState>>,
+    Path(runtime): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&st, &runtime, &headers) {
+        return unauthorized();
+    }
+    let Some(rt) = st.registry.runtime(&runtime) else {
+        return unauthorized();
+    };
+    let ns = namespace_of(&q);
+    let st2 = st.clone();
+    let built = tokio::task::spawn_blocking(move || gather(&st2, &rt, ns.as_deref())).await;
+    match built {
+        Ok(Ok((mut v, rev))) => {
+            v["revision"] = json!(rev.to_string());
+            answer(StatusCode::OK, v)
+        }
+        Ok(Err(s)) => crate::handlers::status_response(s, &[]),
+        Err(_) => crate::handlers::status_response(
+            Status::internal("building the topology failed"),
+            &[],
+        ),
+    }
+}
+
+/// How long the stream waits for the rest of a burst before it builds the next picture: a
+/// `kubectl scale` or a rollout writes pods, slices and statuses in quick succession, and one
+/// picture of the end state serves the page better than one per write.
+const QUIET: Duration = Duration::from_millis(40);
+/// The longest a burst may hold a picture back: a steady stream of changes still shows.
+const MAX_HOLD: Duration = Duration::from_millis(250);
+/// A comment line this often keeps proxies from closing an idle stream, and finds a client
+/// that has gone.
+const KEEPALIVE: Duration = Duration::from_secs(25);
+
+/// The resources whose changes alter the picture (their storage names, as in the keys).
+const WATCHED: &[&str] = &[
+    "services/specs",
+    "endpointslices",
+    "pods",
+    "minions",
+    "events",
+    "namespaces",
+];
+
+/// Whether the store key `key` (`/registry/RT/RESOURCE/[NS/]NAME`) is of a resource the
+/// picture shows, in the namespace shown (every namespace: `None`).
+fn relevant(prefix: &str, key: &str, ns: Option<&str>) -> bool {
+    let Some(rest) = key.strip_prefix(prefix) else {
+        return false;
+    };
+    WATCHED.iter().any(|r| {
+        rest.strip_prefix(r)
+            .and_then(|t| t.strip_prefix('/'))
+            .is_some_and(|t| match ns {
+                // Cluster-scoped kinds (nodes, namespaces) are in every namespace's picture.
+                Some(ns) if !matches!(*r, "minions" | "namespaces") => {
+                    t.strip_prefix(ns).is_some_and(|t| t.starts_with('/'))
+                }
+                _ => true,
+            })
+    })
+}
+
+struct Stream {
+    st: Arc<AppState>,
+    runtime: String,
+    ns: Option<String>,
+    prefix: String,
+    watcher: Option<Watcher>,
+    frontends: Option<tokio::sync::watch::Receiver<u64>>,
+    last_sent: Option<u64>,
+    first: bool,
+}
+
+enum Wake {
+    Changed,
+    Keepalive,
+    /// The store shut down, or the runtime is gone.
+    End,
+}
+
+impl Stream {
+    fn watch(&mut self) {
+        let rev = self.st.registry.store.current_revision();
+        self.watcher = self.st.registry.store.watch(&self.prefix, rev).ok();
+    }
+
+    /// Waits for a change the picture shows (or the keepalive).
+    async fn wake(&mut self) -> Wake {
+        let keepalive = tokio::time::sleep(KEEPALIVE);
+        tokio::pin!(keepalive);
+        loop {
+            if self.watcher.is_none() {
+                self.watch();
+                if self.watcher.is_none() {
+                    return Wake::End;
+                }
+            }
+            let w = self.watcher.as_mut().expect("set above");
+            let fe = self.frontends.as_mut();
+            tokio::select! {
+                _ = &mut keepalive => return Wake::Keepalive,
+                changed = async { match fe { Some(r) => r.changed().await.is_ok(), None => std::future::pending().await } } => {
+                    if changed { return Wake::Changed; }
+                    self.frontends = None;
+                }
+                ev = w.next() => match ev {
+                    Some(Ok(ev)) if relevant(&self.prefix, &ev.kv.key, self.ns.as_deref()) => return Wake::Changed,
+                    Some(Ok(_)) => {}
+                    // Behind the store: start again from now; the next picture is read whole.
+                    Some(Err(StoreError::WatcherLagged { .. })) => {
+                        self.watcher = None;
+                        return Wake::Changed;
+                    }
+                    Some(Err(_)) | None => return Wake::End,
+                },
+            }
+        }
+    }
+
+    /// Takes the rest of a burst: returns once no relevant change came for [`QUIET`], or
+    /// [`MAX_HOLD`] after the burst began.
+    async fn settle(&mut self) {
+        let deadline = tokio::time::Instant::now() + MAX_HOLD;
+        loop {
+            let quiet = tokio::time::Instant::now() + QUIET;
+            let until = quiet.min(deadline);
+            match tokio::time::timeout_at(until, self.wake()).await {
+                Ok(Wake::Changed) if tokio::time::Instant::now() < deadline => continue,
+                _ => return,
+            }
+        }
+    }
+
+    /// The next frame for the client: a picture that differs from the last one sent, or a
+    /// keepalive comment; `None` ends the stream.
+    async fn next_frame(&mut self) -> Option<Bytes> {
+        loop {
+            if !self.first {
+                match self.wake().await {
+                    Wake::End => return None,
+                    Wake::Keepalive => return Some(Bytes::from_static(b": keepalive\n\n")),
+                    Wake::Changed => self.settle().await,
+                }
+            }
+            self.first = false;
+            let rt = self.st.registry.runtime(&self.runtime)?;
+            let st = self.st.clone();
+            let ns = self.ns.clone();
+            let (v, rev) = match tokio::task::spawn_blocking(move || gather(&st, &rt, ns.as_deref())).await {
+                Ok(Ok(built)) => built,
+                Ok(Err(s)) => {
+                    let body = json!({"error": s.reason, "description": s.message});
+                    return Some(Bytes::from(format!("event: error\ndata: {body}\n\n")));
+                }
+                Err(_) => return None,
+            };
+            let text = v.to_string();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            text.hash(&mut h);
+            let digest = h.finish();
+            if self.last_sent == Some(digest) {
+                continue;
+            }
+            self.last_sent = Some(digest);
+            // `data:` is one line: serde_json's compact text has no newline.
+            return Some(Bytes::from(format!(
+                "event: topology\nid: {rev}\ndata: {{\"revision\":\"{rev}\",\"topology\":{text}}}\n\n"
+            )));
+        }
+    }
+}
+
+/// `GET /twinstack/v1/runtimes/{runtime}/topology/stream`: `text/event-stream`.
+///
+/// The body is produced as the client reads it: a client that stops reading holds no queue
+/// here (its store watcher lags and is restarted, and the next picture is read whole).
+pub async fn stream(
+    State(st): State<Arc<AppState>>,
+    Path(runtime): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&st, &runtime, &headers) {
+        return unauthorized();
+    }
+    let mut s = Stream {
+        prefix: format!("/registry/{runtime}/"),
+        frontends: st.dataplane.as_ref().map(|d| d.changes()),
+        st,
+        runtime,
+        ns: namespace_of(&q),
+        watcher: None,
+        last_sent: None,
+        first: true,
+    };
+    // Watch before the first picture is read: no change between the two is missed.
+    s.watch();
+    let body = futures::stream::unfold(s, |mut s| async move {
+        let frame = s.next_frame().await?;
+        Some((Ok::<_, std::convert::Infallible>(frame), s))
+    });
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests;
