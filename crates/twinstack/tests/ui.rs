@@ -768,7 +768,8 @@ fn page_ready_and_stream_cost_at_1000_services_and_10000_pods() {
     let frames = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut streams = Vec::new();
     for _ in 0..10 {
-        let (c, token, url, frames) = (c.clone(), token.clone(), format!("{url}").replace("/topology?", "/topology/stream?"), frames.clone());
+        let (c, token, frames) = (c.clone(), token.clone(), frames.clone());
+        let url = url.replace("/topology?", "/topology/stream?");
         streams.push(rt.spawn(async move {
             let mut r = c.get(url).bearer_auth(token).send().await.unwrap();
             assert_eq!(r.status(), 200);
