@@ -326,8 +326,8 @@ fn is_long_running(uri: &Uri) -> bool {
         k == "watch" && !matches!(v.to_ascii_lowercase().as_str(), "0" | "false")
     });
     // The web view's event stream (crate::ui::stream) is a watch too.
-    let ui_stream =
-        uri.path().starts_with("/twinstack/v1/runtimes/") && uri.path().ends_with("/topology/stream");
+    let ui_stream = uri.path().starts_with("/twinstack/v1/runtimes/")
+        && uri.path().ends_with("/topology/stream");
     watch_param || ui_stream || uri.path().split('/').any(|s| s == "watch")
 }
 

@@ -37,7 +37,9 @@ fn chromedriver() -> Driver {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| {
-            panic!("chromedriver: {e}; install Debian's chromium and chromium-driver (.ci/run does)")
+            panic!(
+                "chromedriver: {e}; install Debian's chromium and chromium-driver (.ci/run does)"
+            )
         });
     let start = Instant::now();
     // chromedriver is ready once it accepts connections.
@@ -248,7 +250,11 @@ fn the_seed_nlb_service_is_drawn_with_every_address_and_follows_a_scale_live() {
     let pods = wait_until("2 pods with both addresses", || pod_ips(&t, 2, 2));
 
     let mut want = vec![hostname.clone()];
-    want.extend(frontends.iter().map(|f| f["address"].as_str().unwrap().to_string()));
+    want.extend(
+        frontends
+            .iter()
+            .map(|f| f["address"].as_str().unwrap().to_string()),
+    );
     want.extend(cluster_ips.iter().cloned());
     want.extend(pods.iter().flat_map(|(_, ips)| ips.iter().cloned()));
     want.extend(pods.iter().map(|(n, _)| n.clone()));
@@ -504,7 +510,9 @@ fn a_token_of_one_runtime_opens_nothing_of_another() {
         }
         // A's own stream opens, and its first event is A's picture.
         let mut r = c
-            .get(format!("{base}/twinstack/v1/runtimes/local/topology/stream"))
+            .get(format!(
+                "{base}/twinstack/v1/runtimes/local/topology/stream"
+            ))
             .bearer_auth(&token_a)
             .send()
             .await
@@ -666,7 +674,9 @@ fn page_ready_and_stream_cost_at_1000_services_and_10000_pods() {
     loop {
         let n = rt.block_on(async {
             let v: Value = c
-                .get(format!("{base}/api/v1/namespaces/default/pods?fieldSelector=status.phase%3DRunning"))
+                .get(format!(
+                    "{base}/api/v1/namespaces/default/pods?fieldSelector=status.phase%3DRunning"
+                ))
                 .bearer_auth(&token)
                 .send()
                 .await
@@ -679,19 +689,39 @@ fn page_ready_and_stream_cost_at_1000_services_and_10000_pods() {
         if n >= total {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(1200), "{n} of {total} pods Running");
+        assert!(
+            start.elapsed() < Duration::from_secs(1200),
+            "{n} of {total} pods Running"
+        );
         std::thread::sleep(Duration::from_secs(2));
     }
-    println!("{total} pods Running {:?} after the first POST", started.elapsed());
+    println!(
+        "{total} pods Running {:?} after the first POST",
+        started.elapsed()
+    );
 
     // The picture as JSON: its size and the server's time to read and build it.
-    let url = format!("https://127.0.0.1:{}/twinstack/v1/runtimes/local/topology?namespace=default", t.port);
+    let url = format!(
+        "https://127.0.0.1:{}/twinstack/v1/runtimes/local/topology?namespace=default",
+        t.port
+    );
     let (took, bytes) = rt.block_on(async {
         let s = Instant::now();
-        let body = c.get(&url).bearer_auth(&token).send().await.unwrap().bytes().await.unwrap();
+        let body = c
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         (s.elapsed(), body.len())
     });
-    println!("topology JSON: {:.1} MiB in {took:?}", bytes as f64 / 1048576.0);
+    println!(
+        "topology JSON: {:.1} MiB in {took:?}",
+        bytes as f64 / 1048576.0
+    );
 
     let d = chromedriver();
     let port = t.port;
@@ -726,7 +756,11 @@ fn page_ready_and_stream_cost_at_1000_services_and_10000_pods() {
         let s = Instant::now();
         for i in 0..20 {
             for n in [replicas + 1, replicas] {
-                ok(&t.kubectl(&["scale", &format!("deploy/app-{i}"), &format!("--replicas={n}")]));
+                ok(&t.kubectl(&[
+                    "scale",
+                    &format!("deploy/app-{i}"),
+                    &format!("--replicas={n}"),
+                ]));
             }
         }
         s.elapsed()
@@ -781,7 +815,10 @@ fn page_ready_and_stream_cost_at_1000_services_and_10000_pods() {
     }
     let start = Instant::now();
     while frames.load(std::sync::atomic::Ordering::Relaxed) < 10 {
-        assert!(start.elapsed() < Duration::from_secs(120), "the streams' first pictures");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the streams' first pictures"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let before = frames.load(std::sync::atomic::Ordering::Relaxed);

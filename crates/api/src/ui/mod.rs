@@ -275,10 +275,9 @@ pub async fn snapshot(
             answer(StatusCode::OK, v)
         }
         Ok(Err(s)) => crate::handlers::status_response(s, &[]),
-        Err(_) => crate::handlers::status_response(
-            Status::internal("building the topology failed"),
-            &[],
-        ),
+        Err(_) => {
+            crate::handlers::status_response(Status::internal("building the topology failed"), &[])
+        }
     }
 }
 
@@ -407,14 +406,15 @@ impl Stream {
             let rt = self.st.registry.runtime(&self.runtime)?;
             let st = self.st.clone();
             let ns = self.ns.clone();
-            let (v, rev) = match tokio::task::spawn_blocking(move || gather(&st, &rt, ns.as_deref())).await {
-                Ok(Ok(built)) => built,
-                Ok(Err(s)) => {
-                    let body = json!({"error": s.reason, "description": s.message});
-                    return Some(Bytes::from(format!("event: error\ndata: {body}\n\n")));
-                }
-                Err(_) => return None,
-            };
+            let (v, rev) =
+                match tokio::task::spawn_blocking(move || gather(&st, &rt, ns.as_deref())).await {
+                    Ok(Ok(built)) => built,
+                    Ok(Err(s)) => {
+                        let body = json!({"error": s.reason, "description": s.message});
+                        return Some(Bytes::from(format!("event: error\ndata: {body}\n\n")));
+                    }
+                    Err(_) => return None,
+                };
             let text = v.to_string();
             let mut h = std::collections::hash_map::DefaultHasher::new();
             text.hash(&mut h);

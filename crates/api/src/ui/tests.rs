@@ -11,9 +11,21 @@ fn a_stream_wakes_for_the_kinds_and_the_namespace_it_shows() {
         ("/registry/rt/pods/other/web-1", Some("default"), false),
         // A namespace whose name starts with the shown one's is another namespace.
         ("/registry/rt/pods/default2/web-1", Some("default"), false),
-        ("/registry/rt/services/specs/default/web", Some("default"), true),
-        ("/registry/rt/services/endpoints/default/web", Some("default"), false),
-        ("/registry/rt/endpointslices/default/web-abc", Some("default"), true),
+        (
+            "/registry/rt/services/specs/default/web",
+            Some("default"),
+            true,
+        ),
+        (
+            "/registry/rt/services/endpoints/default/web",
+            Some("default"),
+            false,
+        ),
+        (
+            "/registry/rt/endpointslices/default/web-abc",
+            Some("default"),
+            true,
+        ),
         ("/registry/rt/events/default/web.1", Some("default"), true),
         // Nodes and namespaces are cluster-scoped: in every namespace's picture.
         ("/registry/rt/minions/node-1", Some("default"), true),

@@ -159,7 +159,12 @@ pub fn build(inputs: &Inputs) -> Topology {
     let pods_by_key: HashMap<String, &Pod> = inputs
         .pods
         .iter()
-        .map(|p| (key(p.metadata.namespace.as_ref(), p.metadata.name.as_ref()), p))
+        .map(|p| {
+            (
+                key(p.metadata.namespace.as_ref(), p.metadata.name.as_ref()),
+                p,
+            )
+        })
         .collect();
     let mut slices_by_service: HashMap<String, Vec<&EndpointSlice>> = HashMap::new();
     for s in inputs.slices {
@@ -242,7 +247,11 @@ fn service_view(
 ) -> ServiceView {
     let spec = svc.spec.clone().unwrap_or_default();
     let type_ = spec.type_.clone().unwrap_or_else(|| "ClusterIP".into());
-    let ns = svc.metadata.namespace.clone().unwrap_or_else(|| "default".into());
+    let ns = svc
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
     let mut slice_views: Vec<SliceView> = slices
         .iter()
         .map(|s| SliceView {
@@ -253,11 +262,7 @@ fn service_view(
                 .iter()
                 .map(|e| EndpointView {
                     addresses: e.addresses.clone(),
-                    ready: e
-                        .conditions
-                        .as_ref()
-                        .and_then(|c| c.ready)
-                        .unwrap_or(true),
+                    ready: e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true),
                     pod: e
                         .target_ref
                         .as_ref()
@@ -345,7 +350,10 @@ fn service_view(
         namespace: ns,
         name: svc.metadata.name.clone().unwrap_or_default(),
         type_,
-        policy: spec.ip_family_policy.clone().unwrap_or_else(|| "SingleStack".into()),
+        policy: spec
+            .ip_family_policy
+            .clone()
+            .unwrap_or_else(|| "SingleStack".into()),
         families: spec.ip_families.clone().unwrap_or_default(),
         cluster_ips: spec
             .cluster_ips

@@ -381,7 +381,10 @@
   // the addresses written beside it. The ordered list below says the same in text.
   function pathSvg(hops, family) {
     if (!hops.length) return "";
-    const step = 230, w = step * hops.length + 40, hgt = 96;
+    // Monospace at 11px is about 6.7px a character: labels are cut to fit their hop's width
+    // (the list below and the aria-label carry them whole).
+    const step = 300, w = step * hops.length + 40, hgt = 96;
+    const cut = (t) => (t.length > 42 ? t.slice(0, 41) + "…" : t);
     const label = hops.map((x) => x.name + " from " + x.src + " to " + x.dst + (x.note ? " (" + x.note + ")" : "")).join("; ");
     let s = '<svg role="img" width="' + w + '" height="' + hgt + '" viewBox="0 0 ' + w + " " + hgt + '" aria-label="' + esc(family + " path: " + label) + '">';
     hops.forEach((x, i) => {
@@ -389,10 +392,10 @@
       const tf = famOf(x.dst.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""));
       const color = tf === "IPv6" ? "#a04800" : "#0b55a4";
       s += '<line x1="' + x1 + '" y1="40" x2="' + x2 + '" y2="40" stroke="' + color + '" stroke-width="3"' + (tf === "IPv6" ? ' stroke-dasharray="7 4"' : "") + "/>";
-      s += '<text x="' + (x1 + 8) + '" y="30">' + esc(x.name) + "</text>";
-      s += '<text x="' + (x1 + 8) + '" y="60">' + esc(x.src) + "</text>";
-      s += '<text x="' + (x1 + 8) + '" y="76">→ ' + esc(x.dst) + "</text>";
-      if (x.note) s += '<text x="' + (x1 + 8) + '" y="92" fill="#a04800">' + esc(x.note.length > 34 ? x.note.slice(0, 33) + "…" : x.note) + "</text>";
+      s += '<text x="' + (x1 + 8) + '" y="30">' + esc(cut(x.name)) + "</text>";
+      s += '<text x="' + (x1 + 8) + '" y="60">' + esc(cut(x.src)) + "</text>";
+      s += '<text x="' + (x1 + 8) + '" y="76">→ ' + esc(cut(x.dst)) + "</text>";
+      if (x.note) s += '<text x="' + (x1 + 8) + '" y="92" fill="#a04800">' + esc(cut(x.note)) + "</text>";
       s += '<circle cx="' + x1 + '" cy="40" r="6" fill="#1b1f24"/>';
     });
     s += '<circle cx="' + (20 + hops.length * step) + '" cy="40" r="6" fill="#1b1f24"/></svg>';

@@ -102,7 +102,10 @@ fn base() -> Case {
         services: vec![svc()],
         slices: vec![
             slice("IPv4", &[("web-a", "100.64.0.5"), ("web-b", "100.64.0.6")]),
-            slice("IPv6", &[("web-a", "2600:1f14::5"), ("web-b", "2600:1f14::6")]),
+            slice(
+                "IPv6",
+                &[("web-a", "2600:1f14::5"), ("web-b", "2600:1f14::6")],
+            ),
         ],
         pods: vec![
             pod("web-a", "100.64.0.5", "2600:1f14::5", false),
@@ -151,7 +154,10 @@ fn the_seed_service_is_drawn_with_both_families_and_its_translating_frontend() {
     );
     assert_eq!(s.frontends.len(), 2);
     assert_eq!(
-        s.slices.iter().map(|s| s.family.as_str()).collect::<Vec<_>>(),
+        s.slices
+            .iter()
+            .map(|s| s.family.as_str())
+            .collect::<Vec<_>>(),
         ["IPv4", "IPv6"]
     );
     // Each pod once, though both slices name it.
@@ -208,7 +214,12 @@ fn warnings_table() {
             |c| {
                 c.frontends.clear();
                 c.pods[0] = pod("web-a", "100.64.0.5", "2600:1f14::5", true);
-                c.events = vec![event("Warning", IPV6_OUTSIDE_MESH_REASON, "…", "2026-01-01T00:00:00Z")];
+                c.events = vec![event(
+                    "Warning",
+                    IPV6_OUTSIDE_MESH_REASON,
+                    "…",
+                    "2026-01-01T00:00:00Z",
+                )];
             },
             &[(WarningKind::OutsideMesh, Some("IPv6"))],
         ),
@@ -219,8 +230,18 @@ fn warnings_table() {
                 c.services[0].status = None;
                 c.events = vec![
                     event("Warning", "FailedBuildModel", "old", "2026-01-01T00:00:00Z"),
-                    event("Warning", "FailedBuildModel", "Failed build model due to unsupported", "2026-01-01T00:01:00Z"),
-                    event("Normal", "SuccessfullyReconciled", "fine", "2026-01-01T00:02:00Z"),
+                    event(
+                        "Warning",
+                        "FailedBuildModel",
+                        "Failed build model due to unsupported",
+                        "2026-01-01T00:01:00Z",
+                    ),
+                    event(
+                        "Normal",
+                        "SuccessfullyReconciled",
+                        "fine",
+                        "2026-01-01T00:02:00Z",
+                    ),
                 ];
             },
             &[(WarningKind::Pending, None), (WarningKind::Event, None)],
@@ -250,7 +271,12 @@ fn warnings_table() {
     let mut c = base();
     c.services[0].status = None;
     c.events = vec![
-        event("Warning", "FailedBuildModel", "Failed build model due to unsupported", "2026-01-01T00:01:00Z"),
+        event(
+            "Warning",
+            "FailedBuildModel",
+            "Failed build model due to unsupported",
+            "2026-01-01T00:01:00Z",
+        ),
         event("Warning", "FailedBuildModel", "old", "2026-01-01T00:00:00Z"),
     ];
     let t = run(&c);
@@ -274,7 +300,8 @@ fn slices_of_other_services_and_pods_without_a_slice_stay_apart() {
         .unwrap()
         .insert("kubernetes.io/service-name".into(), "db".into());
     c.slices.push(other);
-    c.pods.push(pod("db-0", "100.64.0.9", "2600:1f14::9", false));
+    c.pods
+        .push(pod("db-0", "100.64.0.9", "2600:1f14::9", false));
     let t = run(&c);
     assert_eq!(t.services.len(), 1);
     assert_eq!(t.services[0].pods, ["default/web-a", "default/web-b"]);
