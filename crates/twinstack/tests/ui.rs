@@ -31,10 +31,11 @@ impl Drop for Driver {
 
 fn chromedriver() -> Driver {
     let port = free_port();
-    let child = Command::new("chromedriver")
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log.reopen().unwrap())
+        .stderr(log.reopen().unwrap())
         .spawn()
         .unwrap_or_else(|e| {
             panic!(
@@ -44,10 +45,14 @@ fn chromedriver() -> Driver {
     let start = Instant::now();
     // chromedriver is ready once it accepts connections.
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "chromedriver did not listen on {port}"
-        );
+        let exited = child.try_wait().unwrap();
+        if exited.is_some() || start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!(
+                "chromedriver did not listen on {port} ({exited:?}): {}",
+                std::fs::read_to_string(log.path()).unwrap_or_default()
+            );
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
     Driver { child, port }

@@ -197,6 +197,21 @@ fn objects<T: DeserializeOwned>(
     plural: &str,
     ns: Option<&str>,
 ) -> Result<(Vec<T>, u64), Status> {
+    objects_via::<T, T>(st, rt, group, plural, ns, Some)
+}
+
+/// [`objects`] through a projection `P`: only the fields the picture reads are decoded, then
+/// `into` makes the typed value (or leaves the object out). Pods and events are the bulk of a
+/// runtime (10,000 pods carry their managed fields and container statuses; each has four
+/// events), and the picture reads a few fields of each.
+fn objects_via<P: DeserializeOwned, T>(
+    st: &AppState,
+    rt: &Runtime,
+    group: &str,
+    plural: &str,
+    ns: Option<&str>,
+    into: impl Fn(P) -> Option<T>,
+) -> Result<(Vec<T>, u64), Status> {
     let kind = st
         .registry
         .kind(group, plural)
@@ -204,10 +219,107 @@ fn objects<T: DeserializeOwned>(
     let (kvs, rev) = st.registry.list_raw(rt, kind.as_ref(), ns)?;
     Ok((
         kvs.iter()
-            .filter_map(|kv| serde_json::from_slice(&kv.value).ok())
+            .filter_map(|kv| serde_json::from_slice::<P>(&kv.value).ok())
+            .filter_map(into)
             .collect(),
         rev,
     ))
+}
+
+/// What the picture reads of a pod.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PodHead {
+    metadata: MetaHead,
+    #[serde(default)]
+    spec: Option<PodSpecHead>,
+    #[serde(default)]
+    status: Option<PodStatusHead>,
+}
+
+#[derive(serde::Deserialize)]
+struct MetaHead {
+    name: Option<String>,
+    namespace: Option<String>,
+    #[serde(default)]
+    annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PodSpecHead {
+    node_name: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PodStatusHead {
+    phase: Option<String>,
+    #[serde(rename = "podIP")]
+    pod_ip: Option<String>,
+    #[serde(rename = "podIPs", default)]
+    pod_ips: Option<Vec<k8s_openapi::api::core::v1::PodIP>>,
+}
+
+/// The Warning events about Services: the rest are read only as far as their type and kind.
+fn events_about_services(
+    st: &AppState,
+    rt: &Runtime,
+    ns: Option<&str>,
+) -> Result<Vec<Event>, Status> {
+    let kind = st
+        .registry
+        .kind("", "events")
+        .ok_or_else(|| Status::internal("no kind events"))?;
+    let (kvs, _) = st.registry.list_raw(rt, kind.as_ref(), ns)?;
+    Ok(kvs
+        .iter()
+        .filter(|kv| {
+            serde_json::from_slice::<EventHead>(&kv.value).is_ok_and(|h| {
+                h.type_.as_deref() == Some("Warning")
+                    && h.involved_object
+                        .is_some_and(|o| o.kind.as_deref() == Some("Service"))
+            })
+        })
+        .filter_map(|kv| serde_json::from_slice(&kv.value).ok())
+        .collect())
+}
+
+fn pod_of(h: PodHead) -> Option<Pod> {
+    use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    Some(Pod {
+        metadata: ObjectMeta {
+            name: h.metadata.name,
+            namespace: h.metadata.namespace,
+            annotations: h.metadata.annotations,
+            ..Default::default()
+        },
+        spec: h.spec.map(|s| PodSpec {
+            node_name: s.node_name,
+            ..Default::default()
+        }),
+        status: h.status.map(|s| PodStatus {
+            phase: s.phase,
+            pod_ip: s.pod_ip,
+            pod_ips: s.pod_ips,
+            ..Default::default()
+        }),
+    })
+}
+
+/// What tells an event the picture shows (a Warning about a Service) from the rest.
+#[derive(serde::Deserialize)]
+struct EventHead {
+    #[serde(rename = "type")]
+    type_: Option<String>,
+    #[serde(rename = "involvedObject")]
+    involved_object: Option<InvolvedHead>,
+}
+
+#[derive(serde::Deserialize)]
+struct InvolvedHead {
+    kind: Option<String>,
 }
 
 /// Reads what the picture needs and builds it: the JSON body of `topology`, and the same
@@ -215,9 +327,9 @@ fn objects<T: DeserializeOwned>(
 fn gather(st: &AppState, rt: &Runtime, ns: Option<&str>) -> Result<(Value, u64), Status> {
     let (services, rev) = objects::<Service>(st, rt, "", "services", ns)?;
     let (slices, _) = objects::<EndpointSlice>(st, rt, "discovery.k8s.io", "endpointslices", ns)?;
-    let (pods, _) = objects::<Pod>(st, rt, "", "pods", ns)?;
+    let (pods, _) = objects_via::<PodHead, Pod>(st, rt, "", "pods", ns, pod_of)?;
     let (nodes, _) = objects::<Node>(st, rt, "", "nodes", None)?;
-    let (events, _) = objects::<Event>(st, rt, "", "events", ns)?;
+    let events = events_about_services(st, rt, ns)?;
     let (namespaces, _) = objects::<Namespace>(st, rt, "", "namespaces", None)?;
     let mut frontends = st
         .dataplane

@@ -180,7 +180,8 @@ fn the_seed_service_is_drawn_with_both_families_and_its_translating_frontend() {
 #[test]
 fn warnings_table() {
     type Tweak = fn(&mut Case);
-    let cases: &[(&str, Tweak, &[(WarningKind, Option<&str>)])] = &[
+    type Want = &'static [(WarningKind, Option<&'static str>)];
+    let cases: &[(&str, Tweak, Want)] = &[
         (
             "no frontend translates: no translation warning",
             |c| {
