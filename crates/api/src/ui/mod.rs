@@ -322,9 +322,29 @@ struct InvolvedHead {
     kind: Option<String>,
 }
 
-/// Reads what the picture needs and builds it: the JSON body of `topology`, and the same
-/// without the revision (what the stream compares to skip a picture that did not change).
-fn gather(st: &AppState, rt: &Runtime, ns: Option<&str>) -> Result<(Value, u64), Status> {
+/// The picture as the endpoints send it: the topology with the runtime's summary.
+#[derive(serde::Serialize)]
+struct Picture<'a> {
+    #[serde(flatten)]
+    topology: &'a topology::Topology,
+    runtime: Value,
+    namespace: Option<&'a str>,
+    namespaces: Vec<String>,
+    dataplane: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revision: Option<String>,
+}
+
+/// Reads what the picture needs and builds it: the JSON text of the picture (with the
+/// revision it was read at when `with_revision`; the stream leaves it out, to compare pictures)
+/// and that revision. Serialized straight from the typed picture: at 10,000 pods an
+/// intermediate `Value` tree would cost more than the text.
+fn gather(
+    st: &AppState,
+    rt: &Runtime,
+    ns: Option<&str>,
+    with_revision: bool,
+) -> Result<(String, u64), Status> {
     let (services, rev) = objects::<Service>(st, rt, "", "services", ns)?;
     let (slices, _) = objects::<EndpointSlice>(st, rt, "discovery.k8s.io", "endpointslices", ns)?;
     let (pods, _) = objects_via::<PodHead, Pod>(st, rt, "", "pods", ns, pod_of)?;
@@ -353,12 +373,16 @@ fn gather(st: &AppState, rt: &Runtime, ns: Option<&str>) -> Result<(Value, u64),
         .filter_map(|n| n.metadata.name)
         .collect();
     names.sort();
-    let mut v = serde_json::to_value(&t).map_err(Status::internal)?;
-    v["runtime"] = summary(st, rt);
-    v["namespace"] = json!(ns);
-    v["namespaces"] = json!(names);
-    v["dataplane"] = json!(st.dataplane.is_some());
-    Ok((v, rev))
+    let picture = Picture {
+        topology: &t,
+        runtime: summary(st, rt),
+        namespace: ns,
+        namespaces: names,
+        dataplane: st.dataplane.is_some(),
+        revision: with_revision.then(|| rev.to_string()),
+    };
+    let text = serde_json::to_string(&picture).map_err(Status::internal)?;
+    Ok((text, rev))
 }
 
 fn namespace_of(q: &HashMap<String, String>) -> Option<String> {
@@ -380,12 +404,17 @@ pub async fn snapshot(
     };
     let ns = namespace_of(&q);
     let st2 = st.clone();
-    let built = tokio::task::spawn_blocking(move || gather(&st2, &rt, ns.as_deref())).await;
+    let built = tokio::task::spawn_blocking(move || gather(&st2, &rt, ns.as_deref(), true)).await;
     match built {
-        Ok(Ok((mut v, rev))) => {
-            v["revision"] = json!(rev.to_string());
-            answer(StatusCode::OK, v)
-        }
+        Ok(Ok((text, _))) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            text,
+        )
+            .into_response(),
         Ok(Err(s)) => crate::handlers::status_response(s, &[]),
         Err(_) => {
             crate::handlers::status_response(Status::internal("building the topology failed"), &[])
@@ -518,8 +547,10 @@ impl Stream {
             let rt = self.st.registry.runtime(&self.runtime)?;
             let st = self.st.clone();
             let ns = self.ns.clone();
-            let (v, rev) =
-                match tokio::task::spawn_blocking(move || gather(&st, &rt, ns.as_deref())).await {
+            let (text, rev) =
+                match tokio::task::spawn_blocking(move || gather(&st, &rt, ns.as_deref(), false))
+                    .await
+                {
                     Ok(Ok(built)) => built,
                     Ok(Err(s)) => {
                         let body = json!({"error": s.reason, "description": s.message});
@@ -527,7 +558,6 @@ impl Stream {
                     }
                     Err(_) => return None,
                 };
-            let text = v.to_string();
             let mut h = std::collections::hash_map::DefaultHasher::new();
             text.hash(&mut h);
             let digest = h.finish();
@@ -543,10 +573,67 @@ impl Stream {
     }
 }
 
+/// One picture builder per (server, runtime, namespace), shared by every open stream of it:
+/// ten pages of one namespace cost one read of it per change, not ten. It lives while a stream
+/// holds it; its task ends when the last one goes.
+struct Hub {
+    latest: tokio::sync::watch::Receiver<Option<Bytes>>,
+}
+
+type HubKey = (usize, String, Option<String>);
+
+static HUBS: std::sync::LazyLock<std::sync::Mutex<HashMap<HubKey, std::sync::Weak<Hub>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn hub(st: &Arc<AppState>, runtime: &str, ns: Option<String>) -> Arc<Hub> {
+    // The server's state is part of the key: tests run several servers in one process.
+    let key = (Arc::as_ptr(st) as usize, runtime.to_string(), ns.clone());
+    let mut hubs = HUBS.lock().unwrap_or_else(|e| e.into_inner());
+    hubs.retain(|_, w| w.strong_count() > 0);
+    if let Some(h) = hubs.get(&key).and_then(std::sync::Weak::upgrade) {
+        return h;
+    }
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    let h = Arc::new(Hub { latest: rx });
+    hubs.insert(key, Arc::downgrade(&h));
+    let mut b = Stream {
+        prefix: format!("/registry/{runtime}/"),
+        frontends: st.dataplane.as_ref().map(|d| d.changes()),
+        st: st.clone(),
+        runtime: runtime.to_string(),
+        ns,
+        watcher: None,
+        last_sent: None,
+        first: true,
+    };
+    // Watch before the first picture is read: no change between the two is missed.
+    b.watch();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                frame = b.next_frame() => match frame {
+                    // Keepalives are each client's own (below); the hub keeps pictures.
+                    Some(f) if f.starts_with(b":") => {}
+                    Some(f) => {
+                        if tx.send(Some(f)).is_err() {
+                            return;
+                        }
+                    }
+                    // The runtime is gone or the store shut down: the streams end.
+                    None => return,
+                },
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    h
+}
+
 /// `GET /twinstack/v1/runtimes/{runtime}/topology/stream`: `text/event-stream`.
 ///
-/// The body is produced as the client reads it: a client that stops reading holds no queue
-/// here (its store watcher lags and is restarted, and the next picture is read whole).
+/// Each client gets the latest picture on open and after each change; a client that reads
+/// slowly skips the pictures it had no time for (only the latest waits for it), so nothing
+/// queues on the server for it.
 pub async fn stream(
     State(st): State<Arc<AppState>>,
     Path(runtime): Path<String>,
@@ -556,21 +643,20 @@ pub async fn stream(
     if !authorized(&st, &runtime, &headers) {
         return unauthorized();
     }
-    let mut s = Stream {
-        prefix: format!("/registry/{runtime}/"),
-        frontends: st.dataplane.as_ref().map(|d| d.changes()),
-        st,
-        runtime,
-        ns: namespace_of(&q),
-        watcher: None,
-        last_sent: None,
-        first: true,
-    };
-    // Watch before the first picture is read: no change between the two is missed.
-    s.watch();
-    let body = futures::stream::unfold(s, |mut s| async move {
-        let frame = s.next_frame().await?;
-        Some((Ok::<_, std::convert::Infallible>(frame), s))
+    let h = hub(&st, &runtime, namespace_of(&q));
+    let mut rx = h.latest.clone();
+    rx.mark_changed();
+    let body = futures::stream::unfold((h, rx), |(h, mut rx)| async move {
+        let frame = tokio::select! {
+            changed = rx.changed() => {
+                changed.ok()?;
+                let latest = rx.borrow_and_update().clone();
+                // No picture yet (a new hub): the first is on its way; nothing is sent.
+                latest.unwrap_or_default()
+            }
+            _ = tokio::time::sleep(KEEPALIVE) => Bytes::from_static(b": keepalive\n\n"),
+        };
+        Some((Ok::<_, std::convert::Infallible>(frame), (h, rx)))
     });
     (
         StatusCode::OK,

@@ -90,6 +90,7 @@
     route = parseRoute();
     const a = auth();
     signout.hidden = !a;
+    document.getElementById("filterbar").hidden = !a || route.view !== "topology";
     if (!a) { stopStream(); return showLogin(); }
     if (route.view === "runtimes") { stopStream(); return showRuntimes(); }
     const key = route.runtime + "\u0000" + (route.namespace || "");
@@ -407,6 +408,8 @@
   (function filterBox() {
     const bar = document.createElement("div");
     bar.className = "toolbar";
+    bar.id = "filterbar";
+    bar.hidden = true;
     bar.innerHTML = '<label for="filter">Filter Services</label><input id="filter" type="search" placeholder="namespace/name">';
     main.parentNode.insertBefore(bar, main);
     let t = 0;
