@@ -771,51 +771,97 @@ fn page_ready_and_stream_cost_at_1000_services_and_10000_pods() {
         }
         s.elapsed()
     };
-    let measure = |what: &str| {
+    // The server's CPU and RSS over the workload and until the watchers have taken what it
+    // caused: `settled` says when (no new line or picture for 3 s, within 120 s).
+    let measure = |what: &str, settled: &dyn Fn() -> usize| {
         let (cpu, rss) = (cpu_seconds(pid), rss_mib(pid));
         let took = workload();
-        // The streams and watches finish sending what the last change caused.
-        std::thread::sleep(Duration::from_secs(2));
+        let start = Instant::now();
+        let (mut seen, mut quiet_since) = (settled(), Instant::now());
+        while quiet_since.elapsed() < Duration::from_secs(3)
+            && start.elapsed() < Duration::from_secs(120)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = settled();
+            if now != seen {
+                (seen, quiet_since) = (now, Instant::now());
+            }
+        }
         println!(
-            "{what}: server CPU {:.2} s over {took:.1?} of changes (+2 s), RSS {rss:.0} → {:.0} MiB",
+            "{what}: server CPU {:.2} s for 40 changes ({took:.1?} of kubectl scale, settled {:.1?} later), RSS {rss:.0} → {:.0} MiB",
             cpu_seconds(pid) - cpu,
+            start.elapsed(),
             rss_mib(pid)
         );
     };
-    measure("no watcher");
+    measure("no watcher", &|| 0);
 
+    let lines = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut watches: Vec<Child> = (0..10)
         .map(|_| {
-            Command::new("kubectl")
+            let mut w = Command::new("kubectl")
                 .args(["get", "pods", "-w", "-o", "name"])
                 .env("KUBECONFIG", &t.kubeconfig)
                 .env("KUBECACHEDIR", t.cache.path())
                 .env("HOME", t.cache.path())
-                .stdout(Stdio::null())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
-                .unwrap()
+                .unwrap();
+            let out = w.stdout.take().unwrap();
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for _ in std::io::BufReader::new(out).lines() {
+                    lines.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+            w
         })
         .collect();
     // Their initial lists (10,000 pods each) are done before the measured part.
-    std::thread::sleep(Duration::from_secs(10));
-    measure("10 kubectl get pods -w");
+    let start = Instant::now();
+    while lines.load(std::sync::atomic::Ordering::Relaxed) < 10 * total {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the watches' initial lists"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = lines.load(std::sync::atomic::Ordering::Relaxed);
+    measure("10 kubectl get pods -w", &|| {
+        lines.load(std::sync::atomic::Ordering::Relaxed)
+    });
+    println!(
+        "the 10 watches printed {} lines for the 40 changes",
+        lines.load(std::sync::atomic::Ordering::Relaxed) - before
+    );
     for w in &mut watches {
         let _ = w.kill();
         let _ = w.wait();
     }
 
     let frames = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let bytes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let status = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut streams = Vec::new();
     for _ in 0..10 {
         let (c, token, frames) = (c.clone(), token.clone(), frames.clone());
         let url = url.replace("/topology?", "/topology/stream?");
+        let (bytes, status) = (bytes.clone(), status.clone());
         streams.push(rt.spawn(async move {
             let mut r = c.get(url).bearer_auth(token).send().await.unwrap();
-            assert_eq!(r.status(), 200);
-            while let Ok(Some(chunk)) = r.chunk().await {
-                let n = chunk.windows(6).filter(|w| w == b"event:").count();
-                frames.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            status.lock().unwrap().push(r.status().as_u16());
+            loop {
+                match r.chunk().await {
+                    Ok(Some(chunk)) => {
+                        bytes.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+                        let n = chunk.windows(6).filter(|w| w == b"event:").count();
+                        frames.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Ok(None) => break status.lock().unwrap().push(0),
+                    Err(e) => break println!("a stream failed: {e}"),
+                }
             }
         }));
     }
@@ -823,12 +869,17 @@ fn page_ready_and_stream_cost_at_1000_services_and_10000_pods() {
     while frames.load(std::sync::atomic::Ordering::Relaxed) < 10 {
         assert!(
             start.elapsed() < Duration::from_secs(120),
-            "the streams' first pictures"
+            "the streams' first pictures: {} frames, {} bytes, statuses {:?} (0: ended)",
+            frames.load(std::sync::atomic::Ordering::Relaxed),
+            bytes.load(std::sync::atomic::Ordering::Relaxed),
+            status.lock().unwrap()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
     let before = frames.load(std::sync::atomic::Ordering::Relaxed);
-    measure("10 topology streams");
+    measure("10 topology streams", &|| {
+        frames.load(std::sync::atomic::Ordering::Relaxed)
+    });
     println!(
         "the 10 streams sent {} pictures for the 40 changes",
         frames.load(std::sync::atomic::Ordering::Relaxed) - before
