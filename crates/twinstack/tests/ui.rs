@@ -30,32 +30,40 @@ impl Drop for Driver {
 }
 
 fn chromedriver() -> Driver {
-    let port = free_port();
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(log.reopen().unwrap())
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "chromedriver: {e}; install Debian's chromium and chromium-driver (.ci/run does)"
-            )
-        });
-    let start = Instant::now();
-    // chromedriver is ready once it accepts connections.
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        let exited = child.try_wait().unwrap();
-        if exited.is_some() || start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!(
-                "chromedriver did not listen on {port} ({exited:?}): {}",
-                std::fs::read_to_string(log.path()).unwrap_or_default()
-            );
+    // chromedriver listens on 127.0.0.1 and [::1] and gives up when either is taken: the data
+    // plane's IPv6 frontends hold many ports of [::1], so a port free on IPv4 may not be.
+    let mut last = String::new();
+    for _ in 0..20 {
+        let port = free_port();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(log.reopen().unwrap())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("chromedriver: {e}; install Debian's chromium and chromium-driver (.ci/run does)")
+            });
+        let start = Instant::now();
+        // chromedriver is ready once it accepts connections.
+        loop {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Driver { child, port };
+            }
+            let exited = child.try_wait().unwrap();
+            if exited.is_some() || start.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                last = format!(
+                    "chromedriver did not listen on {port} ({exited:?}): {}",
+                    std::fs::read_to_string(log.path()).unwrap_or_default()
+                );
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
-    Driver { child, port }
+    panic!("{last}")
 }
 
 /// A headless Chromium session. The server's certificate is signed by the twin's own CA, which
