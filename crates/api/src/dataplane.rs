@@ -1,5 +1,5 @@
 //! The data plane's view of a runtime, for `twinstack runtime show -o json` and
-//! `twinstack trace` (and the web view later):
+//! `twinstack trace` and the web view (`crate::ui`):
 //!
 //! - `GET /twinstack/v1/runtimes/{runtime}/frontends`: every frontend with its emulated address,
 //!   the local socket it listens on, and its targets' health.
@@ -28,7 +28,7 @@ fn answer(code: StatusCode, v: serde_json::Value) -> Response {
         .into_response()
 }
 
-fn authorized(st: &AppState, runtime: &str, headers: &HeaderMap) -> bool {
+pub(crate) fn authorized(st: &AppState, runtime: &str, headers: &HeaderMap) -> bool {
     if st.broker.authorized(headers) {
         return st.registry.runtime(runtime).is_some();
     }
@@ -44,7 +44,7 @@ fn authorized(st: &AppState, runtime: &str, headers: &HeaderMap) -> bool {
     }
 }
 
-fn unauthorized() -> Response {
+pub(crate) fn unauthorized() -> Response {
     answer(
         StatusCode::UNAUTHORIZED,
         json!({"error": "Unauthorized", "description": "a runtime's token or the broker credential is required"}),

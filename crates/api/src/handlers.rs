@@ -44,6 +44,19 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/twinstack/v1/runtimes/{runtime}/trace",
             get(crate::dataplane::trace),
         )
+        // The web view and what it reads (crate::ui).
+        .route("/ui", get(crate::ui::redirect))
+        .route("/ui/", get(crate::ui::index))
+        .route("/ui/{*asset}", get(crate::ui::assets))
+        .route("/twinstack/v1/ui/runtimes", get(crate::ui::runtimes))
+        .route(
+            "/twinstack/v1/runtimes/{runtime}/topology",
+            get(crate::ui::snapshot),
+        )
+        .route(
+            "/twinstack/v1/runtimes/{runtime}/topology/stream",
+            get(crate::ui::stream),
+        )
         .route("/twinstack/{*rest}", any(broker))
         // KEB's other endpoints: the runtimes API, kubeconfigs, expiry, and OSB under /oauth.
         .route("/runtimes", any(broker))

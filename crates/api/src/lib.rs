@@ -2,7 +2,8 @@
 //! it: the HTTPS accept loop and its limits ([`serve`]), authentication per runtime and routing
 //! ([`handlers`], [`request_info`]), content negotiation of JSON, YAML, protobuf and Tables
 //! ([`negotiate`], [`tables`]), discovery and OpenAPI documents, watch streams ([`watch`]),
-//! `Warning` headers, and Prometheus metrics of a closed label set ([`metrics`]).
+//! `Warning` headers, Prometheus metrics of a closed label set ([`metrics`]), and the web view
+//! of each runtime's topology ([`ui`]).
 //!
 //! Every write goes through `twinstack-registry`; the broker's `/v2/` endpoints are
 //! `twinstack-platform`'s, routed here. No rule lives here: what an object may be is the
@@ -24,4 +25,5 @@ pub mod serve;
 pub mod state;
 pub mod streams;
 pub mod tables;
+pub mod ui;
 pub mod watch;

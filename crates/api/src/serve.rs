@@ -318,13 +318,17 @@ fn refuse_early(req: &Request<Incoming>) -> bool {
 }
 
 /// Watches are long-running: `?watch=true` (or any value but `0`/`false`, as apimachinery
-/// reads a bool) and the legacy `/watch/` paths, as upstream's `LongRunningRequestCheck`.
+/// reads a bool) and the legacy `/watch/` paths, as upstream's `LongRunningRequestCheck`, and
+/// the web view's topology stream.
 fn is_long_running(uri: &Uri) -> bool {
     let watch_param = uri.query().unwrap_or("").split('&').any(|kv| {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         k == "watch" && !matches!(v.to_ascii_lowercase().as_str(), "0" | "false")
     });
-    watch_param || uri.path().split('/').any(|s| s == "watch")
+    // The web view's event stream (crate::ui::stream) is a watch too.
+    let ui_stream = uri.path().starts_with("/twinstack/v1/runtimes/")
+        && uri.path().ends_with("/topology/stream");
+    watch_param || ui_stream || uri.path().split('/').any(|s| s == "watch")
 }
 
 /// upstream's `NewTimeoutError("request did not complete within the allotted timeout", 0)`.

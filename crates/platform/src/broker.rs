@@ -918,6 +918,20 @@ impl Broker {
         }
     }
 
+    /// A runtime's state as the runtimes list shows it: its instance's last operation
+    /// (`provision succeeded`, `update in progress`, ...), or `ready` for a runtime that came
+    /// without the broker (`up`'s own).
+    pub fn runtime_state(&self, r: &twinstack_registry::runtimes::RuntimeRecord) -> String {
+        let inst = (!r.instance_id.is_empty())
+            .then(|| self.instance(&r.instance_id))
+            .flatten();
+        inst.as_ref()
+            .and_then(|i| i.operations.last())
+            .and_then(|o| self.operation(o))
+            .map(|o| format!("{} {}", o.kind.as_str(), o.state.as_str()))
+            .unwrap_or_else(|| "ready".into())
+    }
+
     async fn list_runtimes(&self) -> Response {
         let runtimes: Vec<Value> = self
             .platform
@@ -929,10 +943,6 @@ impl Broker {
                 let inst = (!r.instance_id.is_empty())
                     .then(|| self.instance(&r.instance_id))
                     .flatten();
-                let last = inst
-                    .as_ref()
-                    .and_then(|i| i.operations.last())
-                    .and_then(|o| self.operation(o));
                 json!({
                     "name": r.name,
                     "plan": r.plan,
@@ -943,7 +953,7 @@ impl Broker {
                     "region": r.region,
                     "families": r.network.families.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
                     "network": r.network,
-                    "state": last.map(|o| format!("{} {}", o.kind.as_str(), o.state.as_str())).unwrap_or_else(|| "ready".into()),
+                    "state": self.runtime_state(r),
                     "created": r.created,
                     "kubeconfig": crate::kubeconfig_path(&self.platform.data_dir, &r.name),
                     // The secret of the runtime's cloud APIs (AWS: access key id = name).

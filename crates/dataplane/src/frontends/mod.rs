@@ -75,6 +75,9 @@ struct Inner {
     traces: Mutex<HashMap<SocketAddr, tokio::sync::oneshot::Sender<Flow>>>,
     /// The counters of connections straight to pods (exec, port-forward).
     pod_counters: Arc<metrics::Counters>,
+    /// Bumped when a publication changes the frontends, and on a runtime's removal: the web
+    /// view's streams follow it, as the frontends are not in the store.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Default)]
@@ -146,6 +149,7 @@ impl DataPlane {
                 pod_counters: metrics.counters(&metrics::Labels::pod()),
                 metrics,
                 traces: Mutex::new(HashMap::new()),
+                changes: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
@@ -194,12 +198,14 @@ impl DataPlane {
             })
             .collect();
         let mut next: HashMap<FrontendKey, Arc<Live>> = HashMap::with_capacity(frontends.len());
+        let mut changed = false;
         for spec in frontends {
             let key = spec.key();
             if let Some(live) = rt.frontends.remove(&key) {
                 if **live.spec.load() != spec {
                     live.health.retarget(&spec);
                     live.spec.store(Arc::new(spec));
+                    changed = true;
                 }
                 next.insert(key, live);
                 continue;
@@ -211,6 +217,7 @@ impl DataPlane {
             match self.listen(runtime, spec) {
                 Ok(live) => {
                     next.insert(key, live);
+                    changed = true;
                 }
                 Err(e) => {
                     tracing::warn!(%runtime, service = %key.service, "frontend not served: {e}")
@@ -218,7 +225,19 @@ impl DataPlane {
             }
         }
         // What is left in `rt.frontends` is dropped here: it stops accepting.
+        changed |= !rt.frontends.is_empty();
         rt.frontends = next;
+        drop(rts);
+        if changed {
+            self.inner.changes.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
+    /// Follows the frontends (any runtime's): a receiver sees a new value after a publication
+    /// that added, changed or removed one, and after a runtime's removal, so a reader of
+    /// [`DataPlane::frontends`] knows when to read again. Target health is not followed.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changes.subscribe()
     }
 
     /// Forgets a runtime (deprovisioned): its frontends stop accepting, its namespace goes.
@@ -237,6 +256,7 @@ impl DataPlane {
         if let Some(ns) = ns {
             ns.remove();
         }
+        self.inner.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Stops every frontend and removes the namespaces this data plane made.
@@ -298,6 +318,7 @@ impl DataPlane {
                     service: s.service.clone(),
                     kind: s.model.kind.as_str(),
                     family: s.model.family().as_str(),
+                    backend_family: s.model.backend_family().as_str(),
                     address: s.model.address.ip(),
                     port: s.model.address.port(),
                     protocol: s.protocol.as_str(),
@@ -534,6 +555,7 @@ impl DataPlane {
                 service: spec.service.clone(),
                 kind: spec.model.kind.as_str(),
                 family: spec.model.family().as_str(),
+                backend_family: spec.model.backend_family().as_str(),
                 address: spec.model.address.ip(),
                 port: spec.model.address.port(),
                 protocol: spec.protocol.as_str(),

@@ -171,6 +171,10 @@ pub struct FrontendView {
     pub kind: &'static str,
     /// `IPv4` or `IPv6`.
     pub family: &'static str,
+    /// The family the pods are reached in (a target group's): another than `family` when the
+    /// load balancer translates.
+    #[serde(rename = "backendFamily")]
+    pub backend_family: &'static str,
     /// The emulated address.
     pub address: IpAddr,
     /// The emulated port.
