@@ -83,6 +83,19 @@ pub async fn sync(ctl: &Ctl, w: &World) {
             .await;
             continue;
         };
+        // No driver of this provisioner runs on the shoot: the claim waits for it.
+        if class.provisioner != claims::NO_PROVISIONER
+            && !twinstack_kube::storage::runs_provisioner(ctl.rt.record.provider, &class.provisioner)
+        {
+            event(
+                "Normal",
+                PV_CONTROLLER.into(),
+                "ExternalProvisioning",
+                twinstack_kube::storage::external_provisioning_message(&class.provisioner),
+            )
+            .await;
+            continue;
+        }
         let scheduled = consumer_scheduled(&w.lists.pods, pvc);
         if !claims::may_provision(pvc, Some(class), scheduled) {
             if class.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer") && !scheduled {

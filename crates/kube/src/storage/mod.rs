@@ -73,6 +73,21 @@ fn class(name: &str, default: bool, provisioner: &str, params: &[(&str, &str)]) 
 /// The StorageClasses the provider extension installs in a shoot with its default values
 /// (`managedDefaultClass: true` on AWS, `defaultStorageClass: default` on Google Cloud; no
 /// Hyperdisk or Filestore classes). Other providers: none (not modelled).
+/// Whether the runtime runs `provisioner`: the CSI drivers of the classes Gardener's provider
+/// extension installs ([`provider_classes`]). Claims of any other provisioner wait, as on a
+/// shoot where nothing serves them.
+pub fn runs_provisioner(provider: Provider, provisioner: &str) -> bool {
+    provider_classes(provider)
+        .iter()
+        .any(|c| c.provisioner == provisioner)
+}
+
+/// The PV controller's event while it waits for an external provisioner
+/// (`pkg/controller/volume/persistentvolume/pv_controller.go`, `provisionClaim`).
+pub fn external_provisioning_message(provisioner: &str) -> String {
+    format!("Waiting for a volume to be created either by the external provisioner '{provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.")
+}
+
 pub fn provider_classes(provider: Provider) -> Vec<StorageClass> {
     match provider {
         Provider::Aws => vec![class(
