@@ -21,6 +21,7 @@ use k8s_openapi::api::core::v1::{
     Service, ServiceAccount,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Map, Value};
@@ -59,6 +60,7 @@ impl Cached for Job {}
 impl Cached for CronJob {}
 impl Cached for PersistentVolumeClaim {}
 impl Cached for StorageClass {}
+impl Cached for PodDisruptionBudget {}
 impl Cached for HorizontalPodAutoscaler {}
 impl Cached for ReplicationController {}
 impl Cached for Namespace {}
@@ -221,6 +223,7 @@ collections! {
     cronjobs: CronJob = ("batch", "cronjobs"),
     persistentvolumeclaims: PersistentVolumeClaim = ("", "persistentvolumeclaims"),
     storageclasses: StorageClass = ("storage.k8s.io", "storageclasses"),
+    poddisruptionbudgets: PodDisruptionBudget = ("policy", "poddisruptionbudgets"),
     horizontalpodautoscalers: HorizontalPodAutoscaler = ("autoscaling", "horizontalpodautoscalers"),
     replicationcontrollers: ReplicationController = ("", "replicationcontrollers"),
     namespaces: Namespace = ("", "namespaces"),

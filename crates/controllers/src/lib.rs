@@ -12,6 +12,7 @@
 //!   StatefulSet controllers; [`jobs`]: the Job controller; [`autoscaling`]: the
 //!   HorizontalPodAutoscaler controller; [`cronjobs`]: the CronJob controller.
 //! - [`volumes`]: dynamic provisioning and binding of PersistentVolumeClaims.
+//! - [`disruption`]: PodDisruptionBudget status.
 //! - [`endpoints`]: EndpointSlice and legacy Endpoints controllers.
 //! - [`apiserver`]: kube-apiserver's `default/kubernetes` Service ports, Endpoints and slice.
 //! - [`serviceaccounts`]: every namespace's `default` ServiceAccount and `kube-root-ca.crt`.
@@ -25,6 +26,7 @@ pub mod apiserver;
 pub mod autoscaling;
 pub mod cloudlb;
 pub mod cronjobs;
+pub mod disruption;
 pub mod endpoints;
 pub mod frontends;
 pub mod gc;
@@ -445,6 +447,7 @@ async fn pass(ctl: &Ctl, w: &World) -> Option<jiff::Timestamp> {
     autoscaling::sync(ctl, w).await;
     cronjobs::sync(ctl, w).await;
     volumes::sync(ctl, w).await;
+    disruption::sync(ctl, w).await;
     endpoints::sync(ctl, w).await;
     apiserver::sync(ctl, w).await;
     serviceaccounts::sync(ctl, w).await;

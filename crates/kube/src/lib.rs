@@ -86,6 +86,7 @@ pub mod namespace;
 pub mod nodes;
 pub mod pod;
 pub mod podip;
+pub mod policy;
 pub mod printers;
 pub mod quantity;
 pub mod rbac;

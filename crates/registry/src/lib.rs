@@ -62,6 +62,7 @@ pub fn all_kinds() -> Vec<Arc<dyn Kind>> {
         }),
         Arc::new(kinds::batch::JobKind),
         Arc::new(kinds::batch::CronJobKind),
+        Arc::new(kinds::policy::PodDisruptionBudgetKind),
         Arc::new(kinds::autoscaling::HorizontalPodAutoscalerKind),
         Arc::new(kinds::rbac::RbacKind {
             info: &kinds::rbac::ROLE,

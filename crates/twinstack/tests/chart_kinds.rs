@@ -683,3 +683,85 @@ fn statefulset_claims_per_ordinal() {
     );
     ok(&t.kubectl(&["delete", "-f", f]));
 }
+
+const PDB: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: api
+  template:
+    metadata:
+      labels:
+        app: api
+    spec:
+      containers:
+      - name: api
+        image: nginx
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: api
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels:
+      app: api
+"#;
+
+/// A PodDisruptionBudget: validation, its status computed from the pods it selects
+/// (expected, healthy, desired, allowed disruptions, `DisruptionAllowed`), its columns.
+#[test]
+fn pdb_status_from_pods() {
+    let t = Twin::start(&[]);
+    let bad = write(
+        t.data_dir(),
+        "bad-pdb.yaml",
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: bad\nspec:\n  minAvailable: 1\n  maxUnavailable: 1\n",
+    );
+    let err = fails(&t.kubectl(&["apply", "-f", bad.to_str().unwrap()]));
+    assert!(
+        err.contains("minAvailable and maxUnavailable cannot be both set"),
+        "{err}"
+    );
+    let f = write(t.data_dir(), "pdb.yaml", PDB);
+    let f = f.to_str().unwrap();
+    ok(&t.kubectl(&["apply", "-f", f]));
+    poll_jsonpath(
+        &t,
+        &["pdb", "api"],
+        "{.status.expectedPods}/{.status.currentHealthy}/{.status.desiredHealthy}/{.status.disruptionsAllowed}",
+        |s| s == "2/2/1/1",
+    );
+    let reason = ok(&t.kubectl(&[
+        "get",
+        "pdb",
+        "api",
+        "-o",
+        "jsonpath={.status.conditions[0].type}={.status.conditions[0].status}",
+    ]));
+    assert_eq!(reason, "DisruptionAllowed=True");
+    let get = ok(&t.kubectl(&["get", "pdb"]));
+    let header: Vec<&str> = get.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "MIN",
+            "AVAILABLE",
+            "MAX",
+            "UNAVAILABLE",
+            "ALLOWED",
+            "DISRUPTIONS",
+            "AGE"
+        ],
+        "{get}"
+    );
+    let row: Vec<&str> = get.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..4], ["api", "1", "N/A", "1"], "{get}");
+    ok(&t.kubectl(&["delete", "-f", f]));
+}

@@ -33,6 +33,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -153,6 +154,10 @@ fn cases() -> Vec<Case> {
                     "containers": [{"name": "c", "image": "busybox"}]}}}}}}),
         ),
         cluster::<StorageClass>(Status, json!({"provisioner": "example.com/x"})),
+        namespaced::<PodDisruptionBudget>(
+            Status,
+            json!({"spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "x"}}}}),
+        ),
         namespaced::<PersistentVolumeClaim>(
             Object,
             json!({"spec": {"storageClassName": "", "accessModes": ["ReadWriteOnce"],

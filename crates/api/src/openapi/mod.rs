@@ -77,6 +77,7 @@ pub fn typed_kinds() -> Vec<Typed> {
         typed::<apps::DaemonSet>(),
         typed::<batch::Job>(),
         typed::<batch::CronJob>(),
+        typed::<k8s_openapi::api::policy::v1::PodDisruptionBudget>(),
         typed::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>(),
         typed::<rbac::Role>(),
         typed::<rbac::ClusterRole>(),

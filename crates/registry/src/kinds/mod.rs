@@ -11,6 +11,7 @@ pub mod event;
 pub mod namespace;
 pub mod node;
 pub mod pod;
+pub mod policy;
 pub mod rbac;
 pub mod service;
 pub mod serviceaccount;
