@@ -85,7 +85,10 @@ pub async fn sync(ctl: &Ctl, w: &World) {
         };
         // No driver of this provisioner runs on the shoot: the claim waits for it.
         if class.provisioner != claims::NO_PROVISIONER
-            && !twinstack_kube::storage::runs_provisioner(ctl.rt.record.provider, &class.provisioner)
+            && !twinstack_kube::storage::runs_provisioner(
+                ctl.rt.record.provider,
+                &class.provisioner,
+            )
         {
             event(
                 "Normal",

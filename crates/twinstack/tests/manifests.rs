@@ -231,6 +231,15 @@ fn twelve_real_manifest_sets_apply_run_as_a_runtime_would_and_delete() {
         "{evs}"
     );
 
+    // - the model server's claim is pre-bound to a hostPath volume without a class, while the
+    //   runtime's default class was given to the claim: it never binds, the pod stays Pending.
+    until(
+        &t,
+        "tensorflow",
+        "the model server waits for its claim",
+        |p| !p.is_empty() && p.iter().all(|(_, phase, _)| phase == "Pending"),
+    );
+
     // The Kyma sets: the APIRule is reconciled (its target has no sidecar in `default`), the
     // BTP service objects are stored.
     let ar = ok(&t.kubectl(&[
