@@ -415,11 +415,16 @@ pub async fn snapshot(
             text,
         )
             .into_response(),
-        Ok(Err(s)) => crate::handlers::status_response(s, &[]),
-        Err(_) => {
-            crate::handlers::status_response(Status::internal("building the topology failed"), &[])
-        }
+        Ok(Err(s)) => status_answer(s),
+        Err(_) => status_answer(Status::internal("building the topology failed")),
     }
+}
+
+/// A `Status` as the answer (as the API's own errors are).
+fn status_answer(s: Status) -> Response {
+    let code = StatusCode::from_u16(s.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_string(&s).unwrap_or_default();
+    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// How long the stream waits for the rest of a burst before it builds the next picture: a
