@@ -633,7 +633,7 @@ fn rss_mib(pid: u32) -> f64 {
     kb / 1024.0
 }
 
-/// Performance (run on its own: `cargo nextest run -p twinstack --test ui --run-ignored only`;
+/// Performance (run on its own: `bash bench/ui.sh`;
 /// minutes, so not in CI): page ready (the first topology painted, from navigation start) at
 /// 1,000 dual-stack Services over 10,000 pods (1,000 Deployments of 10), and the server's cost
 /// of one change workload (20 Deployments scaled 10 → 11 → 10) with no watcher, with 10 plain
